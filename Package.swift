@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of the numeric kernels target x86-64-v3 (AVX2 + FMA, Haswell and later);
+// see README "CPU floor". Debug builds keep the default target so they compile fast.
+let releaseCPU: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux], configuration: .release)),
+]
+
+let package = Package(
+    name: "Forescale",
+    products: [
+        .executable(name: "forescale", targets: ["forescale"]),
+    ],
+    targets: [
+        // Leaves: pure or system-library targets.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "Forecasting", swiftSettings: releaseCPU),
+
+        // I/O.
+        .target(name: "Transport", dependencies: ["CCurl"]),
+
+        // Command implementations behind the thin executables.
+        .target(name: "Commands", dependencies: ["Transport", "Forecasting"]),
+        .executableTarget(name: "forescale", dependencies: ["Commands"]),
+
+        // Tests, one folder per tier (see Tests/README.md).
+        .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
+        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Commands", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,59 @@
+import Foundation
+
+/// One HTTP request made by `HTTPClient`.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: HTTPHeaders
+    public var body: Data?
+    /// Whole-transfer deadline (connect + send + receive). Nil: no limit (watches).
+    public var timeout: Duration?
+    /// Fails the transfer when no byte arrives for this long (long-running watches).
+    public var idleTimeout: Duration?
+
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: HTTPHeaders = [:],
+        body: Data? = nil,
+        timeout: Duration? = .seconds(30),
+        idleTimeout: Duration? = nil
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.idleTimeout = idleTimeout
+    }
+}
+
+/// The status line and header fields of a response (the last one, after any 1xx).
+public struct HTTPResponseHead: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+}
+
+/// A fully buffered response.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: Data
+
+    public var isSuccess: Bool { (200..<300).contains(status) }
+
+    /// Returns self for a 2xx status; otherwise throws `TransportError.httpStatus` carrying the body.
+    @discardableResult
+    public func ensureSuccess() throws(TransportError) -> HTTPResponse {
+        guard isSuccess else { throw .httpStatus(status, headers: headers, body: body) }
+        return self
+    }
+}
+
+/// A response whose body arrives incrementally, chunk by chunk as the bytes are received.
+public struct HTTPStreamingResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    /// Ends when the server finishes the body; throws `TransportError` on failure.
+    public var body: AsyncThrowingStream<Data, Error>
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small HTTP/1.1 server on POSIX sockets: one thread per connection (blocking reads on
+/// the shared Dispatch pool would starve it), keep-alive, Content-Length and chunked
+/// request bodies, streamed responses, limits, and graceful shutdown.
+public final class HTTPServer: Sendable {
+    public typealias Handler = @Sendable (ServerRequest, ResponseWriter) -> Void
+
+    public struct Configuration: Sendable {
+        public var address: String
+        /// 0 picks an ephemeral port; read the bound one from `port`.
+        public var port: Int
+        public var backlog: Int32
+        public var maxHeaderBytes: Int
+        public var maxBodyBytes: Int
+        /// The whole request head must arrive within this (slow-loris defence).
+        public var headerTimeout: Duration
+        /// The whole body must arrive within this.
+        public var bodyTimeout: Duration
+        /// A kept-alive connection with no new request for this long is closed.
+        public var idleTimeout: Duration
+        /// A send that cannot make progress for this long fails (client not reading).
+        public var sendTimeout: Duration
+        public var maxConnections: Int
+
+        public init(
+            address: String = "127.0.0.1",
+            port: Int = 0,
+            backlog: Int32 = 512,
+            maxHeaderBytes: Int = 32 * 1024,
+            maxBodyBytes: Int = 16 * 1024 * 1024,
+            headerTimeout: Duration = .seconds(10),
+            bodyTimeout: Duration = .seconds(60),
+            idleTimeout: Duration = .seconds(90),
+            sendTimeout: Duration = .seconds(30),
+            maxConnections: Int = 4096
+        ) {
+            self.address = address
+            self.port = port
+            self.backlog = backlog
+            self.maxHeaderBytes = maxHeaderBytes
+            self.maxBodyBytes = maxBodyBytes
+            self.headerTimeout = headerTimeout
+            self.bodyTimeout = bodyTimeout
+            self.idleTimeout = idleTimeout
+            self.sendTimeout = sendTimeout
+            self.maxConnections = maxConnections
+        }
+    }
+
+    public enum ServerError: Error, CustomStringConvertible {
+        case bindFailed(String)
+        case alreadyStarted
+
+        public var description: String {
+            switch self {
+            case .bindFailed(let detail): "cannot listen: \(detail)"
+            case .alreadyStarted: "server already started"
+            }
+        }
+    }
+
+    private struct State {
+        var listenFD: Int32 = -1
+        var port = 0
+        var isStopping = false
+        var nextConnectionID = 0
+        /// Open connections: fd and whether it is between requests (safe to close at once).
+        var connections: [Int: (fd: Int32, isIdle: Bool)] = [:]
+        var acceptThreadRunning = false
+    }
+
+    public let configuration: Configuration
+    private let handler: Handler
+    private let state = Mutex(State())
+    private let allClosed = DispatchGroup()
+
+    public init(configuration: Configuration = Configuration(), handler: @escaping Handler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    /// The bound port (valid after `start`).
+    public var port: Int { state.withLock { $0.port } }
+
+    public var isStopping: Bool { state.withLock { $0.isStopping } }
+
+    /// Binds, listens and starts accepting on a background thread; returns the bound port.
+    @discardableResult
+    public func start() throws(ServerError) -> Int {
+        let listening: (fd: Int32, port: Int)
+        do {
+            listening = try Socket.listen(address: configuration.address, port: configuration.port, backlog: configuration.backlog)
+        } catch {
+            throw .bindFailed(error.description)
+        }
+        let started = state.withLock { state -> Bool in
+            guard state.listenFD < 0 && !state.isStopping else { return false }
+            state.listenFD = listening.fd
+            state.port = listening.port
+            state.acceptThreadRunning = true
+            return true
+        }
+        guard started else {
+            close(listening.fd)
+            throw .alreadyStarted
+        }
+        allClosed.enter()
+        let thread = Thread { [self] in acceptLoop(listening.fd) }
+        thread.name = "forescale.http.accept"
+        thread.start()
+        return listening.port
+    }
+
+    /// Stops accepting, closes idle connections at once, lets requests in progress finish
+    /// (streaming handlers see `isOpen == false`), and after `gracePeriod` forcibly closes
+    /// whatever is left. Returns when every connection thread has ended.
+    public func shutdown(gracePeriod: Duration = .seconds(5)) {
+        let listenFD = state.withLock { state -> Int32 in
+            guard !state.isStopping else { return -1 }
+            state.isStopping = true
+            for connection in state.connections.values where connection.isIdle {
+                Glibc.shutdown(connection.fd, Int32(SHUT_RDWR))
+            }
+            return state.listenFD
+        }
+        if listenFD >= 0 { Glibc.shutdown(listenFD, Int32(SHUT_RDWR)) }
+        let deadline = DispatchTime.now() + .milliseconds(gracePeriod.milliseconds)
+        if allClosed.wait(timeout: deadline) == .timedOut {
+            state.withLock { state in
+                for connection in state.connections.values { Glibc.shutdown(connection.fd, Int32(SHUT_RDWR)) }
+            }
+            allClosed.wait()
+        }
+    }
+
+    /// `shutdown` on a dedicated thread, so an async caller does not block the cooperative pool.
+    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread { [self] in
+                shutdown(gracePeriod: gracePeriod)
+                continuation.resume()
+            }.start()
+        }
+    }
+
+    /// Connections open right now.
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    private func acceptLoop(_ listenFD: Int32) {
+        defer {
+            close(listenFD)
+            allClosed.leave()
+        }
+        while let (fd, peer) = Socket.accept(listenFD) {
+            let id = state.withLock { state -> Int? in
+                guard !state.isStopping, state.connections.count < configuration.maxConnections else { return nil }
+                state.nextConnectionID += 1
+                state.connections[state.nextConnectionID] = (fd, true)
+                return state.nextConnectionID
+            }
+            guard let id else {
+                let busy = Data("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+                _ = busy.withUnsafeBytes { Socket.sendAll(fd, $0) }
+                close(fd)
+                if isStopping { return }
+                continue
+            }
+            allClosed.enter()
+            let thread = Thread { [self] in
+                serve(HTTPConnection(fd: fd, peer: peer, configuration: configuration), id: id)
+            }
+            thread.name = "forescale.http.conn"
+            thread.start()
+        }
+    }
+
+    private func serve(_ connection: HTTPConnection, id: Int) {
+        defer {
+            state.withLock { _ = $0.connections.removeValue(forKey: id) }
+            close(connection.fd)
+            allClosed.leave()
+        }
+        Socket.setNoDelay(connection.fd)
+        Socket.setSendTimeout(connection.fd, configuration.sendTimeout)
+        connection.run(
+            handler: handler,
+            isStopping: { [self] in isStopping },
+            setIdle: { [self] idle in
+                state.withLock { state -> Bool in
+                    state.connections[id]?.isIdle = idle
+                    return !(idle && state.isStopping)
+                }
+            }
+        )
+    }
+}

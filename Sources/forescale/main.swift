@@ -1,0 +1,4 @@
+import Commands
+import Foundation
+
+exit(CommandLineTool.main(Array(CommandLine.arguments.dropFirst())))
