@@ -54,15 +54,17 @@ struct ConnectionReader {
 
     /// Returns the bytes of the request head, up to but excluding the CRLFCRLF that ends it.
     mutating func readHead(maxBytes: Int, until deadline: ContinuousClock.Instant) throws(Failure) -> ArraySlice<UInt8> {
-        var scanned = start
+        // Offsets are kept relative to `start`: `fill` may compact the buffer.
+        var scanned = 0
         while true {
-            if let end = findHeadEnd(from: scanned) {
+            if let end = findHeadEnd(from: start + scanned) {
+                guard end - start <= maxBytes else { throw .tooLarge }
                 let head = buffer[start..<end]
                 start = end + 4
                 return head
             }
             if buffer.count - start > maxBytes { throw .tooLarge }
-            scanned = max(start, buffer.count - 3)
+            scanned = max(0, buffer.count - start - 3)
             try fill(until: deadline)
         }
     }
@@ -92,9 +94,9 @@ struct ConnectionReader {
 
     /// Reads one CRLF-terminated line (without the CRLF).
     mutating func readLine(maxBytes: Int, until deadline: ContinuousClock.Instant) throws(Failure) -> String {
-        var scanned = start
+        var scanned = 0
         while true {
-            var index = scanned
+            var index = start + scanned
             while index + 1 < buffer.count {
                 if buffer[index] == 13 && buffer[index + 1] == 10 {
                     let line = String(decoding: buffer[start..<index], as: UTF8.self)
@@ -104,7 +106,7 @@ struct ConnectionReader {
                 index += 1
             }
             if buffer.count - start > maxBytes { throw .malformed("line too long") }
-            scanned = max(start, buffer.count - 1)
+            scanned = max(0, buffer.count - start - 1)
             do { try fill(until: deadline) } catch .closed { throw .truncated }
         }
     }

@@ -10,7 +10,7 @@ final class CurlTransfer: @unchecked Sendable {
         case buffered(CheckedContinuation<HTTPResponse, Error>)
         case streaming(
             head: CheckedContinuation<HTTPStreamingResponse, Error>,
-            body: AsyncThrowingStream<Data, Error>,
+            body: HTTPBodyStream,
             sink: AsyncThrowingStream<Data, Error>.Continuation
         )
     }

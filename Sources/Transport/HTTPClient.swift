@@ -69,7 +69,8 @@ public final class HTTPClient: Sendable {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let transfer = makeTransfer(request, .streaming(head: continuation, body: body, sink: sink))
+                let stream = HTTPBodyStream(chunks: body, owner: self)
+                let transfer = makeTransfer(request, .streaming(head: continuation, body: stream, sink: sink))
                 box.set(transfer)
                 loop.submit(transfer)
             }

@@ -55,5 +55,33 @@ public struct HTTPStreamingResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     /// Ends when the server finishes the body; throws `TransportError` on failure.
-    public var body: AsyncThrowingStream<Data, Error>
+    public var body: HTTPBodyStream
+}
+
+/// The chunks of a streamed body. Holds the client that carries the transfer, so the
+/// stream keeps working after the caller drops its own reference to the client.
+public struct HTTPBodyStream: AsyncSequence, Sendable {
+    public typealias Element = Data
+    let chunks: AsyncThrowingStream<Data, Error>
+    let owner: (any AnyObject & Sendable)?
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(base: chunks.makeAsyncIterator(), owner: owner)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<Data, Error>.AsyncIterator
+        let owner: (any AnyObject & Sendable)?
+
+        public mutating func next() async throws -> Data? {
+            try await base.next()
+        }
+    }
+
+    /// Collects the whole body.
+    public func collect() async throws -> Data {
+        var data = Data()
+        for try await chunk in self { data.append(chunk) }
+        return data
+    }
 }

@@ -1,4 +1,4 @@
 import Commands
 import Foundation
 
-exit(CommandLineTool.main(Array(CommandLine.arguments.dropFirst())))
+exit(await CommandLineTool.main(Array(CommandLine.arguments.dropFirst())))

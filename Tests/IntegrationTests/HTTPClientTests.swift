@@ -100,10 +100,31 @@ struct HTTPClientTests {
             arrivals.append((.now, String(decoding: chunk, as: UTF8.self)))
         }
         #expect(arrivals.map(\.1) == ["{\"chunk\": 0}\n", "{\"chunk\": 1}\n", "{\"chunk\": 2}\n"])
-        for index in 1..<arrivals.count {
-            let gap = arrivals[index].0 - arrivals[index - 1].0
-            #expect(gap > .milliseconds(100), "chunks \(index - 1) and \(index) arrived \(gap) apart: buffered, not streamed")
+        // Each chunk is its own element (nothing coalesced into one body). The gaps are
+        // printed, not asserted: a busy 2-core machine may delay the consumer; the
+        // lockstep test proves incremental delivery without timing.
+        let gaps = zip(arrivals.dropFirst(), arrivals).map { ($0.0 - $1.0) }
+        print("stream chunk gaps: \(gaps)")
+    }
+
+    /// Timing-free proof of incremental delivery: the peer writes chunk i+1 only after we
+    /// acknowledged chunk i on a second connection, so a client that buffered the body
+    /// until the end would deadlock (the peer then reports a timeout chunk).
+    @Test func streamingDeliversEachChunkBeforeTheNextIsSent() async throws {
+        let peer = try await startPeer()
+        defer { peer.stop() }
+        let client = HTTPClient()
+        let base = "http://127.0.0.1:\(peer.port)"
+        let response = try await client.stream(HTTPRequest(url: "\(base)/lockstep?chunks=4", timeout: .seconds(30)))
+        var received: [String] = []
+        for try await chunk in response.body {
+            let text = String(decoding: chunk, as: UTF8.self)
+            received.append(text)
+            if let index = Int(text.filter(\.isNumber)) {
+                _ = try await client.execute(HTTPRequest(url: "\(base)/ack?n=\(index)"))
+            }
         }
+        #expect(received == (0..<4).map { "{\"chunk\": \($0)}\n" })
     }
 
     @Test func idleTimeoutFailsASilentTransfer() async throws {

@@ -150,9 +150,15 @@ public final class PeerProcess: Sendable {
 
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         let stdout = try Pipe2()
+        // The peer's stderr goes to a log file, not to ours: a peer that outlived the test
+        // process would otherwise hold the test runner's pipe open.
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        defer { close(devNull) }
-        pid = try Subprocess.spawn(executable, arguments, environment: environment, stdin: devNull, stdout: stdout.write, stderr: 2)
+        let log = open(FileManager.default.temporaryDirectory.appendingPathComponent("forescale-peer-\(getpid())-\(UUID().uuidString.prefix(8)).log").path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer {
+            close(devNull)
+            close(log)
+        }
+        pid = try Subprocess.spawn(executable, arguments, environment: environment, stdin: devNull, stdout: stdout.write, stderr: log)
         close(stdout.write)
         var line = Data()
         var byte: UInt8 = 0

@@ -8,6 +8,7 @@ Prints the bound port on the first line of stdout, then serves until killed.
 Endpoints:
   ANY  /echo            JSON: method, path, headers, body (text), peer port, client cert subject
   GET  /stream?chunks=N&interval=S   chunked body, one chunk every S seconds
+  GET  /lockstep?chunks=N  chunk i+1 only after GET /ack?n=i (proves incremental delivery)
   GET  /slow?delay=S    headers at once, body after S seconds of silence
   GET  /hang            never answers (until the client goes away)
   GET  /status/CODE     that status with a short body
@@ -15,11 +16,31 @@ Endpoints:
 """
 import argparse
 import json
+import os
+import threading
 import ssl
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+
+class Acks:
+    def __init__(self):
+        self.seen = set()
+        self.cond = threading.Condition()
+
+    def add(self, n):
+        with self.cond:
+            self.seen.add(n)
+            self.cond.notify_all()
+
+    def wait_for(self, n, timeout):
+        with self.cond:
+            return self.cond.wait_for(lambda: n in self.seen, timeout)
+
+
+ACKS = Acks()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -86,6 +107,28 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
             return
+        if url.path == "/lockstep":
+            # Chunk i+1 is written only after the client has fetched /ack?n=i, which it can
+            # do only if it received chunk i while the response was still open.
+            chunks = int(query.get("chunks", "3"))
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            for i in range(chunks):
+                line = (json.dumps({"chunk": i}) + "\n").encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                self.wfile.flush()
+                if i + 1 < chunks and not ACKS.wait_for(i, timeout=5):
+                    line = b'{"timeout": true}\n'
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                    break
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            return
+        if url.path == "/ack":
+            ACKS.add(int(query["n"]))
+            return self._json(200, {})
         if url.path == "/slow":
             delay = float(query.get("delay", "2"))
             self.send_response(200)
@@ -111,7 +154,20 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 
 
+def exit_with_parent():
+    """Ends this peer when the test process that started it goes away."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
+    exit_with_parent()
     parser = argparse.ArgumentParser()
     parser.add_argument("--cert")
     parser.add_argument("--key")

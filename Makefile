@@ -1,0 +1,46 @@
+# Forescale — build, test and run. See README.md.
+SHELL := /bin/bash
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+# Debian packages the build and the tests need. `make deps` installs only what is missing.
+APT_PACKAGES := libcurl4-openssl-dev pkg-config openssl curl python3 ca-certificates
+
+.PHONY: all deps build release test demo bench clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@test -x "$(SWIFT)" || { echo "make deps: no Swift 6 toolchain found (looked for 'swift' on PATH and /opt/swift/usr/bin/swift)"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: release
+	@if .build/release/forescale demo --help >/dev/null 2>&1; then \
+	  .build/release/forescale demo; \
+	else \
+	  echo "forescale demo does not exist yet: the controller and the embedded API server are still being built (issues 4-7)."; \
+	  echo "What runs today: .build/release/forescale bench http --json"; \
+	  exit 2; \
+	fi
+
+bench: release
+	.build/release/forescale bench http --json
+
+clean:
+	rm -rf .build

@@ -1,0 +1,94 @@
+import Foundation
+import Synchronization
+import Transport
+
+/// `forescale bench …`: measured figures as JSON (benchmarks, never timed tests).
+enum BenchCommand: Subcommand {
+    static let name = "bench"
+    static let summary = "measure speed and memory (http, …), printing JSON"
+    static let usage = """
+    Usage: forescale bench <benchmark> [options]
+
+    Benchmarks:
+      http    requests/s and latency of our libcurl client against our HTTP server over
+              loopback keep-alive
+              --seconds S      how long to run (default 3)
+              --concurrency N  requests in flight at once (default 8)
+
+    Options:
+      --json   print only the JSON result
+    """
+
+    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        guard let benchmark = arguments.positional() else { throw UsageError("which benchmark? (http)") }
+        switch benchmark {
+        case "http":
+            let seconds = try arguments.option("seconds", default: 3.0)
+            let concurrency = try arguments.option("concurrency", default: 8)
+            _ = arguments.flag("json")
+            try arguments.finish()
+            guard seconds > 0, concurrency > 0 else { throw UsageError("--seconds and --concurrency must be positive") }
+            printJSON(try await HTTPBenchmark.run(seconds: seconds, concurrency: concurrency))
+            return ExitCode.success
+        default:
+            throw UsageError("unknown benchmark '\(benchmark)'")
+        }
+    }
+}
+
+enum HTTPBenchmark {
+    static func run(seconds: Double, concurrency: Int) async throws -> [String: Any] {
+        var router = Router()
+        let payload = Data(repeating: UInt8(ascii: "x"), count: 256)
+        router.add("GET", "/ping") { _, writer in
+            writer.respond(status: 200, headers: ["Content-Type": "text/plain"], body: payload)
+        }
+        let server = HTTPServer(handler: router.handler)
+        let port = try server.start()
+        let client = HTTPClient()
+        let url = "http://127.0.0.1:\(port)/ping"
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let started = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var samples: [Double] = []
+                    while ContinuousClock.now < deadline {
+                        let begin = ContinuousClock.now
+                        let response = try await client.execute(HTTPRequest(url: url))
+                        guard response.status == 200, response.body.count == payload.count else {
+                            throw TransportError.receiveFailed("unexpected response \(response.status)")
+                        }
+                        samples.append((ContinuousClock.now - begin).seconds * 1000)
+                    }
+                    return samples
+                }
+            }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
+        }
+        let elapsed = (ContinuousClock.now - started).seconds
+        let connections = server.connectionCount
+        await server.shutdown(gracePeriod: .seconds(1))
+        client.shutdown()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
+        return [
+            "benchmark": "http",
+            "requests": latencies.count,
+            "seconds": elapsed,
+            "concurrency": concurrency,
+            "requests_per_second": Double(latencies.count) / elapsed,
+            "latency_ms_p50": percentile(0.5),
+            "latency_ms_p99": percentile(0.99),
+            "server_connections_at_end": connections,
+        ]
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}
