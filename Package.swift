@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Release builds of the numeric kernels target x86-64-v3 (AVX2 + FMA, Haswell and later);
-// see README "CPU floor". Debug builds keep the default target so they compile fast.
+// Release builds of the numeric kernels target Haswell (AVX2 + FMA, x86-64-v3 class; see
+// README "CPU floor"). Debug builds keep the default target so they compile fast.
 let releaseCPU: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release)),
 ]
 
 let package = Package(

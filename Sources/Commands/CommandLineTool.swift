@@ -18,9 +18,9 @@ public enum ExitCode {
 
 /// Entry point of the `forescale` executable: parse → validate → run.
 public enum CommandLineTool {
-    static let subcommands: [any Subcommand.Type] = [
-        BenchCommand.self,
-    ]
+    static var subcommands: [any Subcommand.Type] {
+        [BenchCommand.self]
+    }
 
     static var overview: String {
         var text = """

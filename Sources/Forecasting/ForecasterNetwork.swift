@@ -1,0 +1,216 @@
+/// Shape of the forecasting network: stacked LSTM → last hidden state → Dense → ReLU →
+/// Dropout → Dense to `horizon × quantiles` outputs (direct multi-horizon).
+public struct NetworkConfiguration: Codable, Sendable, Equatable {
+    public var inputSize: Int
+    public var hiddenSize: Int
+    public var layers: Int
+    public var dropout: Float
+    public var headSize: Int
+    public var horizon: Int
+    public var quantiles: [Float]
+
+    public init(inputSize: Int, hiddenSize: Int = 128, layers: Int = 3, dropout: Float = 0.2, headSize: Int = 64, horizon: Int = 1, quantiles: [Float] = []) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.dropout = dropout
+        self.headSize = headSize
+        self.horizon = horizon
+        self.quantiles = quantiles
+    }
+
+    /// Outputs per horizon step: one per quantile, or one point forecast.
+    public var outputsPerStep: Int { max(1, quantiles.count) }
+    public var outputCount: Int { horizon * outputsPerStep }
+}
+
+/// The network's layers and parameter layout. Stateless: parameters and gradients are
+/// passed in, activations live in a `ForecasterNetwork.Pass`, so several workers can run
+/// passes over the same parameters at once.
+public struct ForecasterNetwork: Sendable {
+    public let configuration: NetworkConfiguration
+    public let lstm: [LSTMLayer]
+    public let hiddenDense: DenseLayer
+    public let outputDense: DenseLayer
+    public let layout: ParameterLayout
+
+    public init(_ configuration: NetworkConfiguration) {
+        self.configuration = configuration
+        var layout = ParameterLayout()
+        var layers: [LSTMLayer] = []
+        for index in 0..<configuration.layers {
+            let input = index == 0 ? configuration.inputSize : configuration.hiddenSize
+            layers.append(LSTMLayer(inputSize: input, hiddenSize: configuration.hiddenSize, layout: &layout))
+        }
+        lstm = layers
+        hiddenDense = DenseLayer(inputSize: configuration.hiddenSize, outputSize: configuration.headSize, layout: &layout)
+        outputDense = DenseLayer(inputSize: configuration.headSize, outputSize: configuration.outputCount, layout: &layout)
+        self.layout = layout
+    }
+
+    public var parameterCount: Int { layout.count }
+
+    public func initialParameters(seed: UInt64) -> [Float] {
+        var random = SeededRandom(seed: seed)
+        var parameters = [Float](repeating: 0, count: parameterCount)
+        parameters.withUnsafeMutableBufferPointer { buffer in
+            for layer in lstm { layer.initialize(buffer.baseAddress!, random: &random) }
+            hiddenDense.initialize(buffer.baseAddress!, random: &random)
+            outputDense.initialize(buffer.baseAddress!, random: &random)
+        }
+        return parameters
+    }
+
+    /// Activations of one forward pass over a batch, reused across batches of the same shape.
+    public final class Pass {
+        public let steps: Int
+        public let batch: Int
+        let caches: [LSTMLayer.Cache]
+        /// Inter-layer dropout masks (already scaled by 1/(1−p)), one per layer after the first.
+        var dropoutMasks: [[Float]]
+        /// Inputs of layers 2…L after dropout (T, B, H).
+        var layerInputs: [[Float]]
+        var lastHidden: [Float]        // (B, H)
+        var headPre: [Float]           // (B, D) before ReLU
+        var headActivated: [Float]     // (B, D) after ReLU and dropout
+        var headMask: [Float]          // (B, D)
+        public internal(set) var outputs: [Float]  // (B, O)
+        // Gradients.
+        var dOutputs: [Float]
+        var dHead: [Float]
+        var dLastHidden: [Float]
+        var dLayerOutput: [Float]      // (T, B, H)
+        var dLayerInput: [Float]       // (T, B, H)
+        let workspace = GEMM.Workspace()
+
+        init(network: ForecasterNetwork, steps: Int, batch: Int) {
+            let c = network.configuration
+            self.steps = steps
+            self.batch = batch
+            caches = network.lstm.map { $0.makeCache(steps: steps, batch: batch) }
+            let sequence = steps * batch * c.hiddenSize
+            dropoutMasks = (1..<max(1, c.layers)).map { _ in [Float](repeating: 1, count: sequence) }
+            layerInputs = (1..<max(1, c.layers)).map { _ in [Float](repeating: 0, count: sequence) }
+            lastHidden = [Float](repeating: 0, count: batch * c.hiddenSize)
+            headPre = [Float](repeating: 0, count: batch * c.headSize)
+            headActivated = [Float](repeating: 0, count: batch * c.headSize)
+            headMask = [Float](repeating: 1, count: batch * c.headSize)
+            outputs = [Float](repeating: 0, count: batch * c.outputCount)
+            dOutputs = [Float](repeating: 0, count: batch * c.outputCount)
+            dHead = [Float](repeating: 0, count: batch * c.headSize)
+            dLastHidden = [Float](repeating: 0, count: batch * c.hiddenSize)
+            dLayerOutput = [Float](repeating: 0, count: sequence)
+            dLayerInput = [Float](repeating: 0, count: sequence)
+        }
+    }
+
+    public func makePass(steps: Int, batch: Int) -> Pass {
+        Pass(network: self, steps: steps, batch: batch)
+    }
+
+    /// Forward over `input` (T, B, F). With `random` (training), applies dropout.
+    public func forward(_ input: [Float], parameters: [Float], pass: Pass, random: UnsafeMutablePointer<SeededRandom>?) {
+        let c = configuration, h = c.hiddenSize, b = pass.batch, t = pass.steps
+        let keep = 1 - c.dropout
+        parameters.withUnsafeBufferPointer { pb in
+            let p = pb.baseAddress!
+            input.withUnsafeBufferPointer { inputBuffer in
+                lstm[0].forward(inputBuffer.baseAddress!, parameters: p, cache: pass.caches[0], workspace: pass.workspace)
+            }
+            for index in 1..<max(1, lstm.count) where index < lstm.count {
+                let previous = pass.caches[index - 1]
+                let count = t * b * h
+                if let random, c.dropout > 0 {
+                    for j in 0..<count { pass.dropoutMasks[index - 1][j] = random.pointee.unit() < keep ? 1 / keep : 0 }
+                } else {
+                    for j in 0..<count { pass.dropoutMasks[index - 1][j] = 1 }
+                }
+                for j in 0..<count {
+                    pass.layerInputs[index - 1][j] = previous.hidden[b * h + j] * pass.dropoutMasks[index - 1][j]
+                }
+                pass.layerInputs[index - 1].withUnsafeBufferPointer { layerInput in
+                    lstm[index].forward(layerInput.baseAddress!, parameters: p, cache: pass.caches[index], workspace: pass.workspace)
+                }
+            }
+            let last = pass.caches[lstm.count - 1]
+            for j in 0..<(b * h) { pass.lastHidden[j] = last.hidden[t * b * h + j] }
+            pass.lastHidden.withUnsafeBufferPointer { x in
+                pass.headPre.withUnsafeMutableBufferPointer { y in
+                    hiddenDense.forward(x.baseAddress!, rows: b, parameters: p, output: y.baseAddress!, workspace: pass.workspace)
+                }
+            }
+            for j in 0..<(b * c.headSize) {
+                let mask: Float = (random != nil && c.dropout > 0) ? (random!.pointee.unit() < keep ? 1 / keep : 0) : 1
+                pass.headMask[j] = mask
+                pass.headActivated[j] = max(0, pass.headPre[j]) * mask
+            }
+            pass.headActivated.withUnsafeBufferPointer { x in
+                pass.outputs.withUnsafeMutableBufferPointer { y in
+                    outputDense.forward(x.baseAddress!, rows: b, parameters: p, output: y.baseAddress!, workspace: pass.workspace)
+                }
+            }
+        }
+    }
+
+    /// Backward from `pass.dOutputs` (set by the loss); accumulates into `gradients`.
+    public func backward(_ input: [Float], parameters: [Float], gradients: inout [Float], pass: Pass) {
+        let c = configuration, h = c.hiddenSize, b = pass.batch, t = pass.steps
+        parameters.withUnsafeBufferPointer { pb in
+        gradients.withUnsafeMutableBufferPointer { gb in
+            let p = pb.baseAddress!, d = gb.baseAddress!
+            pass.dOutputs.withUnsafeBufferPointer { dy in
+                pass.headActivated.withUnsafeBufferPointer { x in
+                    pass.dHead.withUnsafeMutableBufferPointer { dx in
+                        outputDense.backward(dy.baseAddress!, input: x.baseAddress!, rows: b, parameters: p, gradients: d, inputGradient: dx.baseAddress!, workspace: pass.workspace)
+                    }
+                }
+            }
+            for j in 0..<(b * c.headSize) {
+                pass.dHead[j] = pass.headPre[j] > 0 ? pass.dHead[j] * pass.headMask[j] : 0
+            }
+            pass.dHead.withUnsafeBufferPointer { dy in
+                pass.lastHidden.withUnsafeBufferPointer { x in
+                    pass.dLastHidden.withUnsafeMutableBufferPointer { dx in
+                        hiddenDense.backward(dy.baseAddress!, input: x.baseAddress!, rows: b, parameters: p, gradients: d, inputGradient: dx.baseAddress!, workspace: pass.workspace)
+                    }
+                }
+            }
+            // Only the last step feeds the head: dH is zero elsewhere.
+            for j in 0..<pass.dLayerOutput.count { pass.dLayerOutput[j] = 0 }
+            for j in 0..<(b * h) { pass.dLayerOutput[(t - 1) * b * h + j] = pass.dLastHidden[j] }
+            for index in stride(from: lstm.count - 1, through: 0, by: -1) {
+                let needsInputGradient = index > 0
+                let run = { (layerInput: UnsafePointer<Float>) in
+                    pass.dLayerOutput.withUnsafeBufferPointer { dy in
+                        pass.dLayerInput.withUnsafeMutableBufferPointer { dx in
+                            lstm[index].backward(dy.baseAddress!, input: layerInput, parameters: p, gradients: d,
+                                                 inputGradient: needsInputGradient ? dx.baseAddress! : nil,
+                                                 cache: pass.caches[index], workspace: pass.workspace)
+                        }
+                    }
+                }
+                if index == 0 {
+                    input.withUnsafeBufferPointer { run($0.baseAddress!) }
+                } else {
+                    pass.layerInputs[index - 1].withUnsafeBufferPointer { run($0.baseAddress!) }
+                    // Through the dropout mask to the previous layer's output.
+                    for j in 0..<(t * b * h) {
+                        pass.dLayerOutput[j] = pass.dLayerInput[j] * pass.dropoutMasks[index - 1][j]
+                    }
+                }
+            }
+        }
+        }
+    }
+
+    /// Mean loss of the batch; fills `pass.dOutputs` with dLoss/dOutputs.
+    public func loss(_ loss: Loss, targets: [Float], pass: Pass) -> Float {
+        pass.outputs.withUnsafeBufferPointer { y in
+            targets.withUnsafeBufferPointer { target in
+                pass.dOutputs.withUnsafeMutableBufferPointer { dy in
+                    loss.evaluate(predictions: y.baseAddress!, targets: target.baseAddress!, count: y.count, gradient: dy.baseAddress!)
+                }
+            }
+        }
+    }
+}

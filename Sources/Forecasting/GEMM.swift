@@ -1,0 +1,215 @@
+/// Single-precision matrix multiply on row-major buffers:
+/// `C(m×n) = op(A)(m×k) · op(B)(k×n) + beta · C`, where `op(X)` is X or Xᵀ.
+/// `lda`/`ldb`/`ldc` are row strides of the buffers as stored.
+///
+/// Two kernels with one contract: `naive` (the reference, three loops) and `blocked`
+/// (packed panels + a 6×16 SIMD register micro-kernel, the shape BLIS uses on AVX2).
+/// Tests check one against the other.
+public enum GEMM {
+    public static func naive(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum: Float = 0
+                for p in 0..<k {
+                    let x = transA ? a[p * lda + i] : a[i * lda + p]
+                    let y = transB ? b[j * ldb + p] : b[p * ldb + j]
+                    sum += x * y
+                }
+                c[i * ldc + j] = (beta == 0 ? 0 : beta * c[i * ldc + j]) + sum
+            }
+        }
+    }
+
+    static let mr = 6
+    static let nr = 16
+    static let kc = 256
+
+    /// Reusable packing buffers; one per thread of computation (not thread-safe).
+    public final class Workspace {
+        fileprivate var packedA: UnsafeMutablePointer<Float>
+        fileprivate var packedB: UnsafeMutablePointer<Float>
+        private var capacityA = 0
+        private var capacityB = 0
+
+        public init() {
+            packedA = .allocate(capacity: 1)
+            packedB = .allocate(capacity: 1)
+        }
+
+        deinit {
+            packedA.deallocate()
+            packedB.deallocate()
+        }
+
+        fileprivate func reserve(a: Int, b: Int) {
+            if a > capacityA {
+                packedA.deallocate()
+                packedA = .allocate(capacity: a)
+                capacityA = a
+            }
+            if b > capacityB {
+                packedB.deallocate()
+                packedB = .allocate(capacity: b)
+                capacityB = b
+            }
+        }
+    }
+
+    public static func blocked(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+        workspace: Workspace
+    ) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            scale(c, rows: m, columns: n, ldc: ldc, by: beta)
+            return
+        }
+        let panelsA = (m + mr - 1) / mr
+        let panelsB = (n + nr - 1) / nr
+        let depth = min(k, kc)
+        workspace.reserve(a: panelsA * mr * depth, b: panelsB * nr * depth)
+        let packedA = workspace.packedA
+        let packedB = workspace.packedB
+        var k0 = 0
+        while k0 < k {
+            let kb = min(kc, k - k0)
+            packB(transB: transB, b: b, ldb: ldb, k0: k0, kb: kb, n: n, into: packedB)
+            packA(transA: transA, a: a, lda: lda, k0: k0, kb: kb, m: m, into: packedA)
+            let accumulate = k0 > 0 || beta != 0
+            let blockBeta: Float = k0 > 0 ? 1 : beta
+            for pa in 0..<panelsA {
+                let rows = min(mr, m - pa * mr)
+                for pb in 0..<panelsB {
+                    let columns = min(nr, n - pb * nr)
+                    microKernel(
+                        kb: kb,
+                        a: packedA + pa * mr * kb,
+                        b: packedB + pb * nr * kb,
+                        c: c + pa * mr * ldc + pb * nr, ldc: ldc,
+                        rows: rows, columns: columns,
+                        beta: accumulate ? blockBeta : 0
+                    )
+                }
+            }
+            k0 += kb
+        }
+    }
+
+    private static func scale(_ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ldc: Int, by beta: Float) {
+        for i in 0..<rows {
+            for j in 0..<columns { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] }
+        }
+    }
+
+    /// Packs rows of op(A)[:, k0..<k0+kb] into panels of `mr` rows, k-major, zero-padded:
+    /// panel p holds, for each k, the `mr` values of rows p*mr ..< p*mr+mr.
+    private static func packA(transA: Bool, a: UnsafePointer<Float>, lda: Int, k0: Int, kb: Int, m: Int, into packed: UnsafeMutablePointer<Float>) {
+        let panels = (m + mr - 1) / mr
+        for panel in 0..<panels {
+            let base = packed + panel * mr * kb
+            let i0 = panel * mr
+            let rows = min(mr, m - i0)
+            for p in 0..<kb {
+                let out = base + p * mr
+                if transA {
+                    let source = a + (k0 + p) * lda + i0
+                    for r in 0..<rows { out[r] = source[r] }
+                } else {
+                    for r in 0..<rows { out[r] = a[(i0 + r) * lda + k0 + p] }
+                }
+                for r in rows..<mr { out[r] = 0 }
+            }
+        }
+    }
+
+    /// Packs op(B)[k0..<k0+kb, :] into panels of `nr` columns, k-major, zero-padded.
+    private static func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kb: Int, n: Int, into packed: UnsafeMutablePointer<Float>) {
+        let panels = (n + nr - 1) / nr
+        for panel in 0..<panels {
+            let base = packed + panel * nr * kb
+            let j0 = panel * nr
+            let columns = min(nr, n - j0)
+            for p in 0..<kb {
+                let out = base + p * nr
+                if transB {
+                    for j in 0..<columns { out[j] = b[(j0 + j) * ldb + k0 + p] }
+                } else {
+                    let source = b + (k0 + p) * ldb + j0
+                    if columns == nr {
+                        UnsafeMutableRawPointer(out).storeBytes(of: UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                    } else {
+                        for j in 0..<columns { out[j] = source[j] }
+                    }
+                }
+                for j in columns..<nr { out[j] = 0 }
+            }
+        }
+    }
+
+    /// C[0..<rows, 0..<columns] = A-panel · B-panel + beta · C, with twelve 8-wide
+    /// accumulators held in registers across the whole k loop.
+    @inline(__always)
+    private static func microKernel(
+        kb: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, beta: Float
+    ) {
+        typealias V = SIMD8<Float>
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var pa = UnsafeRawPointer(a)
+        var pb = UnsafeRawPointer(b)
+        for _ in 0..<kb {
+            let b0 = pb.loadUnaligned(as: V.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
+            var x = V(repeating: pa.load(as: Float.self))
+            c00.addProduct(x, b0); c01.addProduct(x, b1)
+            x = V(repeating: pa.load(fromByteOffset: 4, as: Float.self))
+            c10.addProduct(x, b0); c11.addProduct(x, b1)
+            x = V(repeating: pa.load(fromByteOffset: 8, as: Float.self))
+            c20.addProduct(x, b0); c21.addProduct(x, b1)
+            x = V(repeating: pa.load(fromByteOffset: 12, as: Float.self))
+            c30.addProduct(x, b0); c31.addProduct(x, b1)
+            x = V(repeating: pa.load(fromByteOffset: 16, as: Float.self))
+            c40.addProduct(x, b0); c41.addProduct(x, b1)
+            x = V(repeating: pa.load(fromByteOffset: 20, as: Float.self))
+            c50.addProduct(x, b0); c51.addProduct(x, b1)
+            pa += 24
+            pb += 64
+        }
+        store(c00, c01, row: 0, c: c, ldc: ldc, rows: rows, columns: columns, beta: beta)
+        store(c10, c11, row: 1, c: c, ldc: ldc, rows: rows, columns: columns, beta: beta)
+        store(c20, c21, row: 2, c: c, ldc: ldc, rows: rows, columns: columns, beta: beta)
+        store(c30, c31, row: 3, c: c, ldc: ldc, rows: rows, columns: columns, beta: beta)
+        store(c40, c41, row: 4, c: c, ldc: ldc, rows: rows, columns: columns, beta: beta)
+        store(c50, c51, row: 5, c: c, ldc: ldc, rows: rows, columns: columns, beta: beta)
+    }
+
+    @inline(__always)
+    private static func store(
+        _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, row r: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, beta: Float
+    ) {
+        guard r < rows else { return }
+        if columns == nr {
+            let row = UnsafeMutableRawPointer(c + r * ldc)
+            var lo = lo, hi = hi
+            if beta != 0 {
+                lo.addProduct(SIMD8(repeating: beta), row.loadUnaligned(as: SIMD8<Float>.self))
+                hi.addProduct(SIMD8(repeating: beta), row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+            }
+            row.storeBytes(of: lo, as: SIMD8<Float>.self)
+            row.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
+        } else {
+            for j in 0..<columns {
+                let value = j < 8 ? lo[j] : hi[j - 8]
+                c[r * ldc + j] = (beta != 0 ? beta * c[r * ldc + j] : 0) + value
+            }
+        }
+    }
+}

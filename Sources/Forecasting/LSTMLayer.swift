@@ -1,0 +1,189 @@
+/// One LSTM layer with PyTorch `nn.LSTM` semantics: gate order (i, f, g, o), two bias
+/// vectors, zero initial state, weights initialised U(−1/√H, 1/√H).
+///
+/// Buffers are time-major: step t of the batch is the contiguous block `(batch, features)`.
+public struct LSTMLayer: Sendable {
+    public let inputSize: Int
+    public let hiddenSize: Int
+    /// W_ih (4H, I), W_hh (4H, H), b_ih (4H), b_hh (4H).
+    public let weightIH: ParameterSlice
+    public let weightHH: ParameterSlice
+    public let biasIH: ParameterSlice
+    public let biasHH: ParameterSlice
+
+    public init(inputSize: Int, hiddenSize: Int, layout: inout ParameterLayout) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        weightIH = layout.allocate(4 * hiddenSize * inputSize)
+        weightHH = layout.allocate(4 * hiddenSize * hiddenSize)
+        biasIH = layout.allocate(4 * hiddenSize)
+        biasHH = layout.allocate(4 * hiddenSize)
+    }
+
+    public func initialize(_ parameters: UnsafeMutablePointer<Float>, random: inout SeededRandom) {
+        let bound = 1 / Float(hiddenSize).squareRoot()
+        for slice in [weightIH, weightHH, biasIH, biasHH] {
+            for index in 0..<slice.count { parameters[slice.offset + index] = random.uniform(-bound, bound) }
+        }
+    }
+
+    /// Activations kept from the forward pass for the backward pass.
+    public final class Cache {
+        public let steps: Int
+        public let batch: Int
+        /// Post-activation gates (T, B, 4H): i, f, g, o.
+        var gates: [Float]
+        /// Cell states (T+1, B, H); step 0 is the zero initial state.
+        var cells: [Float]
+        /// Hidden states (T+1, B, H); step 0 is zero. Steps 1…T are the layer's output.
+        var hidden: [Float]
+        /// tanh(c_t) (T, B, H).
+        var cellTanh: [Float]
+        /// Gradient of the pre-activation gates (T, B, 4H), filled by backward.
+        var gateGradients: [Float]
+        /// Recurrent gradients (B, H).
+        var hiddenGradient: [Float]
+        var cellGradient: [Float]
+
+        init(steps: Int, batch: Int, hidden h: Int) {
+            self.steps = steps
+            self.batch = batch
+            gates = [Float](repeating: 0, count: steps * batch * 4 * h)
+            cells = [Float](repeating: 0, count: (steps + 1) * batch * h)
+            hidden = [Float](repeating: 0, count: (steps + 1) * batch * h)
+            cellTanh = [Float](repeating: 0, count: steps * batch * h)
+            gateGradients = [Float](repeating: 0, count: steps * batch * 4 * h)
+            hiddenGradient = [Float](repeating: 0, count: batch * h)
+            cellGradient = [Float](repeating: 0, count: batch * h)
+        }
+    }
+
+    public func makeCache(steps: Int, batch: Int) -> Cache {
+        Cache(steps: steps, batch: batch, hidden: hiddenSize)
+    }
+
+    /// Runs the layer over `input` (T, B, I). The output (T, B, H) is `cache.hidden[B*H...]`.
+    public func forward(_ input: UnsafePointer<Float>, parameters p: UnsafePointer<Float>, cache: Cache, workspace: GEMM.Workspace) {
+        let h = hiddenSize, b = cache.batch, t = cache.steps, g = 4 * h
+        cache.gates.withUnsafeMutableBufferPointer { gatesBuffer in
+            let gates = gatesBuffer.baseAddress!
+            // All input projections at once: (T·B, 4H) = X (T·B, I) · W_ihᵀ, plus both biases.
+            GEMM.blocked(transA: false, transB: true, m: t * b, n: g, k: inputSize,
+                         a: input, lda: inputSize, b: p + weightIH.offset, ldb: inputSize,
+                         beta: 0, c: gates, ldc: g, workspace: workspace)
+            for row in 0..<(t * b) {
+                let out = gates + row * g
+                for j in 0..<g { out[j] += p[biasIH.offset + j] + p[biasHH.offset + j] }
+            }
+            cache.cells.withUnsafeMutableBufferPointer { cellsBuffer in
+            cache.hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
+            cache.cellTanh.withUnsafeMutableBufferPointer { tanhBuffer in
+                let cells = cellsBuffer.baseAddress!, hidden = hiddenBuffer.baseAddress!, cellTanh = tanhBuffer.baseAddress!
+                for step in 0..<t {
+                    let stepGates = gates + step * b * g                  // (B, 4H)
+                    let previousHidden = hidden + step * b * h             // (B, H)
+                    // (B, 4H) += h_{t-1} (B, H) · W_hhᵀ (H, 4H)
+                    GEMM.blocked(transA: false, transB: true, m: b, n: g, k: h,
+                                 a: previousHidden, lda: h, b: p + weightHH.offset, ldb: h,
+                                 beta: 1, c: stepGates, ldc: g, workspace: workspace)
+                    let previousCell = cells + step * b * h
+                    let cell = cells + (step + 1) * b * h
+                    let output = hidden + (step + 1) * b * h
+                    let stepTanh = cellTanh + step * b * h
+                    for row in 0..<b {
+                        let gate = stepGates + row * g
+                        Activations.sigmoid(gate, count: 2 * h)
+                        Activations.tanh(gate + 2 * h, count: h)
+                        Activations.sigmoid(gate + 3 * h, count: h)
+                        let c0 = previousCell + row * h, c1 = cell + row * h
+                        for j in 0..<h {
+                            c1[j] = gate[h + j] * c0[j] + gate[j] * gate[2 * h + j]
+                        }
+                        let tc = stepTanh + row * h
+                        for j in 0..<h { tc[j] = c1[j] }
+                        Activations.tanh(tc, count: h)
+                        let out = output + row * h
+                        for j in 0..<h { out[j] = gate[3 * h + j] * tc[j] }
+                    }
+                }
+            }
+            }
+            }
+        }
+    }
+
+    /// Back-propagates `outputGradient` (T, B, H) through time. Accumulates parameter
+    /// gradients into `gradients` (+=) and writes the input gradient (T, B, I) if asked.
+    public func backward(
+        _ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
+        parameters p: UnsafePointer<Float>, gradients d: UnsafeMutablePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>?, cache: Cache, workspace: GEMM.Workspace
+    ) {
+        let h = hiddenSize, b = cache.batch, t = cache.steps, g = 4 * h
+        cache.gates.withUnsafeBufferPointer { gatesBuffer in
+        cache.cells.withUnsafeBufferPointer { cellsBuffer in
+        cache.hidden.withUnsafeBufferPointer { hiddenBuffer in
+        cache.cellTanh.withUnsafeBufferPointer { tanhBuffer in
+        cache.gateGradients.withUnsafeMutableBufferPointer { gateGradientBuffer in
+        cache.hiddenGradient.withUnsafeMutableBufferPointer { dhBuffer in
+        cache.cellGradient.withUnsafeMutableBufferPointer { dcBuffer in
+            let gates = gatesBuffer.baseAddress!, cells = cellsBuffer.baseAddress!
+            let hidden = hiddenBuffer.baseAddress!, cellTanh = tanhBuffer.baseAddress!
+            let dGates = gateGradientBuffer.baseAddress!
+            let dhNext = dhBuffer.baseAddress!, dcNext = dcBuffer.baseAddress!
+            dhNext.update(repeating: 0, count: b * h)
+            dcNext.update(repeating: 0, count: b * h)
+            for step in stride(from: t - 1, through: 0, by: -1) {
+                for row in 0..<b {
+                    let gate = gates + (step * b + row) * g
+                    let dGate = dGates + (step * b + row) * g
+                    let tc = cellTanh + (step * b + row) * h
+                    let c0 = cells + (step * b + row) * h
+                    let dhOut = outputGradient + (step * b + row) * h
+                    let dh = dhNext + row * h, dc = dcNext + row * h
+                    for j in 0..<h {
+                        let i = gate[j], f = gate[h + j], gg = gate[2 * h + j], o = gate[3 * h + j]
+                        let dhj = dhOut[j] + dh[j]
+                        let dcj = dc[j] + dhj * o * (1 - tc[j] * tc[j])
+                        dGate[j] = dcj * gg * i * (1 - i)
+                        dGate[h + j] = dcj * c0[j] * f * (1 - f)
+                        dGate[2 * h + j] = dcj * i * (1 - gg * gg)
+                        dGate[3 * h + j] = dhj * tc[j] * o * (1 - o)
+                        dc[j] = dcj * f
+                    }
+                }
+                // dh_{t-1} (B, H) = dGates_t (B, 4H) · W_hh (4H, H)
+                GEMM.blocked(transA: false, transB: false, m: b, n: h, k: g,
+                             a: dGates + step * b * g, lda: g, b: p + weightHH.offset, ldb: h,
+                             beta: 0, c: dhNext, ldc: h, workspace: workspace)
+            }
+            // dW_hh (4H, H) += dGatesᵀ (4H, T·B) · H_prev (T·B, H)
+            GEMM.blocked(transA: true, transB: false, m: g, n: h, k: t * b,
+                         a: dGates, lda: g, b: hidden, ldb: h,
+                         beta: 1, c: d + weightHH.offset, ldc: h, workspace: workspace)
+            // dW_ih (4H, I) += dGatesᵀ (4H, T·B) · X (T·B, I)
+            GEMM.blocked(transA: true, transB: false, m: g, n: inputSize, k: t * b,
+                         a: dGates, lda: g, b: input, ldb: inputSize,
+                         beta: 1, c: d + weightIH.offset, ldc: inputSize, workspace: workspace)
+            for row in 0..<(t * b) {
+                let dGate = dGates + row * g
+                for j in 0..<g {
+                    d[biasIH.offset + j] += dGate[j]
+                    d[biasHH.offset + j] += dGate[j]
+                }
+            }
+            if let inputGradient {
+                // dX (T·B, I) = dGates (T·B, 4H) · W_ih (4H, I)
+                GEMM.blocked(transA: false, transB: false, m: t * b, n: inputSize, k: g,
+                             a: dGates, lda: g, b: p + weightIH.offset, ldb: inputSize,
+                             beta: 0, c: inputGradient, ldc: inputSize, workspace: workspace)
+            }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+    }
+}

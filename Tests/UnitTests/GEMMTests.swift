@@ -1,0 +1,47 @@
+import Testing
+@testable import Forecasting
+
+@Suite("GEMM: blocked kernel against the naive reference")
+struct GEMMTests {
+    @Test("shapes and transposes", arguments: [
+        (1, 1, 1), (6, 16, 8), (7, 17, 9), (64, 512, 128), (13, 5, 300), (64, 128, 512), (3, 40, 600),
+    ])
+    func blockedMatchesNaive(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        var random = SeededRandom(seed: UInt64(m * 1000 + n * 10 + k))
+        let workspace = GEMM.Workspace()
+        for transA in [false, true] {
+            for transB in [false, true] {
+                for beta: Float in [0, 1] {
+                    let a = (0..<(m * k)).map { _ in random.uniform(-1, 1) }
+                    let b = (0..<(k * n)).map { _ in random.uniform(-1, 1) }
+                    let start = (0..<(m * n)).map { _ in random.uniform(-1, 1) }
+                    var expected = start
+                    var actual = start
+                    let lda = transA ? m : k
+                    let ldb = transB ? k : n
+                    GEMM.naive(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &expected, ldc: n)
+                    GEMM.blocked(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &actual, ldc: n, workspace: workspace)
+                    let worst = zip(expected, actual).map { abs($0 - $1) }.max() ?? 0
+                    // Sums of k products of values in [−1, 1]: rounding grows like √k·ε.
+                    #expect(worst < 1e-4 * Float(k).squareRoot(), "transA=\(transA) transB=\(transB) beta=\(beta): max error \(worst)")
+                }
+            }
+        }
+    }
+}
+
+@Suite("Activations: SIMD against libm")
+struct ActivationTests {
+    @Test func sigmoidAndTanhMatchScalarReference() {
+        let inputs = stride(from: Float(-30), through: 30, by: 0.0137).map { $0 } + [-100, 100, 0, -0.0, 1e-6]
+        var sigmoid = inputs
+        var tanh = inputs
+        sigmoid.withUnsafeMutableBufferPointer { Activations.sigmoid($0.baseAddress!, count: $0.count) }
+        tanh.withUnsafeMutableBufferPointer { Activations.tanh($0.baseAddress!, count: $0.count) }
+        for (index, x) in inputs.enumerated() {
+            #expect(abs(sigmoid[index] - Activations.scalarSigmoid(x)) < 2e-7, "sigmoid(\(x))")
+            #expect(abs(tanh[index] - Activations.scalarTanh(x)) < 4e-7, "tanh(\(x))")
+        }
+    }
+}
