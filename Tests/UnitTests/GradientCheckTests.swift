@@ -49,22 +49,32 @@ struct GradientCheckTests {
         var gradients = [Float](repeating: 0, count: network.parameterCount)
         network.backward(input, parameters: parameters, gradients: &gradients, pass: pass)
 
+        // ReLU is not differentiable at 0: a probe whose perturbation flips any ReLU unit
+        // measures the kink, not the gradient, and is skipped (and counted).
+        let basePattern = pass.headPre.map { $0 > 0 }
         var checked = 0
+        var skipped = 0
         for index in stride(from: 0, to: network.parameterCount, by: max(1, network.parameterCount / 60)) {
             let original = parameters[index]
             let epsilon: Float = 1e-2
             parameters[index] = original + epsilon
             let plus = lossValue(parameters)
+            let plusPattern = pass.headPre.map { $0 > 0 }
             parameters[index] = original - epsilon
             let minus = lossValue(parameters)
+            let minusPattern = pass.headPre.map { $0 > 0 }
             parameters[index] = original
+            if plusPattern != basePattern || minusPattern != basePattern {
+                skipped += 1
+                continue
+            }
             let numeric = (plus - minus) / Double(2 * epsilon)
             let analytic = Double(gradients[index])
             let tolerance = 2e-4 + 0.03 * max(abs(numeric), abs(analytic))
             #expect(abs(numeric - analytic) <= tolerance, "parameter \(index): analytic \(analytic) numeric \(numeric)")
             checked += 1
         }
-        #expect(checked >= 50)
+        #expect(checked >= 40 && skipped <= 20, "checked \(checked), skipped \(skipped) at ReLU kinks")
     }
 }
 
@@ -79,7 +89,9 @@ struct LossTests {
         let value = loss.evaluate(predictions: predictions, targets: targets, count: 2, gradient: &gradient)
         // q=0.1, e=1 → 0.1; q=0.9, e=−2 → (0.9−1)(−2) = 0.2; mean 0.15
         #expect(abs(value - 0.15) < 1e-6)
-        #expect(gradient == [-0.1 / 2, (1 - 0.9) / 2])
+        let expected: [Float] = [-0.05, 0.05]
+        #expect(abs(gradient[0] - expected[0]) < 1e-7)
+        #expect(abs(gradient[1] - expected[1]) < 1e-7)
     }
 
     @Test func meanSquaredErrorValueAndGradient() {
