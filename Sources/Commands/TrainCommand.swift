@@ -1,0 +1,99 @@
+import Forecasting
+import Foundation
+
+enum TrainCommand: Subcommand {
+    static let name = "train"
+    static let summary = "train an LSTM forecaster on a CSV and report test metrics"
+    static let usage = """
+    Usage: forescale train --data F.csv [options] [--out model.fsm]
+
+      --target-column C   column to forecast (default cpu_utilization, or value)
+      --features basic    the prototype's four columns (univariate traces: the target alone)
+      --seq-len 24 --hidden 128 --layers 3 --dropout 0.2 --head 64
+      --lr 0.0005 --batch 64 --epochs 50 --horizon 1 --seed 42
+      --quantiles 0.5,0.9 pinball loss on these quantiles (default: MSE point forecast)
+      --json              print the final report as JSON
+
+    Prints per-epoch progress (loss, val loss, lr, seconds) and the test metrics of the
+    chronological 70/15/15 split (early stopping on validation, metrics on test).
+    """
+
+    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        let dataPath = try arguments.required("data")
+        var configuration = TrainingConfiguration()
+        configuration.sequenceLength = try arguments.option("seq-len", default: configuration.sequenceLength)
+        configuration.hiddenSize = try arguments.option("hidden", default: configuration.hiddenSize)
+        configuration.layers = try arguments.option("layers", default: configuration.layers)
+        configuration.dropout = try arguments.option("dropout", default: configuration.dropout)
+        configuration.headSize = try arguments.option("head", default: configuration.headSize)
+        configuration.learningRate = try arguments.option("lr", default: configuration.learningRate)
+        configuration.batchSize = try arguments.option("batch", default: configuration.batchSize)
+        configuration.epochs = try arguments.option("epochs", default: configuration.epochs)
+        configuration.horizon = try arguments.option("horizon", default: configuration.horizon)
+        configuration.seed = try arguments.option("seed", default: configuration.seed)
+        if let quantiles = try arguments.option("quantiles") {
+            let values = quantiles.split(separator: ",").compactMap { Float($0) }
+            guard values.count == quantiles.split(separator: ",").count, values.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+                throw UsageError("--quantiles takes values in (0, 1) separated by commas")
+            }
+            configuration.quantiles = values
+        }
+        let featureName = try arguments.option("features") ?? "basic"
+        guard let features = FeatureSet(rawValue: featureName) else { throw UsageError("--features: unknown set '\(featureName)'") }
+        let targetOption = try arguments.option("target-column")
+        let json = arguments.flag("json")
+        _ = try arguments.option("out")
+        try arguments.finish()
+        guard configuration.sequenceLength > 0, configuration.hiddenSize > 0, configuration.layers > 0,
+              configuration.batchSize > 0, configuration.epochs > 0, configuration.horizon > 0,
+              configuration.dropout >= 0, configuration.dropout < 1, configuration.learningRate > 0 else {
+            throw UsageError("sizes, epochs and --lr must be positive and --dropout in [0, 1)")
+        }
+
+        let table: TimeSeriesTable
+        do { table = try TimeSeriesTable.load(path: dataPath) } catch { throw InputFileError(path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : "")) }
+        let target = targetOption ?? (table.columns["cpu_utilization"] != nil ? "cpu_utilization" : "value")
+        let prepared: PreparedData
+        do { prepared = try FeatureBuilder.prepare(table, targetColumn: target, features: features, configuration: configuration) } catch { throw InputFileError(path: dataPath, problem: error.description) }
+
+        var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
+        let data = prepared.dataset
+        if !json {
+            print("training on \(data.train.count) windows (validation \(data.validation.count), test \(data.test.count)); features: \(prepared.featureNames.joined(separator: ", ")); \(trainer.network.parameterCount) parameters")
+        }
+        let started = ContinuousClock.now
+        let (epochs, _) = trainer.train(data) { report in
+            if !json {
+                print(String(format: "epoch %3d  loss %.5f  val %.5f  lr %.6f  %.2fs%@", report.epoch, report.trainLoss, report.validationLoss, report.learningRate, report.seconds, report.isBest ? "  *" : ""))
+            }
+        }
+        let seconds = Double((ContinuousClock.now - started).components.seconds)
+        let metrics = testMetrics(trainer: trainer, prepared: prepared)
+        let report: [String: Any] = [
+            "epochs": epochs, "train_seconds": seconds, "n": metrics.count,
+            "r2": metrics.r2, "mae": metrics.mae, "rmse": metrics.rmse, "mape": metrics.mape, "accuracy": metrics.accuracy,
+        ]
+        if json {
+            printJSON(report)
+        } else {
+            print(String(format: "test: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d, %d epochs, %.0fs)", metrics.r2, metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count, epochs, seconds))
+        }
+        return ExitCode.success
+    }
+
+    /// Metrics of the first horizon step (median quantile if any) on the test split, in
+    /// the target's own units.
+    static func testMetrics(trainer: Trainer, prepared: PreparedData) -> ForecastMetrics {
+        let data = prepared.dataset
+        let outputs = trainer.predict(data, windows: data.test)
+        let perWindow = trainer.network.configuration.outputCount
+        let quantiles = trainer.configuration.quantiles
+        let column = quantiles.isEmpty ? 0 : (quantiles.enumerated().min { abs($0.element - 0.5) < abs($1.element - 0.5) }?.offset ?? 0)
+        var actual: [Float] = [], predicted: [Float] = []
+        for (index, window) in data.test.enumerated() {
+            predicted.append(prepared.scaler.unscale(outputs[index * perWindow + column], column: prepared.targetFeatureIndex))
+            actual.append(prepared.scaler.unscale(data.targets[window], column: prepared.targetFeatureIndex))
+        }
+        return ForecastMetrics(actual: actual, predicted: predicted)
+    }
+}
