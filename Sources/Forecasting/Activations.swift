@@ -19,7 +19,10 @@ public enum Activations {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
         let result = p * r * r + r + 1
-        let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        // 2ⁿ from the bits: adding 1.5·2²³ puts the integer n in the low mantissa bits
+        // (a generic SIMD Float→Int32 conversion is not vectorised and cost more than the rest).
+        let shifted = unsafeBitCast(n + 12_582_912, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let exponent = (shifted &+ 127) &<< 23
         return result * unsafeBitCast(exponent, to: V.self)
     }
 

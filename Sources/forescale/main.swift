@@ -1,4 +1,5 @@
 import Commands
 import Foundation
 
+CommandLineTool.lineBufferStandardOutput()
 exit(await CommandLineTool.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `forescale generate` and `forescale train` end to end on small data (kept fast).
+@Suite("forescale generate and train")
+struct ForecastingCLITests {
+    private func forescale(_ arguments: [String]) async throws -> CommandResult {
+        let binary = try #require(Fixtures.executable("forescale"), "build the package first (make test does)")
+        return try await Subprocess.run(binary, arguments)
+    }
+
+    @Test func generateThenTrainATinyModel() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = directory.file("data.csv")
+        let generated = try await forescale(["generate", "--days", "5", "--seed", "3", "--out", data])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let text = try String(contentsOfFile: data, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.first == "timestamp,cpu_utilization,network_in,request_count,is_sale_active")
+        #expect(lines.count == 5 * 288 + 1)
+        // Day 5 is a sale day: its rows carry is_sale_active = 1.
+        #expect(lines.last?.hasSuffix(",1.0") == true)
+
+        let trained = try await forescale(["train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "8", "--epochs", "3", "--json"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
+        #expect(report["epochs"] as? Int == 3)
+        let mae = try #require(report["mae"] as? Double)
+        let r2 = try #require(report["r2"] as? Double)
+        #expect(mae > 0 && mae.isFinite)
+        #expect(r2 <= 1)
+        #expect((report["n"] as? Int ?? 0) > 100)
+    }
+
+    @Test func sameSeedSameModel() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = directory.file("data.csv")
+        _ = try await forescale(["generate", "--days", "4", "--out", data])
+        let arguments = ["train", "--data", data, "--hidden", "6", "--layers", "2", "--head", "4", "--epochs", "2", "--seed", "9", "--json"]
+        let first = try await forescale(arguments)
+        let second = try await forescale(arguments)
+        #expect(first.status == 0)
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+        #expect(a["mae"] as? Double == b["mae"] as? Double)
+    }
+
+    @Test("malformed data files exit 64 naming the file", arguments: [
+        "timestamp,value\n2025-01-01 00:00:00,1\n2025-01-01 00:05:00,abc\n",
+        "time,value\n1,2\n",
+        "timestamp,value\n2025-01-01 00:00:00,1,7\n",
+        "timestamp,value\nnot-a-time,1\n2025-01-01 00:05:00,2\n",
+        "",
+    ])
+    func malformedData(content: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bad.csv")
+        try content.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await forescale(["train", "--data", path, "--epochs", "1"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(path), "\(result.stderr)")
+    }
+
+    @Test func missingFileExits64() async throws {
+        let result = try await forescale(["train", "--data", "/nonexistent/forescale.csv"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("/nonexistent/forescale.csv"))
+    }
+}
