@@ -12,6 +12,7 @@ enum TrainCommand: Subcommand {
       --seq-len 24 --hidden 128 --layers 3 --dropout 0.2 --head 64
       --lr 0.0005 --batch 64 --epochs 50 --horizon 1 --seed 42
       --quantiles 0.5,0.9 pinball loss on these quantiles (default: MSE point forecast)
+      --threads N         data-parallel training threads (default: up to 2 cores)
       --json              print the final report as JSON
 
     Prints per-epoch progress (loss, val loss, lr, seconds) and the test metrics of the
@@ -42,6 +43,8 @@ enum TrainCommand: Subcommand {
         guard let features = FeatureSet(rawValue: featureName) else { throw UsageError("--features: unknown set '\(featureName)'") }
         let targetOption = try arguments.option("target-column")
         let json = arguments.flag("json")
+        let workers = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
+        guard workers >= 1 && workers <= 64 else { throw UsageError("--threads must be between 1 and 64") }
         _ = try arguments.option("out")
         try arguments.finish()
         guard configuration.sequenceLength > 0, configuration.hiddenSize > 0, configuration.layers > 0,
@@ -62,7 +65,7 @@ enum TrainCommand: Subcommand {
             print("training on \(data.train.count) windows (validation \(data.validation.count), test \(data.test.count)); features: \(prepared.featureNames.joined(separator: ", ")); \(trainer.network.parameterCount) parameters")
         }
         let started = ContinuousClock.now
-        let (epochs, _) = trainer.train(data) { report in
+        let (epochs, _) = trainer.train(data, workers: workers) { report in
             if !json {
                 print(String(format: "epoch %3d  loss %.5f  val %.5f  lr %.6f  %.2fs%@", report.epoch, report.trainLoss, report.validationLoss, report.learningRate, report.seconds, report.isBest ? "  *" : ""))
             }

@@ -8,7 +8,9 @@ public enum Activations {
 
     @inline(__always)
     static func exp(_ input: V) -> V {
-        let x = input.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
+        var x = input
+        x.replace(with: V(repeating: -87.3), where: x .< -87.3)
+        x.replace(with: V(repeating: 88.3), where: x .> 88.3)
         let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
         var r = x - n * 0.693_359_375
         r = r - n * -2.121_944_4e-4

@@ -120,13 +120,18 @@ public struct ForecasterNetwork: Sendable {
             for index in 1..<max(1, lstm.count) where index < lstm.count {
                 let previous = pass.caches[index - 1]
                 let count = t * b * h
-                if let random, c.dropout > 0 {
-                    for j in 0..<count { pass.dropoutMasks[index - 1][j] = random.pointee.unit() < keep ? 1 / keep : 0 }
-                } else {
-                    for j in 0..<count { pass.dropoutMasks[index - 1][j] = 1 }
+                pass.dropoutMasks[index - 1].withUnsafeMutableBufferPointer { mask in
+                pass.layerInputs[index - 1].withUnsafeMutableBufferPointer { layerInput in
+                previous.hidden.withUnsafeBufferPointer { hidden in
+                    if let random, c.dropout > 0 {
+                        for j in 0..<count { mask[j] = random.pointee.unit() < keep ? 1 / keep : 0 }
+                    } else {
+                        mask.update(repeating: 1)
+                    }
+                    // Layer l's output (steps 1…T of its hidden states) times the mask.
+                    for j in 0..<count { layerInput[j] = hidden[b * h + j] * mask[j] }
                 }
-                for j in 0..<count {
-                    pass.layerInputs[index - 1][j] = previous.hidden[b * h + j] * pass.dropoutMasks[index - 1][j]
+                }
                 }
                 pass.layerInputs[index - 1].withUnsafeBufferPointer { layerInput in
                     lstm[index].forward(layerInput.baseAddress!, parameters: p, cache: pass.caches[index], workspace: pass.workspace)
@@ -139,10 +144,16 @@ public struct ForecasterNetwork: Sendable {
                     hiddenDense.forward(x.baseAddress!, rows: b, parameters: p, output: y.baseAddress!, workspace: pass.workspace)
                 }
             }
-            for j in 0..<(b * c.headSize) {
-                let mask: Float = (random != nil && c.dropout > 0) ? (random!.pointee.unit() < keep ? 1 / keep : 0) : 1
-                pass.headMask[j] = mask
-                pass.headActivated[j] = max(0, pass.headPre[j]) * mask
+            pass.headMask.withUnsafeMutableBufferPointer { mask in
+            pass.headActivated.withUnsafeMutableBufferPointer { activated in
+            pass.headPre.withUnsafeBufferPointer { pre in
+                for j in 0..<(b * c.headSize) {
+                    let keepUnit: Float = (random != nil && c.dropout > 0) ? (random!.pointee.unit() < keep ? 1 / keep : 0) : 1
+                    mask[j] = keepUnit
+                    activated[j] = max(0, pre[j]) * keepUnit
+                }
+            }
+            }
             }
             pass.headActivated.withUnsafeBufferPointer { x in
                 pass.outputs.withUnsafeMutableBufferPointer { y in
@@ -176,8 +187,12 @@ public struct ForecasterNetwork: Sendable {
                 }
             }
             // Only the last step feeds the head: dH is zero elsewhere.
-            for j in 0..<pass.dLayerOutput.count { pass.dLayerOutput[j] = 0 }
-            for j in 0..<(b * h) { pass.dLayerOutput[(t - 1) * b * h + j] = pass.dLastHidden[j] }
+            pass.dLayerOutput.withUnsafeMutableBufferPointer { dy in
+                dy.update(repeating: 0)
+                pass.dLastHidden.withUnsafeBufferPointer { last in
+                    for j in 0..<(b * h) { dy[(t - 1) * b * h + j] = last[j] }
+                }
+            }
             for index in stride(from: lstm.count - 1, through: 0, by: -1) {
                 let needsInputGradient = index > 0
                 let run = { (layerInput: UnsafePointer<Float>) in
@@ -194,8 +209,12 @@ public struct ForecasterNetwork: Sendable {
                 } else {
                     pass.layerInputs[index - 1].withUnsafeBufferPointer { run($0.baseAddress!) }
                     // Through the dropout mask to the previous layer's output.
-                    for j in 0..<(t * b * h) {
-                        pass.dLayerOutput[j] = pass.dLayerInput[j] * pass.dropoutMasks[index - 1][j]
+                    pass.dLayerOutput.withUnsafeMutableBufferPointer { dy in
+                    pass.dLayerInput.withUnsafeBufferPointer { dx in
+                    pass.dropoutMasks[index - 1].withUnsafeBufferPointer { mask in
+                        for j in 0..<(t * b * h) { dy[j] = dx[j] * mask[j] }
+                    }
+                    }
                     }
                 }
             }

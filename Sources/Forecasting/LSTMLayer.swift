@@ -71,10 +71,7 @@ public struct LSTMLayer: Sendable {
             GEMM.blocked(transA: false, transB: true, m: t * b, n: g, k: inputSize,
                          a: input, lda: inputSize, b: p + weightIH.offset, ldb: inputSize,
                          beta: 0, c: gates, ldc: g, workspace: workspace)
-            for row in 0..<(t * b) {
-                let out = gates + row * g
-                for j in 0..<g { out[j] += p[biasIH.offset + j] + p[biasHH.offset + j] }
-            }
+            addRowVector(p + biasIH.offset, p + biasHH.offset, to: gates, rows: t * b, columns: g)
             cache.cells.withUnsafeMutableBufferPointer { cellsBuffer in
             cache.hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
             cache.cellTanh.withUnsafeMutableBufferPointer { tanhBuffer in
@@ -96,14 +93,25 @@ public struct LSTMLayer: Sendable {
                         Activations.tanh(gate + 2 * h, count: h)
                         Activations.sigmoid(gate + 3 * h, count: h)
                         let c0 = previousCell + row * h, c1 = cell + row * h
-                        for j in 0..<h {
-                            c1[j] = gate[h + j] * c0[j] + gate[j] * gate[2 * h + j]
-                        }
                         let tc = stepTanh + row * h
-                        for j in 0..<h { tc[j] = c1[j] }
-                        Activations.tanh(tc, count: h)
                         let out = output + row * h
-                        for j in 0..<h { out[j] = gate[3 * h + j] * tc[j] }
+                        // c_t = f ⊙ c_{t−1} + i ⊙ g; h_t = o ⊙ tanh(c_t)
+                        var j = 0
+                        while j + 8 <= h {
+                            let i = load(gate + j), f = load(gate + h + j), gg = load(gate + 2 * h + j), o = load(gate + 3 * h + j)
+                            let cNew = f * load(c0 + j) + i * gg
+                            store(cNew, c1 + j)
+                            let t = Activations.tanh(cNew)
+                            store(t, tc + j)
+                            store(o * t, out + j)
+                            j += 8
+                        }
+                        while j < h {
+                            c1[j] = gate[h + j] * c0[j] + gate[j] * gate[2 * h + j]
+                            tc[j] = Activations.scalarTanh(c1[j])
+                            out[j] = gate[3 * h + j] * tc[j]
+                            j += 1
+                        }
                     }
                 }
             }
@@ -141,7 +149,20 @@ public struct LSTMLayer: Sendable {
                     let c0 = cells + (step * b + row) * h
                     let dhOut = outputGradient + (step * b + row) * h
                     let dh = dhNext + row * h, dc = dcNext + row * h
-                    for j in 0..<h {
+                    var j = 0
+                    while j + 8 <= h {
+                        let i = load(gate + j), f = load(gate + h + j), gg = load(gate + 2 * h + j), o = load(gate + 3 * h + j)
+                        let t = load(tc + j)
+                        let dhj = load(dhOut + j) + load(dh + j)
+                        let dcj = load(dc + j) + dhj * o * (1 - t * t)
+                        store(dcj * gg * i * (1 - i), dGate + j)
+                        store(dcj * load(c0 + j) * f * (1 - f), dGate + h + j)
+                        store(dcj * i * (1 - gg * gg), dGate + 2 * h + j)
+                        store(dhj * t * o * (1 - o), dGate + 3 * h + j)
+                        store(dcj * f, dc + j)
+                        j += 8
+                    }
+                    while j < h {
                         let i = gate[j], f = gate[h + j], gg = gate[2 * h + j], o = gate[3 * h + j]
                         let dhj = dhOut[j] + dh[j]
                         let dcj = dc[j] + dhj * o * (1 - tc[j] * tc[j])
@@ -150,6 +171,7 @@ public struct LSTMLayer: Sendable {
                         dGate[2 * h + j] = dcj * i * (1 - gg * gg)
                         dGate[3 * h + j] = dhj * tc[j] * o * (1 - o)
                         dc[j] = dcj * f
+                        j += 1
                     }
                 }
                 // dh_{t-1} (B, H) = dGates_t (B, 4H) · W_hh (4H, H)
@@ -165,13 +187,9 @@ public struct LSTMLayer: Sendable {
             GEMM.blocked(transA: true, transB: false, m: g, n: inputSize, k: t * b,
                          a: dGates, lda: g, b: input, ldb: inputSize,
                          beta: 1, c: d + weightIH.offset, ldc: inputSize, workspace: workspace)
-            for row in 0..<(t * b) {
-                let dGate = dGates + row * g
-                for j in 0..<g {
-                    d[biasIH.offset + j] += dGate[j]
-                    d[biasHH.offset + j] += dGate[j]
-                }
-            }
+            // Both biases receive the column sums of dGates.
+            addColumnSums(of: dGates, rows: t * b, columns: g, to: d + biasIH.offset)
+            addColumnSums(of: dGates, rows: t * b, columns: g, to: d + biasHH.offset)
             if let inputGradient {
                 // dX (T·B, I) = dGates (T·B, 4H) · W_ih (4H, I)
                 GEMM.blocked(transA: false, transB: false, m: t * b, n: inputSize, k: g,
@@ -185,5 +203,53 @@ public struct LSTMLayer: Sendable {
         }
         }
         }
+    }
+}
+
+@inline(__always)
+func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func load(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+}
+
+/// matrix(rows, columns) += a + b, broadcast over rows.
+func addRowVector(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, to matrix: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    for row in 0..<rows {
+        let out = matrix + row * columns
+        var j = 0
+        while j + 8 <= columns {
+            store(load(out + j) + load(a + j) + load(b + j), out + j)
+            j += 8
+        }
+        while j < columns {
+            out[j] += a[j] + b[j]
+            j += 1
+        }
+    }
+}
+
+/// sums(columns) += Σ over rows of matrix(rows, columns).
+func addColumnSums(of matrix: UnsafePointer<Float>, rows: Int, columns: Int, to sums: UnsafeMutablePointer<Float>) {
+    var j = 0
+    while j + 8 <= columns {
+        var total = SIMD8<Float>()
+        for row in 0..<rows { total += load(matrix + row * columns + j) }
+        store(load(sums + j) + total, sums + j)
+        j += 8
+    }
+    while j < columns {
+        var total: Float = 0
+        for row in 0..<rows { total += matrix[row * columns + j] }
+        sums[j] += total
+        j += 1
     }
 }

@@ -36,7 +36,7 @@ public struct EpochReport: Sendable {
 
 /// Mini-batch training with Adam, gradient clipping, ReduceLROnPlateau and early stopping
 /// on the validation loss. Deterministic given `configuration.seed`.
-public struct Trainer {
+public struct Trainer: Sendable {
     public let configuration: TrainingConfiguration
     public let network: ForecasterNetwork
     public private(set) var parameters: [Float]
@@ -61,13 +61,28 @@ public struct Trainer {
         return targets.flatMap { [Float](repeating: $0, count: q) }
     }
 
-    public mutating func train(_ data: WindowDataset, progress: (EpochReport) -> Void) -> (epochs: Int, bestValidationLoss: Float) {
+    /// One worker's share of a mini-batch: its own activations, gradients and dropout stream.
+    final class Worker: @unchecked Sendable {
+        var passes: [Int: ForecasterNetwork.Pass] = [:]
+        var gradients: [Float]
+        var input: [Float] = []
+        var target: [Float] = []
+        var loss: Float = 0
+        var count = 0
+
+        init(parameterCount: Int) {
+            gradients = [Float](repeating: 0, count: parameterCount)
+        }
+    }
+
+    /// Trains on `data.train`, data-parallel over `workers` threads: each mini-batch is split
+    /// into equal shares whose gradients are summed in a fixed order, so the result does not
+    /// depend on thread timing.
+    public mutating func train(_ data: WindowDataset, workers: Int = 1, progress: (EpochReport) -> Void) -> (epochs: Int, bestValidationLoss: Float) {
         var random = SeededRandom(seed: configuration.seed &+ 1)
         var adam = Adam(parameterCount: network.parameterCount, learningRate: configuration.learningRate)
         var gradients = [Float](repeating: 0, count: network.parameterCount)
-        var passes: [Int: ForecasterNetwork.Pass] = [:]
-        var input: [Float] = []
-        var target: [Float] = []
+        let pool = (0..<max(1, workers)).map { _ in Worker(parameterCount: network.parameterCount) }
         var best = Float.infinity
         var bestParameters = parameters
         var sinceBest = 0
@@ -84,13 +99,38 @@ public struct Trainer {
             while start < order.count {
                 let windows = order[start..<min(order.count, start + configuration.batchSize)]
                 start += configuration.batchSize
-                data.batch(windows, input: &input, target: &target)
-                let pass = passes[windows.count] ?? network.makePass(steps: data.sequenceLength, batch: windows.count)
-                passes[windows.count] = pass
-                withUnsafeMutablePointer(to: &random) { network.forward(input, parameters: parameters, pass: pass, random: $0) }
-                totalLoss += Double(network.loss(loss, targets: expandTargets(target), pass: pass))
-                for index in gradients.indices { gradients[index] = 0 }
-                network.backward(input, parameters: parameters, gradients: &gradients, pass: pass)
+                let shares = min(pool.count, windows.count)
+                let seeds = (0..<shares).map { _ in random.next() }
+                let snapshot = parameters
+                let network = self.network
+                let loss = self.loss
+                let trainer = self
+                DispatchQueue.concurrentPerform(iterations: shares) { index in
+                    let worker = pool[index]
+                    let lower = windows.startIndex + windows.count * index / shares
+                    let upper = windows.startIndex + windows.count * (index + 1) / shares
+                    let share = windows[lower..<upper]
+                    data.batch(share, input: &worker.input, target: &worker.target)
+                    let pass = worker.passes[share.count] ?? network.makePass(steps: data.sequenceLength, batch: share.count)
+                    worker.passes[share.count] = pass
+                    var workerRandom = SeededRandom(seed: seeds[index])
+                    withUnsafeMutablePointer(to: &workerRandom) { network.forward(worker.input, parameters: snapshot, pass: pass, random: $0) }
+                    worker.loss = network.loss(loss, targets: trainer.expandTargets(worker.target), pass: pass)
+                    worker.count = share.count
+                    worker.gradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                    network.backward(worker.input, parameters: snapshot, gradients: &worker.gradients, pass: pass)
+                }
+                // Each share's loss is a mean over its own windows: weight by share size.
+                gradients.withUnsafeMutableBufferPointer { total in
+                    total.update(repeating: 0)
+                    for worker in pool.prefix(shares) {
+                        let weight = Float(worker.count) / Float(windows.count)
+                        worker.gradients.withUnsafeBufferPointer { g in
+                            for index in 0..<total.count { total[index] += weight * g[index] }
+                        }
+                    }
+                }
+                totalLoss += pool.prefix(shares).reduce(0.0) { $0 + Double($1.loss) * Double($1.count) } / Double(windows.count)
                 clipGradientNorm(&gradients, maxNorm: configuration.gradientClip)
                 adam.update(&parameters, gradients: gradients)
                 batches += 1
