@@ -19,7 +19,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        .target(name: "Forecasting", swiftSettings: releaseCPU),
+        .target(name: "Digest"),
+        .target(name: "Forecasting", dependencies: ["Digest"], swiftSettings: releaseCPU),
 
         // I/O.
         .target(name: "Transport", dependencies: ["CCurl"]),
@@ -30,7 +31,7 @@ let package = Package(
 
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
-        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Commands", "TestSupport"]),
+        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "Commands", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Transport", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

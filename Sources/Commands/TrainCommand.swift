@@ -45,7 +45,7 @@ enum TrainCommand: Subcommand {
         let json = arguments.flag("json")
         let workers = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
         guard workers >= 1 && workers <= 64 else { throw UsageError("--threads must be between 1 and 64") }
-        _ = try arguments.option("out")
+        let out = try arguments.option("out")
         try arguments.finish()
         guard configuration.sequenceLength > 0, configuration.hiddenSize > 0, configuration.layers > 0,
               configuration.batchSize > 0, configuration.epochs > 0, configuration.horizon > 0,
@@ -72,16 +72,47 @@ enum TrainCommand: Subcommand {
         }
         let seconds = Double((ContinuousClock.now - started).components.seconds)
         let metrics = testMetrics(trainer: trainer, prepared: prepared)
-        let report: [String: Any] = [
+        let baselines = baselineMetrics(prepared: prepared, table: table)
+        if let out {
+            let header = ModelHeader(
+                network: trainer.network.configuration, featureSet: features.rawValue, featureNames: prepared.featureNames,
+                targetColumn: target, scaler: prepared.scaler, sequenceLength: configuration.sequenceLength,
+                stepSeconds: table.timestamps[1].timeIntervalSince(table.timestamps[0]),
+                trainingStart: table.timestamps[0], trainingEnd: table.timestamps[table.count - 1],
+                testMetrics: metrics, baselineMetrics: baselines, createdAt: Date(), parameterCount: trainer.parameters.count)
+            try ModelArtefact(header: header, parameters: trainer.parameters).write(to: out)
+            if !json { print("wrote \(out)") }
+        }
+        var report: [String: Any] = [
             "epochs": epochs, "train_seconds": seconds, "n": metrics.count,
             "r2": metrics.r2, "mae": metrics.mae, "rmse": metrics.rmse, "mape": metrics.mape, "accuracy": metrics.accuracy,
         ]
+        report["baselines"] = baselines.mapValues { ["mae": $0.mae, "rmse": $0.rmse, "mape": $0.mape, "r2": $0.r2] }
         if json {
             printJSON(report)
         } else {
+            for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
+                print(String(format: "baseline %@: R² %.4f  MAE %.3f", name, baseline.r2, baseline.mae))
+            }
             print(String(format: "test: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d, %d epochs, %.0fs)", metrics.r2, metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count, epochs, seconds))
         }
         return ExitCode.success
+    }
+
+    /// Baselines on the same test windows and step, in the target's own units.
+    static func baselineMetrics(prepared: PreparedData, table: TimeSeriesTable) -> [String: ForecastMetrics] {
+        let data = prepared.dataset
+        let series = table.columns[prepared.targetColumn]!
+        let step = table.timestamps[1].timeIntervalSince(table.timestamps[0])
+        let season = max(1, Int((86_400 / step).rounded()))
+        let actual = data.test.map { series[$0] }
+        let fitEnd = data.validation.first ?? data.test.first ?? series.count
+        var result: [String: ForecastMetrics] = [:]
+        for baseline in Baseline.allCases {
+            let predicted = baseline.predict(series: series, windows: data.test, step: 1, season: season, fitEnd: fitEnd)
+            result[baseline.rawValue] = ForecastMetrics(actual: actual, predicted: predicted)
+        }
+        return result
     }
 
     /// Metrics of the first horizon step (median quantile if any) on the test split, in

@@ -29,7 +29,9 @@ public enum FeatureBuilder {
         }
     }
 
-    public static func prepare(_ table: TimeSeriesTable, targetColumn: String, features: FeatureSet, configuration: TrainingConfiguration) throws(FeatureError) -> PreparedData {
+    /// Builds scaled features and windows. `scaler` (from a model) is reused as is; without
+    /// one, a scaler is fit on the training rows only.
+    public static func prepare(_ table: TimeSeriesTable, targetColumn: String, features: FeatureSet, configuration: TrainingConfiguration, scaler given: MinMaxScaler? = nil, minimumRows: Int? = nil) throws(FeatureError) -> PreparedData {
         guard table.columns[targetColumn] != nil else { throw .missingColumn(targetColumn, available: table.columnNames) }
         let names: [String]
         switch features {
@@ -39,7 +41,8 @@ public enum FeatureBuilder {
         }
         let rows = table.count
         let needed = configuration.sequenceLength + configuration.horizon + 20
-        guard rows >= needed * 3 else { throw .tooShort(rows: rows, needed: needed * 3) }
+        let required = minimumRows ?? needed * 3
+        guard rows >= required else { throw .tooShort(rows: rows, needed: required) }
         let f = names.count
         var raw = [Float](repeating: 0, count: rows * f)
         for (column, name) in names.enumerated() {
@@ -48,7 +51,7 @@ public enum FeatureBuilder {
         }
         let trainEnd = Int(Double(rows) * configuration.trainFraction)
         let validationEnd = Int(Double(rows) * (configuration.trainFraction + configuration.validationFraction))
-        let scaler = MinMaxScaler(fitting: raw[0..<(trainEnd * f)], columns: f)
+        let scaler = given ?? MinMaxScaler(fitting: raw[0..<(trainEnd * f)], columns: f)
         let scaled = raw.enumerated().map { scaler.scale($0.element, column: $0.offset % f) }
         let targetIndex = names.firstIndex(of: targetColumn) ?? 0
         let targets = (0..<rows).map { scaled[$0 * f + targetIndex] }

@@ -50,6 +50,22 @@ public struct Trainer: Sendable {
         parameters = network.initialParameters(seed: configuration.seed)
     }
 
+    /// A trainer holding a saved model's parameters (for evaluation and inference).
+    public init(restoring artefact: ModelArtefact) {
+        var configuration = TrainingConfiguration()
+        let network = artefact.header.network
+        configuration.sequenceLength = artefact.header.sequenceLength
+        configuration.hiddenSize = network.hiddenSize
+        configuration.layers = network.layers
+        configuration.dropout = network.dropout
+        configuration.headSize = network.headSize
+        configuration.horizon = network.horizon
+        configuration.quantiles = network.quantiles
+        self.configuration = configuration
+        self.network = ForecasterNetwork(network)
+        parameters = artefact.parameters
+    }
+
     var loss: Loss {
         configuration.quantiles.isEmpty ? .meanSquaredError : .pinball(quantiles: configuration.quantiles)
     }

@@ -71,3 +71,52 @@ struct ForecastingCLITests {
         #expect(result.stderr.contains("/nonexistent/forescale.csv"))
     }
 }
+
+@Suite("forescale evaluate and predict")
+struct ModelCLITests {
+    private func forescale(_ arguments: [String]) async throws -> CommandResult {
+        let binary = try #require(Fixtures.executable("forescale"), "build the package first (make test does)")
+        return try await Subprocess.run(binary, arguments)
+    }
+
+    @Test func trainWritesAModelThatEvaluateAndPredictUse() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = directory.file("data.csv"), model = directory.file("m.fsm")
+        _ = try await forescale(["generate", "--days", "4", "--out", data])
+        let trained = try await forescale(["train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "4", "--epochs", "2",
+                                           "--horizon", "3", "--quantiles", "0.5,0.9", "--out", model, "--json"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let trainReport = try #require(try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
+
+        let evaluated = try await forescale(["evaluate", "--model", model, "--data", data, "--json"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
+        // The saved model scores exactly what training reported on the same split.
+        #expect(report["mae"] as? Double == trainReport["mae"] as? Double)
+        let baselines = try #require(report["baselines"] as? [String: [String: Any]])
+        #expect(Set(baselines.keys) == ["naive", "seasonal_naive", "holt_winters"])
+        for key in ["r2", "mae", "rmse", "mape", "accuracy", "n"] { #expect(report[key] != nil, "missing \(key)") }
+
+        let predicted = try await forescale(["predict", "--model", model, "--data", data, "--json"])
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let forecast = try #require((try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [String: Any])?["forecast"] as? [[String: Any]])
+        #expect(forecast.count == 3)
+        let quantiles = try #require(forecast.first?["quantiles"] as? [String: Double])
+        #expect(Set(quantiles.keys) == ["p50", "p90"])
+    }
+
+    @Test func corruptModelExits64NamingTheFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = directory.file("data.csv"), model = directory.file("m.fsm")
+        _ = try await forescale(["generate", "--days", "4", "--out", data])
+        _ = try await forescale(["train", "--data", data, "--hidden", "4", "--layers", "1", "--head", "4", "--epochs", "1", "--out", model])
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: model))
+        let result = try await forescale(["evaluate", "--model", model, "--data", data])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(model) && result.stderr.contains("checksum"), "\(result.stderr)")
+    }
+}

@@ -36,7 +36,7 @@ struct HTTPServerTests {
             writer.beginStream(status: 200)
             for index in 0..<4 {
                 writer.write(Data("chunk \(index)\n".utf8))
-                if index < 3 && !LockstepAcks.shared.wait(for: index, timeout: 5) {
+                if index < 3 && !LockstepAcks.shared.wait(for: index, timeout: 30) {
                     writer.write(Data("timeout\n".utf8))
                     break
                 }

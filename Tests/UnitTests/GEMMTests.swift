@@ -4,7 +4,7 @@ import Testing
 @Suite("GEMM: blocked kernel against the naive reference")
 struct GEMMTests {
     @Test("shapes and transposes", arguments: [
-        (1, 1, 1), (6, 16, 8), (7, 17, 9), (64, 512, 128), (13, 5, 300), (64, 128, 512), (3, 40, 600),
+        (1, 1, 1), (6, 16, 8), (7, 17, 9), (20, 70, 130), (13, 5, 300), (3, 40, 600),
     ])
     func blockedMatchesNaive(shape: (Int, Int, Int)) {
         let (m, n, k) = shape

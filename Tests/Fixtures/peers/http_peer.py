@@ -119,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
                 line = (json.dumps({"chunk": i}) + "\n").encode()
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
                 self.wfile.flush()
-                if i + 1 < chunks and not ACKS.wait_for(i, timeout=5):
+                if i + 1 < chunks and not ACKS.wait_for(i, timeout=30):
                     line = b'{"timeout": true}\n'
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
                     break

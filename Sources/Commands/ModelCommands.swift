@@ -1,0 +1,130 @@
+import Forecasting
+import Foundation
+
+/// Loading shared by `evaluate` and `predict`: model and data, with file-naming errors.
+enum ModelInput {
+    static func load(modelPath: String, dataPath: String) throws -> (ModelArtefact, TimeSeriesTable) {
+        let artefact: ModelArtefact
+        do { artefact = try ModelArtefact.load(path: modelPath) } catch { throw InputFileError(path: modelPath, problem: error.description.replacingOccurrences(of: "\(modelPath): ", with: "")) }
+        let table: TimeSeriesTable
+        do { table = try TimeSeriesTable.load(path: dataPath) } catch { throw InputFileError(path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : "")) }
+        return (artefact, table)
+    }
+
+    static func configuration(of header: ModelHeader) -> TrainingConfiguration {
+        var configuration = TrainingConfiguration()
+        configuration.sequenceLength = header.sequenceLength
+        configuration.horizon = header.horizon
+        configuration.quantiles = header.quantiles
+        return configuration
+    }
+
+    static func prepare(_ artefact: ModelArtefact, _ table: TimeSeriesTable, dataPath: String, minimumRows: Int? = nil) throws -> PreparedData {
+        let header = artefact.header
+        guard let features = FeatureSet(rawValue: header.featureSet) else {
+            throw InputFileError(path: dataPath, problem: "model uses unknown feature set '\(header.featureSet)'")
+        }
+        for name in header.featureNames where table.columns[name] == nil {
+            throw InputFileError(path: dataPath, problem: "model needs column '\(name)' (columns: \(table.columnNames.joined(separator: ", ")))")
+        }
+        do {
+            return try FeatureBuilder.prepare(table, targetColumn: header.targetColumn, features: features, configuration: configuration(of: header), scaler: header.scaler, minimumRows: minimumRows)
+        } catch {
+            throw InputFileError(path: dataPath, problem: error.description)
+        }
+    }
+}
+
+enum EvaluateCommand: Subcommand {
+    static let name = "evaluate"
+    static let summary = "score a model and the baselines on a CSV's test split"
+    static let usage = """
+    Usage: forescale evaluate --model M.fsm --data F.csv [--json]
+
+    Metrics of the first horizon step (the median quantile, if any) on the chronological
+    test split (last 15%), with naive, seasonal-naive and Holt-Winters baselines on the
+    same windows. accuracy = 100 − MAPE; MAPE skips zero actuals (reported).
+    """
+
+    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        let modelPath = try arguments.required("model")
+        let dataPath = try arguments.required("data")
+        let json = arguments.flag("json")
+        try arguments.finish()
+        let (artefact, table) = try ModelInput.load(modelPath: modelPath, dataPath: dataPath)
+        let prepared = try ModelInput.prepare(artefact, table, dataPath: dataPath)
+        let trainer = Trainer(restoring: artefact)
+        let metrics = TrainCommand.testMetrics(trainer: trainer, prepared: prepared)
+        let baselines = TrainCommand.baselineMetrics(prepared: prepared, table: table)
+        func describe(_ m: ForecastMetrics) -> [String: Any] {
+            ["r2": m.r2, "mae": m.mae, "rmse": m.rmse, "mape": m.mape, "accuracy": m.accuracy, "n": m.count, "mape_skipped_zeros": m.mapeSkippedZeros]
+        }
+        var report = describe(metrics)
+        report["baselines"] = baselines.mapValues(describe)
+        if json {
+            printJSON(report)
+        } else {
+            print(String(format: "model: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d)", metrics.r2, metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count))
+            for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
+                print(String(format: "%@: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%", name, baseline.r2, baseline.mae, baseline.rmse, baseline.mape))
+            }
+        }
+        return ExitCode.success
+    }
+}
+
+enum PredictCommand: Subcommand {
+    static let name = "predict"
+    static let summary = "forecast the next horizon steps after a CSV's last row"
+    static let usage = """
+    Usage: forescale predict --model M.fsm --data F.csv [--json]
+
+    Uses the last sequence-length rows of the data; prints one line (or JSON object) per
+    horizon step with its timestamp and the point forecast or each quantile.
+    """
+
+    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        let modelPath = try arguments.required("model")
+        let dataPath = try arguments.required("data")
+        let json = arguments.flag("json")
+        try arguments.finish()
+        let (artefact, table) = try ModelInput.load(modelPath: modelPath, dataPath: dataPath)
+        let header = artefact.header
+        guard table.count >= header.sequenceLength else {
+            throw InputFileError(path: dataPath, problem: "needs at least \(header.sequenceLength) rows for this model, has \(table.count)")
+        }
+        // Append `horizon` placeholder rows so the last real rows form one window.
+        var extended = table
+        let step = header.stepSeconds
+        for index in 1...header.horizon {
+            extended.timestamps.append(table.timestamps[table.count - 1].addingTimeInterval(step * Double(index)))
+            for name in table.columnNames { extended.columns[name]!.append(table.columns[name]!.last!) }
+        }
+        let prepared = try ModelInput.prepare(artefact, extended, dataPath: dataPath, minimumRows: 0)
+        let runner = ForecastRunner(network: ForecasterNetwork(header.network), parameters: artefact.parameters)
+        let window = table.count
+        let outputs = runner.predict(prepared.dataset, windows: [window])
+        let perStep = header.network.outputsPerStep
+        let formatter = ISO8601DateFormatter()
+        var rows: [[String: Any]] = []
+        for step in 0..<header.horizon {
+            let values = (0..<perStep).map { prepared.scaler.unscale(outputs[step * perStep + $0], column: prepared.targetFeatureIndex) }
+            var row: [String: Any] = ["step": step + 1, "timestamp": formatter.string(from: extended.timestamps[window + step])]
+            if header.quantiles.isEmpty {
+                row["value"] = Double(values[0])
+            } else {
+                row["quantiles"] = Dictionary(uniqueKeysWithValues: zip(header.quantiles.map { String(format: "p%.0f", $0 * 100) }, values.map(Double.init)))
+            }
+            rows.append(row)
+        }
+        if json {
+            printJSON(["target": header.targetColumn, "forecast": rows])
+        } else {
+            for row in rows {
+                let value = row["value"].map { String(format: "%.3f", $0 as! Double) } ?? "\(row["quantiles"]!)"
+                print("\(row["timestamp"]!)  step \(row["step"]!)  \(header.targetColumn) \(value)")
+            }
+        }
+        return ExitCode.success
+    }
+}

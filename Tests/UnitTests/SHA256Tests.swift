@@ -1,0 +1,35 @@
+import Testing
+@testable import Digest
+
+/// FIPS 180-4 example vectors (and the NIST long-message one).
+@Suite("SHA-256")
+struct SHA256Tests {
+    @Test("FIPS 180-4 vectors", arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
+    ])
+    func vectors(message: String, digest: String) {
+        #expect(SHA256.hash(Array(message.utf8)).hexString == digest)
+    }
+
+    @Test func oneMillionAs() {
+        var hasher = SHA256()
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0..<1000 { chunk.withUnsafeBytes { hasher.update($0) } }
+        #expect(hasher.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func incrementalEqualsOneShotAtEveryBoundary() {
+        let message = (0..<200).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let expected = SHA256.hash(message)
+        for split in [0, 1, 55, 56, 63, 64, 65, 127, 128, 199] {
+            var hasher = SHA256()
+            hasher.update(message[..<split])
+            hasher.update(message[split...])
+            #expect(hasher.finalize() == expected, "split at \(split)")
+        }
+    }
+}
