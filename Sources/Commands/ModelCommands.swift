@@ -11,6 +11,16 @@ enum ModelInput {
         return (artefact, table)
     }
 
+    /// `--model`, `--data` and `--json`, then the loaded model and data.
+    static func parse(_ arguments: inout Arguments) throws -> (artefact: ModelArtefact, table: TimeSeriesTable, dataPath: String, json: Bool) {
+        let modelPath = try arguments.required("model")
+        let dataPath = try arguments.required("data")
+        let json = arguments.flag("json")
+        try arguments.finish()
+        let (artefact, table) = try load(modelPath: modelPath, dataPath: dataPath)
+        return (artefact, table, dataPath, json)
+    }
+
     static func configuration(of header: ModelHeader) -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
         configuration.sequenceLength = header.sequenceLength
@@ -47,11 +57,7 @@ enum EvaluateCommand: Subcommand {
     """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
-        let modelPath = try arguments.required("model")
-        let dataPath = try arguments.required("data")
-        let json = arguments.flag("json")
-        try arguments.finish()
-        let (artefact, table) = try ModelInput.load(modelPath: modelPath, dataPath: dataPath)
+        let (artefact, table, dataPath, json) = try ModelInput.parse(&arguments)
         let prepared = try ModelInput.prepare(artefact, table, dataPath: dataPath)
         let trainer = Trainer(restoring: artefact)
         let metrics = TrainCommand.testMetrics(trainer: trainer, prepared: prepared)
@@ -84,11 +90,7 @@ enum PredictCommand: Subcommand {
     """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
-        let modelPath = try arguments.required("model")
-        let dataPath = try arguments.required("data")
-        let json = arguments.flag("json")
-        try arguments.finish()
-        let (artefact, table) = try ModelInput.load(modelPath: modelPath, dataPath: dataPath)
+        let (artefact, table, dataPath, json) = try ModelInput.parse(&arguments)
         let header = artefact.header
         guard table.count >= header.sequenceLength else {
             throw InputFileError(path: dataPath, problem: "needs at least \(header.sequenceLength) rows for this model, has \(table.count)")

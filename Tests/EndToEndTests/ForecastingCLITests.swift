@@ -5,16 +5,11 @@ import TestSupport
 /// `forescale generate` and `forescale train` end to end on small data (kept fast).
 @Suite("forescale generate and train")
 struct ForecastingCLITests {
-    private func forescale(_ arguments: [String]) async throws -> CommandResult {
-        let binary = try #require(Fixtures.executable("forescale"), "build the package first (make test does)")
-        return try await Subprocess.run(binary, arguments)
-    }
-
     @Test func generateThenTrainATinyModel() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let data = directory.file("data.csv")
-        let generated = try await forescale(["generate", "--days", "5", "--seed", "3", "--out", data])
+        let generated = try await ForescaleBinary.run(["generate", "--days", "5", "--seed", "3", "--out", data])
         #expect(generated.status == 0, "\(generated.stderr)")
         let text = try String(contentsOfFile: data, encoding: .utf8)
         let lines = text.split(separator: "\n")
@@ -23,7 +18,7 @@ struct ForecastingCLITests {
         // Day 5 is a sale day: its rows carry is_sale_active = 1.
         #expect(lines.last?.hasSuffix(",1.0") == true)
 
-        let trained = try await forescale(["train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "8", "--epochs", "3", "--json"])
+        let trained = try await ForescaleBinary.run(["train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "8", "--epochs", "3", "--json"])
         #expect(trained.status == 0, "\(trained.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
         #expect(report["epochs"] as? Int == 3)
@@ -38,10 +33,10 @@ struct ForecastingCLITests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let data = directory.file("data.csv")
-        _ = try await forescale(["generate", "--days", "4", "--out", data])
+        _ = try await ForescaleBinary.run(["generate", "--days", "4", "--out", data])
         let arguments = ["train", "--data", data, "--hidden", "6", "--layers", "2", "--head", "4", "--epochs", "2", "--seed", "9", "--json"]
-        let first = try await forescale(arguments)
-        let second = try await forescale(arguments)
+        let first = try await ForescaleBinary.run(arguments)
+        let second = try await ForescaleBinary.run(arguments)
         #expect(first.status == 0)
         let a = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
         let b = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
@@ -60,13 +55,13 @@ struct ForecastingCLITests {
         defer { directory.remove() }
         let path = directory.file("bad.csv")
         try content.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try await forescale(["train", "--data", path, "--epochs", "1"])
+        let result = try await ForescaleBinary.run(["train", "--data", path, "--epochs", "1"])
         #expect(result.status == 64)
         #expect(result.stderr.contains(path), "\(result.stderr)")
     }
 
     @Test func missingFileExits64() async throws {
-        let result = try await forescale(["train", "--data", "/nonexistent/forescale.csv"])
+        let result = try await ForescaleBinary.run(["train", "--data", "/nonexistent/forescale.csv"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("/nonexistent/forescale.csv"))
     }
@@ -74,22 +69,17 @@ struct ForecastingCLITests {
 
 @Suite("forescale evaluate and predict")
 struct ModelCLITests {
-    private func forescale(_ arguments: [String]) async throws -> CommandResult {
-        let binary = try #require(Fixtures.executable("forescale"), "build the package first (make test does)")
-        return try await Subprocess.run(binary, arguments)
-    }
-
     @Test func trainWritesAModelThatEvaluateAndPredictUse() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let data = directory.file("data.csv"), model = directory.file("m.fsm")
-        _ = try await forescale(["generate", "--days", "4", "--out", data])
-        let trained = try await forescale(["train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "4", "--epochs", "2",
+        _ = try await ForescaleBinary.run(["generate", "--days", "4", "--out", data])
+        let trained = try await ForescaleBinary.run(["train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "4", "--epochs", "2",
                                            "--horizon", "3", "--quantiles", "0.5,0.9", "--out", model, "--json"])
         #expect(trained.status == 0, "\(trained.stderr)")
         let trainReport = try #require(try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
 
-        let evaluated = try await forescale(["evaluate", "--model", model, "--data", data, "--json"])
+        let evaluated = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data, "--json"])
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
         // The saved model scores exactly what training reported on the same split.
@@ -98,7 +88,7 @@ struct ModelCLITests {
         #expect(Set(baselines.keys) == ["naive", "seasonal_naive", "holt_winters"])
         for key in ["r2", "mae", "rmse", "mape", "accuracy", "n"] { #expect(report[key] != nil, "missing \(key)") }
 
-        let predicted = try await forescale(["predict", "--model", model, "--data", data, "--json"])
+        let predicted = try await ForescaleBinary.run(["predict", "--model", model, "--data", data, "--json"])
         #expect(predicted.status == 0, "\(predicted.stderr)")
         let forecast = try #require((try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [String: Any])?["forecast"] as? [[String: Any]])
         #expect(forecast.count == 3)
@@ -110,12 +100,12 @@ struct ModelCLITests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let data = directory.file("data.csv"), model = directory.file("m.fsm")
-        _ = try await forescale(["generate", "--days", "4", "--out", data])
-        _ = try await forescale(["train", "--data", data, "--hidden", "4", "--layers", "1", "--head", "4", "--epochs", "1", "--out", model])
+        _ = try await ForescaleBinary.run(["generate", "--days", "4", "--out", data])
+        _ = try await ForescaleBinary.run(["train", "--data", data, "--hidden", "4", "--layers", "1", "--head", "4", "--epochs", "1", "--out", model])
         var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: model))
-        let result = try await forescale(["evaluate", "--model", model, "--data", data])
+        let result = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data])
         #expect(result.status == 64)
         #expect(result.stderr.contains(model) && result.stderr.contains("checksum"), "\(result.stderr)")
     }

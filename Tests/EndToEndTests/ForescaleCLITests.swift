@@ -5,13 +5,8 @@ import TestSupport
 /// The built `forescale` executable: exit codes and output.
 @Suite("forescale CLI")
 struct ForescaleCLITests {
-    private func forescale(_ arguments: [String]) async throws -> CommandResult {
-        let binary = try #require(Fixtures.executable("forescale"), "build the package first (make test does)")
-        return try await Subprocess.run(binary, arguments)
-    }
-
     @Test func helpListsCommandsAndExitsZero() async throws {
-        let result = try await forescale(["--help"])
+        let result = try await ForescaleBinary.run(["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("bench"))
     }
@@ -25,19 +20,19 @@ struct ForescaleCLITests {
         ["bench", "http", "--seconds"],
     ])
     func badUsage(arguments: [String]) async throws {
-        let result = try await forescale(arguments)
+        let result = try await ForescaleBinary.run(arguments)
         #expect(result.status == 64)
         #expect(!(result.stderr + result.stdout).isEmpty)
     }
 
     @Test func subcommandHelp() async throws {
-        let result = try await forescale(["bench", "--help"])
+        let result = try await ForescaleBinary.run(["bench", "--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("Usage: forescale bench"))
     }
 
     @Test func benchHTTPPrintsJSONWithMeasuredRequests() async throws {
-        let result = try await forescale(["bench", "http", "--seconds", "0.5", "--concurrency", "2", "--json"])
+        let result = try await ForescaleBinary.run(["bench", "http", "--seconds", "0.5", "--concurrency", "2", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(json["benchmark"] as? String == "http")

@@ -1,0 +1,13 @@
+import Foundation
+
+/// Runs the built `forescale` executable (end-to-end tests).
+public enum ForescaleBinary {
+    public struct NotBuilt: Error, CustomStringConvertible {
+        public var description: String { "no built forescale executable under .build: run 'make test' (it builds first)" }
+    }
+
+    public static func run(_ arguments: [String]) async throws -> CommandResult {
+        guard let binary = Fixtures.executable("forescale") else { throw NotBuilt() }
+        return try await Subprocess.run(binary, arguments)
+    }
+}
