@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Forecasting
 import Transport
 
 /// `forescale bench …`: measured figures as JSON (benchmarks, never timed tests).
@@ -15,6 +16,12 @@ enum BenchCommand: Subcommand {
               --seconds S      how long to run (default 3)
               --concurrency N  requests in flight at once (default 8)
 
+      train   seconds per epoch of the prototype recipe (seq 24, 3×128, batch 64) on the
+              seed data (examples/data or --data F.csv)
+              --epochs N  (default 3)   --threads N  (default: up to 2)
+      infer   single-sequence forecast latency p50/p99 over --calls N (default 2000)
+              after warm-up, and artefact load time; --model M.fsm or a fresh model
+
     Options:
       --json   print only the JSON result
     """
@@ -29,6 +36,23 @@ enum BenchCommand: Subcommand {
             try arguments.finish()
             guard seconds > 0, concurrency > 0 else { throw UsageError("--seconds and --concurrency must be positive") }
             printJSON(try await HTTPBenchmark.run(seconds: seconds, concurrency: concurrency))
+            return ExitCode.success
+        case "train":
+            let epochs = try arguments.option("epochs", default: 3)
+            let threads = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
+            let data = try arguments.option("data") ?? "examples/data/seed_multi_metric_data.csv"
+            _ = arguments.flag("json")
+            try arguments.finish()
+            guard epochs > 0, threads > 0 else { throw UsageError("--epochs and --threads must be positive") }
+            printJSON(try TrainingBenchmark.run(dataPath: data, epochs: epochs, threads: threads))
+            return ExitCode.success
+        case "infer":
+            let calls = try arguments.option("calls", default: 2000)
+            let model = try arguments.option("model")
+            _ = arguments.flag("json")
+            try arguments.finish()
+            guard calls >= 10 else { throw UsageError("--calls must be at least 10") }
+            printJSON(try InferenceBenchmark.run(modelPath: model, calls: calls))
             return ExitCode.success
         default:
             throw UsageError("unknown benchmark '\(benchmark)'")

@@ -70,6 +70,12 @@ public enum GEMM {
             scale(c, rows: m, columns: n, ldc: ldc, by: beta)
             return
         }
+        if m <= 2 && !transA && transB {
+            // Matrix-vector shape (single-sequence inference): packing B would cost more
+            // than the product; contiguous SIMD dot products need no packing.
+            dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         let panelsA = (m + mr - 1) / mr
         let panelsB = (n + nr - 1) / nr
         let depth = min(k, kc)
@@ -98,6 +104,48 @@ public enum GEMM {
                 }
             }
             k0 += kb
+        }
+    }
+
+    /// C[i, j] = dot(A row i, B row j) + beta·C[i, j] (op(B) = Bᵀ, B stored n×k).
+    private static func dotProducts(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        typealias V = SIMD8<Float>
+        for i in 0..<m {
+            let row = UnsafeRawPointer(a + i * lda)
+            var j = 0
+            // Four outputs at a time share each load of the A row.
+            while j + 4 <= n {
+                let b0 = UnsafeRawPointer(b + j * ldb), b1 = UnsafeRawPointer(b + (j + 1) * ldb)
+                let b2 = UnsafeRawPointer(b + (j + 2) * ldb), b3 = UnsafeRawPointer(b + (j + 3) * ldb)
+                var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+                var p = 0
+                while p + 8 <= k {
+                    let x = row.loadUnaligned(fromByteOffset: p * 4, as: V.self)
+                    s0.addProduct(x, b0.loadUnaligned(fromByteOffset: p * 4, as: V.self))
+                    s1.addProduct(x, b1.loadUnaligned(fromByteOffset: p * 4, as: V.self))
+                    s2.addProduct(x, b2.loadUnaligned(fromByteOffset: p * 4, as: V.self))
+                    s3.addProduct(x, b3.loadUnaligned(fromByteOffset: p * 4, as: V.self))
+                    p += 8
+                }
+                var sums = SIMD4<Float>(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+                while p < k {
+                    let x = a[i * lda + p]
+                    sums += x * SIMD4(b[j * ldb + p], b[(j + 1) * ldb + p], b[(j + 2) * ldb + p], b[(j + 3) * ldb + p])
+                    p += 1
+                }
+                for lane in 0..<4 {
+                    let index = i * ldc + j + lane
+                    c[index] = (beta == 0 ? 0 : beta * c[index]) + sums[lane]
+                }
+                j += 4
+            }
+            while j < n {
+                var sum: Float = 0
+                for p in 0..<k { sum += a[i * lda + p] * b[j * ldb + p] }
+                c[i * ldc + j] = (beta == 0 ? 0 : beta * c[i * ldc + j]) + sum
+                j += 1
+            }
         }
     }
 

@@ -1,0 +1,72 @@
+import Forecasting
+import Foundation
+
+enum TrainingBenchmark {
+    static func run(dataPath: String, epochs: Int, threads: Int) throws -> [String: Any] {
+        let table: TimeSeriesTable
+        do { table = try TimeSeriesTable.load(path: dataPath) } catch { throw InputFileError(path: dataPath, problem: error.problem) }
+        var configuration = TrainingConfiguration()
+        configuration.epochs = epochs
+        configuration.earlyStoppingPatience = epochs + 1
+        let prepared: PreparedData
+        do { prepared = try FeatureBuilder.prepare(table, targetColumn: "cpu_utilization", features: .basic, configuration: configuration) } catch { throw InputFileError(path: dataPath, problem: error.description) }
+        var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
+        var seconds: [Double] = []
+        _ = trainer.train(prepared.dataset, workers: threads) { seconds.append($0.seconds) }
+        let sorted = seconds.sorted()
+        return [
+            "benchmark": "train", "recipe": "seq 24, 3x128 LSTM, dropout 0.2, batch 64, lr 5e-4",
+            "threads": threads, "epochs": epochs, "windows_per_epoch": prepared.dataset.train.count,
+            "seconds_per_epoch": seconds, "seconds_per_epoch_median": sorted[sorted.count / 2],
+        ]
+    }
+}
+
+enum InferenceBenchmark {
+    static func run(modelPath: String?, calls: Int) throws -> [String: Any] {
+        var loadMilliseconds: Double? = nil
+        let network: ForecasterNetwork
+        let parameters: [Float]
+        var sequenceLength = 24
+        if let modelPath {
+            let started = ContinuousClock.now
+            let artefact: ModelArtefact
+            do { artefact = try ModelArtefact.load(path: modelPath) } catch { throw InputFileError(path: modelPath, problem: error.description) }
+            loadMilliseconds = (ContinuousClock.now - started).seconds * 1000
+            network = ForecasterNetwork(artefact.header.network)
+            parameters = artefact.parameters
+            sequenceLength = artefact.header.sequenceLength
+        } else {
+            network = ForecasterNetwork(NetworkConfiguration(inputSize: 4))
+            parameters = network.initialParameters(seed: 1)
+        }
+        var random = SeededRandom(seed: 5)
+        let input = (0..<(sequenceLength * network.configuration.inputSize)).map { _ in random.unit() }
+        let pass = network.makePass(steps: sequenceLength, batch: 1)
+        for _ in 0..<100 { network.forward(input, parameters: parameters, pass: pass, random: nil) }
+        var latencies: [Double] = []
+        latencies.reserveCapacity(calls)
+        for _ in 0..<calls {
+            let started = ContinuousClock.now
+            network.forward(input, parameters: parameters, pass: pass, random: nil)
+            latencies.append((ContinuousClock.now - started).seconds * 1000)
+        }
+        latencies.sort()
+        var result: [String: Any] = [
+            "benchmark": "infer", "calls": calls, "parameters": network.parameterCount,
+            "latency_ms_p50": latencies[calls / 2], "latency_ms_p99": latencies[calls * 99 / 100],
+        ]
+        if let modelPath {
+            // Load time of the artefact on its own (median of 5 fresh loads).
+            var loads: [Double] = []
+            for _ in 0..<5 {
+                let started = ContinuousClock.now
+                _ = try? ModelArtefact.load(path: modelPath)
+                loads.append((ContinuousClock.now - started).seconds * 1000)
+            }
+            result["artefact_load_ms_first"] = loadMilliseconds
+            result["artefact_load_ms_median"] = loads.sorted()[2]
+        }
+        return result
+    }
+}
