@@ -26,6 +26,7 @@ enum ModelInput {
         configuration.sequenceLength = header.sequenceLength
         configuration.horizon = header.horizon
         configuration.quantiles = header.quantiles
+        configuration.levelNormalization = header.levelNormalization ?? false
         return configuration
     }
 

@@ -13,6 +13,8 @@ enum TrainCommand: Subcommand {
       --lr 0.0005 --batch 64 --epochs 50 --horizon 1 --seed 42
       --quantiles 0.5,0.9 pinball loss on these quantiles (default: MSE point forecast)
       --threads N         data-parallel training threads (default: up to 2 cores)
+      --level-normalization on|off  inputs and targets relative to each window's mean
+                          (default on: follows a load that leaves the training range)
       --json              print the final report as JSON
 
     Prints per-epoch progress (loss, val loss, lr, seconds) and the test metrics of the
@@ -38,6 +40,10 @@ enum TrainCommand: Subcommand {
                 throw UsageError("--quantiles takes values in (0, 1) separated by commas")
             }
             configuration.quantiles = values
+        }
+        if let level = try arguments.option("level-normalization") {
+            guard level == "on" || level == "off" else { throw UsageError("--level-normalization takes on or off") }
+            configuration.levelNormalization = level == "on"
         }
         let featureName = try arguments.option("features") ?? "basic"
         guard let features = FeatureSet(rawValue: featureName) else { throw UsageError("--features: unknown set '\(featureName)'") }
@@ -79,7 +85,8 @@ enum TrainCommand: Subcommand {
                 targetColumn: target, scaler: prepared.scaler, sequenceLength: configuration.sequenceLength,
                 stepSeconds: table.timestamps[1].timeIntervalSince(table.timestamps[0]),
                 trainingStart: table.timestamps[0], trainingEnd: table.timestamps[table.count - 1],
-                testMetrics: metrics, baselineMetrics: baselines, createdAt: Date(), parameterCount: trainer.parameters.count)
+                testMetrics: metrics, baselineMetrics: baselines, createdAt: Date(), parameterCount: trainer.parameters.count,
+                levelNormalization: configuration.levelNormalization)
             try ModelArtefact(header: header, parameters: trainer.parameters).write(to: out)
             if !json { print("wrote \(out)") }
         }

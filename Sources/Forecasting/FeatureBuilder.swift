@@ -15,6 +15,7 @@ public struct PreparedData: Sendable {
 }
 
 public enum FeatureBuilder {
+    public static let indicatorColumns: Set<String> = ["is_sale_active"]
     public static let prototypeColumns = ["cpu_utilization", "network_in", "request_count", "is_sale_active"]
 
     public enum FeatureError: Error, CustomStringConvertible {
@@ -55,8 +56,11 @@ public enum FeatureBuilder {
         let scaled = raw.enumerated().map { scaler.scale($0.element, column: $0.offset % f) }
         let targetIndex = names.firstIndex(of: targetColumn) ?? 0
         let targets = (0..<rows).map { scaled[$0 * f + targetIndex] }
+        // Indicator columns (0/1 flags) keep their absolute value; load-like columns follow the level.
+        let levelFeatures = configuration.levelNormalization ? names.map { !indicatorColumns.contains($0) } : []
         let dataset = WindowDataset(features: scaled, targets: targets, featureCount: f, sequenceLength: configuration.sequenceLength,
-                                    horizon: configuration.horizon, trainEnd: trainEnd, validationEnd: validationEnd)
+                                    horizon: configuration.horizon, trainEnd: trainEnd, validationEnd: validationEnd,
+                                    levelFeatures: levelFeatures, targetFeature: names.firstIndex(of: targetColumn) ?? 0)
         return PreparedData(dataset: dataset, scaler: scaler, featureNames: names, targetColumn: targetColumn, targetFeatureIndex: targetIndex)
     }
 }

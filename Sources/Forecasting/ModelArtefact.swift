@@ -16,10 +16,14 @@ public struct ModelHeader: Codable, Sendable, Equatable {
     public var baselineMetrics: [String: ForecastMetrics]
     public var createdAt: Date
     public var parameterCount: Int
+    /// Whether inputs and targets are taken relative to each window's level (absent in
+    /// artefacts written before it existed: false).
+    public var levelNormalization: Bool?
 
     public init(network: NetworkConfiguration, featureSet: String, featureNames: [String], targetColumn: String, scaler: MinMaxScaler,
                 sequenceLength: Int, stepSeconds: Double, trainingStart: Date, trainingEnd: Date, testMetrics: ForecastMetrics?,
-                baselineMetrics: [String: ForecastMetrics], createdAt: Date, parameterCount: Int) {
+                baselineMetrics: [String: ForecastMetrics], createdAt: Date, parameterCount: Int, levelNormalization: Bool) {
+        self.levelNormalization = levelNormalization
         self.network = network
         self.featureSet = featureSet
         self.featureNames = featureNames

@@ -19,6 +19,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var plateauFactor: Float = 0.5
     /// Early stopping: stop after this many epochs without improvement; best weights restored.
     public var earlyStoppingPatience = 10
+    /// Take level features and targets relative to each window's mean (see `WindowDataset`).
+    public var levelNormalization = true
     public var trainFraction = 0.7
     public var validationFraction = 0.15
 
@@ -61,6 +63,7 @@ public struct Trainer: Sendable {
         configuration.headSize = network.headSize
         configuration.horizon = network.horizon
         configuration.quantiles = network.quantiles
+        configuration.levelNormalization = artefact.header.levelNormalization ?? false
         self.configuration = configuration
         self.network = ForecasterNetwork(network)
         parameters = artefact.parameters
@@ -182,14 +185,10 @@ public struct Trainer: Sendable {
 
     /// Mean loss (eval mode, no dropout) over `windows`.
     public func evaluateLoss(_ data: WindowDataset, windows: [Int]) -> Float {
-        var total: Double = 0
         let predictions = predict(data, windows: windows)
         var gradient = [Float](repeating: 0, count: predictions.count)
-        var input: [Float] = [], target: [Float] = []
-        data.batch(windows[...], input: &input, target: &target)
-        let expanded = expandTargets(target)
-        total = Double(loss.evaluate(predictions: predictions, targets: expanded, count: predictions.count, gradient: &gradient))
-        return Float(total)
+        let expanded = expandTargets(data.absoluteTargets(windows))
+        return loss.evaluate(predictions: predictions, targets: expanded, count: predictions.count, gradient: &gradient)
     }
 
     /// Network outputs (windows, H·Q) in scaled units.
@@ -220,7 +219,11 @@ public struct ForecastRunner {
             let pass = passes[slice.count] ?? network.makePass(steps: data.sequenceLength, batch: slice.count)
             passes[slice.count] = pass
             network.forward(input, parameters: parameters, pass: pass, random: nil)
-            outputs.append(contentsOf: pass.outputs)
+            let perWindow = network.configuration.outputCount
+            for (index, window) in slice.enumerated() {
+                let level = data.level(window)
+                outputs.append(contentsOf: pass.outputs[(index * perWindow)..<((index + 1) * perWindow)].map { $0 + level })
+            }
         }
         return outputs
     }

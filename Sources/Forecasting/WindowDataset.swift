@@ -1,6 +1,13 @@
 /// Sliding windows over a scaled feature matrix: the input of window i is rows
 /// `i − sequenceLength ..< i`, its targets the target column at rows `i ..< i + horizon`.
 /// Windows are split chronologically by the row of their first target.
+///
+/// Level normalisation: with `levelFeatures` set, each window's level features are taken
+/// relative to their last value in the window, and targets relative to the target's last
+/// value — the network predicts changes, not levels — so a load that leaves the training
+/// range (a level that doubles, a group that drains) stays inside the range the network
+/// has seen. `ForecastRunner` adds the level back. (The window mean, as in RevIN, was
+/// tried first: it followed the level but lost to the naive forecast on a doubled level.)
 public struct WindowDataset: Sendable {
     public let features: [Float]        // (rows, F), scaled
     public let targets: [Float]         // (rows), scaled
@@ -11,8 +18,15 @@ public struct WindowDataset: Sendable {
     public let train: [Int]
     public let validation: [Int]
     public let test: [Int]
+    /// Per feature: whether it is taken relative to its window mean (empty: none).
+    public let levelFeatures: [Bool]
+    /// The target's column among the features (its window mean is the target's level).
+    public let targetFeature: Int
 
-    public init(features: [Float], targets: [Float], featureCount: Int, sequenceLength: Int, horizon: Int, trainEnd: Int, validationEnd: Int) {
+    public init(features: [Float], targets: [Float], featureCount: Int, sequenceLength: Int, horizon: Int, trainEnd: Int, validationEnd: Int,
+                levelFeatures: [Bool] = [], targetFeature: Int = 0) {
+        self.levelFeatures = levelFeatures
+        self.targetFeature = targetFeature
         self.features = features
         self.targets = targets
         self.featureCount = featureCount
@@ -26,22 +40,43 @@ public struct WindowDataset: Sendable {
         test = all.filter { $0 >= validationEnd }
     }
 
-    /// Time-major input (T, B, F) and targets (B, H) for the windows `batch`.
+    public var isLevelNormalized: Bool { levelFeatures.contains(true) }
+
+    /// Feature `column`'s last value in the input rows of `window`.
+    func windowLevel(_ window: Int, column: Int) -> Float {
+        features[(window - 1) * featureCount + column]
+    }
+
+    /// The level added back to the network's outputs for `window` (0 without normalisation).
+    public func level(_ window: Int) -> Float {
+        isLevelNormalized ? windowLevel(window, column: targetFeature) : 0
+    }
+
+    /// Time-major input (T, B, F) and level-relative targets (B, H) for the windows `batch`.
     public func batch(_ windows: ArraySlice<Int>, input: inout [Float], target: inout [Float]) {
         let b = windows.count, f = featureCount
         input.removeAll(keepingCapacity: true)
         input.reserveCapacity(sequenceLength * b * f)
         target.removeAll(keepingCapacity: true)
+        let offsets: [[Float]] = windows.map { window in
+            (0..<f).map { column in column < levelFeatures.count && levelFeatures[column] ? windowLevel(window, column: column) : 0 }
+        }
         features.withUnsafeBufferPointer { rows in
             for step in 0..<sequenceLength {
-                for window in windows {
+                for (index, window) in windows.enumerated() {
                     let row = window - sequenceLength + step
-                    input.append(contentsOf: rows[(row * f)..<(row * f + f)])
+                    for column in 0..<f { input.append(rows[row * f + column] - offsets[index][column]) }
                 }
             }
         }
         for window in windows {
-            target.append(contentsOf: targets[window..<(window + horizon)])
+            let level = level(window)
+            target.append(contentsOf: targets[window..<(window + horizon)].map { $0 - level })
         }
+    }
+
+    /// Absolute (scaled) targets (B, H).
+    public func absoluteTargets(_ windows: [Int]) -> [Float] {
+        windows.flatMap { targets[$0..<($0 + horizon)] }
     }
 }

@@ -13,7 +13,7 @@ struct ModelArtefactTests {
             scaler: MinMaxScaler(fitting: [0, 1, 2, 3, 4, 5, 6, 7], columns: 4), sequenceLength: 12, stepSeconds: 300,
             trainingStart: Date(timeIntervalSince1970: 1_700_000_000), trainingEnd: Date(timeIntervalSince1970: 1_700_086_400),
             testMetrics: ForecastMetrics(actual: [1, 2, 3], predicted: [1, 2, 4]), baselineMetrics: [:],
-            createdAt: Date(timeIntervalSince1970: 1_700_100_000), parameterCount: parameters.count)
+            createdAt: Date(timeIntervalSince1970: 1_700_100_000), parameterCount: parameters.count, levelNormalization: true)
         return ModelArtefact(header: header, parameters: parameters)
     }
 
