@@ -12,13 +12,14 @@ enum ModelInput {
     }
 
     /// `--model`, `--data` and `--json`, then the loaded model and data.
-    static func parse(_ arguments: inout Arguments) throws -> (artefact: ModelArtefact, table: TimeSeriesTable, dataPath: String, json: Bool) {
+    static func parse(_ arguments: inout Arguments) throws -> (artefact: ModelArtefact, table: TimeSeriesTable, dataPath: String, json: Bool, events: [CalendarEvent]) {
         let modelPath = try arguments.required("model")
         let dataPath = try arguments.required("data")
         let json = arguments.flag("json")
-        try arguments.finish()
         let (artefact, table) = try load(modelPath: modelPath, dataPath: dataPath)
-        return (artefact, table, dataPath, json)
+        let events = try Self.events(&arguments, required: artefact.header.featureSet == FeatureSet.calendar.rawValue)
+        try arguments.finish()
+        return (artefact, table, dataPath, json, events)
     }
 
     static func configuration(of header: ModelHeader) -> TrainingConfiguration {
@@ -30,19 +31,32 @@ enum ModelInput {
         return configuration
     }
 
-    static func prepare(_ artefact: ModelArtefact, _ table: TimeSeriesTable, dataPath: String, minimumRows: Int? = nil) throws -> PreparedData {
+    static func prepare(_ artefact: ModelArtefact, _ table: TimeSeriesTable, dataPath: String, minimumRows: Int? = nil, events: [CalendarEvent]) throws -> PreparedData {
         let header = artefact.header
         guard let features = FeatureSet(rawValue: header.featureSet) else {
             throw InputFileError(path: dataPath, problem: "model uses unknown feature set '\(header.featureSet)'")
         }
-        for name in header.featureNames where table.columns[name] == nil {
-            throw InputFileError(path: dataPath, problem: "model needs column '\(name)' (columns: \(table.columnNames.joined(separator: ", ")))")
-        }
+        let prepared: PreparedData
         do {
-            return try FeatureBuilder.prepare(table, targetColumn: header.targetColumn, features: features, configuration: configuration(of: header), scaler: header.scaler, minimumRows: minimumRows)
+            prepared = try FeatureBuilder.prepare(table, targetColumn: header.targetColumn, features: features, configuration: configuration(of: header),
+                                                  scaler: header.scaler, minimumRows: minimumRows, events: events)
         } catch {
             throw InputFileError(path: dataPath, problem: error.description)
         }
+        guard prepared.featureNames == header.featureNames else {
+            throw InputFileError(path: dataPath, problem: "the model was trained on columns \(header.featureNames.joined(separator: ", ")); this file gives \(prepared.featureNames.joined(separator: ", "))")
+        }
+        return prepared
+    }
+
+    /// `--calendar events.json`, required by models trained with the calendar feature set.
+    static func events(_ arguments: inout Arguments, required: Bool) throws -> [CalendarEvent] {
+        guard let path = try arguments.option("calendar") else {
+            if required { throw UsageError("this model uses calendar features: pass --calendar events.json") }
+            return []
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw InputFileError(path: path, problem: "cannot read the file") }
+        do { return try BusinessCalendar.parse(data) } catch { throw InputFileError(path: path, problem: error.description) }
     }
 }
 
@@ -50,7 +64,7 @@ enum EvaluateCommand: Subcommand {
     static let name = "evaluate"
     static let summary = "score a model and the baselines on a CSV's test split"
     static let usage = """
-    Usage: forescale evaluate --model M.fsm --data F.csv [--json]
+    Usage: forescale evaluate --model M.fsm --data F.csv [--calendar events.json] [--json]
 
     Metrics of the first horizon step (the median quantile, if any) on the chronological
     test split (last 15%), with naive, seasonal-naive and Holt-Winters baselines on the
@@ -58,8 +72,8 @@ enum EvaluateCommand: Subcommand {
     """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
-        let (artefact, table, dataPath, json) = try ModelInput.parse(&arguments)
-        let prepared = try ModelInput.prepare(artefact, table, dataPath: dataPath)
+        let (artefact, table, dataPath, json, events) = try ModelInput.parse(&arguments)
+        let prepared = try ModelInput.prepare(artefact, table, dataPath: dataPath, events: events)
         let trainer = Trainer(restoring: artefact)
         let metrics = TrainCommand.testMetrics(trainer: trainer, prepared: prepared)
         let baselines = TrainCommand.baselineMetrics(prepared: prepared, table: table)
@@ -84,14 +98,14 @@ enum PredictCommand: Subcommand {
     static let name = "predict"
     static let summary = "forecast the next horizon steps after a CSV's last row"
     static let usage = """
-    Usage: forescale predict --model M.fsm --data F.csv [--json]
+    Usage: forescale predict --model M.fsm --data F.csv [--calendar events.json] [--json]
 
     Uses the last sequence-length rows of the data; prints one line (or JSON object) per
     horizon step with its timestamp and the point forecast or each quantile.
     """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
-        let (artefact, table, dataPath, json) = try ModelInput.parse(&arguments)
+        let (artefact, table, dataPath, json, events) = try ModelInput.parse(&arguments)
         let header = artefact.header
         guard table.count >= header.sequenceLength else {
             throw InputFileError(path: dataPath, problem: "needs at least \(header.sequenceLength) rows for this model, has \(table.count)")
@@ -103,7 +117,7 @@ enum PredictCommand: Subcommand {
             extended.timestamps.append(table.timestamps[table.count - 1].addingTimeInterval(step * Double(index)))
             for name in table.columnNames { extended.columns[name]!.append(table.columns[name]!.last!) }
         }
-        let prepared = try ModelInput.prepare(artefact, extended, dataPath: dataPath, minimumRows: 0)
+        let prepared = try ModelInput.prepare(artefact, extended, dataPath: dataPath, minimumRows: 0, events: events)
         let runner = ForecastRunner(network: ForecasterNetwork(header.network), parameters: artefact.parameters)
         let window = table.count
         let outputs = runner.predict(prepared.dataset, windows: [window])

@@ -8,7 +8,11 @@ enum TrainCommand: Subcommand {
     Usage: forescale train --data F.csv [options] [--out model.fsm]
 
       --target-column C   column to forecast (default cpu_utilization, or value)
-      --features basic    the prototype's four columns (univariate traces: the target alone)
+      --features basic|advanced|calendar
+                          basic: the prototype's four columns (univariate: the target alone);
+                          advanced: + clock, rolling statistics, sin/cos of day and week;
+                          calendar: advanced + events (needs --calendar events.json)
+      --calendar F.json   business events [{"name","start","end","multiplier"?}]
       --seq-len 24 --hidden 128 --layers 3 --dropout 0.2 --head 64
       --lr 0.0005 --batch 64 --epochs 50 --horizon 1 --seed 42
       --quantiles 0.5,0.9 pinball loss on these quantiles (default: MSE point forecast)
@@ -48,6 +52,7 @@ enum TrainCommand: Subcommand {
         let featureName = try arguments.option("features") ?? "basic"
         guard let features = FeatureSet(rawValue: featureName) else { throw UsageError("--features: unknown set '\(featureName)'") }
         let targetOption = try arguments.option("target-column")
+        let events = try ModelInput.events(&arguments, required: features == .calendar)
         let json = arguments.flag("json")
         let workers = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
         guard workers >= 1 && workers <= 64 else { throw UsageError("--threads must be between 1 and 64") }
@@ -63,7 +68,7 @@ enum TrainCommand: Subcommand {
         do { table = try TimeSeriesTable.load(path: dataPath) } catch { throw InputFileError(path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : "")) }
         let target = targetOption ?? (table.columns["cpu_utilization"] != nil ? "cpu_utilization" : "value")
         let prepared: PreparedData
-        do { prepared = try FeatureBuilder.prepare(table, targetColumn: target, features: features, configuration: configuration) } catch { throw InputFileError(path: dataPath, problem: error.description) }
+        do { prepared = try FeatureBuilder.prepare(table, targetColumn: target, features: features, configuration: configuration, events: events) } catch { throw InputFileError(path: dataPath, problem: error.description) }
 
         var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
         let data = prepared.dataset

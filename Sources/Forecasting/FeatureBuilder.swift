@@ -1,8 +1,17 @@
+import Foundation
+
 /// Builds the model's input columns from a table.
 public enum FeatureSet: String, Codable, Sendable, CaseIterable {
     /// The prototype's four: cpu_utilization, network_in, request_count, is_sale_active —
     /// or, for a univariate trace, the target column alone.
     case basic
+    /// The prototype's sixteen "advanced" (basic + hour, day of week, weekend, business
+    /// hours, time-of-day category, 30-minute rolling mean/std/min/max and rate of change
+    /// of the target, rolling means of network and requests) plus sin/cos of the time of
+    /// day and of the week.
+    case advanced
+    /// `advanced` plus the business calendar: event active, time until the next event, multiplier.
+    case calendar
 }
 
 public struct PreparedData: Sendable {
@@ -15,7 +24,65 @@ public struct PreparedData: Sendable {
 }
 
 public enum FeatureBuilder {
-    public static let indicatorColumns: Set<String> = ["is_sale_active"]
+    /// Columns that are not a load level (flags, clock, spreads, differences): they keep
+    /// their absolute scaled value under level normalisation.
+    public static let indicatorColumns: Set<String> = [
+        "is_sale_active", "hour", "day_of_week", "is_weekend", "is_business_hours", "time_of_day",
+        "target_rolling_std", "target_rate_of_change", "sin_day", "cos_day", "sin_week", "cos_week",
+        "event_active", "event_until_next", "event_multiplier",
+    ]
+
+    /// Adds the derived columns of `features` to the table and returns the model's column list.
+    static func derive(_ features: FeatureSet, from table: TimeSeriesTable, target: String, events: [CalendarEvent]) -> ([String], TimeSeriesTable) {
+        let hasPrototypeColumns = prototypeColumns.allSatisfy { table.columns[$0] != nil }
+        let basic = hasPrototypeColumns ? prototypeColumns : [target]
+        guard features != .basic else { return (basic, table) }
+        var table = table
+        var names = basic
+        func add(_ name: String, _ values: [Float]) {
+            table.columns[name] = values
+            names.append(name)
+        }
+        let calendar = TimeSeriesTable.utcCalendar
+        let hours = table.timestamps.map { Float(calendar.component(.hour, from: $0)) + Float(calendar.component(.minute, from: $0)) / 60 }
+        let weekdays = table.timestamps.map { Float((calendar.component(.weekday, from: $0) + 5) % 7) }  // Monday = 0
+        add("hour", hours.map { $0.rounded(.down) })
+        add("day_of_week", weekdays)
+        add("is_weekend", weekdays.map { $0 >= 5 ? 1 : 0 })
+        add("is_business_hours", zip(hours, weekdays).map { $0 >= 9 && $0 < 17 && $1 < 5 ? 1 : 0 })
+        add("time_of_day", hours.map { $0 < 6 ? 0 : $0 < 12 ? 1 : $0 < 18 ? 2 : 3 })
+        let step = table.timestamps.count > 1 ? table.timestamps[1].timeIntervalSince(table.timestamps[0]) : 300
+        let span = max(1, Int((1800 / step).rounded()))
+        let values = table.columns[target]!
+        add("target_rolling_mean", rolling(values, span) { $0.reduce(0, +) / Float($0.count) })
+        add("target_rolling_std", rolling(values, span) { window in
+            let mean = window.reduce(0, +) / Float(window.count)
+            return (window.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(window.count)).squareRoot()
+        })
+        add("target_rolling_min", rolling(values, span) { $0.min()! })
+        add("target_rolling_max", rolling(values, span) { $0.max()! })
+        add("target_rate_of_change", values.indices.map { $0 == 0 ? 0 : values[$0] - values[$0 - 1] })
+        if hasPrototypeColumns {
+            add("network_rolling_mean", rolling(table.columns["network_in"]!, span) { $0.reduce(0, +) / Float($0.count) })
+            add("requests_rolling_mean", rolling(table.columns["request_count"]!, span) { $0.reduce(0, +) / Float($0.count) })
+        }
+        add("sin_day", hours.map { Foundation.sin(2 * .pi * $0 / 24) })
+        add("cos_day", hours.map { Foundation.cos(2 * .pi * $0 / 24) })
+        add("sin_week", zip(hours, weekdays).map { Foundation.sin(2 * .pi * ($1 * 24 + $0) / 168) })
+        add("cos_week", zip(hours, weekdays).map { Foundation.cos(2 * .pi * ($1 * 24 + $0) / 168) })
+        if features == .calendar {
+            let calendarFeatures = BusinessCalendar.features(for: table.timestamps, events: events)
+            add("event_active", calendarFeatures.active)
+            add("event_until_next", calendarFeatures.untilNext)
+            add("event_multiplier", calendarFeatures.multiplier)
+        }
+        return (names, table)
+    }
+
+    /// Trailing window statistic over the last `span` values (fewer at the start).
+    static func rolling(_ values: [Float], _ span: Int, _ statistic: (ArraySlice<Float>) -> Float) -> [Float] {
+        values.indices.map { statistic(values[max(0, $0 - span + 1)...$0]) }
+    }
     public static let prototypeColumns = ["cpu_utilization", "network_in", "request_count", "is_sale_active"]
 
     public enum FeatureError: Error, CustomStringConvertible {
@@ -32,14 +99,10 @@ public enum FeatureBuilder {
 
     /// Builds scaled features and windows. `scaler` (from a model) is reused as is; without
     /// one, a scaler is fit on the training rows only.
-    public static func prepare(_ table: TimeSeriesTable, targetColumn: String, features: FeatureSet, configuration: TrainingConfiguration, scaler given: MinMaxScaler? = nil, minimumRows: Int? = nil) throws(FeatureError) -> PreparedData {
+    public static func prepare(_ table: TimeSeriesTable, targetColumn: String, features: FeatureSet, configuration: TrainingConfiguration,
+                               scaler given: MinMaxScaler? = nil, minimumRows: Int? = nil, events: [CalendarEvent] = []) throws(FeatureError) -> PreparedData {
         guard table.columns[targetColumn] != nil else { throw .missingColumn(targetColumn, available: table.columnNames) }
-        let names: [String]
-        switch features {
-        case .basic:
-            let available = prototypeColumns.allSatisfy { table.columns[$0] != nil }
-            names = available ? prototypeColumns : [targetColumn]
-        }
+        let (names, table) = derive(features, from: table, target: targetColumn, events: events)
         let rows = table.count
         let needed = configuration.sequenceLength + configuration.horizon + 20
         let required = minimumRows ?? needed * 3

@@ -110,3 +110,23 @@ struct ModelCLITests {
         #expect(result.stderr.contains(model) && result.stderr.contains("checksum"), "\(result.stderr)")
     }
 }
+
+@Suite("forescale train with the calendar feature set")
+struct CalendarCLITests {
+    @Test func calendarModelNeedsItsCalendarAtEvaluation() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let model = directory.file("m.fsm")
+        let data = Fixtures.root.appendingPathComponent("examples/data/seed_multi_metric_data.csv").path
+        let calendar = Fixtures.root.appendingPathComponent("examples/calendar/seed-sales.json").path
+        let trained = try await ForescaleBinary.run(["train", "--data", data, "--features", "calendar", "--calendar", calendar,
+                                                    "--hidden", "6", "--layers", "1", "--head", "4", "--epochs", "1", "--out", model])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(trained.stdout.contains("event_active"))
+        let withoutCalendar = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data])
+        #expect(withoutCalendar.status == 64)
+        #expect(withoutCalendar.stderr.contains("--calendar"))
+        let withCalendar = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data, "--calendar", calendar, "--json"])
+        #expect(withCalendar.status == 0, "\(withCalendar.stderr)")
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import Forecasting
+
+@Suite("Features")
+struct FeatureTests {
+    static func table(rows: Int) -> TimeSeriesTable {
+        // Monday 2025-09-22 00:00 UTC, 5-minute steps.
+        let start = Date(timeIntervalSince1970: 1_758_499_200)
+        return TimeSeriesTable(timestamps: (0..<rows).map { start.addingTimeInterval(Double($0) * 300) },
+                               columns: ["value": (0..<rows).map { Float($0 % 7) }], columnNames: ["value"])
+    }
+
+    @Test func advancedColumnsForAUnivariateTrace() {
+        let (names, derived) = FeatureBuilder.derive(.advanced, from: Self.table(rows: 400), target: "value", events: [])
+        #expect(names == ["value", "hour", "day_of_week", "is_weekend", "is_business_hours", "time_of_day",
+                          "target_rolling_mean", "target_rolling_std", "target_rolling_min", "target_rolling_max",
+                          "target_rate_of_change", "sin_day", "cos_day", "sin_week", "cos_week"])
+        // Row 110 = 09:10 on Monday: business hours, morning, weekday 0.
+        #expect(derived.columns["hour"]![110] == 9)
+        #expect(derived.columns["day_of_week"]![110] == 0)
+        #expect(derived.columns["is_business_hours"]![110] == 1)
+        #expect(derived.columns["time_of_day"]![110] == 1)
+        // 30-minute window = 6 rows: values at rows 105…110 are 0,1,2,3,4,5 (row % 7).
+        #expect(derived.columns["target_rolling_mean"]![110] == 2.5)
+        #expect(derived.columns["target_rolling_min"]![110] == 0)
+        #expect(derived.columns["target_rolling_max"]![110] == 5)
+        #expect(derived.columns["target_rate_of_change"]![110] == 1)
+    }
+
+    @Test func prototypeDataGetsSixteenAdvancedColumnsPlusFourEncodings() {
+        let generated = SyntheticGenerator.generate(days: 2, seed: 1)
+        let (names, _) = FeatureBuilder.derive(.advanced, from: generated, target: "cpu_utilization", events: [])
+        #expect(names.count == 20)
+        #expect(names.prefix(4) == ["cpu_utilization", "network_in", "request_count", "is_sale_active"])
+    }
+
+    @Test func calendarFeaturesMarkEventsAndCountDown() throws {
+        let events = try BusinessCalendar.parse(Data("""
+        [{"name": "sale", "start": "2025-09-22T02:00:00Z", "end": "2025-09-22T03:00:00Z", "multiplier": 3}]
+        """.utf8))
+        let times = [0, 12, 24, 35, 36].map { Date(timeIntervalSince1970: 1_758_499_200 + Double($0) * 300) }
+        let features = BusinessCalendar.features(for: times, events: events, horizonHours: 4)
+        #expect(features.active == [0, 0, 1, 1, 0])
+        #expect(features.multiplier == [1, 1, 3, 3, 1])
+        // 2 h before, 1 h before, then no next event (capped at the horizon = 1).
+        #expect(features.untilNext == [0.5, 0.25, 1, 1, 1])
+    }
+
+    @Test("bad calendars are rejected", arguments: [
+        #"{}"#,
+        #"[{"name": "x"}]"#,
+        #"[{"name": "x", "start": "2025-01-02T00:00:00Z", "end": "2025-01-01T00:00:00Z"}]"#,
+        #"[{"name": "x", "start": "tomorrow", "end": "2025-01-01T00:00:00Z"}]"#,
+    ])
+    func badCalendar(text: String) {
+        #expect(throws: BusinessCalendar.ParseError.self) { try BusinessCalendar.parse(Data(text.utf8)) }
+    }
+}
