@@ -19,6 +19,7 @@ enum TrainCommand: Subcommand {
       --threads N         data-parallel training threads (default: up to 2 cores)
       --level-normalization on|off  inputs and targets relative to each window's mean
                           (default on: follows a load that leaves the training range)
+      --attention         attention pooling over all steps (the prototype's "advanced" model)
       --json              print the final report as JSON
 
     Prints per-epoch progress (loss, val loss, lr, seconds) and the test metrics of the
@@ -54,6 +55,7 @@ enum TrainCommand: Subcommand {
         let targetOption = try arguments.option("target-column")
         let events = try ModelInput.events(&arguments, required: features == .calendar)
         let json = arguments.flag("json")
+        configuration.attention = arguments.flag("attention")
         let workers = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
         guard workers >= 1 && workers <= 64 else { throw UsageError("--threads must be between 1 and 64") }
         let out = try arguments.option("out")

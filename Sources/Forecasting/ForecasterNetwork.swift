@@ -1,5 +1,8 @@
-/// Shape of the forecasting network: stacked LSTM → last hidden state → Dense → ReLU →
-/// Dropout → Dense to `horizon × quantiles` outputs (direct multi-horizon).
+import Foundation
+
+/// Shape of the forecasting network: stacked LSTM → last hidden state (or attention pooling
+/// over all steps, the prototype's "advanced" model) → Dense → ReLU → Dropout → Dense to
+/// `horizon × quantiles` outputs (direct multi-horizon).
 public struct NetworkConfiguration: Codable, Sendable, Equatable {
     public var inputSize: Int
     public var hiddenSize: Int
@@ -8,8 +11,14 @@ public struct NetworkConfiguration: Codable, Sendable, Equatable {
     public var headSize: Int
     public var horizon: Int
     public var quantiles: [Float]
+    /// Attention pooling over the last layer's hidden states instead of the last state
+    /// (absent in older artefacts: off).
+    public var attention: Bool?
 
-    public init(inputSize: Int, hiddenSize: Int = 128, layers: Int = 3, dropout: Float = 0.2, headSize: Int = 64, horizon: Int = 1, quantiles: [Float] = []) {
+    public var usesAttention: Bool { attention ?? false }
+
+    public init(inputSize: Int, hiddenSize: Int = 128, layers: Int = 3, dropout: Float = 0.2, headSize: Int = 64, horizon: Int = 1, quantiles: [Float] = [], attention: Bool = false) {
+        self.attention = attention
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.layers = layers
@@ -32,6 +41,8 @@ public struct ForecasterNetwork: Sendable {
     public let lstm: [LSTMLayer]
     public let hiddenDense: DenseLayer
     public let outputDense: DenseLayer
+    /// Attention scoring vector (H), when attention pooling is on.
+    public let attentionWeights: ParameterSlice?
     public let layout: ParameterLayout
 
     public init(_ configuration: NetworkConfiguration) {
@@ -45,6 +56,7 @@ public struct ForecasterNetwork: Sendable {
         lstm = layers
         hiddenDense = DenseLayer(inputSize: configuration.hiddenSize, outputSize: configuration.headSize, layout: &layout)
         outputDense = DenseLayer(inputSize: configuration.headSize, outputSize: configuration.outputCount, layout: &layout)
+        attentionWeights = configuration.usesAttention ? layout.allocate(configuration.hiddenSize) : nil
         self.layout = layout
     }
 
@@ -57,6 +69,10 @@ public struct ForecasterNetwork: Sendable {
             for layer in lstm { layer.initialize(buffer.baseAddress!, random: &random) }
             hiddenDense.initialize(buffer.baseAddress!, random: &random)
             outputDense.initialize(buffer.baseAddress!, random: &random)
+            if let attentionWeights {
+                let bound = 1 / Float(configuration.hiddenSize).squareRoot()
+                for index in 0..<attentionWeights.count { buffer[attentionWeights.offset + index] = random.uniform(-bound, bound) }
+            }
         }
         return parameters
     }
@@ -70,7 +86,8 @@ public struct ForecasterNetwork: Sendable {
         var dropoutMasks: [[Float]]
         /// Inputs of layers 2…L after dropout (T, B, H).
         var layerInputs: [[Float]]
-        var lastHidden: [Float]        // (B, H)
+        var lastHidden: [Float]        // (B, H): last state, or the attention context
+        var attention: [Float]         // (T, B) softmax weights
         var headPre: [Float]           // (B, D) before ReLU
         var headActivated: [Float]     // (B, D) after ReLU and dropout
         var headMask: [Float]          // (B, D)
@@ -92,6 +109,7 @@ public struct ForecasterNetwork: Sendable {
             dropoutMasks = (1..<max(1, c.layers)).map { _ in [Float](repeating: 1, count: sequence) }
             layerInputs = (1..<max(1, c.layers)).map { _ in [Float](repeating: 0, count: sequence) }
             lastHidden = [Float](repeating: 0, count: batch * c.hiddenSize)
+            attention = [Float](repeating: 0, count: steps * batch)
             headPre = [Float](repeating: 0, count: batch * c.headSize)
             headActivated = [Float](repeating: 0, count: batch * c.headSize)
             headMask = [Float](repeating: 1, count: batch * c.headSize)
@@ -138,7 +156,11 @@ public struct ForecasterNetwork: Sendable {
                 }
             }
             let last = pass.caches[lstm.count - 1]
-            for j in 0..<(b * h) { pass.lastHidden[j] = last.hidden[t * b * h + j] }
+            if let attentionWeights {
+                attend(last.hidden, weights: p + attentionWeights.offset, pass: pass)
+            } else {
+                for j in 0..<(b * h) { pass.lastHidden[j] = last.hidden[t * b * h + j] }
+            }
             pass.lastHidden.withUnsafeBufferPointer { x in
                 pass.headPre.withUnsafeMutableBufferPointer { y in
                     hiddenDense.forward(x.baseAddress!, rows: b, parameters: p, output: y.baseAddress!, workspace: pass.workspace)
@@ -186,11 +208,16 @@ public struct ForecasterNetwork: Sendable {
                     }
                 }
             }
-            // Only the last step feeds the head: dH is zero elsewhere.
             pass.dLayerOutput.withUnsafeMutableBufferPointer { dy in
                 dy.update(repeating: 0)
-                pass.dLastHidden.withUnsafeBufferPointer { last in
-                    for j in 0..<(b * h) { dy[(t - 1) * b * h + j] = last[j] }
+                if let attentionWeights {
+                    attendBackward(pass.caches[lstm.count - 1].hidden, weights: p + attentionWeights.offset,
+                                   weightGradient: d + attentionWeights.offset, hiddenGradient: dy.baseAddress!, pass: pass)
+                } else {
+                    // Only the last step feeds the head: dH is zero elsewhere.
+                    pass.dLastHidden.withUnsafeBufferPointer { last in
+                        for j in 0..<(b * h) { dy[(t - 1) * b * h + j] = last[j] }
+                    }
                 }
             }
             for index in stride(from: lstm.count - 1, through: 0, by: -1) {
@@ -219,6 +246,57 @@ public struct ForecasterNetwork: Sendable {
                 }
             }
         }
+        }
+    }
+
+    /// Attention pooling: e_t = h_t · w, α = softmax_t(e), context = Σ_t α_t h_t.
+    /// `hidden` is the last layer's (T+1, B, H) state buffer (step 0 is the zero state).
+    func attend(_ hidden: [Float], weights w: UnsafePointer<Float>, pass: Pass) {
+        let h = configuration.hiddenSize, b = pass.batch, t = pass.steps
+        for row in 0..<b {
+            var scores = [Float](repeating: 0, count: t)
+            for step in 0..<t {
+                let state = (step + 1) * b * h + row * h
+                var score: Float = 0
+                for j in 0..<h { score += hidden[state + j] * w[j] }
+                scores[step] = score
+            }
+            let peak = scores.max() ?? 0
+            let exps = scores.map { Foundation.exp($0 - peak) }
+            let total = exps.reduce(0, +)
+            for j in 0..<h { pass.lastHidden[row * h + j] = 0 }
+            for step in 0..<t {
+                let alpha = exps[step] / total
+                pass.attention[step * b + row] = alpha
+                let state = (step + 1) * b * h + row * h
+                for j in 0..<h { pass.lastHidden[row * h + j] += alpha * hidden[state + j] }
+            }
+        }
+    }
+
+    /// Backward of `attend`: writes dH (T, B, H) and accumulates dw.
+    func attendBackward(_ hidden: [Float], weights w: UnsafePointer<Float>, weightGradient dw: UnsafeMutablePointer<Float>,
+                        hiddenGradient dH: UnsafeMutablePointer<Float>, pass: Pass) {
+        let h = configuration.hiddenSize, b = pass.batch, t = pass.steps
+        for row in 0..<b {
+            let dContext = Array(pass.dLastHidden[(row * h)..<((row + 1) * h)])
+            var dAlpha = [Float](repeating: 0, count: t)
+            for step in 0..<t {
+                let state = (step + 1) * b * h + row * h
+                for j in 0..<h { dAlpha[step] += hidden[state + j] * dContext[j] }
+            }
+            var weighted: Float = 0
+            for step in 0..<t { weighted += pass.attention[step * b + row] * dAlpha[step] }
+            for step in 0..<t {
+                let alpha = pass.attention[step * b + row]
+                let dScore = alpha * (dAlpha[step] - weighted)
+                let state = (step + 1) * b * h + row * h
+                let out = dH + step * b * h + row * h
+                for j in 0..<h {
+                    out[j] = alpha * dContext[j] + dScore * w[j]
+                    dw[j] += dScore * hidden[state + j]
+                }
+            }
         }
     }
 

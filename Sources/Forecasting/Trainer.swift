@@ -13,6 +13,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var horizon = 1
     public var quantiles: [Float] = []
     public var seed: UInt64 = 42
+    /// Attention pooling over all steps (the prototype's "advanced" model).
+    public var attention = false
     public var gradientClip: Float = 1.0
     /// ReduceLROnPlateau: halve the rate after this many epochs without improvement.
     public var plateauPatience = 5
@@ -48,7 +50,7 @@ public struct Trainer: Sendable {
         network = ForecasterNetwork(NetworkConfiguration(
             inputSize: inputSize, hiddenSize: configuration.hiddenSize, layers: configuration.layers,
             dropout: configuration.dropout, headSize: configuration.headSize,
-            horizon: configuration.horizon, quantiles: configuration.quantiles))
+            horizon: configuration.horizon, quantiles: configuration.quantiles, attention: configuration.attention))
         parameters = network.initialParameters(seed: configuration.seed)
     }
 
@@ -63,6 +65,7 @@ public struct Trainer: Sendable {
         configuration.headSize = network.headSize
         configuration.horizon = network.horizon
         configuration.quantiles = network.quantiles
+        configuration.attention = network.usesAttention
         configuration.levelNormalization = artefact.header.levelNormalization ?? false
         self.configuration = configuration
         self.network = ForecasterNetwork(network)

@@ -9,17 +9,20 @@ struct GradientCheckTests {
         var layers: Int
         var loss: Loss
         var horizon: Int
-        var description: String { "layers=\(layers) loss=\(loss) horizon=\(horizon)" }
+        var attention = false
+        var description: String { "layers=\(layers) loss=\(loss) horizon=\(horizon) attention=\(attention)" }
     }
 
     @Test(arguments: [
         Case(layers: 1, loss: .meanSquaredError, horizon: 1),
         Case(layers: 2, loss: .meanSquaredError, horizon: 3),
         Case(layers: 3, loss: .meanSquaredError, horizon: 2),
+        Case(layers: 2, loss: .meanSquaredError, horizon: 2, attention: true),
     ])
     func networkGradientsMatchFiniteDifferences(_ testCase: Case) {
         let configuration = NetworkConfiguration(inputSize: 3, hiddenSize: 5, layers: testCase.layers, dropout: 0, headSize: 4, horizon: testCase.horizon,
-                                                 quantiles: { if case .pinball(let q) = testCase.loss { return q } else { return [] } }())
+                                                 quantiles: { if case .pinball(let q) = testCase.loss { return q } else { return [] } }(),
+                                                 attention: testCase.attention)
         let network = ForecasterNetwork(configuration)
         var parameters = network.initialParameters(seed: 7)
         let steps = 4, batch = 3
