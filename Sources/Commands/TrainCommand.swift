@@ -102,6 +102,17 @@ enum TrainCommand: Subcommand {
             "r2": metrics.r2, "mae": metrics.mae, "rmse": metrics.rmse, "mape": metrics.mape, "accuracy": metrics.accuracy,
         ]
         report["baselines"] = baselines.mapValues { ["mae": $0.mae, "rmse": $0.rmse, "mape": $0.mape, "r2": $0.r2] }
+        if configuration.horizon > 1 {
+            // The controller acts on the whole horizon: report its far end as well.
+            let far = testMetrics(trainer: trainer, prepared: prepared, step: configuration.horizon)
+            let farBaselines = baselineMetrics(prepared: prepared, table: table, step: configuration.horizon)
+            report["at_horizon"] = ["step": configuration.horizon, "mae": far.mae, "r2": far.r2,
+                                    "baselines": farBaselines.mapValues { ["mae": $0.mae, "r2": $0.r2] }]
+            if !json {
+                print(String(format: "at step %d: MAE %.3f  R² %.4f", configuration.horizon, far.mae, far.r2)
+                      + farBaselines.sorted(by: { $0.key < $1.key }).map { String(format: "  %@ %.3f", $0.key, $0.value.mae) }.joined())
+            }
+        }
         if json {
             printJSON(report)
         } else {
@@ -114,16 +125,16 @@ enum TrainCommand: Subcommand {
     }
 
     /// Baselines on the same test windows and step, in the target's own units.
-    static func baselineMetrics(prepared: PreparedData, table: TimeSeriesTable) -> [String: ForecastMetrics] {
+    static func baselineMetrics(prepared: PreparedData, table: TimeSeriesTable, step horizonStep: Int = 1) -> [String: ForecastMetrics] {
         let data = prepared.dataset
         let series = table.columns[prepared.targetColumn]!
         let step = table.timestamps[1].timeIntervalSince(table.timestamps[0])
         let season = max(1, Int((86_400 / step).rounded()))
-        let actual = data.test.map { series[$0] }
+        let actual = data.test.map { series[$0 + horizonStep - 1] }
         let fitEnd = data.validation.first ?? data.test.first ?? series.count
         var result: [String: ForecastMetrics] = [:]
         for baseline in Baseline.allCases {
-            let predicted = baseline.predict(series: series, windows: data.test, step: 1, season: season, fitEnd: fitEnd)
+            let predicted = baseline.predict(series: series, windows: data.test, step: horizonStep, season: season, fitEnd: fitEnd)
             result[baseline.rawValue] = ForecastMetrics(actual: actual, predicted: predicted)
         }
         return result
@@ -131,7 +142,7 @@ enum TrainCommand: Subcommand {
 
     /// Metrics of the first horizon step (median quantile if any) on the test split, in
     /// the target's own units.
-    static func testMetrics(trainer: Trainer, prepared: PreparedData) -> ForecastMetrics {
+    static func testMetrics(trainer: Trainer, prepared: PreparedData, step horizonStep: Int = 1) -> ForecastMetrics {
         let data = prepared.dataset
         let outputs = trainer.predict(data, windows: data.test)
         let perWindow = trainer.network.configuration.outputCount
@@ -139,8 +150,9 @@ enum TrainCommand: Subcommand {
         let column = quantiles.isEmpty ? 0 : (quantiles.enumerated().min { abs($0.element - 0.5) < abs($1.element - 0.5) }?.offset ?? 0)
         var actual: [Float] = [], predicted: [Float] = []
         for (index, window) in data.test.enumerated() {
-            predicted.append(prepared.scaler.unscale(outputs[index * perWindow + column], column: prepared.targetFeatureIndex))
-            actual.append(prepared.scaler.unscale(data.targets[window], column: prepared.targetFeatureIndex))
+            let offset = (horizonStep - 1) * max(1, quantiles.count) + column
+            predicted.append(prepared.scaler.unscale(outputs[index * perWindow + offset], column: prepared.targetFeatureIndex))
+            actual.append(prepared.scaler.unscale(data.targets[window + horizonStep - 1], column: prepared.targetFeatureIndex))
         }
         return ForecastMetrics(actual: actual, predicted: predicted)
     }
