@@ -80,30 +80,80 @@ public enum GEMM {
         let panelsB = (n + nr - 1) / nr
         let depth = min(k, kc)
         workspace.reserve(a: panelsA * mr * depth, b: panelsB * nr * depth)
-        let packedA = workspace.packedA
-        let packedB = workspace.packedB
         var k0 = 0
         while k0 < k {
             let kb = min(kc, k - k0)
-            packB(transB: transB, b: b, ldb: ldb, k0: k0, kb: kb, n: n, into: packedB)
-            packA(transA: transA, a: a, lda: lda, k0: k0, kb: kb, m: m, into: packedA)
-            let accumulate = k0 > 0 || beta != 0
-            let blockBeta: Float = k0 > 0 ? 1 : beta
-            for pa in 0..<panelsA {
-                let rows = min(mr, m - pa * mr)
-                for pb in 0..<panelsB {
-                    let columns = min(nr, n - pb * nr)
-                    microKernel(
-                        kb: kb,
-                        a: packedA + pa * mr * kb,
-                        b: packedB + pb * nr * kb,
-                        c: c + pa * mr * ldc + pb * nr, ldc: ldc,
-                        rows: rows, columns: columns,
-                        beta: accumulate ? blockBeta : 0
-                    )
-                }
-            }
+            packB(transB: transB, b: b, ldb: ldb, k0: k0, kb: kb, n: n, into: workspace.packedB)
+            multiplyBlock(transA: transA, m: m, n: n, k0: k0, kb: kb, a: a, lda: lda, packedB: workspace.packedB,
+                          beta: beta, c: c, ldc: ldc, workspace: workspace)
             k0 += kb
+        }
+    }
+
+    /// op(B) packed once for many products with the same B (a weight matrix reused at every
+    /// time step). Valid until the weights change.
+    public struct PackedB {
+        public let k: Int
+        public let n: Int
+        fileprivate var storage: [Float]
+    }
+
+    public static func pack(transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int) -> PackedB {
+        let panels = (n + nr - 1) / nr
+        var storage = [Float](repeating: 0, count: panels * nr * k)
+        storage.withUnsafeMutableBufferPointer { buffer in
+            var k0 = 0
+            while k0 < k {
+                let kb = min(kc, k - k0)
+                packB(transB: transB, b: b, ldb: ldb, k0: k0, kb: kb, n: n, into: buffer.baseAddress! + panels * nr * k0)
+                k0 += kb
+            }
+        }
+        return PackedB(k: k, n: n, storage: storage)
+    }
+
+    /// `C(m×n) = op(A)(m×k) · B + beta · C` with B packed by `pack`.
+    public static func blocked(
+        transA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, packedB: PackedB,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, workspace: Workspace
+    ) {
+        guard m > 0, packedB.n > 0, packedB.k > 0 else { return }
+        let panels = (packedB.n + nr - 1) / nr
+        workspace.reserve(a: ((m + mr - 1) / mr) * mr * min(packedB.k, kc), b: 0)
+        packedB.storage.withUnsafeBufferPointer { buffer in
+            var k0 = 0
+            while k0 < packedB.k {
+                let kb = min(kc, packedB.k - k0)
+                multiplyBlock(transA: transA, m: m, n: packedB.n, k0: k0, kb: kb, a: a, lda: lda,
+                              packedB: buffer.baseAddress! + panels * nr * k0, beta: beta, c: c, ldc: ldc, workspace: workspace)
+                k0 += kb
+            }
+        }
+    }
+
+    /// One k-block: packs op(A)[:, k0..<k0+kb] and runs the micro-kernel over every panel
+    /// pair. beta applies on the first block only; later blocks accumulate.
+    private static func multiplyBlock(
+        transA: Bool, m: Int, n: Int, k0: Int, kb: Int, a: UnsafePointer<Float>, lda: Int,
+        packedB: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, workspace: Workspace
+    ) {
+        let panelsA = (m + mr - 1) / mr
+        let panelsB = (n + nr - 1) / nr
+        let packedA = workspace.packedA
+        packA(transA: transA, a: a, lda: lda, k0: k0, kb: kb, m: m, into: packedA)
+        let blockBeta: Float = k0 > 0 ? 1 : beta
+        for pa in 0..<panelsA {
+            let rows = min(mr, m - pa * mr)
+            for pb in 0..<panelsB {
+                microKernel(
+                    kb: kb,
+                    a: packedA + pa * mr * kb,
+                    b: packedB + pb * nr * kb,
+                    c: c + pa * mr * ldc + pb * nr, ldc: ldc,
+                    rows: rows, columns: min(nr, n - pb * nr),
+                    beta: blockBeta
+                )
+            }
         }
     }
 

@@ -76,13 +76,20 @@ public struct LSTMLayer: Sendable {
             cache.hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
             cache.cellTanh.withUnsafeMutableBufferPointer { tanhBuffer in
                 let cells = cellsBuffer.baseAddress!, hidden = hiddenBuffer.baseAddress!, cellTanh = tanhBuffer.baseAddress!
+                // W_hhᵀ packed once for all steps (batch 1 uses unpacked dot products instead).
+                let recurrent = b > 2 ? GEMM.pack(transB: true, k: h, n: g, b: p + weightHH.offset, ldb: h) : nil
                 for step in 0..<t {
                     let stepGates = gates + step * b * g                  // (B, 4H)
                     let previousHidden = hidden + step * b * h             // (B, H)
                     // (B, 4H) += h_{t-1} (B, H) · W_hhᵀ (H, 4H)
-                    GEMM.blocked(transA: false, transB: true, m: b, n: g, k: h,
-                                 a: previousHidden, lda: h, b: p + weightHH.offset, ldb: h,
-                                 beta: 1, c: stepGates, ldc: g, workspace: workspace)
+                    if let recurrent {
+                        GEMM.blocked(transA: false, m: b, a: previousHidden, lda: h, packedB: recurrent,
+                                     beta: 1, c: stepGates, ldc: g, workspace: workspace)
+                    } else {
+                        GEMM.blocked(transA: false, transB: true, m: b, n: g, k: h,
+                                     a: previousHidden, lda: h, b: p + weightHH.offset, ldb: h,
+                                     beta: 1, c: stepGates, ldc: g, workspace: workspace)
+                    }
                     let previousCell = cells + step * b * h
                     let cell = cells + (step + 1) * b * h
                     let output = hidden + (step + 1) * b * h
@@ -141,6 +148,7 @@ public struct LSTMLayer: Sendable {
             let dhNext = dhBuffer.baseAddress!, dcNext = dcBuffer.baseAddress!
             dhNext.update(repeating: 0, count: b * h)
             dcNext.update(repeating: 0, count: b * h)
+            let recurrent = GEMM.pack(transB: false, k: g, n: h, b: p + weightHH.offset, ldb: h)
             for step in stride(from: t - 1, through: 0, by: -1) {
                 for row in 0..<b {
                     let gate = gates + (step * b + row) * g
@@ -175,8 +183,7 @@ public struct LSTMLayer: Sendable {
                     }
                 }
                 // dh_{t-1} (B, H) = dGates_t (B, 4H) · W_hh (4H, H)
-                GEMM.blocked(transA: false, transB: false, m: b, n: h, k: g,
-                             a: dGates + step * b * g, lda: g, b: p + weightHH.offset, ldb: h,
+                GEMM.blocked(transA: false, m: b, a: dGates + step * b * g, lda: g, packedB: recurrent,
                              beta: 0, c: dhNext, ldc: h, workspace: workspace)
             }
             // dW_hh (4H, H) += dGatesᵀ (4H, T·B) · H_prev (T·B, H)

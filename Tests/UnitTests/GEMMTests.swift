@@ -22,9 +22,13 @@ struct GEMMTests {
                     let ldb = transB ? k : n
                     GEMM.naive(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &expected, ldc: n)
                     GEMM.blocked(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &actual, ldc: n, workspace: workspace)
+                    var prepacked = start
+                    let packed = b.withUnsafeBufferPointer { GEMM.pack(transB: transB, k: k, n: n, b: $0.baseAddress!, ldb: ldb) }
+                    GEMM.blocked(transA: transA, m: m, a: a, lda: lda, packedB: packed, beta: beta, c: &prepacked, ldc: n, workspace: workspace)
                     let worst = zip(expected, actual).map { abs($0 - $1) }.max() ?? 0
                     // Sums of k products of values in [−1, 1]: rounding grows like √k·ε.
                     #expect(worst < 1e-4 * Float(k).squareRoot(), "transA=\(transA) transB=\(transB) beta=\(beta): max error \(worst)")
+                    #expect(prepacked == actual, "the pre-packed path must compute exactly what the packing path does")
                 }
             }
         }
