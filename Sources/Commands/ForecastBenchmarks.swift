@@ -43,12 +43,13 @@ enum InferenceBenchmark {
         var random = SeededRandom(seed: 5)
         let input = (0..<(sequenceLength * network.configuration.inputSize)).map { _ in random.unit() }
         let pass = network.makePass(steps: sequenceLength, batch: 1)
-        for _ in 0..<100 { network.forward(input, parameters: parameters, pass: pass, random: nil) }
+        let packed = network.packRecurrentWeights(parameters)
+        for _ in 0..<100 { network.forward(input, parameters: parameters, pass: pass, random: nil, prepacked: packed) }
         var latencies: [Double] = []
         latencies.reserveCapacity(calls)
         for _ in 0..<calls {
             let started = ContinuousClock.now
-            network.forward(input, parameters: parameters, pass: pass, random: nil)
+            network.forward(input, parameters: parameters, pass: pass, random: nil, prepacked: packed)
             latencies.append((ContinuousClock.now - started).seconds * 1000)
         }
         latencies.sort()

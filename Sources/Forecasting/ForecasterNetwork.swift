@@ -126,14 +126,20 @@ public struct ForecasterNetwork: Sendable {
         Pass(network: self, steps: steps, batch: batch)
     }
 
+    /// Every layer's recurrent weights packed once, for repeated inference with fixed parameters.
+    public func packRecurrentWeights(_ parameters: [Float]) -> [GEMM.PackedB] {
+        parameters.withUnsafeBufferPointer { p in lstm.map { $0.packRecurrentWeights(p.baseAddress!) } }
+    }
+
     /// Forward over `input` (T, B, F). With `random` (training), applies dropout.
-    public func forward(_ input: [Float], parameters: [Float], pass: Pass, random: UnsafeMutablePointer<SeededRandom>?) {
+    /// `prepacked` (from `packRecurrentWeights` of the same parameters) saves repacking.
+    public func forward(_ input: [Float], parameters: [Float], pass: Pass, random: UnsafeMutablePointer<SeededRandom>?, prepacked: [GEMM.PackedB]? = nil) {
         let c = configuration, h = c.hiddenSize, b = pass.batch, t = pass.steps
         let keep = 1 - c.dropout
         parameters.withUnsafeBufferPointer { pb in
             let p = pb.baseAddress!
             input.withUnsafeBufferPointer { inputBuffer in
-                lstm[0].forward(inputBuffer.baseAddress!, parameters: p, cache: pass.caches[0], workspace: pass.workspace)
+                lstm[0].forward(inputBuffer.baseAddress!, parameters: p, cache: pass.caches[0], workspace: pass.workspace, prepacked: prepacked?[0])
             }
             for index in 1..<max(1, lstm.count) where index < lstm.count {
                 let previous = pass.caches[index - 1]
@@ -152,7 +158,7 @@ public struct ForecasterNetwork: Sendable {
                 }
                 }
                 pass.layerInputs[index - 1].withUnsafeBufferPointer { layerInput in
-                    lstm[index].forward(layerInput.baseAddress!, parameters: p, cache: pass.caches[index], workspace: pass.workspace)
+                    lstm[index].forward(layerInput.baseAddress!, parameters: p, cache: pass.caches[index], workspace: pass.workspace, prepacked: prepacked?[index])
                 }
             }
             let last = pass.caches[lstm.count - 1]

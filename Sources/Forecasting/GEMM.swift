@@ -92,7 +92,7 @@ public enum GEMM {
 
     /// op(B) packed once for many products with the same B (a weight matrix reused at every
     /// time step). Valid until the weights change.
-    public struct PackedB {
+    public struct PackedB: Sendable {
         public let k: Int
         public let n: Int
         fileprivate var storage: [Float]
@@ -119,6 +119,10 @@ public enum GEMM {
     ) {
         guard m > 0, packedB.n > 0, packedB.k > 0 else { return }
         let panels = (packedB.n + nr - 1) / nr
+        if m == 1 && !transA {
+            vectorTimesPacked(a: a, packedB: packedB, beta: beta, c: c)
+            return
+        }
         workspace.reserve(a: ((m + mr - 1) / mr) * mr * min(packedB.k, kc), b: 0)
         packedB.storage.withUnsafeBufferPointer { buffer in
             var k0 = 0
@@ -127,6 +131,30 @@ public enum GEMM {
                 multiplyBlock(transA: transA, m: m, n: packedB.n, k0: k0, kb: kb, a: a, lda: lda,
                               packedB: buffer.baseAddress! + panels * nr * k0, beta: beta, c: c, ldc: ldc, workspace: workspace)
                 k0 += kb
+            }
+        }
+    }
+
+    /// c(1×n) = a(1×k) · B + beta·c over the packed panels: two 8-wide accumulators per
+    /// 16-column panel, the panel read once, front to back — no packing, no horizontal sums.
+    private static func vectorTimesPacked(a: UnsafePointer<Float>, packedB: PackedB, beta: Float, c: UnsafeMutablePointer<Float>) {
+        let panels = (packedB.n + nr - 1) / nr
+        packedB.storage.withUnsafeBufferPointer { buffer in
+            for panel in 0..<panels {
+                var lo = SIMD8<Float>(), hi = SIMD8<Float>()
+                var k0 = 0
+                while k0 < packedB.k {
+                    let kb = min(kc, packedB.k - k0)
+                    var pb = UnsafeRawPointer(buffer.baseAddress! + panels * nr * k0 + panel * nr * kb)
+                    for p in k0..<(k0 + kb) {
+                        let x = SIMD8<Float>(repeating: a[p])
+                        lo.addProduct(x, pb.loadUnaligned(as: SIMD8<Float>.self))
+                        hi.addProduct(x, pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+                        pb += 64
+                    }
+                    k0 += kb
+                }
+                store(lo, hi, row: 0, c: c + panel * nr, ldc: 0, rows: 1, columns: min(nr, packedB.n - panel * nr), beta: beta)
             }
         }
     }

@@ -63,7 +63,14 @@ public struct LSTMLayer: Sendable {
     }
 
     /// Runs the layer over `input` (T, B, I). The output (T, B, H) is `cache.hidden[B*H...]`.
-    public func forward(_ input: UnsafePointer<Float>, parameters p: UnsafePointer<Float>, cache: Cache, workspace: GEMM.Workspace) {
+    /// W_hhᵀ packed for the per-step products; valid until the parameters change.
+    public func packRecurrentWeights(_ p: UnsafePointer<Float>) -> GEMM.PackedB {
+        GEMM.pack(transB: true, k: hiddenSize, n: 4 * hiddenSize, b: p + weightHH.offset, ldb: hiddenSize)
+    }
+
+    /// `prepacked`: W_hhᵀ from `packRecurrentWeights` for these parameters (inference reuses
+    /// it across calls); without it the weights are packed once per call.
+    public func forward(_ input: UnsafePointer<Float>, parameters p: UnsafePointer<Float>, cache: Cache, workspace: GEMM.Workspace, prepacked: GEMM.PackedB? = nil) {
         let h = hiddenSize, b = cache.batch, t = cache.steps, g = 4 * h
         cache.gates.withUnsafeMutableBufferPointer { gatesBuffer in
             let gates = gatesBuffer.baseAddress!
@@ -76,20 +83,13 @@ public struct LSTMLayer: Sendable {
             cache.hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
             cache.cellTanh.withUnsafeMutableBufferPointer { tanhBuffer in
                 let cells = cellsBuffer.baseAddress!, hidden = hiddenBuffer.baseAddress!, cellTanh = tanhBuffer.baseAddress!
-                // W_hhᵀ packed once for all steps (batch 1 uses unpacked dot products instead).
-                let recurrent = b > 2 ? GEMM.pack(transB: true, k: h, n: g, b: p + weightHH.offset, ldb: h) : nil
+                let recurrent = prepacked ?? packRecurrentWeights(p)
                 for step in 0..<t {
                     let stepGates = gates + step * b * g                  // (B, 4H)
                     let previousHidden = hidden + step * b * h             // (B, H)
                     // (B, 4H) += h_{t-1} (B, H) · W_hhᵀ (H, 4H)
-                    if let recurrent {
-                        GEMM.blocked(transA: false, m: b, a: previousHidden, lda: h, packedB: recurrent,
-                                     beta: 1, c: stepGates, ldc: g, workspace: workspace)
-                    } else {
-                        GEMM.blocked(transA: false, transB: true, m: b, n: g, k: h,
-                                     a: previousHidden, lda: h, b: p + weightHH.offset, ldb: h,
-                                     beta: 1, c: stepGates, ldc: g, workspace: workspace)
-                    }
+                    GEMM.blocked(transA: false, m: b, a: previousHidden, lda: h, packedB: recurrent,
+                                 beta: 1, c: stepGates, ldc: g, workspace: workspace)
                     let previousCell = cells + step * b * h
                     let cell = cells + (step + 1) * b * h
                     let output = hidden + (step + 1) * b * h
