@@ -43,7 +43,7 @@ enum InferenceBenchmark {
         var random = SeededRandom(seed: 5)
         let input = (0..<(sequenceLength * network.configuration.inputSize)).map { _ in random.unit() }
         let pass = network.makePass(steps: sequenceLength, batch: 1)
-        let packed = network.packRecurrentWeights(parameters)
+        let packed = network.packWeights(parameters)
         for _ in 0..<100 { network.forward(input, parameters: parameters, pass: pass, random: nil, prepacked: packed) }
         var latencies: [Double] = []
         latencies.reserveCapacity(calls)

@@ -126,14 +126,14 @@ public struct ForecasterNetwork: Sendable {
         Pass(network: self, steps: steps, batch: batch)
     }
 
-    /// Every layer's recurrent weights packed once, for repeated inference with fixed parameters.
-    public func packRecurrentWeights(_ parameters: [Float]) -> [GEMM.PackedB] {
-        parameters.withUnsafeBufferPointer { p in lstm.map { $0.packRecurrentWeights(p.baseAddress!) } }
+    /// Every layer's weights packed once, for repeated inference with fixed parameters.
+    public func packWeights(_ parameters: [Float]) -> [LSTMLayer.PackedWeights] {
+        parameters.withUnsafeBufferPointer { p in lstm.map { $0.packWeights(p.baseAddress!) } }
     }
 
     /// Forward over `input` (T, B, F). With `random` (training), applies dropout.
-    /// `prepacked` (from `packRecurrentWeights` of the same parameters) saves repacking.
-    public func forward(_ input: [Float], parameters: [Float], pass: Pass, random: UnsafeMutablePointer<SeededRandom>?, prepacked: [GEMM.PackedB]? = nil) {
+    /// `prepacked` (from `packWeights` of the same parameters) saves repacking.
+    public func forward(_ input: [Float], parameters: [Float], pass: Pass, random: UnsafeMutablePointer<SeededRandom>?, prepacked: [LSTMLayer.PackedWeights]? = nil) {
         let c = configuration, h = c.hiddenSize, b = pass.batch, t = pass.steps
         let keep = 1 - c.dropout
         parameters.withUnsafeBufferPointer { pb in
@@ -147,13 +147,15 @@ public struct ForecasterNetwork: Sendable {
                 pass.dropoutMasks[index - 1].withUnsafeMutableBufferPointer { mask in
                 pass.layerInputs[index - 1].withUnsafeMutableBufferPointer { layerInput in
                 previous.hidden.withUnsafeBufferPointer { hidden in
+                    // Layer l's output (steps 1…T of its hidden states), times the mask in training.
+                    let output = hidden.baseAddress! + b * h
                     if let random, c.dropout > 0 {
                         for j in 0..<count { mask[j] = random.pointee.unit() < keep ? 1 / keep : 0 }
+                        for j in 0..<count { layerInput[j] = output[j] * mask[j] }
                     } else {
-                        mask.update(repeating: 1)
+                        mask.baseAddress!.update(repeating: 1, count: count)
+                        layerInput.baseAddress!.update(from: output, count: count)
                     }
-                    // Layer l's output (steps 1…T of its hidden states) times the mask.
-                    for j in 0..<count { layerInput[j] = hidden[b * h + j] * mask[j] }
                 }
                 }
                 }

@@ -261,19 +261,28 @@ public enum GEMM {
             let base = packed + panel * nr * kb
             let j0 = panel * nr
             let columns = min(nr, n - j0)
-            for p in 0..<kb {
-                let out = base + p * nr
-                if transB {
-                    for j in 0..<columns { out[j] = b[(j0 + j) * ldb + k0 + p] }
-                } else {
-                    let source = b + (k0 + p) * ldb + j0
-                    if columns == nr {
-                        UnsafeMutableRawPointer(out).storeBytes(of: UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                    } else {
-                        for j in 0..<columns { out[j] = source[j] }
+            if transB {
+                // Read each source row front to back; the writes stay inside one panel (L1).
+                for j in 0..<columns {
+                    let source = b + (j0 + j) * ldb + k0
+                    for p in 0..<kb { base[p * nr + j] = source[p] }
+                }
+                if columns < nr {
+                    for p in 0..<kb {
+                        for j in columns..<nr { base[p * nr + j] = 0 }
                     }
                 }
-                for j in columns..<nr { out[j] = 0 }
+                continue
+            }
+            for p in 0..<kb {
+                let out = base + p * nr
+                let source = b + (k0 + p) * ldb + j0
+                if columns == nr {
+                    UnsafeMutableRawPointer(out).storeBytes(of: UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                } else {
+                    for j in 0..<columns { out[j] = source[j] }
+                    for j in columns..<nr { out[j] = 0 }
+                }
             }
         }
     }

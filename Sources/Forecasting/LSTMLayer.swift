@@ -63,27 +63,42 @@ public struct LSTMLayer: Sendable {
     }
 
     /// Runs the layer over `input` (T, B, I). The output (T, B, H) is `cache.hidden[B*H...]`.
-    /// W_hhᵀ packed for the per-step products; valid until the parameters change.
+    /// W_ihᵀ and W_hhᵀ packed for the forward products; valid until the parameters change.
+    public struct PackedWeights: Sendable {
+        public let input: GEMM.PackedB
+        public let recurrent: GEMM.PackedB
+    }
+
     public func packRecurrentWeights(_ p: UnsafePointer<Float>) -> GEMM.PackedB {
         GEMM.pack(transB: true, k: hiddenSize, n: 4 * hiddenSize, b: p + weightHH.offset, ldb: hiddenSize)
     }
 
-    /// `prepacked`: W_hhᵀ from `packRecurrentWeights` for these parameters (inference reuses
-    /// it across calls); without it the weights are packed once per call.
-    public func forward(_ input: UnsafePointer<Float>, parameters p: UnsafePointer<Float>, cache: Cache, workspace: GEMM.Workspace, prepacked: GEMM.PackedB? = nil) {
+    public func packWeights(_ p: UnsafePointer<Float>) -> PackedWeights {
+        PackedWeights(input: GEMM.pack(transB: true, k: inputSize, n: 4 * hiddenSize, b: p + weightIH.offset, ldb: inputSize),
+                      recurrent: packRecurrentWeights(p))
+    }
+
+    /// `prepacked`: weights from `packWeights` for these parameters (inference reuses them
+    /// across calls); without them the recurrent weights are packed once per call.
+    public func forward(_ input: UnsafePointer<Float>, parameters p: UnsafePointer<Float>, cache: Cache, workspace: GEMM.Workspace, prepacked: PackedWeights? = nil) {
         let h = hiddenSize, b = cache.batch, t = cache.steps, g = 4 * h
         cache.gates.withUnsafeMutableBufferPointer { gatesBuffer in
             let gates = gatesBuffer.baseAddress!
             // All input projections at once: (T·B, 4H) = X (T·B, I) · W_ihᵀ, plus both biases.
-            GEMM.blocked(transA: false, transB: true, m: t * b, n: g, k: inputSize,
-                         a: input, lda: inputSize, b: p + weightIH.offset, ldb: inputSize,
-                         beta: 0, c: gates, ldc: g, workspace: workspace)
+            if let prepacked {
+                GEMM.blocked(transA: false, m: t * b, a: input, lda: inputSize, packedB: prepacked.input,
+                             beta: 0, c: gates, ldc: g, workspace: workspace)
+            } else {
+                GEMM.blocked(transA: false, transB: true, m: t * b, n: g, k: inputSize,
+                             a: input, lda: inputSize, b: p + weightIH.offset, ldb: inputSize,
+                             beta: 0, c: gates, ldc: g, workspace: workspace)
+            }
             addRowVector(p + biasIH.offset, p + biasHH.offset, to: gates, rows: t * b, columns: g)
             cache.cells.withUnsafeMutableBufferPointer { cellsBuffer in
             cache.hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
             cache.cellTanh.withUnsafeMutableBufferPointer { tanhBuffer in
                 let cells = cellsBuffer.baseAddress!, hidden = hiddenBuffer.baseAddress!, cellTanh = tanhBuffer.baseAddress!
-                let recurrent = prepacked ?? packRecurrentWeights(p)
+                let recurrent = prepacked?.recurrent ?? packRecurrentWeights(p)
                 for step in 0..<t {
                     let stepGates = gates + step * b * g                  // (B, 4H)
                     let previousHidden = hidden + step * b * h             // (B, H)

@@ -205,13 +205,13 @@ public struct ForecastRunner {
     public let network: ForecasterNetwork
     public let parameters: [Float]
 
-    /// Recurrent weights packed once for every prediction made with these parameters.
-    public let packedRecurrentWeights: [GEMM.PackedB]
+    /// LSTM weights packed once for every prediction made with these parameters.
+    public let packedWeights: [LSTMLayer.PackedWeights]
 
     public init(network: ForecasterNetwork, parameters: [Float]) {
         self.network = network
         self.parameters = parameters
-        packedRecurrentWeights = network.packRecurrentWeights(parameters)
+        packedWeights = network.packWeights(parameters)
     }
 
     public func predict(_ data: WindowDataset, windows: [Int], batchSize: Int = 256) -> [Float] {
@@ -225,7 +225,7 @@ public struct ForecastRunner {
             data.batch(slice, input: &input, target: &target)
             let pass = passes[slice.count] ?? network.makePass(steps: data.sequenceLength, batch: slice.count)
             passes[slice.count] = pass
-            network.forward(input, parameters: parameters, pass: pass, random: nil, prepacked: packedRecurrentWeights)
+            network.forward(input, parameters: parameters, pass: pass, random: nil, prepacked: packedWeights)
             let perWindow = network.configuration.outputCount
             for (index, window) in slice.enumerated() {
                 let level = data.level(window)
