@@ -28,6 +28,7 @@ enum ModelInput {
         configuration.horizon = header.horizon
         configuration.quantiles = header.quantiles
         configuration.levelNormalization = header.levelNormalization ?? false
+        configuration.levelSpan = header.levelSpan ?? 1
         return configuration
     }
 

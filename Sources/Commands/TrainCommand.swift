@@ -19,6 +19,7 @@ enum TrainCommand: Subcommand {
       --threads N         data-parallel training threads (default: up to 2 cores)
       --level-normalization on|off  inputs and targets relative to each window's mean
                           (default on: follows a load that leaves the training range)
+      --level-span N      rows averaged into a window's level (default 1: the last value)
       --attention         attention pooling over all steps (the prototype's "advanced" model)
       --json              print the final report as JSON
 
@@ -49,6 +50,10 @@ enum TrainCommand: Subcommand {
         if let level = try arguments.option("level-normalization") {
             guard level == "on" || level == "off" else { throw UsageError("--level-normalization takes on or off") }
             configuration.levelNormalization = level == "on"
+        }
+        configuration.levelSpan = try arguments.option("level-span", default: configuration.levelSpan)
+        guard configuration.levelSpan >= 1 && configuration.levelSpan <= configuration.sequenceLength else {
+            throw UsageError("--level-span must be between 1 and --seq-len")
         }
         let featureName = try arguments.option("features") ?? "basic"
         guard let features = FeatureSet(rawValue: featureName) else { throw UsageError("--features: unknown set '\(featureName)'") }
@@ -93,7 +98,7 @@ enum TrainCommand: Subcommand {
                 stepSeconds: table.timestamps[1].timeIntervalSince(table.timestamps[0]),
                 trainingStart: table.timestamps[0], trainingEnd: table.timestamps[table.count - 1],
                 testMetrics: metrics, baselineMetrics: baselines, createdAt: Date(), parameterCount: trainer.parameters.count,
-                levelNormalization: configuration.levelNormalization)
+                levelNormalization: configuration.levelNormalization, levelSpan: configuration.levelSpan)
             try ModelArtefact(header: header, parameters: trainer.parameters).write(to: out)
             if !json { print("wrote \(out)") }
         }

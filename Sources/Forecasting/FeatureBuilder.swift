@@ -123,7 +123,8 @@ public enum FeatureBuilder {
         let levelFeatures = configuration.levelNormalization ? names.map { !indicatorColumns.contains($0) } : []
         let dataset = WindowDataset(features: scaled, targets: targets, featureCount: f, sequenceLength: configuration.sequenceLength,
                                     horizon: configuration.horizon, trainEnd: trainEnd, validationEnd: validationEnd,
-                                    levelFeatures: levelFeatures, targetFeature: names.firstIndex(of: targetColumn) ?? 0)
+                                    levelFeatures: levelFeatures, targetFeature: names.firstIndex(of: targetColumn) ?? 0,
+                                    levelSpan: configuration.levelSpan)
         return PreparedData(dataset: dataset, scaler: scaler, featureNames: names, targetColumn: targetColumn, targetFeatureIndex: targetIndex)
     }
 }

@@ -19,10 +19,13 @@ public struct ModelHeader: Codable, Sendable, Equatable {
     /// Whether inputs and targets are taken relative to each window's level (absent in
     /// artefacts written before it existed: false).
     public var levelNormalization: Bool?
+    /// Rows averaged into a window's level (absent: 1).
+    public var levelSpan: Int?
 
     public init(network: NetworkConfiguration, featureSet: String, featureNames: [String], targetColumn: String, scaler: MinMaxScaler,
                 sequenceLength: Int, stepSeconds: Double, trainingStart: Date, trainingEnd: Date, testMetrics: ForecastMetrics?,
-                baselineMetrics: [String: ForecastMetrics], createdAt: Date, parameterCount: Int, levelNormalization: Bool) {
+                baselineMetrics: [String: ForecastMetrics], createdAt: Date, parameterCount: Int, levelNormalization: Bool, levelSpan: Int = 1) {
+        self.levelSpan = levelSpan
         self.levelNormalization = levelNormalization
         self.network = network
         self.featureSet = featureSet

@@ -23,6 +23,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var earlyStoppingPatience = 10
     /// Take level features and targets relative to each window's mean (see `WindowDataset`).
     public var levelNormalization = true
+    /// Rows averaged into a window's level (1: its last value).
+    public var levelSpan = 1
     public var trainFraction = 0.7
     public var validationFraction = 0.15
 
@@ -67,6 +69,7 @@ public struct Trainer: Sendable {
         configuration.quantiles = network.quantiles
         configuration.attention = network.usesAttention
         configuration.levelNormalization = artefact.header.levelNormalization ?? false
+        configuration.levelSpan = artefact.header.levelSpan ?? 1
         self.configuration = configuration
         self.network = ForecasterNetwork(network)
         parameters = artefact.parameters

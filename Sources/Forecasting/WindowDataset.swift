@@ -20,11 +20,14 @@ public struct WindowDataset: Sendable {
     public let test: [Int]
     /// Per feature: whether it is taken relative to its window mean (empty: none).
     public let levelFeatures: [Bool]
-    /// The target's column among the features (its window mean is the target's level).
+    /// The target's column among the features (its level is the target's level).
     public let targetFeature: Int
+    /// How many of a window's last rows are averaged into its level (1: the last value).
+    public let levelSpan: Int
 
     public init(features: [Float], targets: [Float], featureCount: Int, sequenceLength: Int, horizon: Int, trainEnd: Int, validationEnd: Int,
-                levelFeatures: [Bool] = [], targetFeature: Int = 0) {
+                levelFeatures: [Bool] = [], targetFeature: Int = 0, levelSpan: Int = 1) {
+        self.levelSpan = max(1, min(levelSpan, sequenceLength))
         self.levelFeatures = levelFeatures
         self.targetFeature = targetFeature
         self.features = features
@@ -42,9 +45,11 @@ public struct WindowDataset: Sendable {
 
     public var isLevelNormalized: Bool { levelFeatures.contains(true) }
 
-    /// Feature `column`'s last value in the input rows of `window`.
+    /// Mean of feature `column` over the last `levelSpan` input rows of `window`.
     func windowLevel(_ window: Int, column: Int) -> Float {
-        features[(window - 1) * featureCount + column]
+        var sum: Float = 0
+        for row in (window - levelSpan)..<window { sum += features[row * featureCount + column] }
+        return sum / Float(levelSpan)
     }
 
     /// The level added back to the network's outputs for `window` (0 without normalisation).

@@ -57,3 +57,24 @@ struct FeatureTests {
         #expect(throws: BusinessCalendar.ParseError.self) { try BusinessCalendar.parse(Data(text.utf8)) }
     }
 }
+
+@Suite("Window dataset")
+struct WindowDatasetTests {
+    @Test func levelNormalisationIsRelativeToTheLastRowsAndAddedBack() {
+        // One feature, rows 0…19 with value = row; sequence 4, horizon 2, level over the last 2 rows.
+        let values = (0..<20).map(Float.init)
+        let data = WindowDataset(features: values, targets: values, featureCount: 1, sequenceLength: 4, horizon: 2,
+                                 trainEnd: 14, validationEnd: 17, levelFeatures: [true], targetFeature: 0, levelSpan: 2)
+        // Window 10: inputs rows 6…9, level = (8 + 9) / 2 = 8.5, targets rows 10, 11.
+        var input: [Float] = [], target: [Float] = []
+        data.batch([10][...], input: &input, target: &target)
+        #expect(input == [-2.5, -1.5, -0.5, 0.5])
+        #expect(target == [1.5, 2.5])
+        #expect(data.level(10) == 8.5)
+        // Splits never straddle a cut: every target of a window lies in its split.
+        #expect(data.train.allSatisfy { $0 + 2 <= 14 })
+        #expect(data.validation.allSatisfy { $0 >= 14 && $0 + 2 <= 17 })
+        #expect(data.test.allSatisfy { $0 >= 17 })
+        #expect(data.train.first == 4 && data.test.last == 18)
+    }
+}
