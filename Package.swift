@@ -33,7 +33,7 @@ let package = Package(
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
         .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "Commands", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
