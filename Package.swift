@@ -25,15 +25,16 @@ let package = Package(
 
         // I/O.
         .target(name: "Transport", dependencies: ["CCurl"]),
+        .target(name: "Cloud", dependencies: ["Transport", "AWSSigning", "Digest"]),
 
         // Command implementations behind the thin executables.
         .target(name: "Commands", dependencies: ["Transport", "Forecasting"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
-        .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud"], path: "Tests/TestSupport"),
         .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "Commands", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

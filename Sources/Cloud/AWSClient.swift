@@ -1,0 +1,107 @@
+import AWSSigning
+import Digest
+import Foundation
+import Transport
+
+/// Where AWS calls go and how they are signed. Endpoint overrides follow the AWS SDKs:
+/// `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `AWS_ENDPOINT_URL_AUTO_SCALING`), then
+/// `AWS_ENDPOINT_URL` — for moto, LocalStack and VPC endpoints.
+public struct AWSConfiguration: Sendable {
+    public var region: String
+    public var credentials: AWSCredentials
+    /// Explicit endpoint for every service (overrides the environment).
+    public var endpoint: String?
+    public var environment: [String: String]
+    public var maxAttempts: Int
+
+    public init(region: String, credentials: AWSCredentials, endpoint: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment, maxAttempts: Int = 4) {
+        self.region = region
+        self.credentials = credentials
+        self.endpoint = endpoint
+        self.environment = environment
+        self.maxAttempts = maxAttempts
+    }
+
+    /// The base URL for `service` (signing name) whose SDK id is `sdkID` (e.g. "AUTO_SCALING").
+    public func endpoint(service: String, sdkID: String) -> String {
+        if let endpoint { return endpoint }
+        if let specific = environment["AWS_ENDPOINT_URL_\(sdkID)"], !specific.isEmpty { return specific }
+        if let global = environment["AWS_ENDPOINT_URL"], !global.isEmpty { return global }
+        return "https://\(service).\(region).amazonaws.com"
+    }
+}
+
+/// Signs and sends AWS requests with retries (exponential backoff with full jitter on
+/// throttling and 5xx, bounded attempts).
+public struct AWSClient: Sendable {
+    public let configuration: AWSConfiguration
+    let http: HTTPClient
+    let now: @Sendable () -> Date
+    let sleep: @Sendable (Duration) async throws -> Void
+
+    public init(configuration: AWSConfiguration, http: HTTPClient = HTTPClient(), now: @escaping @Sendable () -> Date = { Date() },
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.configuration = configuration
+        self.http = http
+        self.now = now
+        self.sleep = sleep
+    }
+
+    /// A Query-protocol call (Auto Scaling, CloudWatch Query, STS, IAM): a signed form POST.
+    /// Returns the response body (XML) of a 2xx answer; throws `AWSError` otherwise.
+    public func query(service: String, sdkID: String, action: String, version: String, parameters: [(String, String)]) async throws -> Data {
+        let form = ([("Action", action), ("Version", version)] + parameters)
+            .map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }
+            .joined(separator: "&")
+        return try await send(service: service, sdkID: sdkID, method: "POST", path: "/", query: [],
+                              headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8))
+    }
+
+    /// application/x-www-form-urlencoded with spaces as "+", as AWS SDKs (and moto's
+    /// re-signing) expect.
+    static func formEncode(_ text: String) -> String {
+        SigV4Signer.percentEncode(text, keepingSlash: false).replacingOccurrences(of: "%20", with: "+")
+    }
+
+    /// Signs (host, x-amz-date, content-type, x-amz-target, x-amz-content-sha256,
+    /// x-amz-security-token only) and sends, retrying retryable failures.
+    public func send(service: String, sdkID: String, method: String, path: String, query: [(name: String, value: String)],
+                     headers: [(name: String, value: String)], body: [UInt8], s3: Bool = false) async throws -> Data {
+        let base = configuration.endpoint(service: service, sdkID: sdkID)
+        guard let components = URLComponents(string: base), let host = components.host else {
+            throw AWSError.malformedResponse("bad endpoint URL '\(base)'")
+        }
+        let hostHeader = components.port.map { "\(host):\($0)" } ?? host
+        let basePath = components.path == "/" ? "" : components.path
+        let fullPath = basePath + path
+        let signer = SigV4Signer(service: service, region: configuration.region, normalizesPath: !s3, signsPayloadHash: true)
+        let canonicalQuery = SigV4Signer.canonicalQuery(query)
+        let url = "\(components.scheme ?? "https")://\(hostHeader)\(SigV4Signer.percentEncode(fullPath.isEmpty ? "/" : fullPath, keepingSlash: true))"
+            + (canonicalQuery.isEmpty ? "" : "?\(canonicalQuery)")
+        var attempt = 0
+        while true {
+            attempt += 1
+            let request = SigV4Signer.Request(method: method, path: fullPath.isEmpty ? "/" : fullPath, query: query,
+                                              headers: [("Host", hostHeader)] + headers, body: body)
+            let signed = signer.sign(request, credentials: configuration.credentials, date: now())
+            var httpHeaders = HTTPHeaders()
+            for header in signed.headers where header.name.lowercased() != "host" { httpHeaders.add(header.name, header.value) }
+            let outcome: Result<HTTPResponse, AWSError>
+            do {
+                let response = try await http.execute(HTTPRequest(method: method, url: url, headers: httpHeaders, body: method == "GET" || method == "HEAD" ? nil : Data(body)))
+                outcome = response.isSuccess ? .success(response) : .failure(.from(status: response.status, headers: response.headers, body: response.body))
+            } catch let error as TransportError {
+                outcome = .failure(.transport(error))
+            }
+            switch outcome {
+            case .success(let response):
+                return response.body
+            case .failure(let error):
+                guard error.isRetryable, attempt < configuration.maxAttempts else { throw error }
+                // Full jitter: uniform in [0, min(cap, base · 2^attempt)].
+                let ceiling = min(20_000, 100 * (1 << attempt))
+                try await sleep(.milliseconds(Int.random(in: 0...ceiling)))
+            }
+        }
+    }
+}

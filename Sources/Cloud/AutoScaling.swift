@@ -1,0 +1,85 @@
+import Foundation
+import FoundationXML
+
+/// An EC2 Auto Scaling group as Forescale needs it.
+public struct AutoScalingGroup: Sendable, Equatable {
+    public var name: String
+    public var minSize: Int
+    public var maxSize: Int
+    public var desiredCapacity: Int
+    /// Instances whose lifecycle state is InService (the capacity that serves load now).
+    public var inServiceInstances: Int
+    public var instances: Int
+}
+
+/// EC2 Auto Scaling (Query protocol, API version 2011-01-01).
+public struct AutoScalingAPI: Sendable {
+    public let client: AWSClient
+    static let version = "2011-01-01"
+
+    public init(client: AWSClient) {
+        self.client = client
+    }
+
+    func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLElement {
+        let body = try await client.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: action, version: Self.version, parameters: parameters)
+        guard let root = (try? XMLDocument(data: body))?.rootElement() else {
+            throw AWSError.malformedResponse("\(action): response is not XML")
+        }
+        return root
+    }
+
+    /// DescribeAutoScalingGroups, following NextToken until every page is read.
+    public func describeAutoScalingGroups(names: [String] = [], pageSize: Int = 50) async throws -> [AutoScalingGroup] {
+        var groups: [AutoScalingGroup] = []
+        var token: String?
+        repeat {
+            var parameters = names.enumerated().map { ("AutoScalingGroupNames.member.\($0.offset + 1)", $0.element) }
+            parameters.append(("MaxRecords", String(pageSize)))
+            if let token { parameters.append(("NextToken", token)) }
+            let root = try await call("DescribeAutoScalingGroups", parameters)
+            for member in root.elements(path: ["DescribeAutoScalingGroupsResult", "AutoScalingGroups", "member"]) {
+                guard let name = member.text("AutoScalingGroupName"),
+                      let minSize = member.text("MinSize").flatMap(Int.init),
+                      let maxSize = member.text("MaxSize").flatMap(Int.init),
+                      let desired = member.text("DesiredCapacity").flatMap(Int.init) else {
+                    throw AWSError.malformedResponse("DescribeAutoScalingGroups: group without name or sizes")
+                }
+                let instances = member.elements(path: ["Instances", "member"])
+                groups.append(AutoScalingGroup(
+                    name: name, minSize: minSize, maxSize: maxSize, desiredCapacity: desired,
+                    inServiceInstances: instances.filter { $0.text("LifecycleState") == "InService" }.count,
+                    instances: instances.count))
+            }
+            let next = root.elements(path: ["DescribeAutoScalingGroupsResult", "NextToken"]).first?.stringValue
+            token = (next?.isEmpty ?? true) ? nil : next
+        } while token != nil
+        return groups
+    }
+
+    /// SetDesiredCapacity. With `honorCooldown`, AWS refuses while the group is in a cooldown.
+    public func setDesiredCapacity(groupName: String, capacity: Int, honorCooldown: Bool = false) async throws {
+        _ = try await call("SetDesiredCapacity", [
+            ("AutoScalingGroupName", groupName),
+            ("DesiredCapacity", String(capacity)),
+            ("HonorCooldown", honorCooldown ? "true" : "false"),
+        ])
+    }
+}
+
+extension XMLElement {
+    /// Child elements along `path` by local name (namespaces ignored).
+    func elements(path: [String]) -> [XMLElement] {
+        var current: [XMLElement] = [self]
+        for name in path {
+            current = current.flatMap { element in
+                (element.children ?? []).compactMap { $0 as? XMLElement }.filter { ($0.localName ?? $0.name) == name }
+            }
+        }
+        return current
+    }
+
+    func text(_ name: String) -> String? {
+        elements(path: [name]).first?.stringValue
+    }
+}
