@@ -54,7 +54,7 @@ public struct AWSClient: Sendable {
             .map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }
             .joined(separator: "&")
         return try await send(service: service, sdkID: sdkID, method: "POST", path: "/", query: [],
-                              headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8))
+                              headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8)).body
     }
 
     /// application/x-www-form-urlencoded with spaces as "+", as AWS SDKs (and moto's
@@ -65,8 +65,9 @@ public struct AWSClient: Sendable {
 
     /// Signs (host, x-amz-date, content-type, x-amz-target, x-amz-content-sha256,
     /// x-amz-security-token only) and sends, retrying retryable failures.
+    /// Statuses in `accepting` (e.g. 304, or 404 for HEAD) are returned rather than thrown.
     public func send(service: String, sdkID: String, method: String, path: String, query: [(name: String, value: String)],
-                     headers: [(name: String, value: String)], body: [UInt8], s3: Bool = false) async throws -> Data {
+                     headers: [(name: String, value: String)], body: [UInt8], s3: Bool = false, accepting: Set<Int> = []) async throws -> HTTPResponse {
         let base = configuration.endpoint(service: service, sdkID: sdkID)
         guard let components = URLComponents(string: base), let host = components.host else {
             throw AWSError.malformedResponse("bad endpoint URL '\(base)'")
@@ -89,13 +90,14 @@ public struct AWSClient: Sendable {
             let outcome: Result<HTTPResponse, AWSError>
             do {
                 let response = try await http.execute(HTTPRequest(method: method, url: url, headers: httpHeaders, body: method == "GET" || method == "HEAD" ? nil : Data(body)))
-                outcome = response.isSuccess ? .success(response) : .failure(.from(status: response.status, headers: response.headers, body: response.body))
+                outcome = response.isSuccess || accepting.contains(response.status)
+                    ? .success(response) : .failure(.from(status: response.status, headers: response.headers, body: response.body))
             } catch let error as TransportError {
                 outcome = .failure(.transport(error))
             }
             switch outcome {
             case .success(let response):
-                return response.body
+                return response
             case .failure(let error):
                 guard error.isRetryable, attempt < configuration.maxAttempts else { throw error }
                 // Full jitter: uniform in [0, min(cap, base · 2^attempt)].

@@ -1,0 +1,70 @@
+import Foundation
+import Transport
+
+/// S3 object calls for model artefacts. Path-style addressing (`endpoint/bucket/key`)
+/// when an endpoint is overridden (moto, LocalStack, VPC endpoints), virtual-hosted
+/// otherwise.
+public struct S3API: Sendable {
+    public let client: AWSClient
+
+    public init(client: AWSClient) {
+        self.client = client
+    }
+
+    public struct Object: Sendable {
+        public var data: Data
+        public var eTag: String?
+    }
+
+    public enum GetResult: Sendable {
+        case object(Object)
+        /// The caller's ETag still matches (If-None-Match → 304).
+        case notModified
+    }
+
+    var isPathStyle: Bool {
+        client.configuration.endpoint != nil
+            || client.configuration.environment["AWS_ENDPOINT_URL_S3"] != nil
+            || client.configuration.environment["AWS_ENDPOINT_URL"] != nil
+    }
+
+    /// The request path for `key`; virtual-hosted requests go to `bucket.s3.region…`.
+    func path(bucket: String, key: String) -> String {
+        isPathStyle ? "/\(bucket)/\(key)" : "/\(key)"
+    }
+
+    private func send(_ method: String, bucket: String, key: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [], accepting: Set<Int> = []) async throws -> HTTPResponse {
+        var configuration = client.configuration
+        if !isPathStyle { configuration.endpoint = "https://\(bucket).s3.\(configuration.region).amazonaws.com" }
+        let target = AWSClient(configuration: configuration, http: client.http, now: client.now, sleep: client.sleep)
+        return try await target.send(service: "s3", sdkID: "S3", method: method, path: path(bucket: bucket, key: key), query: [],
+                                     headers: headers, body: body, s3: true, accepting: accepting)
+    }
+
+    public func createBucket(_ bucket: String) async throws {
+        _ = try await send("PUT", bucket: bucket, key: "")
+    }
+
+    /// PutObject; returns the new ETag. `ifNoneMatch: "*"` refuses to overwrite (412).
+    @discardableResult
+    public func putObject(bucket: String, key: String, data: Data, contentType: String = "application/octet-stream", ifNoneMatch: String? = nil) async throws -> String? {
+        var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
+        if let ifNoneMatch { headers.append(("If-None-Match", ifNoneMatch)) }
+        return try await send("PUT", bucket: bucket, key: key, headers: headers, body: Array(data)).headers["ETag"]
+    }
+
+    /// GetObject; with `ifNoneMatch` (a previous ETag), `.notModified` when unchanged.
+    public func getObject(bucket: String, key: String, ifNoneMatch: String? = nil) async throws -> GetResult {
+        let headers: [(name: String, value: String)] = ifNoneMatch.map { [("If-None-Match", $0)] } ?? []
+        let response = try await send("GET", bucket: bucket, key: key, headers: headers, accepting: [304])
+        if response.status == 304 { return .notModified }
+        return .object(Object(data: response.body, eTag: response.headers["ETag"]))
+    }
+
+    /// HeadObject: the ETag and size, or nil when the key does not exist.
+    public func headObject(bucket: String, key: String) async throws -> (eTag: String?, size: Int)? {
+        let response = try await send("HEAD", bucket: bucket, key: key, accepting: [404])
+        if response.status == 404 { return nil }
+        return (response.headers["ETag"], Int(response.headers["Content-Length"] ?? "") ?? 0)
+    }
+}

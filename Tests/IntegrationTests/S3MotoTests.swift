@@ -1,0 +1,43 @@
+import Cloud
+import Digest
+import Foundation
+import Testing
+import TestSupport
+
+/// S3 against moto with signature checking on.
+@Suite("S3 against moto (signatures checked)")
+struct S3MotoTests {
+    @Test func twoMegabyteArtefactRoundTripsWithETagsAndConditions() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let s3 = S3API(client: moto.client())
+        try await s3.createBucket("model-artefacts")
+        var random = SystemRandomNumberGenerator()
+        let artefact = Data((0..<(2 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let key = "models/web-asg/v1/weights.fsm"
+        let eTag = try #require(try await s3.putObject(bucket: "model-artefacts", key: key, data: artefact))
+
+        let head = try #require(try await s3.headObject(bucket: "model-artefacts", key: key))
+        #expect(head.size == artefact.count)
+        #expect(head.eTag == eTag)
+
+        guard case .object(let object) = try await s3.getObject(bucket: "model-artefacts", key: key) else {
+            Issue.record("expected the object")
+            return
+        }
+        #expect(object.data == artefact)
+        #expect(SHA256.hash(object.data) == SHA256.hash(artefact))
+        #expect(object.eTag == eTag)
+
+        guard case .notModified = try await s3.getObject(bucket: "model-artefacts", key: key, ifNoneMatch: eTag) else {
+            Issue.record("an unchanged object with a matching ETag should answer 304")
+            return
+        }
+        #expect(try await s3.headObject(bucket: "model-artefacts", key: "models/missing.fsm") == nil)
+        await #expect {
+            _ = try await s3.getObject(bucket: "model-artefacts", key: "models/missing.fsm")
+        } throws: { error in
+            (error as? AWSError)?.code == "NoSuchKey"
+        }
+    }
+}
