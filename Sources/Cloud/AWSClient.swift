@@ -49,12 +49,14 @@ public struct AWSClient: Sendable {
 
     /// A Query-protocol call (Auto Scaling, CloudWatch Query, STS, IAM): a signed form POST.
     /// Returns the response body (XML) of a 2xx answer; throws `AWSError` otherwise.
-    public func query(service: String, sdkID: String, action: String, version: String, parameters: [(String, String)]) async throws -> Data {
+    /// `signed: false` sends the form without credentials (AssumeRoleWithWebIdentity, which
+    /// is how a pod without credentials gets its first ones).
+    public func query(service: String, sdkID: String, action: String, version: String, parameters: [(String, String)], signed: Bool = true) async throws -> Data {
         let form = ([("Action", action), ("Version", version)] + parameters)
             .map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }
             .joined(separator: "&")
         return try await send(service: service, sdkID: sdkID, method: "POST", path: "/", query: [],
-                              headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8)).body
+                              headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8), signed: signed).body
     }
 
     /// application/x-www-form-urlencoded with spaces as "+", as AWS SDKs (and moto's
@@ -67,7 +69,8 @@ public struct AWSClient: Sendable {
     /// x-amz-security-token only) and sends, retrying retryable failures.
     /// Statuses in `accepting` (e.g. 304, or 404 for HEAD) are returned rather than thrown.
     public func send(service: String, sdkID: String, method: String, path: String, query: [(name: String, value: String)],
-                     headers: [(name: String, value: String)], body: [UInt8], s3: Bool = false, accepting: Set<Int> = []) async throws -> HTTPResponse {
+                     headers: [(name: String, value: String)], body: [UInt8], s3: Bool = false, accepting: Set<Int> = [],
+                     signed: Bool = true) async throws -> HTTPResponse {
         let base = configuration.endpoint(service: service, sdkID: sdkID)
         guard let components = URLComponents(string: base), let host = components.host else {
             throw AWSError.malformedResponse("bad endpoint URL '\(base)'")
@@ -84,9 +87,13 @@ public struct AWSClient: Sendable {
             attempt += 1
             let request = SigV4Signer.Request(method: method, path: fullPath.isEmpty ? "/" : fullPath, query: query,
                                               headers: [("Host", hostHeader)] + headers, body: body)
-            let signed = signer.sign(request, credentials: configuration.credentials, date: now())
             var httpHeaders = HTTPHeaders()
-            for header in signed.headers where header.name.lowercased() != "host" { httpHeaders.add(header.name, header.value) }
+            if signed {
+                let signedRequest = signer.sign(request, credentials: configuration.credentials, date: now())
+                for header in signedRequest.headers where header.name.lowercased() != "host" { httpHeaders.add(header.name, header.value) }
+            } else {
+                for header in headers { httpHeaders.add(header.name, header.value) }
+            }
             let outcome: Result<HTTPResponse, AWSError>
             do {
                 let response = try await http.execute(HTTPRequest(method: method, url: url, headers: httpHeaders, body: method == "GET" || method == "HEAD" ? nil : Data(body)))

@@ -1,0 +1,46 @@
+import AWSSigning
+import Foundation
+import FoundationXML
+
+/// Temporary credentials and when they stop working.
+public struct TemporaryCredentials: Sendable {
+    public var credentials: AWSCredentials
+    public var expiration: Date
+}
+
+/// AWS STS (Query protocol, API version 2011-06-15).
+public struct STSAPI: Sendable {
+    public let client: AWSClient
+    static let version = "2011-06-15"
+
+    public init(client: AWSClient) {
+        self.client = client
+    }
+
+    private func root(_ body: Data, _ action: String) throws -> XMLElement {
+        guard let root = (try? XMLDocument(data: body))?.rootElement() else { throw AWSError.malformedResponse("\(action): response is not XML") }
+        return root
+    }
+
+    /// AssumeRoleWithWebIdentity (EKS IRSA): unsigned; the web identity token is the proof.
+    public func assumeRoleWithWebIdentity(roleARN: String, sessionName: String, webIdentityToken: String, durationSeconds: Int = 3600) async throws -> TemporaryCredentials {
+        let body = try await client.query(service: "sts", sdkID: "STS", action: "AssumeRoleWithWebIdentity", version: Self.version, parameters: [
+            ("RoleArn", roleARN), ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken), ("DurationSeconds", String(durationSeconds)),
+        ], signed: false)
+        let credentials = try root(body, "AssumeRoleWithWebIdentity").elements(path: ["AssumeRoleWithWebIdentityResult", "Credentials"]).first
+        guard let credentials, let id = credentials.text("AccessKeyId"), let secret = credentials.text("SecretAccessKey"),
+              let token = credentials.text("SessionToken"), let expiration = credentials.text("Expiration").flatMap(CloudWatchAPI.parseTimestamp) else {
+            throw AWSError.malformedResponse("AssumeRoleWithWebIdentity: credentials missing from the response")
+        }
+        return TemporaryCredentials(credentials: AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: token), expiration: expiration)
+    }
+
+    /// GetCallerIdentity: the ARN the credentials act as.
+    public func getCallerIdentity() async throws -> String {
+        let body = try await client.query(service: "sts", sdkID: "STS", action: "GetCallerIdentity", version: Self.version, parameters: [])
+        guard let arn = try root(body, "GetCallerIdentity").elements(path: ["GetCallerIdentityResult", "Arn"]).first?.stringValue else {
+            throw AWSError.malformedResponse("GetCallerIdentity: no Arn")
+        }
+        return arn
+    }
+}
