@@ -67,6 +67,30 @@ public struct AutoScalingAPI: Sendable {
     }
 }
 
+/// One entry of DescribeScalingActivities.
+public struct ScalingActivity: Sendable, Equatable {
+    public var activityID: String
+    public var description: String
+    public var cause: String
+    public var statusCode: String
+    public var startTime: Date?
+}
+
+extension AutoScalingAPI {
+    /// DescribeScalingActivities for one group, newest first, up to `maxRecords`.
+    public func describeScalingActivities(groupName: String, maxRecords: Int = 20) async throws -> [ScalingActivity] {
+        let root = try await call("DescribeScalingActivities", [("AutoScalingGroupName", groupName), ("MaxRecords", String(maxRecords))])
+        return root.elements(path: ["DescribeScalingActivitiesResult", "Activities", "member"]).map { member in
+            ScalingActivity(
+                activityID: member.text("ActivityId") ?? "",
+                description: member.text("Description") ?? "",
+                cause: member.text("Cause") ?? "",
+                statusCode: member.text("StatusCode") ?? "",
+                startTime: member.text("StartTime").flatMap(CloudWatchAPI.parseTimestamp))
+        }
+    }
+}
+
 extension XMLElement {
     /// Child elements along `path` by local name (namespaces ignored).
     func elements(path: [String]) -> [XMLElement] {

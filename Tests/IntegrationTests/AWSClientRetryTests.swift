@@ -1,0 +1,89 @@
+import AWSSigning
+import Cloud
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+import Transport
+
+/// Retries and error parsing against our own HTTP server scripted to answer like AWS.
+@Suite("AWS client retries and errors")
+struct AWSClientRetryTests {
+    /// A server that answers each request with the next scripted (status, content type, body).
+    final class Shared<Value: Sendable>: Sendable {
+        let state: Mutex<Value>
+        init(_ value: Value) { state = Mutex(value) }
+        func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { state.withLock { body(&$0) } }
+    }
+
+    static func scriptedServer(_ script: [(Int, String, String)]) throws -> (HTTPServer, Shared<Int>) {
+        let count = Shared(0)
+        let server = HTTPServer { _, writer in
+            let index = count.withLock { value -> Int in
+                defer { value += 1 }
+                return value
+            }
+            let (status, type, body) = script[min(index, script.count - 1)]
+            writer.respond(status: status, headers: ["Content-Type": type, "x-amzn-RequestId": "req-\(index)"], body: Data(body.utf8))
+        }
+        try server.start()
+        return (server, count)
+    }
+
+    static func client(port: Int, attempts: Int, delays: Shared<[Duration]>) -> AWSClient {
+        AWSClient(configuration: AWSConfiguration(region: "us-east-1", credentials: AWSCredentials(accessKeyID: "AKID", secretAccessKey: "secret"),
+                                                  endpoint: "http://127.0.0.1:\(port)", maxAttempts: attempts),
+                  sleep: { delay in delays.withLock { $0.append(delay) } })
+    }
+
+    static let throttled = (400, "text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r1</RequestId></ErrorResponse>")
+    static let ok = (200, "text/xml", "<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult><AutoScalingGroups/></DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>")
+
+    @Test func throttlingAndServerErrorsAreRetriedWithJitteredBackoff() async throws {
+        let (server, count) = try Self.scriptedServer([Self.throttled, (503, "text/html", "<html><title>Service Unavailable</title></html>"), Self.ok])
+        defer { server.shutdown(gracePeriod: .zero) }
+        let delays = Shared<[Duration]>([])
+        let groups = try await AutoScalingAPI(client: Self.client(port: server.port, attempts: 4, delays: delays)).describeAutoScalingGroups()
+        #expect(groups.isEmpty)
+        #expect(count.withLock { $0 } == 3)
+        let recorded = delays.withLock { $0 }
+        #expect(recorded.count == 2)
+        // Full jitter: each delay lies in [0, 100 ms · 2^attempt].
+        #expect(recorded[0] <= .milliseconds(200) && recorded[1] <= .milliseconds(400))
+    }
+
+    @Test func attemptsAreBoundedAndTheLastErrorIsTyped() async throws {
+        let (server, count) = try Self.scriptedServer([Self.throttled])
+        defer { server.shutdown(gracePeriod: .zero) }
+        let delays = Shared<[Duration]>([])
+        do {
+            _ = try await AutoScalingAPI(client: Self.client(port: server.port, attempts: 3, delays: delays)).describeAutoScalingGroups()
+            Issue.record("expected Throttling")
+        } catch let error as AWSError {
+            guard case .api(let status, let code, let message, let requestID) = error else { Issue.record("\(error)"); return }
+            #expect(status == 400 && code == "Throttling" && message == "Rate exceeded")
+            #expect(requestID == "req-2")
+        }
+        #expect(count.withLock { $0 } == 3)
+    }
+
+    @Test("errors are parsed from every format", arguments: [
+        (400, "text/xml", "<ErrorResponse><Error><Code>ValidationError</Code><Message>bad size</Message></Error></ErrorResponse>", "ValidationError", "bad size"),
+        (400, "application/x-amz-json-1.0", #"{"__type":"com.amazonaws#InvalidParameterValueException","message":"no such metric"}"#, "InvalidParameterValueException", "no such metric"),
+        (404, "application/xml", "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><RequestId>abc</RequestId></Error>", "NoSuchKey", "The specified key does not exist."),
+        (500, "text/html", "<!doctype html><html><head><title>500 Internal Server Error</title></head></html>", "HTTP500", "500 Internal Server Error"),
+    ])
+    func errorFormats(status: Int, type: String, body: String, code: String, message: String) async throws {
+        let (server, _) = try Self.scriptedServer([(status, type, body)])
+        defer { server.shutdown(gracePeriod: .zero) }
+        let delays = Shared<[Duration]>([])
+        do {
+            _ = try await Self.client(port: server.port, attempts: 1, delays: delays).query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "X", version: "1", parameters: [])
+            Issue.record("expected an error")
+        } catch let error as AWSError {
+            #expect(error.code == code)
+            guard case .api(_, _, let parsed, _) = error else { return }
+            #expect(parsed == message)
+        }
+    }
+}
