@@ -1,5 +1,5 @@
 import AWSSigning
-import Cloud
+@testable import Cloud
 import Foundation
 import Synchronization
 import Testing
@@ -85,5 +85,40 @@ struct AWSClientRetryTests {
             guard case .api(_, _, let parsed, _) = error else { return }
             #expect(parsed == message)
         }
+    }
+}
+
+@Suite("AWS endpoints and scaling activities")
+struct AWSEndpointTests {
+    @Test func endpointOverridesFollowTheSDKOrder() {
+        let credentials = AWSCredentials(accessKeyID: "a", secretAccessKey: "b")
+        let plain = AWSConfiguration(region: "us-east-2", credentials: credentials, environment: [:])
+        #expect(plain.endpoint(service: "autoscaling", sdkID: "AUTO_SCALING") == "https://autoscaling.us-east-2.amazonaws.com")
+        let global = AWSConfiguration(region: "us-east-2", credentials: credentials, environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:4566"])
+        #expect(global.endpoint(service: "monitoring", sdkID: "CLOUDWATCH") == "http://127.0.0.1:4566")
+        let specific = AWSConfiguration(region: "us-east-2", credentials: credentials,
+                                        environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_AUTO_SCALING": "https://vpce-123.autoscaling.example"])
+        #expect(specific.endpoint(service: "autoscaling", sdkID: "AUTO_SCALING") == "https://vpce-123.autoscaling.example")
+        #expect(specific.endpoint(service: "monitoring", sdkID: "CLOUDWATCH") == "http://127.0.0.1:4566")
+        #expect(S3API(client: AWSClient(configuration: plain)).path(bucket: "b", key: "k/x") == "/k/x")
+        #expect(S3API(client: AWSClient(configuration: global)).path(bucket: "b", key: "k/x") == "/b/k/x")
+    }
+
+    @Test func scalingActivitiesAreParsed() async throws {
+        let body = """
+        <DescribeScalingActivitiesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><DescribeScalingActivitiesResult><Activities>
+        <member><ActivityId>a-1</ActivityId><AutoScalingGroupName>web-asg</AutoScalingGroupName><Description>Launching a new EC2 instance</Description>
+        <Cause>forescale: predicted load 412 at 12:40</Cause><StartTime>2026-11-29T01:00:00.123Z</StartTime><StatusCode>Successful</StatusCode></member>
+        </Activities></DescribeScalingActivitiesResult></DescribeScalingActivitiesResponse>
+        """
+        let (server, _) = try AWSClientRetryTests.scriptedServer([(200, "text/xml", body)])
+        defer { server.shutdown(gracePeriod: .zero) }
+        let delays = AWSClientRetryTests.Shared<[Duration]>([])
+        let activities = try await AutoScalingAPI(client: AWSClientRetryTests.client(port: server.port, attempts: 1, delays: delays)).describeScalingActivities(groupName: "web-asg")
+        #expect(activities.count == 1)
+        #expect(activities.first?.activityID == "a-1")
+        #expect(activities.first?.cause == "forescale: predicted load 412 at 12:40")
+        #expect(activities.first?.statusCode == "Successful")
+        #expect(abs((activities.first?.startTime?.timeIntervalSince1970 ?? 0) - 1_795_914_000.123) < 0.001)
     }
 }
