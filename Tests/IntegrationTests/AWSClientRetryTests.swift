@@ -122,3 +122,30 @@ struct AWSEndpointTests {
         #expect(abs((activities.first?.startTime?.timeIntervalSince1970 ?? 0) - 1_795_914_000.123) < 0.001)
     }
 }
+
+@Suite("CloudWatch paging")
+struct CloudWatchPagingTests {
+    /// moto never returns NextToken, so paging is checked against a scripted two-page answer.
+    @Test func getMetricDataFollowsNextToken() async throws {
+        func page(_ times: [String], _ values: [Double], next: String?) -> (Int, String, String) {
+            let stamps = times.map { "<member>\($0)</member>" }.joined()
+            let numbers = values.map { "<member>\($0)</member>" }.joined()
+            return (200, "text/xml", """
+            <GetMetricDataResponse><GetMetricDataResult><MetricDataResults><member><Id>cpu</Id><Label>cpu</Label>
+            <Timestamps>\(stamps)</Timestamps><Values>\(numbers)</Values><StatusCode>PartialData</StatusCode></member></MetricDataResults>
+            \(next.map { "<NextToken>\($0)</NextToken>" } ?? "")</GetMetricDataResult></GetMetricDataResponse>
+            """)
+        }
+        let (server, count) = try AWSClientRetryTests.scriptedServer([
+            page(["2026-11-29T00:05:00Z", "2026-11-29T00:00:00Z"], [2, 1], next: "page-2"),
+            page(["2026-11-29T00:10:00Z"], [3], next: nil),
+        ])
+        defer { server.shutdown(gracePeriod: .zero) }
+        let delays = AWSClientRetryTests.Shared<[Duration]>([])
+        let api = CloudWatchAPI(client: AWSClientRetryTests.client(port: server.port, attempts: 1, delays: delays))
+        let series = try await api.getMetricData([MetricQuery(id: "cpu", metric: MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization"), periodSeconds: 300, statistic: "Average")],
+                                                 start: Date(timeIntervalSince1970: 1_795_910_400), end: Date(timeIntervalSince1970: 1_795_911_300))
+        #expect(count.withLock { $0 } == 2)
+        #expect(series.first?.points.map(\.value) == [1, 2, 3])
+    }
+}
