@@ -21,6 +21,7 @@ let package = Package(
         ),
         .target(name: "Digest"),
         .target(name: "AWSSigning", dependencies: ["Digest"]),
+        .target(name: "KubeCore"),
         .target(name: "Forecasting", dependencies: ["Digest"], swiftSettings: releaseCPU),
 
         // I/O.
@@ -33,7 +34,7 @@ let package = Package(
 
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud"], path: "Tests/TestSupport"),
-        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "Commands", "TestSupport"]),
+        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "Commands", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

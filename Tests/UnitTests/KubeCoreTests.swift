@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import KubeCore
+
+private func json(_ text: String) throws -> JSONValue {
+    try JSONValue(parsing: Data(text.utf8))
+}
+
+@Suite("JSONValue")
+struct JSONValueTests {
+    @Test func parsesAndSerialisesWithExactIntegers() throws {
+        let value = try json(#"{"b":[1,2.5,-3e2,true,null,"x\"\u00e9\n"],"a":{"n":9007199254740993}}"#)
+        #expect(value["a"]?["n"] == .integer(9_007_199_254_740_993))
+        #expect(value["b"]?.arrayValue?[1] == .number(2.5))
+        #expect(value["b"]?.arrayValue?[2] == .number(-300))
+        #expect(value["b"]?.arrayValue?[5] == .string("x\"é\n"))
+        let text = String(decoding: value.serialized(), as: UTF8.self)
+        #expect(text == #"{"a":{"n":9007199254740993},"b":[1,2.5,-300.0,true,null,"x\"é\n"]}"#)
+        #expect(try JSONValue(parsing: value.serialized()) == value)
+    }
+
+    @Test("rejects invalid JSON", arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "tru", "[1] 2", "\"\u{01}\""])
+    func rejects(text: String) {
+        #expect(throws: JSONValue.ParseError.self) { try json(text) }
+    }
+
+    @Test func surrogatePairs() throws {
+        #expect(try json(#""\ud83d\ude00""#) == .string("😀"))
+    }
+}
+
+@Suite("Patches")
+struct PatchTests {
+    /// RFC 7386 Appendix A.
+    @Test("merge patch (RFC 7386 appendix A)", arguments: [
+        (#"{"a":"b"}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
+        (#"{"a":"b"}"#, #"{"b":"c"}"#, #"{"a":"b","b":"c"}"#),
+        (#"{"a":"b"}"#, #"{"a":null}"#, #"{}"#),
+        (#"{"a":"b","b":"c"}"#, #"{"a":null}"#, #"{"b":"c"}"#),
+        (#"{"a":["b"]}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
+        (#"{"a":"c"}"#, #"{"a":["b"]}"#, #"{"a":["b"]}"#),
+        (#"{"a":{"b":"c"}}"#, #"{"a":{"b":"d","c":null}}"#, #"{"a":{"b":"d"}}"#),
+        (#"{"a":[{"b":"c"}]}"#, #"{"a":[1]}"#, #"{"a":[1]}"#),
+        (#"["a","b"]"#, #"["c","d"]"#, #"["c","d"]"#),
+        (#"{"a":"b"}"#, #"["c"]"#, #"["c"]"#),
+        (#"{"a":"foo"}"#, "null", "null"),
+        (#"{"a":"foo"}"#, #""bar""#, #""bar""#),
+        (#"{"e":null}"#, #"{"a":1}"#, #"{"a":1,"e":null}"#),
+        (#"[1,2]"#, #"{"a":"b","c":null}"#, #"{"a":"b"}"#),
+        (#"{}"#, #"{"a":{"bb":{"ccc":null}}}"#, #"{"a":{"bb":{}}}"#),
+    ])
+    func mergePatch(target: String, patch: String, expected: String) throws {
+        #expect(applyMergePatch(try json(patch), to: try json(target)) == (try json(expected)))
+    }
+
+    @Test func jsonPatchOperations() throws {
+        let document = try json(#"{"metadata":{"labels":{"a/b":"1"},"finalizers":["x"]},"spec":{"replicas":2}}"#)
+        let patch = try json(#"""
+        [{"op":"test","path":"/spec/replicas","value":2},
+         {"op":"replace","path":"/spec/replicas","value":5},
+         {"op":"add","path":"/metadata/finalizers/-","value":"forescale.io/cleanup"},
+         {"op":"remove","path":"/metadata/finalizers/0"},
+         {"op":"add","path":"/metadata/labels/tier","value":"web"},
+         {"op":"copy","from":"/metadata/labels/a~1b","path":"/metadata/labels/copied"},
+         {"op":"move","from":"/metadata/labels/tier","path":"/metadata/annotations"}]
+        """#)
+        let result = try applyJSONPatch(patch, to: document)
+        #expect(result == (try json(#"{"metadata":{"labels":{"a/b":"1","copied":"1"},"finalizers":["forescale.io/cleanup"],"annotations":"web"},"spec":{"replicas":5}}"#)))
+    }
+
+    @Test func jsonPatchFailures() throws {
+        let document = try json(#"{"a":[1]}"#)
+        #expect(throws: JSONPatchError.testFailed("/a/0")) { try applyJSONPatch(try json(#"[{"op":"test","path":"/a/0","value":2}]"#), to: document) }
+        #expect(throws: JSONPatchError.pathNotFound("/b/c")) { try applyJSONPatch(try json(#"[{"op":"add","path":"/b/c","value":1}]"#), to: document) }
+        #expect(throws: JSONPatchError.pathNotFound("/a/5")) { try applyJSONPatch(try json(#"[{"op":"remove","path":"/a/5"}]"#), to: document) }
+        #expect(throws: JSONPatchError.self) { try applyJSONPatch(try json(#"[{"op":"frobnicate","path":"/a"}]"#), to: document) }
+        #expect(throws: JSONPatchError.self) { try applyJSONPatch(try json(#"{"op":"add"}"#), to: document) }
+    }
+}
+
+@Suite("Label selectors")
+struct LabelSelectorTests {
+    static let labels = ["app": "web", "tier": "frontend", "forescale.io/policy": "shop"]
+
+    @Test("matching", arguments: [
+        ("", true),
+        ("app=web", true),
+        ("app==web", true),
+        ("app!=web", false),
+        ("app=web,tier=frontend", true),
+        ("app=web,tier=backend", false),
+        ("tier in (frontend, backend)", true),
+        ("tier notin (frontend)", false),
+        ("missing notin (a)", true),
+        ("forescale.io/policy", true),
+        ("!forescale.io/policy", false),
+        ("!missing", true),
+        ("app in (api),tier", false),
+        ("app=web, tier in (frontend,x), !missing", true),
+    ])
+    func matching(selector: String, expected: Bool) throws {
+        #expect(try LabelSelector(parsing: selector).matches(Self.labels) == expected)
+    }
+
+    @Test("invalid selectors", arguments: ["app=we b", "-bad=1", "app in frontend", "app in ()", "a/b/c=1", "app=-x"])
+    func invalid(selector: String) {
+        #expect(throws: LabelSelector.ParseError.self) { try LabelSelector(parsing: selector) }
+    }
+}
