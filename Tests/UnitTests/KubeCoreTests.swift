@@ -107,3 +107,19 @@ struct LabelSelectorTests {
         #expect(throws: LabelSelector.ParseError.self) { try LabelSelector(parsing: selector) }
     }
 }
+
+@Suite("Conditions")
+struct ConditionTests {
+    @Test func transitionTimeMovesOnlyWhenStatusFlips() {
+        let t0 = Date(timeIntervalSince1970: 1_000), t1 = Date(timeIntervalSince1970: 2_000), t2 = Date(timeIntervalSince1970: 3_000)
+        var conditions: [Condition] = []
+        #expect(conditions.set(Condition(type: "Ready", status: .false, observedGeneration: 1, lastTransitionTime: t0, reason: "ModelMissing")) == .transitioned(from: nil, to: .false))
+        #expect(conditions.set(Condition(type: "Ready", status: .false, observedGeneration: 1, lastTransitionTime: t1, reason: "ModelMissing")) == .unchanged)
+        #expect(conditions.set(Condition(type: "Ready", status: .false, observedGeneration: 2, lastTransitionTime: t1, reason: "MetricsStale", message: "no data for 15m")) == .updated)
+        #expect(conditions.condition("Ready")?.lastTransitionTime == t0)
+        #expect(conditions.condition("Ready")?.reason == "MetricsStale")
+        #expect(conditions.set(Condition(type: "Ready", status: .true, observedGeneration: 2, lastTransitionTime: t2, reason: "Reconciled")) == .transitioned(from: .false, to: .true))
+        #expect(conditions.condition("Ready")?.lastTransitionTime == t2)
+        #expect(conditions.count == 1)
+    }
+}
