@@ -123,3 +123,16 @@ struct ConditionTests {
         #expect(conditions.count == 1)
     }
 }
+
+@Suite("Field selectors")
+struct FieldSelectorTests {
+    @Test func matchesDottedPaths() throws {
+        let event = try json(#"{"metadata":{"name":"e1","namespace":"shop"},"involvedObject":{"kind":"ScalingPolicy","name":"web"},"count":3}"#)
+        #expect(try FieldSelector(parsing: "metadata.name=e1").matches(event))
+        #expect(try FieldSelector(parsing: "involvedObject.kind==ScalingPolicy,involvedObject.name=web").matches(event))
+        #expect(try !FieldSelector(parsing: "metadata.namespace!=shop").matches(event))
+        #expect(try FieldSelector(parsing: "count=3").matches(event))
+        #expect(try FieldSelector(parsing: "spec.nodeName=").matches(event))
+        #expect(throws: FieldSelector.ParseError.self) { try FieldSelector(parsing: "metadata.name") }
+    }
+}
