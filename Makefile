@@ -19,6 +19,8 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@test -x "$(SWIFT)" || { echo "make deps: no Swift 6 toolchain found (looked for 'swift' on PATH and /opt/swift/usr/bin/swift)"; exit 1; }
+	@# The AWS tests' peers: moto (an AWS emulator) and botocore (a signing oracle), from PyPI.
+	@python3 -c "import moto.server, botocore" 2>/dev/null || { echo "make deps: installing moto[server] (PyPI)"; python3 -m pip install -q 'moto[server]==5.2.1'; }
 
 build: deps
 	$(SWIFT) build
