@@ -1,6 +1,7 @@
 import AWSSigning
 import Digest
 import Foundation
+import FoundationXML
 import Transport
 
 /// Where AWS calls go and how they are signed. Endpoint overrides follow the AWS SDKs:
@@ -57,6 +58,15 @@ public struct AWSClient: Sendable {
             .joined(separator: "&")
         return try await send(service: service, sdkID: sdkID, method: "POST", path: "/", query: [],
                               headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8), signed: signed).body
+    }
+
+    /// `query`, with the answer parsed as XML (every Query-protocol response is).
+    public func queryXML(service: String, sdkID: String, action: String, version: String, parameters: [(String, String)], signed: Bool = true) async throws -> XMLElement {
+        let body = try await query(service: service, sdkID: sdkID, action: action, version: version, parameters: parameters, signed: signed)
+        guard let root = (try? XMLDocument(data: body))?.rootElement() else {
+            throw AWSError.malformedResponse("\(action): response is not XML")
+        }
+        return root
     }
 
     /// application/x-www-form-urlencoded with spaces as "+", as AWS SDKs (and moto's

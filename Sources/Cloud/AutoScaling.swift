@@ -22,11 +22,7 @@ public struct AutoScalingAPI: Sendable {
     }
 
     func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLElement {
-        let body = try await client.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: action, version: Self.version, parameters: parameters)
-        guard let root = (try? XMLDocument(data: body))?.rootElement() else {
-            throw AWSError.malformedResponse("\(action): response is not XML")
-        }
-        return root
+        try await client.queryXML(service: "autoscaling", sdkID: "AUTO_SCALING", action: action, version: Self.version, parameters: parameters)
     }
 
     /// DescribeAutoScalingGroups, following NextToken until every page is read.

@@ -105,8 +105,7 @@ public struct CloudWatchAPI: Sendable {
                 parameters += Self.dimensionParameters("\(prefix).MetricStat.Metric", query.metric.dimensions)
             }
             if let token { parameters.append(("NextToken", token)) }
-            let body = try await client.query(service: "monitoring", sdkID: "CLOUDWATCH", action: "GetMetricData", version: Self.version, parameters: parameters)
-            guard let root = (try? XMLDocument(data: body))?.rootElement() else { throw AWSError.malformedResponse("GetMetricData: response is not XML") }
+            let root = try await client.queryXML(service: "monitoring", sdkID: "CLOUDWATCH", action: "GetMetricData", version: Self.version, parameters: parameters)
             for result in root.elements(path: ["GetMetricDataResult", "MetricDataResults", "member"]) {
                 guard let id = result.text("Id") else { continue }
                 let times = result.elements(path: ["Timestamps", "member"]).compactMap { $0.stringValue.flatMap(Self.parseTimestamp) }

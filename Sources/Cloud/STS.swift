@@ -17,17 +17,12 @@ public struct STSAPI: Sendable {
         self.client = client
     }
 
-    private func root(_ body: Data, _ action: String) throws -> XMLElement {
-        guard let root = (try? XMLDocument(data: body))?.rootElement() else { throw AWSError.malformedResponse("\(action): response is not XML") }
-        return root
-    }
-
     /// AssumeRoleWithWebIdentity (EKS IRSA): unsigned; the web identity token is the proof.
     public func assumeRoleWithWebIdentity(roleARN: String, sessionName: String, webIdentityToken: String, durationSeconds: Int = 3600) async throws -> TemporaryCredentials {
-        let body = try await client.query(service: "sts", sdkID: "STS", action: "AssumeRoleWithWebIdentity", version: Self.version, parameters: [
+        let root = try await client.queryXML(service: "sts", sdkID: "STS", action: "AssumeRoleWithWebIdentity", version: Self.version, parameters: [
             ("RoleArn", roleARN), ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken), ("DurationSeconds", String(durationSeconds)),
         ], signed: false)
-        let credentials = try root(body, "AssumeRoleWithWebIdentity").elements(path: ["AssumeRoleWithWebIdentityResult", "Credentials"]).first
+        let credentials = root.elements(path: ["AssumeRoleWithWebIdentityResult", "Credentials"]).first
         guard let credentials, let id = credentials.text("AccessKeyId"), let secret = credentials.text("SecretAccessKey"),
               let token = credentials.text("SessionToken"), let expiration = credentials.text("Expiration").flatMap(CloudWatchAPI.parseTimestamp) else {
             throw AWSError.malformedResponse("AssumeRoleWithWebIdentity: credentials missing from the response")
@@ -37,8 +32,8 @@ public struct STSAPI: Sendable {
 
     /// GetCallerIdentity: the ARN the credentials act as.
     public func getCallerIdentity() async throws -> String {
-        let body = try await client.query(service: "sts", sdkID: "STS", action: "GetCallerIdentity", version: Self.version, parameters: [])
-        guard let arn = try root(body, "GetCallerIdentity").elements(path: ["GetCallerIdentityResult", "Arn"]).first?.stringValue else {
+        let root = try await client.queryXML(service: "sts", sdkID: "STS", action: "GetCallerIdentity", version: Self.version, parameters: [])
+        guard let arn = root.elements(path: ["GetCallerIdentityResult", "Arn"]).first?.stringValue else {
             throw AWSError.malformedResponse("GetCallerIdentity: no Arn")
         }
         return arn

@@ -17,8 +17,7 @@ public struct Moto: Sendable {
         let endpoint = "http://127.0.0.1:\(process.port)"
         let bootstrap = AWSClient(configuration: AWSConfiguration(region: region, credentials: AWSCredentials(accessKeyID: "bootstrap", secretAccessKey: "bootstrap"), endpoint: endpoint))
         func iam(_ action: String, _ parameters: [(String, String)]) async throws -> XMLElement {
-            let body = try await bootstrap.query(service: "iam", sdkID: "IAM", action: action, version: "2010-05-08", parameters: parameters)
-            return try XMLDocument(data: body).rootElement()!
+            try await bootstrap.queryXML(service: "iam", sdkID: "IAM", action: action, version: "2010-05-08", parameters: parameters)
         }
         _ = try await iam("CreateUser", [("UserName", "forescale-tests")])
         let key = try await iam("CreateAccessKey", [("UserName", "forescale-tests")])
