@@ -136,3 +136,39 @@ struct FieldSelectorTests {
         #expect(throws: FieldSelector.ParseError.self) { try FieldSelector(parsing: "metadata.name") }
     }
 }
+
+@Suite("Rate limiters (client-go defaults)")
+struct RateLimiterTests {
+    @Test func exponentialBackoffDoublesFrom5msAndCapsAt1000s() {
+        var backoff = ItemExponentialBackoff<String>()
+        let delays = (0..<20).map { _ in backoff.when("ns/web") }
+        #expect(delays[0] == .milliseconds(5))
+        #expect(delays[1] == .milliseconds(10))
+        #expect(delays[4] == .milliseconds(80))
+        #expect(delays[17] == .milliseconds(655_360))
+        #expect(delays[18] == .seconds(1000))
+        #expect(delays[19] == .seconds(1000))
+        #expect(backoff.when("ns/other") == .milliseconds(5), "keys back off independently")
+        backoff.forget("ns/web")
+        #expect(backoff.when("ns/web") == .milliseconds(5))
+    }
+
+    @Test func tokenBucketAllowsTheBurstThenTenPerSecond() {
+        var bucket = TokenBucket(rate: 10, burst: 100)
+        let now = Duration.seconds(50)
+        let waits = (0..<103).map { _ in bucket.reserve(now: now) }
+        #expect(waits.prefix(100).allSatisfy { $0 == .zero })
+        #expect(waits[100] == .milliseconds(100))
+        #expect(waits[101] == .milliseconds(200))
+        // 200 ms later two tokens came back, but three were already promised: wait 200 ms.
+        #expect(bucket.reserve(now: now + .milliseconds(200)) == .milliseconds(200))
+        // After another 800 ms eight more came back: the debt is paid, no wait.
+        #expect(bucket.reserve(now: now + .seconds(1)) == .zero)
+    }
+
+    @Test func controllerLimiterTakesTheLongerDelay() {
+        var limiter = ControllerRateLimiter<String>(bucket: TokenBucket(rate: 10, burst: 1))
+        #expect(limiter.when("a", now: .zero) == .milliseconds(5))
+        #expect(limiter.when("b", now: .zero) == .milliseconds(100))
+    }
+}
