@@ -172,3 +172,74 @@ struct RateLimiterTests {
         #expect(limiter.when("b", now: .zero) == .milliseconds(100))
     }
 }
+
+@Suite("Work queue state (client-go semantics)")
+struct WorkQueueStateTests {
+    @Test func repeatedAddsCollapse() {
+        var queue = WorkQueueState<String>()
+        for _ in 0..<5 { queue.add("ns/a") }
+        queue.add("ns/b")
+        #expect(queue.count == 2)
+        #expect(queue.get() == "ns/a")
+        #expect(queue.get() == "ns/b")
+        #expect(queue.get() == nil)
+    }
+
+    @Test func aKeyIsNeverHandedOutTwiceAtOnce() {
+        var queue = WorkQueueState<String>()
+        queue.add("ns/a")
+        #expect(queue.get() == "ns/a")
+        queue.add("ns/a")   // changed while a worker holds it
+        queue.add("ns/a")
+        #expect(queue.get() == nil, "must wait for done")
+        queue.done("ns/a")
+        #expect(queue.get() == "ns/a")
+        queue.done("ns/a")
+        #expect(queue.get() == nil)
+    }
+
+    @Test func delayedAddsWaitUntilDueAndTheEarliestWins() {
+        var queue = WorkQueueState<String>()
+        queue.add("ns/a", due: .seconds(10), now: .zero)
+        queue.add("ns/a", due: .seconds(4), now: .zero)
+        queue.add("ns/b", due: .seconds(6), now: .zero)
+        #expect(queue.nextWakeUp == .seconds(4))
+        queue.advance(to: .seconds(3))
+        #expect(queue.get() == nil)
+        queue.advance(to: .seconds(5))
+        #expect(queue.get() == "ns/a")
+        queue.advance(to: .seconds(6))
+        #expect(queue.get() == "ns/b")
+        #expect(queue.nextWakeUp == nil)
+    }
+
+    @Test func failuresBackOffExponentiallyUntilForgotten() {
+        var queue = WorkQueueState<String>()
+        var dueTimes: [Duration] = []
+        var now = Duration.zero
+        for _ in 0..<4 {
+            queue.addRateLimited("ns/a", now: now)
+            dueTimes.append(queue.nextWakeUp! - now)
+            now = queue.nextWakeUp!
+            queue.advance(to: now)
+            #expect(queue.get() == "ns/a")
+            queue.done("ns/a")
+        }
+        #expect(dueTimes == [.milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(40)])
+        #expect(queue.retries("ns/a") == 4)
+        queue.forget("ns/a")
+        queue.addRateLimited("ns/a", now: now)
+        #expect(queue.nextWakeUp! - now == .milliseconds(5))
+    }
+
+    @Test func shutDownDrainsThenStops() {
+        var queue = WorkQueueState<String>()
+        queue.add("ns/a")
+        queue.add("ns/b", due: .seconds(1), now: .zero)
+        queue.shutDown()
+        queue.add("ns/c")
+        #expect(queue.get() == "ns/a")
+        #expect(queue.get() == nil)
+        #expect(queue.nextWakeUp == nil)
+    }
+}
