@@ -35,7 +35,7 @@ let package = Package(
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud"], path: "Tests/TestSupport"),
         .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "Commands", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
