@@ -27,6 +27,7 @@ let package = Package(
         // I/O.
         .target(name: "Transport", dependencies: ["CCurl"]),
         .target(name: "Cloud", dependencies: ["Transport", "AWSSigning", "Digest"]),
+        .target(name: "KubeClient", dependencies: ["KubeCore", "Transport"]),
 
         // Command implementations behind the thin executables.
         .target(name: "Commands", dependencies: ["Transport", "Forecasting"]),
@@ -35,7 +36,7 @@ let package = Package(
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud"], path: "Tests/TestSupport"),
         .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "Commands", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
