@@ -5,6 +5,7 @@
 #define FORESCALE_CCURL_SHIM_H
 
 #include <curl/curl.h>
+#include <fcntl.h>
 
 typedef size_t (*fs_curl_data_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
 
@@ -22,6 +23,19 @@ static inline CURLcode fs_easy_setopt_pointer(CURL *handle, CURLoption option, v
 
 static inline CURLcode fs_easy_setopt_string(CURL *handle, CURLoption option, const char *value) {
     return curl_easy_setopt(handle, option, value);
+}
+
+/// Marks every socket libcurl opens close-on-exec: a child process spawned meanwhile (an
+/// exec credential plugin) must not inherit it and keep the connection open after we close it.
+static int fs_curl_sockopt_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose) {
+    (void)clientp; (void)purpose;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    return CURL_SOCKOPT_OK;
+}
+
+static inline CURLcode fs_easy_set_sockets_cloexec(CURL *handle) {
+    return curl_easy_setopt(handle, CURLOPT_SOCKOPTFUNCTION, fs_curl_sockopt_cloexec);
 }
 
 static inline CURLcode fs_easy_setopt_callback(CURL *handle, CURLoption option, fs_curl_data_callback value) {

@@ -9,13 +9,13 @@ import Glibc
 /// authenticate (`aws eks get-token`).
 public final class ExecCredentialProvider: Sendable {
     public enum ExecError: Error, Equatable, CustomStringConvertible {
-        case launchFailed(String)
+        case launchFailed(String, reason: String)
         case failed(command: String, status: Int32, stderr: String)
         case badOutput(command: String, detail: String)
 
         public var description: String {
             switch self {
-            case .launchFailed(let command): "cannot run credential plugin '\(command)'"
+            case .launchFailed(let command, let reason): "cannot run credential plugin '\(command)': \(reason)"
             case .failed(let command, let status, let stderr): "credential plugin '\(command)' exited \(status): \(stderr.prefix(300))"
             case .badOutput(let command, let detail): "credential plugin '\(command)' printed no usable ExecCredential: \(detail)"
             }
@@ -61,7 +61,7 @@ public final class ExecCredentialProvider: Sendable {
         var environment = ProcessInfo.processInfo.environment.merging(config.environment) { $1 }
         environment["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(config.apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw ExecError.launchFailed(config.command) }
+        guard pipe(&out) == 0, pipe(&err) == 0 else { throw ExecError.launchFailed(config.command, reason: "no pipes") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -75,14 +75,36 @@ public final class ExecCredentialProvider: Sendable {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // Children start with no blocked signals and default SIGTERM/SIGINT/SIGPIPE handling:
+        // threads of this process (Dispatch's among them) block signals, and posix_spawn
+        // would pass that mask on, leaving a child that ignores SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, config.command, &actions, nil, argv, envp)
+        var spawned = posix_spawnp(&pid, config.command, &actions, &attributes, argv, envp)
+        // ETXTBSY: another thread's child briefly holds a write descriptor of a plugin file
+        // that was just written; the exec succeeds once it is gone.
+        var attempts = 0
+        while spawned == ETXTBSY && attempts < 50 {
+            attempts += 1
+            usleep(10_000)
+            spawned = posix_spawnp(&pid, config.command, &actions, &attributes, argv, envp)
+        }
         close(out[1])
         close(err[1])
         guard spawned == 0 else {
             close(out[0])
             close(err[0])
-            throw ExecError.launchFailed(config.command)
+            throw ExecError.launchFailed(config.command, reason: String(cString: strerror(spawned)))
         }
         let errorData = Mutex(Data())
         let reader = DispatchGroup()

@@ -1,6 +1,9 @@
 import CCurl
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Drives every transfer of one `HTTPClient` on a single dedicated thread with
 /// libcurl's multi interface. The multi handle owns the connection cache, so
@@ -17,6 +20,11 @@ final class CurlMultiLoop: @unchecked Sendable {
     private struct Shared {
         var commands: [Command] = []
         var isStopping = false
+        /// The loop's own thread, so `stop` called from it (a client released by a callback
+        /// on this thread) does not wait for itself.
+        var loopThread: pthread_t?
+        /// Set by the loop just before `curl_multi_cleanup`; after it nobody may touch `multi`.
+        var isClosed = false
     }
 
     private let multi: UnsafeMutableRawPointer
@@ -34,36 +42,40 @@ final class CurlMultiLoop: @unchecked Sendable {
         thread.start()
     }
 
-    deinit {
-        curl_multi_cleanup(multi)
-    }
 
     func submit(_ transfer: CurlTransfer) {
         let accepted = shared.withLock { state -> Bool in
             guard !state.isStopping else { return false }
             state.commands.append(.add(transfer))
+            curl_multi_wakeup(multi)
             return true
         }
-        if accepted { curl_multi_wakeup(multi) } else { transfer.complete(.clientShutDown) }
+        if !accepted { transfer.complete(.clientShutDown) }
     }
 
     func cancel(_ transfer: CurlTransfer, reason: TransportError = .cancelled) {
-        shared.withLock { $0.commands.append(.cancel(transfer, reason)) }
-        curl_multi_wakeup(multi)
+        shared.withLock { state in
+            guard !state.isClosed else { return }
+            state.commands.append(.cancel(transfer, reason))
+            curl_multi_wakeup(multi)
+        }
     }
 
     /// Fails every transfer in flight with `.clientShutDown` and ends the thread.
     func stop() {
-        let wasStopping = shared.withLock { state -> Bool in
+        let (wasStopping, isLoopThread) = shared.withLock { state -> (Bool, Bool) in
             defer { state.isStopping = true }
-            return state.isStopping
+            let onLoop = state.loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false
+            if !state.isStopping && !state.isClosed { curl_multi_wakeup(multi) }
+            return (state.isStopping, onLoop)
         }
         guard !wasStopping else { return }
-        curl_multi_wakeup(multi)
-        finished.wait()
+        // On the loop thread the loop ends after the current iteration; waiting would deadlock.
+        if !isLoopThread { finished.wait() }
     }
 
     private func run() {
+        shared.withLock { $0.loopThread = pthread_self() }
         var running: Int32 = 0
         while true {
             let (commands, isStopping) = shared.withLock { state in
@@ -78,6 +90,10 @@ final class CurlMultiLoop: @unchecked Sendable {
                     return state.commands
                 }
                 for case .add(let transfer) in late { transfer.complete(.clientShutDown) }
+                // Closes every cached connection now, on this thread, rather than whenever
+                // the last reference to the loop happens to go away.
+                shared.withLock { $0.isClosed = true }
+                curl_multi_cleanup(multi)
                 finished.signal()
                 return
             }

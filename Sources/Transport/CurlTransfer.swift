@@ -8,11 +8,15 @@ import Foundation
 final class CurlTransfer: @unchecked Sendable {
     enum Delivery {
         case buffered(CheckedContinuation<HTTPResponse, Error>)
+        /// Waiting for the head. Holds the body stream only until the head is delivered.
         case streaming(
             head: CheckedContinuation<HTTPStreamingResponse, Error>,
             body: HTTPBodyStream,
             sink: AsyncThrowingStream<Data, Error>.Continuation
         )
+        /// Head delivered: only the sink is kept, so a consumer that drops the body stream
+        /// releases it, which cancels the transfer (and releases the client there, not here).
+        case streamingBody(sink: AsyncThrowingStream<Data, Error>.Continuation)
     }
 
     let request: HTTPRequest
@@ -62,6 +66,7 @@ final class CurlTransfer: @unchecked Sendable {
         check(fs_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1), CURLOPT_NOSIGNAL)
         check(fs_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), CURLOPT_ERRORBUFFER)
         check(fs_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1), CURLOPT_TCP_KEEPALIVE)
+        check(fs_easy_set_sockets_cloexec(handle), CURLOPT_SOCKOPTFUNCTION)
         check(fs_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds), CURLOPT_CONNECTTIMEOUT_MS)
         if let timeout = request.timeout {
             check(fs_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, timeout.milliseconds)), CURLOPT_TIMEOUT_MS)
@@ -198,8 +203,10 @@ final class CurlTransfer: @unchecked Sendable {
         switch delivery {
         case .buffered?:
             body.append(contentsOf: bytes)
-        case .streaming(_, _, let sink)?:
+        case .streaming?:
             deliverHeadIfStreaming()
+            if case .streamingBody(let sink)? = delivery { sink.yield(Data(bytes)) }
+        case .streamingBody(let sink)?:
             sink.yield(Data(bytes))
         case nil:
             break
@@ -207,8 +214,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private func deliverHeadIfStreaming() {
-        guard !isHeadDelivered, case .streaming(let head, let stream, _)? = delivery else { return }
+        guard !isHeadDelivered, case .streaming(let head, let stream, let sink)? = delivery else { return }
         isHeadDelivered = true
+        delivery = .streamingBody(sink: sink)
         head.resume(returning: HTTPStreamingResponse(status: status, headers: headers, body: stream))
     }
 
@@ -234,6 +242,8 @@ final class CurlTransfer: @unchecked Sendable {
                     head.resume(returning: HTTPStreamingResponse(status: status, headers: headers, body: stream))
                 }
             }
+            if let error { sink.finish(throwing: error) } else { sink.finish() }
+        case .streamingBody(let sink)?:
             if let error { sink.finish(throwing: error) } else { sink.finish() }
         case nil:
             break

@@ -264,6 +264,25 @@ struct HTTPServerTests {
         }
     }
 
+    /// Regression (seen in CI): a dropped stream must cancel its transfer, and releasing the
+    /// client (which the stream keeps alive) must end its loop and close its connections —
+    /// once the loop itself released the client and then waited for itself forever.
+    @Test func droppingAStreamAndItsClientClosesTheConnection() async throws {
+        let server = try Self.makeServer()
+        defer { server.shutdown(gracePeriod: .zero) }
+        do {
+            let response = try await HTTPClient().stream(HTTPRequest(url: "http://127.0.0.1:\(server.port)/watch", timeout: nil))
+            #expect(response.status == 200)
+        }
+        // Dropping the response cancels the stream; the loop completes the transfer and
+        // releases the client on its own thread.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while server.connectionCount > 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(server.connectionCount == 0, "the client's connection was never closed: its loop is stuck")
+    }
+
     @Test func shutdownForcesAStuckHandlerAfterTheGracePeriod() async throws {
         let entered = Mutex(false)
         let server = HTTPServer { _, writer in

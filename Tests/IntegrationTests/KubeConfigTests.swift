@@ -131,8 +131,12 @@ struct KubeConfigTests {
         case "$KUBERNETES_EXEC_INFO" in *client.authentication.k8s.io/v1*) ;; *) echo "no exec info" >&2; exit 3;; esac
         echo "{\\"apiVersion\\":\\"client.authentication.k8s.io/v1\\",\\"kind\\":\\"ExecCredential\\",\\"status\\":{\\"token\\":\\"token-$n-$EXTRA\\",\\"expirationTimestamp\\":\\"$1\\"}}"
         """
-        try script.write(toFile: directory.file("plugin.sh"), atomically: true, encoding: .utf8)
-        chmod(directory.file("plugin.sh"), 0o755)
+        // Written through a close-on-exec descriptor: a child spawned meanwhile by another test
+        // must not inherit a write descriptor of the script (exec would fail with ETXTBSY).
+        let fd = open(directory.file("plugin.sh"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        try #require(fd >= 0)
+        _ = Array(script.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
         let clock = ManualDate(Date(timeIntervalSince1970: 1_800_000_000))
         let expiry = ISO8601DateFormatter().string(from: clock.now().addingTimeInterval(600))
         let provider = ExecCredentialProvider(config: ExecConfig(command: directory.file("plugin.sh"), arguments: [expiry], environment: ["EXTRA": "x"],
