@@ -27,14 +27,15 @@ let package = Package(
         // I/O.
         .target(name: "Transport", dependencies: ["CCurl"]),
         .target(name: "Cloud", dependencies: ["Transport", "AWSSigning", "Digest"]),
-        .target(name: "KubeClient", dependencies: ["KubeCore", "Transport"]),
+        .target(name: "ChildProcess"),
+        .target(name: "KubeClient", dependencies: ["KubeCore", "Transport", "ChildProcess"]),
 
         // Command implementations behind the thin executables.
         .target(name: "Commands", dependencies: ["Transport", "Forecasting"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
-        .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess"], path: "Tests/TestSupport"),
         .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "Commands", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),

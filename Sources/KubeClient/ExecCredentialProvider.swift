@@ -1,8 +1,6 @@
+import ChildProcess
 import Foundation
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Runs a kubeconfig `exec` credential plugin (client.authentication.k8s.io/v1 or v1beta1)
 /// and caches its token until `expirationTimestamp` (a minute early). This is how EKS users
@@ -60,80 +58,15 @@ public final class ExecCredentialProvider: Sendable {
     static func runBlocking(_ config: ExecConfig) throws -> Data {
         var environment = ProcessInfo.processInfo.environment.merging(config.environment) { $1 }
         environment["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(config.apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw ExecError.launchFailed(config.command, reason: "no pipes") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-        for fd in [out[0], out[1], err[0], err[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
-        let argv = ([config.command] + config.arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+        let output: ChildProcess.Output
+        do {
+            output = try ChildProcess.run(config.command, config.arguments, environment: environment)
+        } catch {
+            throw ExecError.launchFailed(config.command, reason: error.reason)
         }
-        // Children start with no blocked signals and default SIGTERM/SIGINT/SIGPIPE handling:
-        // threads of this process (Dispatch's among them) block signals, and posix_spawn
-        // would pass that mask on, leaving a child that ignores SIGTERM.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        var spawned = posix_spawnp(&pid, config.command, &actions, &attributes, argv, envp)
-        // ETXTBSY: another thread's child briefly holds a write descriptor of a plugin file
-        // that was just written; the exec succeeds once it is gone.
-        var attempts = 0
-        while spawned == ETXTBSY && attempts < 50 {
-            attempts += 1
-            usleep(10_000)
-            spawned = posix_spawnp(&pid, config.command, &actions, &attributes, argv, envp)
+        guard output.status == 0 else {
+            throw ExecError.failed(command: config.command, status: output.status, stderr: String(decoding: output.stderr, as: UTF8.self))
         }
-        close(out[1])
-        close(err[1])
-        guard spawned == 0 else {
-            close(out[0])
-            close(err[0])
-            throw ExecError.launchFailed(config.command, reason: String(cString: strerror(spawned)))
-        }
-        let errorData = Mutex(Data())
-        let reader = DispatchGroup()
-        reader.enter()
-        let errorFD = err[0]
-        Thread {
-            errorData.withLock { $0 = readAll(errorFD) }
-            reader.leave()
-        }.start()
-        let output = readAll(out[0])
-        reader.wait()
-        close(out[0])
-        close(err[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exitCode = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        guard exitCode == 0 else {
-            throw ExecError.failed(command: config.command, status: exitCode, stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
-        }
-        return output
-    }
-
-    private static func readAll(_ fd: Int32) -> Data {
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count > 0 { data.append(contentsOf: buffer[0..<count]) } else if count < 0 && errno == EINTR { continue } else { break }
-        }
-        return data
+        return output.stdout
     }
 }
