@@ -1,5 +1,8 @@
 import Digest
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// AWS Signature Version 4, stage by stage
 /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html):
@@ -45,11 +48,13 @@ public struct SigV4Signer: Sendable {
 
     /// `YYYYMMDD'T'HHMMSS'Z'` in UTC.
     public static func amzDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.string(from: date)
+        // gmtime_r rather than a DateFormatter built per call (this runs several times for
+        // every signed request).
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
     /// The headers that will be signed for `request` at `date`: the request's own plus

@@ -150,15 +150,18 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func enforceIdleTimeouts() -> Int {
         var sleep = 1000
         let now = ContinuousClock.now
-        for transfer in Array(active.values) {
+        var expired: [(CurlTransfer, Duration)] = []
+        // Runs every loop iteration: no copy of the active set, allocation only on expiry.
+        for transfer in active.values {
             guard let idle = transfer.request.idleTimeout else { continue }
             let deadline = transfer.lastActivity + idle
             if deadline <= now {
-                remove(transfer, error: .idleTimeout(idle))
+                expired.append((transfer, idle))
             } else {
                 sleep = min(sleep, max(1, (deadline - now).milliseconds + 1))
             }
         }
+        for (transfer, idle) in expired { remove(transfer, error: .idleTimeout(idle)) }
         return sleep
     }
 }
