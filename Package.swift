@@ -20,24 +20,27 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "Digest"),
+        .target(name: "FileIO"),
         .target(name: "AWSSigning", dependencies: ["Digest"]),
         .target(name: "KubeCore"),
-        .target(name: "Forecasting", dependencies: ["Digest"], swiftSettings: releaseCPU),
+        .target(name: "Forecasting", dependencies: ["Digest", "FileIO"], swiftSettings: releaseCPU),
 
         // I/O.
-        .target(name: "Transport", dependencies: ["CCurl"]),
+        .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "Transport", dependencies: ["CCurl", "CTLS"]),
         .target(name: "Cloud", dependencies: ["Transport", "AWSSigning", "Digest"]),
         .target(name: "ChildProcess"),
         .target(name: "KubeClient", dependencies: ["KubeCore", "Transport", "ChildProcess"]),
+        .target(name: "APIServer", dependencies: ["KubeCore", "Transport", "Digest", "FileIO"]),
 
         // Command implementations behind the thin executables.
-        .target(name: "Commands", dependencies: ["Transport", "Forecasting"]),
+        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
-        .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess"], path: "Tests/TestSupport"),
-        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "Commands", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "APIServer", "Commands", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

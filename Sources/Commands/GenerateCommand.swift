@@ -1,5 +1,6 @@
 import Forecasting
 import Foundation
+import FileIO
 
 enum GenerateCommand: Subcommand {
     static let name = "generate"

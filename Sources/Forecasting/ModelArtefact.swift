@@ -1,5 +1,6 @@
 import Digest
 import Foundation
+import FileIO
 
 /// What a trained model needs besides its weights, stored as the artefact's JSON header.
 public struct ModelHeader: Codable, Sendable, Equatable {

@@ -39,7 +39,7 @@ public struct FieldSelector: Sendable, Equatable {
     }
 
     /// Field values compare as their string form (`spec.replicas=3`, `spec.suspend=true`).
-    static func text(_ value: JSONValue?) -> String {
+    public static func text(_ value: JSONValue?) -> String {
         switch value {
         case .string(let text)?: return text
         case .integer(let number)?: return String(number)

@@ -63,6 +63,14 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         self = try parser.parseDocument()
     }
 
+    /// Parses like `init(parsing:)` and also returns the keys that appeared more than once in
+    /// one object (the API server's strict field validation rejects them).
+    public static func parseReportingDuplicates(_ data: Data) throws(ParseError) -> (value: JSONValue, duplicateKeys: [String]) {
+        var parser = JSONParser(bytes: [UInt8](data))
+        let value = try parser.parseDocument()
+        return (value, parser.duplicateKeys)
+    }
+
     /// Compact JSON with sorted keys (stable output for storage and comparisons).
     public func serialized() -> Data {
         var out = ""
@@ -118,6 +126,7 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 struct JSONParser {
     let bytes: [UInt8]
     var index = 0
+    var duplicateKeys: [String] = []
     var depth = 0
 
     init(bytes: [UInt8]) {
@@ -180,7 +189,7 @@ struct JSONParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw .invalid("expected ':' at byte \(index)") }
             index += 1
-            fields[key] = try parseValue()
+            if fields.updateValue(try parseValue(), forKey: key) != nil { duplicateKeys.append(key) }
             skipWhitespace()
             guard index < bytes.count else { throw .invalid("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -105,7 +105,7 @@ public struct LabelSelector: Sendable, Equatable {
 
     /// `[prefix/]name`: name ≤ 63 characters of alphanumerics, '-', '_', '.', starting and
     /// ending alphanumeric; prefix a DNS subdomain.
-    static func isValidKey(_ key: String) -> Bool {
+    public static func isValidKey(_ key: String) -> Bool {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let name = parts.last, isValidName(name) else { return false }
         if parts.count == 2 {
@@ -115,7 +115,7 @@ public struct LabelSelector: Sendable, Equatable {
         return true
     }
 
-    static func isValidValue(_ value: String) -> Bool {
+    public static func isValidValue(_ value: String) -> Bool {
         value.isEmpty || isValidName(Substring(value))
     }
 

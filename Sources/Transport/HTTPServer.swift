@@ -26,6 +26,8 @@ public final class HTTPServer: Sendable {
         /// A send that cannot make progress for this long fails (client not reading).
         public var sendTimeout: Duration
         public var maxConnections: Int
+        /// Serve HTTPS with this certificate and key.
+        public var tls: ServerTLS?
 
         public init(
             address: String = "127.0.0.1",
@@ -170,9 +172,19 @@ public final class HTTPServer: Sendable {
                 if isStopping { return }
                 continue
             }
+            var connectionFD = fd
+            if let tls = configuration.tls {
+                guard let plaintext = tls.startRelay(clientFD: fd, handshakeTimeout: configuration.headerTimeout) else {
+                    close(fd)
+                    state.withLock { _ = $0.connections.removeValue(forKey: id) }
+                    continue
+                }
+                connectionFD = plaintext
+                state.withLock { $0.connections[id]?.fd = plaintext }
+            }
             allClosed.enter()
-            let thread = Thread { [self] in
-                serve(HTTPConnection(fd: fd, peer: peer, configuration: configuration), id: id)
+            let thread = Thread { [self, connectionFD] in
+                serve(HTTPConnection(fd: connectionFD, peer: peer, configuration: configuration), id: id)
             }
             thread.name = "forescale.http.conn"
             thread.start()

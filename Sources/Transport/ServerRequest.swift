@@ -32,14 +32,17 @@ public struct ServerRequest: Sendable {
         rawPath.removingPercentEncoding ?? rawPath
     }
 
-    /// Query parameters in order; `+` is not treated as space (Kubernetes semantics).
+    /// Query parameters in order, decoded as Go's `url.ParseQuery` (which the API server
+    /// uses) does: `+` is a space, `%XX` an escaped byte.
     public var queryItems: [(name: String, value: String)] {
         guard let mark = target.firstIndex(of: "?") else { return [] }
+        func decode(_ text: Substring) -> String {
+            let spaced = text.replacingOccurrences(of: "+", with: " ")
+            return spaced.removingPercentEncoding ?? spaced
+        }
         return target[target.index(after: mark)...].split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
-            return (name: name, value: value)
+            return (name: decode(parts[0]), value: parts.count > 1 ? decode(parts[1]) : "")
         }
     }
 

@@ -64,9 +64,10 @@ struct RequestHeadTests {
         #expect(!closed.wantsKeepAlive)
     }
 
-    @Test func queryParametersDecodePercentButNotPlus() {
-        let request = ServerRequest(method: "GET", target: "/api/v1/pods?labelSelector=app%3Dweb%2Ctier+x&watch=&limit=500")
-        #expect(request.query("labelSelector") == "app=web,tier+x")
+    /// Go's url.ParseQuery: `+` is a space (Python's urlencode sends `app+in+%28a%29`), `%2B` a plus.
+    @Test func queryParametersDecodeAsGoDoes() {
+        let request = ServerRequest(method: "GET", target: "/api/v1/pods?labelSelector=app%3Dweb%2Ctier+in+%28x%2By%29&watch=&limit=500")
+        #expect(request.query("labelSelector") == "app=web,tier in (x+y)")
         #expect(request.query("watch") == "")
         #expect(request.query("limit") == "500")
         #expect(request.query("missing") == nil)

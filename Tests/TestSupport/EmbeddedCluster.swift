@@ -1,0 +1,82 @@
+import APIServer
+import Foundation
+import KubeCore
+import Transport
+
+/// An embedded API server on a loopback port (HTTPS, as clients expect), with a kubeconfig
+/// on disk for kubectl and the Python client, and a raw JSON client for direct checks.
+public final class EmbeddedCluster: Sendable {
+    public let server: APIServer
+    public let directory: TemporaryDirectory
+    public let client: HTTPClient
+    public var kubeconfigPath: String { directory.file("kubeconfig") }
+    public var dataDirectory: String { directory.file("data") }
+    public var baseURL: String { server.baseURL }
+    public var token: String { server.configuration.token }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var json: JSONValue
+        public var text: String
+    }
+
+    /// Starts a server; `directory` reuses a data directory (restart tests).
+    public init(directory: TemporaryDirectory? = nil, bookmarkInterval: Duration = .seconds(10), watchHistory: Int = 20_000, testHooks: Bool = true) throws {
+        self.directory = try directory ?? TemporaryDirectory("forescale-apiserver")
+        let token = APIServer.generateToken()
+        server = try APIServer(configuration: .init(
+            dataDirectory: self.directory.file("data"), token: token, enableTestHooks: testHooks,
+            watchHistory: watchHistory, bookmarkInterval: bookmarkInterval
+        ))
+        _ = try server.start()
+        try Data(server.kubeconfig().utf8).write(to: URL(fileURLWithPath: self.directory.file("kubeconfig")))
+        var configuration = HTTPClient.Configuration()
+        configuration.tls.certificateAuthority = server.certificatePEM.map { .pem(Data($0.utf8)) }
+        client = HTTPClient(configuration: configuration)
+    }
+
+    public func stop() {
+        client.shutdown()
+        server.shutdown(gracePeriod: .milliseconds(200))
+    }
+
+    public func request(_ method: String, _ path: String, body: JSONValue? = nil, contentType: String = "application/json", headers: [(String, String)] = []) async throws -> Response {
+        var fields = HTTPHeaders([("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
+        if body != nil { fields.add("Content-Type", contentType) }
+        for (name, value) in headers { fields.set(name, value) }
+        let response = try await client.execute(HTTPRequest(method: method, url: baseURL + path, headers: fields, body: body?.serialized()))
+        let text = String(decoding: response.body, as: UTF8.self)
+        return Response(status: response.status, headers: response.headers, json: (try? JSONValue(parsing: response.body)) ?? .null, text: text)
+    }
+
+    /// Opens a watch and returns its events as they arrive (one JSON object per line).
+    public func watch(_ path: String) async throws -> AsyncThrowingStream<JSONValue, Error> {
+        let headers = HTTPHeaders([("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
+        let response = try await client.stream(HTTPRequest(method: "GET", url: baseURL + path, headers: headers))
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var buffer = Data()
+                do {
+                    for try await chunk in response.body {
+                        buffer.append(chunk)
+                        while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                            let line = buffer[buffer.startIndex..<newline]
+                            buffer = Data(buffer[buffer.index(after: newline)...])
+                            if let event = try? JSONValue(parsing: Data(line)) { continuation.yield(event) }
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Runs kubectl against this server (nil when kubectl is not installed).
+    public func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
+        try await Subprocess.run("kubectl", arguments + ["--kubeconfig", kubeconfigPath, "--cache-dir", directory.file("kube-cache")], input: input.map { Data($0.utf8) })
+    }
+}
