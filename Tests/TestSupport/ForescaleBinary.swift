@@ -3,6 +3,7 @@ import Foundation
 /// Runs the built `forescale` executable (end-to-end tests).
 public enum ForescaleBinary {
     public struct NotBuilt: Error, CustomStringConvertible {
+        public init() {}
         public var description: String { "no built forescale executable under .build: run 'make test' (it builds first)" }
     }
 

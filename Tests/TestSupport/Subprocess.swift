@@ -55,11 +55,12 @@ public final class PeerProcess: Sendable {
     private let isStopped = Mutex(false)
 
     /// Starts the peer and waits for its port, off the cooperative pool.
-    public static func start(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> PeerProcess {
-        try await offload { try PeerProcess(executable, arguments, environment: environment) }
+    public static func start(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, port parsePort: @escaping @Sendable (String) -> Int? = { Int($0.trimmingCharacters(in: .whitespaces)) }) async throws -> PeerProcess {
+        try await offload { try PeerProcess(executable, arguments, environment: environment, port: parsePort) }
     }
 
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+    /// `parsePort` reads the port from the first line of stdout (default: the line is the port).
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, port parsePort: (String) -> Int? = { Int($0.trimmingCharacters(in: .whitespaces)) }) throws {
         let stdout = try ChildProcess.Pipe(executable)
         // The peer's stderr goes to a log file, not to ours: a peer that outlived the test
         // process would otherwise hold the test runner's pipe open.
@@ -82,12 +83,19 @@ public final class PeerProcess: Sendable {
             _ = ChildProcess.readAll(fd)
             close(fd)
         }.start()
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)) else {
+        guard let port = parsePort(String(decoding: line, as: UTF8.self)) else {
             kill(pid, SIGKILL)
             _ = ChildProcess.waitForExit(pid)
             throw PeerError.noPort(executable, String(decoding: line, as: UTF8.self))
         }
         self.port = port
+    }
+
+    /// SIGKILL, as a crash would end it.
+    public func kill9() {
+        isStopped.withLock { $0 = true }
+        kill(pid, SIGKILL)
+        _ = ChildProcess.waitForExit(pid)
     }
 
     public func stop() {
