@@ -90,6 +90,7 @@ extension APIServer {
     func finishNamespaceIfEmpty(_ namespace: String) {
         let namespaces = BuiltinResources.namespaces
         guard let stored = store.get(namespaces.storageKey, namespace: "", name: namespace),
+              stored.data.range(of: Data("deletionTimestamp".utf8)) != nil,
               stored.parsed().value(at: ["metadata", "deletionTimestamp"]) != nil,
               !store.namespaceHasObjects(namespace) else { return }
         _ = try? store.mutate(namespaces.storageKey, namespace: "", name: namespace) { current, version throws(APIError) in

@@ -50,6 +50,12 @@ extension APIServer {
         let includeObject = request.http.query("includeObject") ?? "Metadata"
 
         guard writer.beginStream(status: 200, headers: ["Content-Type": "application/json"]) else { return }
+        // Events found in one wake-up go out as one chunk (one send, one TLS record).
+        var batch = Data()
+        func flush() -> Bool {
+            defer { batch.removeAll(keepingCapacity: true) }
+            return batch.isEmpty || writer.write(batch)
+        }
         func emit(_ eventType: String, _ stored: StoredObject) -> Bool {
             var line = Data("{\"type\":\"\(eventType)\",\"object\":".utf8)
             if asTable {
@@ -59,7 +65,8 @@ extension APIServer {
                 line.append(viewData(stored, type))
             }
             line.append(contentsOf: Array("}\n".utf8))
-            return writer.write(line)
+            batch.append(line)
+            return batch.count < 65_536 || flush()
         }
         func bookmark(_ version: Int64, initialEventsEnd: Bool = false) -> Bool {
             var metadata: JSONValue = ["resourceVersion": .string(String(version))]
@@ -73,6 +80,7 @@ extension APIServer {
         for object in initial {
             guard emit("ADDED", object) else { return }
         }
+        guard flush() else { return }
         if sendInitialEvents == true, bookmarks {
             guard bookmark(position, initialEventsEnd: true) else { return }
         }
@@ -108,6 +116,7 @@ extension APIServer {
                         lastSent = Date()
                     }
                 }
+                guard flush() else { return }
                 position = version
                 if bookmarks, Date().timeIntervalSince(lastSent) >= bookmarkInterval {
                     guard bookmark(position) else { return }

@@ -85,7 +85,9 @@ extension APIServer {
     }
 
     private func namespaceIsTerminating(_ namespace: String) -> Bool {
-        store.get(BuiltinResources.namespaces.storageKey, namespace: "", name: namespace)?.parsed().value(at: ["metadata", "deletionTimestamp"]) != nil
+        guard let stored = store.get(BuiltinResources.namespaces.storageKey, namespace: "", name: namespace),
+              stored.data.range(of: Data("deletionTimestamp".utf8)) != nil else { return false }
+        return stored.parsed().value(at: ["metadata", "deletionTimestamp"]) != nil
     }
 
     // MARK: Create

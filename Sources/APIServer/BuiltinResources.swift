@@ -13,7 +13,7 @@ enum BuiltinResources {
         TableColumn.path(name: name, type: type, jsonPath: try! JSONPath(parsing: path), priority: priority)
     }
 
-    static var namespaces: ResourceType {
+    static let namespaces: ResourceType = {
         var type = ResourceType(group: "", version: "v1", plural: "namespaces", singular: "namespace", kind: "Namespace", isNamespaced: false)
         type.shortNames = ["ns"]
         type.verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -25,9 +25,9 @@ enum BuiltinResources {
             return Validation.dnsLabel(object.value(at: ["metadata", "name"])?.stringValue ?? "", field: "metadata.name")
         }
         return type
-    }
+    }()
 
-    static var configMaps: ResourceType {
+    static let configMaps: ResourceType = {
         var type = ResourceType(group: "", version: "v1", plural: "configmaps", singular: "configmap", kind: "ConfigMap", isNamespaced: true)
         type.shortNames = ["cm"]
         type.columns = [
@@ -44,9 +44,9 @@ enum BuiltinResources {
             return causes
         }
         return type
-    }
+    }()
 
-    static var secrets: ResourceType {
+    static let secrets: ResourceType = {
         var type = ResourceType(group: "", version: "v1", plural: "secrets", singular: "secret", kind: "Secret", isNamespaced: true)
         type.selectableFields = ["type"]
         type.columns = [
@@ -68,7 +68,7 @@ enum BuiltinResources {
             return []
         }
         return type
-    }
+    }()
 
     static let eventFields = [
         "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
@@ -76,15 +76,15 @@ enum BuiltinResources {
         "reason", "reportingComponent", "source", "type",
     ]
 
-    static var coreEvents: ResourceType {
+    static let coreEvents: ResourceType = {
         var type = ResourceType(group: "", version: "v1", plural: "events", singular: "event", kind: "Event", isNamespaced: true, storageKey: "core/events")
         type.shortNames = ["ev"]
         type.selectableFields = eventFields
         type.columns = EventViews.columns
         return type
-    }
+    }()
 
-    static var events: ResourceType {
+    static let events: ResourceType = {
         var type = ResourceType(group: "events.k8s.io", version: "v1", plural: "events", singular: "event", kind: "Event", isNamespaced: true, storageKey: "core/events")
         type.shortNames = ["ev"]
         type.selectableFields = eventFields
@@ -92,9 +92,9 @@ enum BuiltinResources {
         type.columns = EventViews.columns
         type.admit = EventViews.validateEventsV1
         return type
-    }
+    }()
 
-    static var leases: ResourceType {
+    static let leases: ResourceType = {
         var type = ResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease", isNamespaced: true)
         type.columns = [path("Holder", "string", ".spec.holderIdentity"), .age]
         type.admit = { object in
@@ -104,9 +104,9 @@ enum BuiltinResources {
             return []
         }
         return type
-    }
+    }()
 
-    static var deployments: ResourceType {
+    static let deployments: ResourceType = {
         var type = ResourceType(group: "apps", version: "v1", plural: "deployments", singular: "deployment", kind: "Deployment", isNamespaced: true)
         type.shortNames = ["deploy"]
         type.categories = ["all"]
@@ -134,9 +134,9 @@ enum BuiltinResources {
             return causes
         }
         return type
-    }
+    }()
 
-    static var jobs: ResourceType {
+    static let jobs: ResourceType = {
         var type = ResourceType(group: "batch", version: "v1", plural: "jobs", singular: "job", kind: "Job", isNamespaced: true)
         type.categories = ["all"]
         type.hasStatusSubresource = true
@@ -152,9 +152,9 @@ enum BuiltinResources {
             object.value(at: ["spec", "template"]) == nil ? [.required("spec.template")] : []
         }
         return type
-    }
+    }()
 
-    static var cronJobs: ResourceType {
+    static let cronJobs: ResourceType = {
         var type = ResourceType(group: "batch", version: "v1", plural: "cronjobs", singular: "cronjob", kind: "CronJob", isNamespaced: true)
         type.shortNames = ["cj"]
         type.categories = ["all"]
@@ -177,7 +177,7 @@ enum BuiltinResources {
             return causes
         }
         return type
-    }
+    }()
 }
 
 /// Name and key rules from apimachinery's validation package.

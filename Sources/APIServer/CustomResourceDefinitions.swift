@@ -5,7 +5,7 @@ import KubeCore
 /// real server reports (NamesAccepted, Established, acceptedNames, storedVersions), and turned
 /// into served resource types — nothing here knows any particular CRD.
 enum CustomResourceDefinitions {
-    static var resourceType: ResourceType {
+    static let resourceType: ResourceType = {
         var type = ResourceType(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", isNamespaced: false)
         type.shortNames = ["crd", "crds"]
         type.categories = ["api-extensions"]
@@ -15,7 +15,7 @@ enum CustomResourceDefinitions {
         type.columns = [TableColumn(name: "Created At", type: "date") { object, _ in object.value(at: ["metadata", "creationTimestamp"]) ?? .null }]
         type.admit = admit
         return type
-    }
+    }()
 
     static let admit: @Sendable (inout JSONValue) -> [FieldCause] = { crd in
         let causes = validate(crd)

@@ -75,7 +75,7 @@ final class ObjectStore: @unchecked Sendable {
             let recovered = try log.recover()
             currentVersion = recovered.resourceVersion
             for record in recovered.objects {
-                buckets[record.storageKey, default: [:]][record.objectKey] = makeStored(record.object, storageKey: record.storageKey, version: record.resourceVersion)
+                buckets[record.storageKey, default: [:]][record.objectKey] = makeStored(record.object, storageKey: record.storageKey, version: record.resourceVersion, data: record.data)
             }
             floorVersion = currentVersion
         }
@@ -85,10 +85,10 @@ final class ObjectStore: @unchecked Sendable {
 
     var objectCount: Int { condition.withLock { buckets.values.reduce(0) { $0 + $1.count } } }
 
-    private func makeStored(_ object: JSONValue, storageKey: String, version: Int64) -> StoredObject {
+    private func makeStored(_ object: JSONValue, storageKey: String, version: Int64, data: Data? = nil) -> StoredObject {
         let metadata = object["metadata"]
         return StoredObject(
-            data: object.serialized(),
+            data: data ?? object.serialized(),
             namespace: metadata?["namespace"]?.stringValue ?? "",
             name: metadata?["name"]?.stringValue ?? "",
             resourceVersion: version,

@@ -7,11 +7,22 @@ final class ResourceRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private let builtins: [ResourceType]
     private var custom: [ResourceType] = []
+    /// storageKey → selectable field paths beyond metadata (read on every write).
+    private var selectable: [String: [[String]]] = [:]
     /// Changes whenever the set of served types changes (OpenAPI hashes, discovery).
     private(set) var revision = 0
 
     init() {
         builtins = BuiltinResources.all()
+        selectable = Self.selectableIndex(builtins)
+    }
+
+    private static func selectableIndex(_ types: [ResourceType]) -> [String: [[String]]] {
+        var index: [String: [[String]]] = [:]
+        for type in types where index[type.storageKey] == nil {
+            index[type.storageKey] = type.selectableFields.map { $0.split(separator: ".").map(String.init) }
+        }
+        return index
     }
 
     var all: [ResourceType] { lock.withLock { builtins + custom } }
@@ -20,6 +31,7 @@ final class ResourceRegistry: @unchecked Sendable {
         let types = crds.flatMap(CustomResourceDefinitions.resourceTypes(from:))
         lock.withLock {
             custom = types
+            selectable = Self.selectableIndex(builtins + types)
             revision += 1
         }
     }
@@ -66,9 +78,9 @@ final class ResourceRegistry: @unchecked Sendable {
             "metadata.name": object.value(at: ["metadata", "name"])?.stringValue ?? "",
             "metadata.namespace": object.value(at: ["metadata", "namespace"])?.stringValue ?? "",
         ]
-        let paths = lock.withLock { (builtins + custom).first { $0.storageKey == storageKey }?.selectableFields ?? [] }
+        let paths = lock.withLock { selectable[storageKey] ?? [] }
         for path in paths {
-            values[path] = FieldSelector.text(object.value(at: path.split(separator: ".").map(String.init)))
+            values[path.joined(separator: ".")] = FieldSelector.text(object.value(at: path))
         }
         return values
     }

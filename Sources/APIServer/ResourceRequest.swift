@@ -19,7 +19,7 @@ struct ResourceRequest {
     }
 
     static func parse(_ request: ServerRequest, registry: ResourceRegistry) -> Parse {
-        let segments = request.rawPath.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+        let segments = request.rawPath.split(separator: "/").map { $0.utf8.contains(UInt8(ascii: "%")) ? ($0.removingPercentEncoding ?? String($0)) : String($0) }
         let group: String
         let version: String
         let rest: ArraySlice<String>
@@ -90,13 +90,13 @@ struct ResourceRequest {
     var acceptsJSON: Bool {
         guard let accept = http.headers["Accept"], !accept.isEmpty else { return true }
         return accept.split(separator: ",").contains { item in
-            let media = item.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let media = item.split(separator: ";").first.map { $0.trimmingHTTPWhitespace } ?? ""
             return media == "application/json" || media == "*/*" || media == "application/*" || media.hasSuffix("+json")
         }
     }
 
     var contentType: String {
         let raw = http.headers["Content-Type"] ?? ""
-        return raw.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return raw.split(separator: ";").first.map { $0.trimmingHTTPWhitespace.lowercased() } ?? ""
     }
 }

@@ -24,6 +24,8 @@ final class StoreLog: @unchecked Sendable {
         var objectKey: String
         var resourceVersion: Int64
         var object: JSONValue
+        /// The object's serialized bytes as read (written back without re-serialising).
+        var data: Data
     }
 
     static let format = "forescale-apiserver-store"
@@ -68,7 +70,7 @@ final class StoreLog: @unchecked Sendable {
             version = Int64(header["resourceVersion"]?.intValue ?? 0)
             for (offset, line) in lines.dropFirst().enumerated() {
                 let record = try parse(Data(line), path: snapshotPath, line: offset + 2)
-                let parsed = try decodeRecord(record, path: snapshotPath, line: offset + 2)
+                let parsed = try decodeRecord(record, line: Data(line), path: snapshotPath, number: offset + 2)
                 objects[parsed.storageKey + " " + parsed.objectKey] = parsed
             }
         }
@@ -83,7 +85,7 @@ final class StoreLog: @unchecked Sendable {
                 } catch where isLast && wal.last != UInt8(ascii: "\n") {
                     break  // torn final append: that write was never acknowledged
                 }
-                let parsed = try decodeRecord(record, path: walPath, line: offset + 1)
+                let parsed = try decodeRecord(record, line: Data(line), path: walPath, number: offset + 1)
                 guard parsed.resourceVersion > version else { continue }
                 version = parsed.resourceVersion
                 let key = parsed.storageKey + " " + parsed.objectKey
@@ -95,7 +97,7 @@ final class StoreLog: @unchecked Sendable {
             }
         }
         let records = objects.values.sorted { $0.resourceVersion < $1.resourceVersion }
-        try writeSnapshot(records.map { ($0.storageKey, $0.object) }, resourceVersion: version)
+        try writeSnapshot(records.map { ($0.storageKey, $0.data) }, resourceVersion: version)
         try openEmptyLog()
         return (version, records)
     }
@@ -108,20 +110,30 @@ final class StoreLog: @unchecked Sendable {
         }
     }
 
-    private func decodeRecord(_ record: JSONValue, path: String, line: Int) throws -> Record {
+    private static let objectMarker = Array(",\"o\":".utf8)
+
+    private func decodeRecord(_ record: JSONValue, line: Data, path: String, number: Int) throws -> Record {
         guard let storageKey = record["k"]?.stringValue, let object = record["o"],
               let name = object.value(at: ["metadata", "name"])?.stringValue,
               let version = object.value(at: ["metadata", "resourceVersion"])?.stringValue.flatMap({ Int64($0) })
-        else { throw CorruptFile(path: path, line: line, problem: "record lacks k, o, metadata.name or metadata.resourceVersion") }
+        else { throw CorruptFile(path: path, line: number, problem: "record lacks k, o, metadata.name or metadata.resourceVersion") }
         let namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? ""
-        return Record(storageKey: storageKey, objectKey: namespace + "/" + name, resourceVersion: version, object: object)
+        // Lines are `{"k":…,"t":…,"o":OBJECT}` as `line(storageKey:type:objectData:)` writes them.
+        let bytes = [UInt8](line)
+        var data: Data
+        if let start = bytes.firstRange(of: Self.objectMarker)?.upperBound, bytes.last == UInt8(ascii: "}") {
+            data = Data(bytes[start..<(bytes.count - 1)])
+        } else {
+            data = object.serialized()
+        }
+        return Record(storageKey: storageKey, objectKey: namespace + "/" + name, resourceVersion: version, object: object, data: data)
     }
 
-    private func writeSnapshot(_ objects: [(storageKey: String, object: JSONValue)], resourceVersion: Int64) throws {
+    private func writeSnapshot(_ objects: [(storageKey: String, data: Data)], resourceVersion: Int64) throws {
         var data = JSONValue.object(["format": .string(Self.format), "version": .integer(Self.formatVersion), "resourceVersion": .integer(resourceVersion)]).serialized()
         data.append(UInt8(ascii: "\n"))
-        for (storageKey, object) in objects {
-            data.append(line(storageKey: storageKey, type: "put", objectData: object.serialized()))
+        for (storageKey, objectData) in objects {
+            data.append(line(storageKey: storageKey, type: "put", objectData: objectData))
         }
         try AtomicFile.write(data, to: snapshotPath)
     }
@@ -176,12 +188,7 @@ final class StoreLog: @unchecked Sendable {
 
     /// Replaces the snapshot with the current state and empties the log (caller holds the store lock).
     func compact(snapshot buckets: [String: [String: StoredObject]], resourceVersion: Int64) throws {
-        var data = JSONValue.object(["format": .string(Self.format), "version": .integer(Self.formatVersion), "resourceVersion": .integer(resourceVersion)]).serialized()
-        data.append(UInt8(ascii: "\n"))
-        for (storageKey, bucket) in buckets {
-            for object in bucket.values { data.append(line(storageKey: storageKey, type: "put", objectData: object.data)) }
-        }
-        try AtomicFile.write(data, to: snapshotPath)
+        try writeSnapshot(buckets.flatMap { storageKey, bucket in bucket.values.map { (storageKey, $0.data) } }, resourceVersion: resourceVersion)
         try syncState.withLock {
             guard ftruncate(walFD, 0) == 0 else { throw CorruptFile(path: walPath, line: 0, problem: "truncate failed: \(String(cString: strerror(errno)))") }
             fsync(walFD)

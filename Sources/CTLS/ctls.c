@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,7 +37,7 @@ fs_tls_server *fs_tls_server_new(const char *cert_pem, const char *key_pem, char
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) { set_error(err, err_len, "SSL_CTX_new failed"); return NULL; }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
     BIO *cert_bio = BIO_new_mem_buf(cert_pem, -1);
     X509 *cert = PEM_read_bio_X509(cert_bio, NULL, NULL, NULL);
     BIO_free(cert_bio);
@@ -64,92 +66,63 @@ void fs_tls_server_free(fs_tls_server *server) {
     free(server);
 }
 
-/// Waits for client_fd to become readable or writable; returns 0 on timeout or error.
-static int wait_for(int fd, short events, int timeout_ms) {
-    struct pollfd descriptor = { .fd = fd, .events = events };
-    int result;
-    do { result = poll(&descriptor, 1, timeout_ms); } while (result < 0 && errno == EINTR);
-    return result > 0;
-}
+struct fs_tls_session {
+    SSL *ssl;
+};
 
-static int write_all(int fd, const unsigned char *bytes, size_t count) {
-    while (count > 0) {
-        ssize_t sent = send(fd, bytes, count, MSG_NOSIGNAL);
-        if (sent < 0 && errno == EINTR) continue;
-        if (sent <= 0) return 0;
-        bytes += sent;
-        count -= (size_t)sent;
+fs_tls_session *fs_tls_accept(fs_tls_server *server, int fd) {
+    int one = 1;
+    // Small TLS records (a watch event, a response) must not wait for Nagle's algorithm.
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    SSL *ssl = SSL_new(server->ctx);
+    if (ssl == NULL) { ERR_clear_error(); return NULL; }
+    if (SSL_set_fd(ssl, fd) != 1 || SSL_accept(ssl) != 1) {
+        SSL_free(ssl);
+        ERR_clear_error();
+        return NULL;
     }
-    return 1;
+    fs_tls_session *session = calloc(1, sizeof *session);
+    session->ssl = ssl;
+    return session;
 }
 
-/// SSL_write of the whole buffer on a non-blocking socket.
-static int tls_write_all(SSL *ssl, int fd, const unsigned char *bytes, int count) {
+int fs_tls_read(fs_tls_session *session, void *buffer, int count) {
+    for (;;) {
+        int result = SSL_read(session->ssl, buffer, count);
+        if (result > 0) return result;
+        int code = SSL_get_error(session->ssl, result);
+        if (code == SSL_ERROR_ZERO_RETURN) return 0;
+        if (code == SSL_ERROR_SYSCALL && result == 0) return 0;
+        if (code == SSL_ERROR_SYSCALL && errno == EINTR) continue;
+        ERR_clear_error();
+        return -1;
+    }
+}
+
+int fs_tls_write(fs_tls_session *session, const void *bytes, int count) {
+    const unsigned char *cursor = bytes;
     while (count > 0) {
-        int written = SSL_write(ssl, bytes, count);
-        if (written > 0) { bytes += written; count -= written; continue; }
-        int code = SSL_get_error(ssl, written);
-        if (code == SSL_ERROR_WANT_WRITE) { if (!wait_for(fd, POLLOUT, 30000)) return 0; continue; }
-        if (code == SSL_ERROR_WANT_READ) { if (!wait_for(fd, POLLIN, 30000)) return 0; continue; }
+        int written = SSL_write(session->ssl, cursor, count);
+        if (written > 0) { cursor += written; count -= written; continue; }
+        int code = SSL_get_error(session->ssl, written);
+        if (code == SSL_ERROR_SYSCALL && errno == EINTR) continue;
+        ERR_clear_error();
         return 0;
     }
     return 1;
 }
 
-void fs_tls_relay(fs_tls_server *server, int client_fd, int inner_fd, int handshake_timeout_ms) {
-    SSL *ssl = SSL_new(server->ctx);
-    int flags = fcntl(client_fd, F_GETFL, 0);
-    fcntl(client_fd, F_SETFL, flags | O_NONBLOCK);
-    if (ssl == NULL || SSL_set_fd(ssl, client_fd) != 1) goto done;
-    for (;;) {
-        int result = SSL_accept(ssl);
-        if (result == 1) break;
-        int code = SSL_get_error(ssl, result);
-        if (code == SSL_ERROR_WANT_READ && wait_for(client_fd, POLLIN, handshake_timeout_ms)) continue;
-        if (code == SSL_ERROR_WANT_WRITE && wait_for(client_fd, POLLOUT, handshake_timeout_ms)) continue;
-        goto done;
-    }
-    unsigned char buffer[16384];
-    for (;;) {
-        struct pollfd descriptors[2] = {
-            { .fd = client_fd, .events = POLLIN },
-            { .fd = inner_fd, .events = POLLIN },
-        };
-        if (SSL_pending(ssl) == 0) {
-            int result = poll(descriptors, 2, -1);
-            if (result < 0 && errno == EINTR) continue;
-            if (result < 0) break;
-        } else {
-            descriptors[0].revents = POLLIN;
-        }
-        if (descriptors[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            int count = SSL_read(ssl, buffer, sizeof buffer);
-            if (count > 0) {
-                if (!write_all(inner_fd, buffer, (size_t)count)) break;
-            } else {
-                int code = SSL_get_error(ssl, count);
-                if (code != SSL_ERROR_WANT_READ && code != SSL_ERROR_WANT_WRITE) {
-                    // The client closed (or failed): the HTTP side sees end of input.
-                    shutdown(inner_fd, SHUT_WR);
-                    break;
-                }
-            }
-        }
-        if (descriptors[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t count;
-            do { count = recv(inner_fd, buffer, sizeof buffer, 0); } while (count < 0 && errno == EINTR);
-            if (count <= 0) {
-                SSL_shutdown(ssl);
-                break;
-            }
-            if (!tls_write_all(ssl, client_fd, buffer, (int)count)) break;
-        }
-    }
-done:
-    if (ssl != NULL) SSL_free(ssl);
+int fs_tls_pending(fs_tls_session *session) {
+    return SSL_pending(session->ssl);
+}
+
+void fs_tls_close(fs_tls_session *session) {
+    if (session == NULL) return;
+    SSL_set_shutdown(session->ssl, SSL_RECEIVED_SHUTDOWN);
+    SSL_shutdown(session->ssl);
+    SSL_free(session->ssl);
     ERR_clear_error();
-    close(client_fd);
-    close(inner_fd);
+    free(session);
 }
 
 static int add_extension(X509 *cert, int nid, const char *value) {

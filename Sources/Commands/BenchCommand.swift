@@ -22,6 +22,13 @@ enum BenchCommand: Subcommand {
       infer   single-sequence forecast latency p50/p99 over --calls N (default 2000)
               after warm-up, and artefact load time; --model M.fsm or a fresh model
 
+      apiserver
+              the embedded API server over HTTPS with persistence: writes/s with open
+              watches, watch delivery p50/p99, RSS with many stored objects, restart time
+              --writes N (default 10000)  --writers N (default 16)
+              --watchers N (default 10)   --objects N (default 10000)
+              --plain-http (no TLS)       --in-memory (no persistence)
+
     Options:
       --json   print only the JSON result
     """
@@ -53,6 +60,18 @@ enum BenchCommand: Subcommand {
             try arguments.finish()
             guard calls >= 10 else { throw UsageError("--calls must be at least 10") }
             printJSON(try InferenceBenchmark.run(modelPath: model, calls: calls))
+            return ExitCode.success
+        case "apiserver":
+            let writes = try arguments.option("writes", default: 10_000)
+            let writers = try arguments.option("writers", default: 16)
+            let watchers = try arguments.option("watchers", default: 10)
+            let objects = try arguments.option("objects", default: 10_000)
+            let plainHTTP = arguments.flag("plain-http")
+            let inMemory = arguments.flag("in-memory")
+            _ = arguments.flag("json")
+            try arguments.finish()
+            guard writes > 0, writers > 0, watchers >= 0, objects >= 0 else { throw UsageError("counts must be positive") }
+            printJSON(try await APIServerBenchmark.run(writes: writes, writers: writers, watchers: watchers, objects: objects, plainHTTP: plainHTTP, inMemory: inMemory))
             return ExitCode.success
         default:
             throw UsageError("unknown benchmark '\(benchmark)'")

@@ -73,52 +73,57 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 
     /// Compact JSON with sorted keys (stable output for storage and comparisons).
     public func serialized() -> Data {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(to: &out)
-        return Data(out.utf8)
+        return Data(out)
     }
 
-    private func write(to out: inout String) {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private func write(to out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
-        case .integer(let value): out += String(value)
+        case .null: out.append(contentsOf: [110, 117, 108, 108])
+        case .bool(let value): out.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        case .integer(let value): out.append(contentsOf: String(value).utf8)
         case .number(let value):
-            out += value.isFinite ? (value.rounded() == value && abs(value) < 1e15 ? String(format: "%.1f", value) : "\(value)") : "null"
+            let text = value.isFinite ? (value.rounded() == value && abs(value) < 1e15 ? String(format: "%.1f", value) : "\(value)") : "null"
+            out.append(contentsOf: text.utf8)
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 item.write(to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let fields):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, key) in fields.keys.sorted().enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(key, to: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 fields[key]!.write(to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+    /// UTF-8 bytes pass through; quote, backslash and control characters are escaped.
+    private static func writeString(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [92, 110])
+            case UInt8(ascii: "\r"): out.append(contentsOf: [92, 114])
+            case UInt8(ascii: "\t"): out.append(contentsOf: [92, 116])
+            case 0..<0x20: out.append(contentsOf: [92, 117, 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 

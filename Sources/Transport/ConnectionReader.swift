@@ -16,19 +16,20 @@ struct ConnectionReader {
         case malformed(String)
     }
 
-    let fd: Int32
+    let channel: ConnectionChannel
     private var buffer: [UInt8] = []
     private var start = 0
+    private var scratch = [UInt8](repeating: 0, count: 16_384)
 
-    init(fd: Int32) {
-        self.fd = fd
+    init(channel: ConnectionChannel) {
+        self.channel = channel
     }
 
     var hasBufferedBytes: Bool { start < buffer.count }
 
     /// Reads more bytes into the buffer. Throws `.closed`/`.truncated` at end of stream.
     private mutating func fill(until deadline: ContinuousClock.Instant) throws(Failure) {
-        guard Socket.waitReadable(fd, until: deadline) else { throw .timedOut }
+        guard channel.waitReadable(until: deadline) else { throw .timedOut }
         if start > 0 && start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             start = 0
@@ -36,17 +37,14 @@ struct ConnectionReader {
             buffer.removeFirst(start)
             start = 0
         }
-        let chunk = 16_384
-        let oldCount = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: chunk))
-        let received = buffer.withUnsafeMutableBytes { raw in
-            recv(fd, raw.baseAddress! + oldCount, chunk, 0)
+        let received = scratch.withUnsafeMutableBytes { raw in
+            channel.receive(raw.baseAddress!, raw.count)
         }
         if received > 0 {
-            buffer.removeLast(chunk - received)
+            // A bulk copy (appending a repeated-zero sequence first was element by element).
+            buffer.append(contentsOf: scratch[0..<received])
             return
         }
-        buffer.removeLast(chunk)
         if received == 0 { throw hasBufferedBytes ? .truncated : .closed }
         if errno == EINTR || errno == EAGAIN { return }
         throw hasBufferedBytes ? .truncated : .closed
@@ -116,7 +114,7 @@ struct ConnectionReader {
         var body = Data()
         while true {
             let line = try readLine(maxBytes: 1024, until: deadline)
-            let sizeText = line.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
+            let sizeText = line.prefix { $0 != ";" }.trimmingHTTPWhitespace
             guard !sizeText.isEmpty, sizeText.count <= 15, let size = Int(sizeText, radix: 16), size >= 0 else {
                 throw .malformed("bad chunk size")
             }

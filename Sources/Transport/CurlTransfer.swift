@@ -184,7 +184,7 @@ final class CurlTransfer: @unchecked Sendable {
             isHeadComplete = false
             return
         }
-        let trimmed = line.trimmingCharacters(in: CharacterSet(charactersIn: "\r\n"))
+        let trimmed = line.trimmingHTTPWhitespace
         if trimmed.isEmpty {
             if status >= 200 {
                 isHeadComplete = true
@@ -194,7 +194,7 @@ final class CurlTransfer: @unchecked Sendable {
         }
         guard let colon = trimmed.firstIndex(of: ":") else { return }
         let name = String(trimmed[..<colon])
-        let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        let value = trimmed[trimmed.index(after: colon)...].trimmingHTTPWhitespace
         headers.add(name, value)
     }
 

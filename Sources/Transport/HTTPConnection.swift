@@ -2,7 +2,7 @@ import Foundation
 
 /// The request/response cycle on one accepted connection, run on its own thread.
 struct HTTPConnection {
-    let fd: Int32
+    let channel: ConnectionChannel
     let peer: String
     let configuration: HTTPServer.Configuration
 
@@ -11,12 +11,12 @@ struct HTTPConnection {
     ///   - setIdle: marks the connection idle (between requests) or busy; returns false
     ///     when the connection must close instead of waiting for another request.
     func run(handler: HTTPServer.Handler, isStopping: @escaping @Sendable () -> Bool, setIdle: (Bool) -> Bool) {
-        var reader = ConnectionReader(fd: fd)
+        var reader = ConnectionReader(channel: channel)
         var isFirst = true
         while true {
             guard setIdle(true) else { return }
             let idleDeadline = ContinuousClock.now + (isFirst ? configuration.headerTimeout : configuration.idleTimeout)
-            if !reader.hasBufferedBytes && !Socket.waitReadable(fd, until: idleDeadline) { return }
+            if !reader.hasBufferedBytes && !channel.waitReadable(until: idleDeadline) { return }
             _ = setIdle(false)
             isFirst = false
 
@@ -32,7 +32,7 @@ struct HTTPConnection {
 
             let keepAlive = request.wantsKeepAlive
             let writer = ResponseWriter(
-                fd: fd,
+                channel: channel,
                 isHead: request.method == "HEAD",
                 supportsChunked: request.version == "HTTP/1.1",
                 closeAfter: { !keepAlive || isStopping() },
@@ -78,7 +78,7 @@ struct HTTPConnection {
             throw .status(413, "request body larger than \(configuration.maxBodyBytes) bytes")
         }
         if head.framing != .none, head.headers.hasToken("100-continue", in: "Expect") {
-            _ = Data("HTTP/1.1 100 Continue\r\n\r\n".utf8).withUnsafeBytes { Socket.sendAll(fd, $0) }
+            _ = channel.sendAll(Data("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
 
         let bodyDeadline = ContinuousClock.now + configuration.bodyTimeout
@@ -111,7 +111,7 @@ struct HTTPConnection {
         text += "Content-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         var bytes = Data(text.utf8)
         bytes.append(body)
-        _ = bytes.withUnsafeBytes { Socket.sendAll(fd, $0) }
-        Socket.lingeringClose(fd)
+        _ = channel.sendAll(bytes)
+        channel.lingeringClose()
     }
 }

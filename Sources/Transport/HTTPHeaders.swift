@@ -57,8 +57,19 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     public func hasToken(_ token: String, in name: String) -> Bool {
         values(name).contains { value in
             value.split(separator: ",").contains {
-                $0.trimmingCharacters(in: .whitespaces).lowercased() == token.lowercased()
+                $0.trimmingHTTPWhitespace.lowercased() == token.lowercased()
             }
         }
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs, CR and LF (HTTP's optional whitespace and
+    /// line ends) — a hot path, so no Foundation CharacterSet bridging.
+    public var trimmingHTTPWhitespace: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
+        guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = lastIndex(where: { !isSpace($0) })!
+        return String(self[first...last])
     }
 }

@@ -89,7 +89,9 @@ public final class HTTPServer: Sendable {
     /// The bound port (valid after `start`).
     public var port: Int { state.withLock { $0.port } }
 
-    public var isStopping: Bool { state.withLock { $0.isStopping } }
+    /// Read lock-free: streaming handlers poll it on every wake-up.
+    public var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    private let stopping = Atomic<Bool>(false)
 
     /// Binds, listens and starts accepting on a background thread; returns the bound port.
     @discardableResult
@@ -125,6 +127,7 @@ public final class HTTPServer: Sendable {
         let listenFD = state.withLock { state -> Int32 in
             guard !state.isStopping else { return -1 }
             state.isStopping = true
+            stopping.store(true, ordering: .releasing)
             for connection in state.connections.values where connection.isIdle {
                 Glibc.shutdown(connection.fd, Int32(SHUT_RDWR))
             }
@@ -172,33 +175,27 @@ public final class HTTPServer: Sendable {
                 if isStopping { return }
                 continue
             }
-            var connectionFD = fd
-            if let tls = configuration.tls {
-                guard let plaintext = tls.startRelay(clientFD: fd, handshakeTimeout: configuration.headerTimeout) else {
-                    close(fd)
-                    state.withLock { _ = $0.connections.removeValue(forKey: id) }
-                    continue
-                }
-                connectionFD = plaintext
-                state.withLock { $0.connections[id]?.fd = plaintext }
-            }
             allClosed.enter()
-            let thread = Thread { [self, connectionFD] in
-                serve(HTTPConnection(fd: connectionFD, peer: peer, configuration: configuration), id: id)
+            let thread = Thread { [self] in
+                serve(fd: fd, peer: peer, id: id)
             }
             thread.name = "forescale.http.conn"
             thread.start()
         }
     }
 
-    private func serve(_ connection: HTTPConnection, id: Int) {
+    private func serve(fd: Int32, peer: String, id: Int) {
         defer {
             state.withLock { _ = $0.connections.removeValue(forKey: id) }
-            close(connection.fd)
+            close(fd)
             allClosed.leave()
         }
-        Socket.setNoDelay(connection.fd)
-        Socket.setSendTimeout(connection.fd, configuration.sendTimeout)
+        Socket.setNoDelay(fd)
+        Socket.setSendTimeout(fd, configuration.sendTimeout)
+        // The TLS handshake runs here, on the connection's thread, not in the accept loop.
+        guard let channel = ConnectionChannel(fd: fd, tls: configuration.tls, handshakeTimeout: configuration.headerTimeout) else { return }
+        defer { channel.release() }
+        let connection = HTTPConnection(channel: channel, peer: peer, configuration: configuration)
         connection.run(
             handler: handler,
             isStopping: { [self] in isStopping },

@@ -25,7 +25,8 @@ struct RequestHead: Equatable {
     /// Parses the bytes before the blank line that ends the head (without that CRLFCRLF).
     static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> RequestHead {
         let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.components(separatedBy: "\r\n")
+        // CRLF is one Character in Swift, so this splits on CRLF only (no Foundation).
+        var lines = text.split(separator: "\r\n" as Character, omittingEmptySubsequences: false)
         // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
         while lines.first == "" { lines.removeFirst() }
         guard let requestLine = lines.first else { throw .malformed("empty request") }
@@ -47,7 +48,7 @@ struct RequestHead: Equatable {
             guard let colon = line.firstIndex(of: ":") else { throw .malformed("header without colon") }
             let name = String(line[..<colon])
             guard !name.isEmpty, name.utf8.allSatisfy(tokenCharacters.contains) else { throw .malformed("bad header name") }
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
+            let value = line[line.index(after: colon)...].trimmingHTTPWhitespace
             guard !value.utf8.contains(where: { $0 == 0 || $0 == 0x0D || $0 == 0x0A }) else { throw .malformed("bad header value") }
             headers.add(name, value)
         }
@@ -62,11 +63,11 @@ struct RequestHead: Equatable {
         let lengths = headers.values("Content-Length")
         if !encodings.isEmpty {
             guard lengths.isEmpty else { throw .malformed("both Transfer-Encoding and Content-Length") }
-            let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingHTTPWhitespace.lowercased() }
             guard codings == ["chunked"] else { throw .unsupportedTransferEncoding(codings.joined(separator: ", ")) }
             return .chunked
         }
-        let distinct = Set(lengths.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) })
+        let distinct = Set(lengths.flatMap { $0.split(separator: ",") }.map { $0.trimmingHTTPWhitespace })
         guard distinct.count <= 1 else { throw .malformed("conflicting Content-Length") }
         guard let length = distinct.first else { return .none }
         guard !length.isEmpty, length.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), length.count <= 18, let value = Int(length) else {

@@ -21,15 +21,15 @@ public final class ResponseWriter: Sendable {
         var isCloseDelimited = false
     }
 
-    private let fd: Int32
+    private let channel: ConnectionChannel
     private let isHead: Bool
     private let useChunked: Bool
     private let closeAfter: @Sendable () -> Bool
     private let isServerStopping: @Sendable () -> Bool
     private let state = Mutex(State())
 
-    init(fd: Int32, isHead: Bool, supportsChunked: Bool, closeAfter: @escaping @Sendable () -> Bool, isServerStopping: @escaping @Sendable () -> Bool) {
-        self.fd = fd
+    init(channel: ConnectionChannel, isHead: Bool, supportsChunked: Bool, closeAfter: @escaping @Sendable () -> Bool, isServerStopping: @escaping @Sendable () -> Bool) {
+        self.channel = channel
         self.isHead = isHead
         self.useChunked = supportsChunked
         self.closeAfter = closeAfter
@@ -40,7 +40,7 @@ public final class ResponseWriter: Sendable {
     public var isOpen: Bool {
         if isServerStopping() { return false }
         if state.withLock({ $0.isBroken }) { return false }
-        return !Socket.peerHasClosed(fd)
+        return !channel.peerHasClosed
     }
 
     public var hasResponded: Bool { state.withLock { $0.phase != .pending } }
@@ -119,7 +119,7 @@ public final class ResponseWriter: Sendable {
 
     private func send(_ bytes: Data, _ state: inout State) {
         guard !state.isBroken else { return }
-        let ok = bytes.withUnsafeBytes { Socket.sendAll(fd, $0) }
+        let ok = channel.sendAll(bytes)
         if ok { state.bytesWritten += bytes.count } else { state.isBroken = true }
     }
 

@@ -29,7 +29,8 @@ public struct ServerRequest: Sendable {
 
     /// The percent-decoded path.
     public var path: String {
-        rawPath.removingPercentEncoding ?? rawPath
+        let raw = rawPath
+        return raw.utf8.contains(UInt8(ascii: "%")) ? (raw.removingPercentEncoding ?? raw) : raw
     }
 
     /// Query parameters in order, decoded as Go's `url.ParseQuery` (which the API server
@@ -37,6 +38,8 @@ public struct ServerRequest: Sendable {
     public var queryItems: [(name: String, value: String)] {
         guard let mark = target.firstIndex(of: "?") else { return [] }
         func decode(_ text: Substring) -> String {
+            let utf8 = text.utf8
+            guard utf8.contains(UInt8(ascii: "+")) || utf8.contains(UInt8(ascii: "%")) else { return String(text) }
             let spaced = text.replacingOccurrences(of: "+", with: " ")
             return spaced.removingPercentEncoding ?? spaced
         }

@@ -4,9 +4,8 @@ import Foundation
 import Glibc
 #endif
 
-/// TLS for `HTTPServer` (OpenSSL): each accepted connection is handshaken on its own relay
-/// thread and its plaintext handed to the HTTP machinery through a socketpair, so the HTTP
-/// code is identical with and without TLS.
+/// TLS for `HTTPServer` (OpenSSL): a certificate and key shared by every connection; each
+/// connection's thread runs its own handshake and session (`ConnectionChannel`).
 public final class ServerTLS: @unchecked Sendable {
     public struct TLSError: Error, CustomStringConvertible {
         public var description: String
@@ -25,6 +24,9 @@ public final class ServerTLS: @unchecked Sendable {
         }
         self.context = context
         self.certificatePEM = certificatePEM
+        // OpenSSL writes with write(2), which raises SIGPIPE when a client has gone; a server
+        // must see EPIPE instead (plain sockets use send with MSG_NOSIGNAL).
+        signal(SIGPIPE, SIG_IGN)
     }
 
     private static func text(_ message: [CChar]) -> String {
@@ -50,21 +52,5 @@ public final class ServerTLS: @unchecked Sendable {
             free(key)
         }
         return (String(cString: certificate), String(cString: key))
-    }
-
-    /// Starts the relay for an accepted connection; returns the plaintext descriptor the
-    /// HTTP server reads and writes, or nil if no socketpair could be made.
-    func startRelay(clientFD: Int32, handshakeTimeout: Duration) -> Int32? {
-        var pair: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { return nil }
-        let milliseconds = Int32(clamping: handshakeTimeout.components.seconds * 1000)
-        let relayFD = pair[0]
-        let thread = Thread { [self] in
-            fs_tls_relay(context, clientFD, relayFD, milliseconds)
-            withExtendedLifetime(self) {}
-        }
-        thread.name = "forescale.tls.relay"
-        thread.start()
-        return pair[1]
     }
 }

@@ -53,7 +53,8 @@ public final class EmbeddedCluster: Sendable {
     /// Opens a watch and returns its events as they arrive (one JSON object per line).
     public func watch(_ path: String) async throws -> AsyncThrowingStream<JSONValue, Error> {
         let headers = HTTPHeaders([("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
-        let response = try await client.stream(HTTPRequest(method: "GET", url: baseURL + path, headers: headers))
+        // A watch lasts as long as the test needs it: no total timeout.
+        let response = try await client.stream(HTTPRequest(method: "GET", url: baseURL + path, headers: headers, timeout: nil))
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var buffer = Data()

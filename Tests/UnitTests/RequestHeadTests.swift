@@ -104,7 +104,7 @@ struct RouterTests {
     }
 
     static func nullWriter() -> ResponseWriter {
-        ResponseWriter(fd: -1, isHead: false, supportsChunked: true, closeAfter: { false }, isServerStopping: { false })
+        ResponseWriter(channel: ConnectionChannel(fd: -1, tls: nil, handshakeTimeout: .seconds(1))!, isHead: false, supportsChunked: true, closeAfter: { false }, isServerStopping: { false })
     }
 
     final class SeenParameters: @unchecked Sendable {

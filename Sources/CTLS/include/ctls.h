@@ -10,10 +10,21 @@ typedef struct fs_tls_server fs_tls_server;
 fs_tls_server *fs_tls_server_new(const char *cert_pem, const char *key_pem, char *err, size_t err_len);
 void fs_tls_server_free(fs_tls_server *server);
 
-/// Runs the TLS handshake on client_fd, then relays plaintext between the TLS session and
-/// inner_fd (one end of a socketpair whose other end an HTTP server reads) until either side
-/// closes or fails. Closes both descriptors before returning.
-void fs_tls_relay(fs_tls_server *server, int client_fd, int inner_fd, int handshake_timeout_ms);
+/// One TLS session on a blocking socket (OpenSSL SSL). Not thread-safe: reads and writes
+/// must not run concurrently.
+typedef struct fs_tls_session fs_tls_session;
+
+/// Runs the server handshake on fd (the socket's SO_RCVTIMEO/SO_SNDTIMEO bound it).
+/// Returns NULL on failure. The session does not own fd.
+fs_tls_session *fs_tls_accept(fs_tls_server *server, int fd);
+/// Like recv: > 0 bytes read, 0 when the peer closed, -1 on error or timeout.
+int fs_tls_read(fs_tls_session *session, void *buffer, int count);
+/// Writes all bytes; 1 on success, 0 on error or timeout.
+int fs_tls_write(fs_tls_session *session, const void *bytes, int count);
+/// Decrypted bytes buffered inside the session (readable without touching the socket).
+int fs_tls_pending(fs_tls_session *session);
+/// Sends close_notify (best effort) and frees the session.
+void fs_tls_close(fs_tls_session *session);
 
 /// Generates a P-256 key and a self-signed certificate (basicConstraints CA:TRUE, so clients
 /// can trust it as its own CA; extendedKeyUsage serverAuth) valid for `days`, with subject
