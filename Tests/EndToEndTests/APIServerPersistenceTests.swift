@@ -76,4 +76,12 @@ import Transport
         #expect(result.status == 64)
         #expect(result.stderr.contains("snapshot.jsonl:1"))
     }
+
+    @Test func refusesNonLoopbackAddressWithoutAToken() async throws {
+        let directory = try TemporaryDirectory("forescale-persist")
+        defer { directory.remove() }
+        let result = try await ForescaleBinary.run(["apiserver", "--data-dir", directory.file("data"), "--address", "0.0.0.0"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("refusing to listen on non-loopback address 0.0.0.0"))
+    }
 }
