@@ -23,6 +23,7 @@ public struct InjectedFault: Sendable {
     var error: APIError {
         let reason: String
         switch status {
+        case 404: return APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
         case 429: reason = "TooManyRequests"
         case 503: reason = "ServiceUnavailable"
         case 504: reason = "Timeout"

@@ -43,6 +43,12 @@ public struct TokenBucket: Sendable {
         tokens = Double(burst)
     }
 
+    /// The bucket with the last reserved token returned (a request that was not made).
+    public init(refunding bucket: TokenBucket) {
+        self = bucket
+        tokens += 1
+    }
+
     /// Reserves a token at `now` (time since any fixed origin) and returns the wait.
     public mutating func reserve(now: Duration) -> Duration {
         if let last {

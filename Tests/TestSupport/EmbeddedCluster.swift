@@ -1,5 +1,6 @@
 import APIServer
 import Foundation
+import KubeClient
 import KubeCore
 import Transport
 
@@ -74,6 +75,12 @@ public final class EmbeddedCluster: Sendable {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// Our own client, connected as a user of the emitted kubeconfig would be.
+    public func kubeClient(fieldManager: String = "forescale-test") throws -> KubernetesClient {
+        let connection = try KubeConfigLoader(environment: ["KUBECONFIG": kubeconfigPath]).load()
+        return KubernetesClient(connection: connection, fieldManager: fieldManager)
     }
 
     /// Runs kubectl against this server (nil when kubectl is not installed).
