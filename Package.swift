@@ -39,7 +39,7 @@ let package = Package(
 
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient"], path: "Tests/TestSupport"),
-        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "APIServer", "Commands", "TestSupport"]),
+        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "Commands", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "Transport"]),
     ],

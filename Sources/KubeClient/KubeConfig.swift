@@ -139,6 +139,24 @@ public struct KubeConfigLoader: Sendable {
         return entry[file]?.stringValue.map { .file(resolve($0, in: directory)) }
     }
 
+    /// What a controller uses: an explicit or default kubeconfig when there is one, else the
+    /// in-cluster service account; when neither works the error names both attempts.
+    public func resolve(context: String? = nil, serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws(KubeConfigError) -> ClusterConnection {
+        let kubeconfigError: KubeConfigError
+        do {
+            return try load(context: context)
+        } catch {
+            // A kubeconfig that exists but is broken is reported as it is.
+            guard case .noConfiguration = error else { throw error }
+            kubeconfigError = error
+        }
+        do {
+            return try inCluster(directory: serviceAccountDirectory)
+        } catch {
+            throw .noConfiguration("tried the kubeconfig (\(kubeconfigError)) and the in-cluster service account (\(error)); set KUBECONFIG or run in a pod with a service account")
+        }
+    }
+
     /// The in-cluster service account: KUBERNETES_SERVICE_HOST/PORT, token (re-read on use),
     /// CA and namespace from `directory` (default /var/run/secrets/kubernetes.io/serviceaccount).
     public func inCluster(directory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws(KubeConfigError) -> ClusterConnection {

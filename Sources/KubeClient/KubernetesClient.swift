@@ -7,6 +7,12 @@ public struct ObjectList: Sendable {
     public var items: [JSONValue]
     public var resourceVersion: String
     public var continueToken: String?
+
+    public init(items: [JSONValue], resourceVersion: String, continueToken: String?) {
+        self.items = items
+        self.resourceVersion = resourceVersion
+        self.continueToken = continueToken
+    }
 }
 
 /// The patch types the API server accepts

@@ -69,6 +69,22 @@ import TestSupport
         guard case .unauthorized? = await error({ () async throws(KubeError) in _ = try await stranger.get(.configMaps, namespace: "default", name: "x") }) else { Issue.record("401"); return }
     }
 
+    @Test func tokenFileIsReReadOnEveryRequest() async throws {
+        let cluster = try EmbeddedCluster()
+        defer { cluster.stop() }
+        let tokenFile = cluster.directory.file("token")
+        try cluster.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        var connection = try cluster.kubeClient().connection
+        connection.authentication = .bearerTokenFile(tokenFile)
+        let client = KubernetesClient(connection: connection)
+        defer { client.shutdown() }
+        _ = try await client.list(.namespaces, namespace: nil)
+        try "rotated-away".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        await #expect(throws: KubeError.self) { _ = try await client.list(.namespaces, namespace: nil) }
+        try cluster.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        #expect(try await client.list(.namespaces, namespace: nil).items.count == 4)
+    }
+
     @Test func watchStreamsEventsAndReportsExpiry() async throws {
         let cluster = try EmbeddedCluster(watchHistory: 50)
         defer { cluster.stop() }

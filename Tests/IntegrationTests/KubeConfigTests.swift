@@ -107,6 +107,19 @@ struct KubeConfigTests {
         }
     }
 
+    @Test func resolveFallsBackToInClusterAndNamesBothAttemptsWhenNeitherWorks() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let nothing = KubeConfigLoader(environment: [:], homeDirectory: "/nonexistent")
+        #expect { try nothing.resolve(serviceAccountDirectory: directory.path) } throws: { error in
+            let text = "\(error)"
+            return text.contains("/nonexistent/.kube/config") && text.contains("KUBERNETES_SERVICE_HOST")
+        }
+        try "token-1".write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
+        let pod = KubeConfigLoader(environment: ["KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"], homeDirectory: "/nonexistent")
+        #expect(try pod.resolve(serviceAccountDirectory: directory.path).server == "https://10.96.0.1:443")
+    }
+
     @Test func inClusterFromAServiceAccountDirectory() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

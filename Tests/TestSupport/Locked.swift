@@ -1,0 +1,14 @@
+import Synchronization
+
+/// A value shared between a test and the tasks it starts.
+public final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    public init(_ value: Value) { mutex = Mutex(value) }
+
+    public func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
+        mutex.withLock { body(&$0) }
+    }
+
+    public var value: Value { mutex.withLock { $0 } }
+}
