@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "APIServer", dependencies: ["KubeCore", "Transport", "Digest", "FileIO"]),
 
         // Command implementations behind the thin executables.
-        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore"]),
+        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).

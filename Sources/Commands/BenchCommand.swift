@@ -29,6 +29,12 @@ enum BenchCommand: Subcommand {
               --watchers N (default 10)   --objects N (default 10000)
               --plain-http (no TLS)       --in-memory (no persistence)
 
+      informer
+              informer initial sync time and memory for --objects N ConfigMaps (default
+              10000) from the embedded API server, and update round trips through the watch
+      queue   work-queue adds/s and keys processed/s with 4 producers and 4 workers
+              --keys N (default 200000)
+
     Options:
       --json   print only the JSON result
     """
@@ -72,6 +78,20 @@ enum BenchCommand: Subcommand {
             try arguments.finish()
             guard writes > 0, writers > 0, watchers >= 0, objects >= 0 else { throw UsageError("counts must be positive") }
             printJSON(try await APIServerBenchmark.run(writes: writes, writers: writers, watchers: watchers, objects: objects, plainHTTP: plainHTTP, inMemory: inMemory))
+            return ExitCode.success
+        case "informer":
+            let objects = try arguments.option("objects", default: 10_000)
+            _ = arguments.flag("json")
+            try arguments.finish()
+            guard objects > 0 else { throw UsageError("--objects must be positive") }
+            printJSON(try await KubeRuntimeBenchmarks.informer(objects: objects))
+            return ExitCode.success
+        case "queue":
+            let keys = try arguments.option("keys", default: 200_000)
+            _ = arguments.flag("json")
+            try arguments.finish()
+            guard keys > 0 else { throw UsageError("--keys must be positive") }
+            printJSON(await KubeRuntimeBenchmarks.queue(keys: keys))
             return ExitCode.success
         default:
             throw UsageError("unknown benchmark '\(benchmark)'")
