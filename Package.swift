@@ -32,15 +32,16 @@ let package = Package(
         .target(name: "ChildProcess"),
         .target(name: "KubeClient", dependencies: ["KubeCore", "Transport", "ChildProcess"]),
         .target(name: "APIServer", dependencies: ["KubeCore", "Transport", "Digest", "FileIO"]),
+        .target(name: "Autoscaler", dependencies: ["KubeCore", "KubeClient", "Forecasting", "Cloud", "Transport", "FileIO"]),
 
         // Command implementations behind the thin executables.
-        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient"]),
+        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "Autoscaler"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient"], path: "Tests/TestSupport"),
-        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "Commands", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "TestSupport"]),
+        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "Autoscaler", "Commands", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "Autoscaler", "Forecasting", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "Transport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -22,32 +22,8 @@ enum ModelInput {
         return (artefact, table, dataPath, json, events)
     }
 
-    static func configuration(of header: ModelHeader) -> TrainingConfiguration {
-        var configuration = TrainingConfiguration()
-        configuration.sequenceLength = header.sequenceLength
-        configuration.horizon = header.horizon
-        configuration.quantiles = header.quantiles
-        configuration.levelNormalization = header.levelNormalization ?? false
-        configuration.levelSpan = header.levelSpan ?? 1
-        return configuration
-    }
-
     static func prepare(_ artefact: ModelArtefact, _ table: TimeSeriesTable, dataPath: String, minimumRows: Int? = nil, events: [CalendarEvent]) throws -> PreparedData {
-        let header = artefact.header
-        guard let features = FeatureSet(rawValue: header.featureSet) else {
-            throw InputFileError(path: dataPath, problem: "model uses unknown feature set '\(header.featureSet)'")
-        }
-        let prepared: PreparedData
-        do {
-            prepared = try FeatureBuilder.prepare(table, targetColumn: header.targetColumn, features: features, configuration: configuration(of: header),
-                                                  scaler: header.scaler, minimumRows: minimumRows, events: events)
-        } catch {
-            throw InputFileError(path: dataPath, problem: error.description)
-        }
-        guard prepared.featureNames == header.featureNames else {
-            throw InputFileError(path: dataPath, problem: "the model was trained on columns \(header.featureNames.joined(separator: ", ")); this file gives \(prepared.featureNames.joined(separator: ", "))")
-        }
-        return prepared
+        do { return try Forecaster(artefact).prepare(table, minimumRows: minimumRows, events: events) } catch { throw InputFileError(path: dataPath, problem: error.description) }
     }
 
     /// `--calendar events.json`, required by models trained with the calendar feature set.
@@ -111,27 +87,16 @@ enum PredictCommand: Subcommand {
         guard table.count >= header.sequenceLength else {
             throw InputFileError(path: dataPath, problem: "needs at least \(header.sequenceLength) rows for this model, has \(table.count)")
         }
-        // Append `horizon` placeholder rows so the last real rows form one window.
-        var extended = table
-        let step = header.stepSeconds
-        for index in 1...header.horizon {
-            extended.timestamps.append(table.timestamps[table.count - 1].addingTimeInterval(step * Double(index)))
-            for name in table.columnNames { extended.columns[name]!.append(table.columns[name]!.last!) }
-        }
-        let prepared = try ModelInput.prepare(artefact, extended, dataPath: dataPath, minimumRows: 0, events: events)
-        let runner = ForecastRunner(network: ForecasterNetwork(header.network), parameters: artefact.parameters)
-        let window = table.count
-        let outputs = runner.predict(prepared.dataset, windows: [window])
-        let perStep = header.network.outputsPerStep
+        let steps: [Forecaster.Step]
+        do { steps = try Forecaster(artefact).forecast(table, events: events) } catch { throw InputFileError(path: dataPath, problem: error.description) }
         let formatter = ISO8601DateFormatter()
         var rows: [[String: Any]] = []
-        for step in 0..<header.horizon {
-            let values = (0..<perStep).map { prepared.scaler.unscale(outputs[step * perStep + $0], column: prepared.targetFeatureIndex) }
-            var row: [String: Any] = ["step": step + 1, "timestamp": formatter.string(from: extended.timestamps[window + step])]
+        for (index, step) in steps.enumerated() {
+            var row: [String: Any] = ["step": index + 1, "timestamp": formatter.string(from: step.timestamp)]
             if header.quantiles.isEmpty {
-                row["value"] = Double(values[0])
+                row["value"] = Double(step.values[0])
             } else {
-                row["quantiles"] = Dictionary(uniqueKeysWithValues: zip(header.quantiles.map { String(format: "p%.0f", $0 * 100) }, values.map(Double.init)))
+                row["quantiles"] = Dictionary(uniqueKeysWithValues: zip(header.quantiles.map { String(format: "p%.0f", $0 * 100) }, step.values.map(Double.init)))
             }
             rows.append(row)
         }

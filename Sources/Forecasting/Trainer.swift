@@ -245,3 +245,7 @@ extension Duration {
         return Double(whole) + Double(fraction) / 1e18
     }
 }
+
+/// Immutable after init (weights packed once); every prediction allocates its own passes,
+/// so one runner serves concurrent reconciles.
+extension ForecastRunner: @unchecked Sendable {}
