@@ -44,6 +44,13 @@ public final class Controller: Sendable {
         let queue = WorkQueue<String>()
         self.queue = queue
         informer = Informer(client: client, resource: .scalingPolicies, options: .init(namespace: configuration.namespace)) { event in
+            // controller-runtime's GenerationChangedPredicate: our own status writes (and any
+            // metadata-only change) do not trigger a reconcile; the requeue timer paces them.
+            if case .updated(let old, let new) = event,
+               old.value(at: ["metadata", "generation"]) == new.value(at: ["metadata", "generation"]),
+               old.value(at: ["metadata", "deletionTimestamp"]) == new.value(at: ["metadata", "deletionTimestamp"]) {
+                return
+            }
             queue.add(event.key)
         }
     }
@@ -175,7 +182,7 @@ public final class Controller: Sendable {
                 case .unsupported(let message): modelHealth = .unusable(reason: "ModelUnsupported", message: message)
                 }
             case .success(let model)?:
-                modelHealth = Self.health(of: model.forecaster.header, spec: spec, now: at)
+                modelHealth = Self.health(of: model.forecaster.header, spec: spec, now: at.addingTimeInterval(-binding.metrics.timeShift))
                 if modelHealth == .ready, fresh {
                     do {
                         forecast = try Self.forecast(model.forecaster, history: history, events: events, quantile: spec.quantile)
@@ -262,7 +269,7 @@ public final class Controller: Sendable {
         for (condition, good) in flips {
             await recorder.record(regarding: reference, type: good ? .normal : .warning, reason: condition.reason, action: "Reconcile", note: "\(condition.type) is \(condition.status.rawValue): \(condition.message)")
         }
-        metrics.update(key, current: scaled?.to ?? capacity.desired, desired: plan.desired, forecast: plan.forecastLoad, modelAge: loaded.map { at.timeIntervalSince($0.forecaster.header.trainingEnd) })
+        metrics.update(key, current: scaled?.to ?? capacity.desired, desired: plan.desired, forecast: plan.forecastLoad, modelAge: loaded.map { at.addingTimeInterval(-binding.metrics.timeShift).timeIntervalSince($0.forecaster.header.trainingEnd) })
         return .requeue(after: .milliseconds(Int64(spec.stepSeconds * 1000 / max(configuration.speed, 0.001))))
     }
 

@@ -72,7 +72,8 @@ public final class TargetRegistry: Sendable {
         let simulation = spec.simulation!
         let trace = try trace(simulation.trace, loadScale: simulation.loadScale)
         let start = shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: simulation.startOffsetSteps, anchor: anchor)
-        return SimulatedTarget(start: start, step: trace.step, demand: trace.demand, warmup: simulation.warmupSeconds, initialCapacity: simulation.initialCapacity)
+        return SimulatedTarget(start: start, step: trace.step, demand: trace.demand, warmup: simulation.warmupSeconds, initialCapacity: simulation.initialCapacity,
+                               timeShift: start.timeIntervalSince(trace.start))
     }
 
     public static func shiftedStart(traceStart: Date, step: Double, offsetSteps: Int, anchor: Date) -> Date {

@@ -16,6 +16,13 @@ public protocol ScalingTarget: Sendable {
 public protocol MetricsSource: Sendable {
     /// The last `steps` samples at or before `now`, oldest first.
     func loadHistory(until now: Date, steps: Int) async throws -> [(time: Date, load: Double)]
+    /// How far this source's data was moved in time (a replayed trace); a model trained on
+    /// the original trace is aged by the shifted clock.
+    var timeShift: TimeInterval { get }
+}
+
+extension MetricsSource {
+    public var timeShift: TimeInterval { 0 }
 }
 
 /// A trace replayed in (virtual) time. Demand comes from the trace; capacity increases take
@@ -30,7 +37,10 @@ public final class SimulatedTarget: ScalingTarget, MetricsSource {
     private struct Change { var time: Date; var capacity: Int }
     private let changes: Mutex<[Change]>
 
-    public init(start: Date, step: Double, demand: [Double], warmup: Double, initialCapacity: Int) {
+    public let timeShift: TimeInterval
+
+    public init(start: Date, step: Double, demand: [Double], warmup: Double, initialCapacity: Int, timeShift: TimeInterval = 0) {
+        self.timeShift = timeShift
         self.start = start
         self.step = step
         self.demand = demand

@@ -54,3 +54,28 @@ public enum BusinessCalendar {
         return (active, until, multiplier)
     }
 }
+
+extension BusinessCalendar {
+    /// Events from a 0/1 flag column: one event per run of 1s (`prefix-1`, `prefix-2`, …).
+    public static func events(timestamps: [Date], flags: [Float], step: Double, prefix: String, multiplier: Double?) -> [CalendarEvent] {
+        var events: [CalendarEvent] = []
+        var runStart: Int?
+        for index in 0...flags.count {
+            let active = index < flags.count && flags[index] > 0.5
+            if active, runStart == nil { runStart = index }
+            if !active, let start = runStart {
+                events.append(CalendarEvent(name: "\(prefix)-\(events.count + 1)", start: timestamps[start], end: timestamps[index - 1].addingTimeInterval(step), multiplier: multiplier))
+                runStart = nil
+            }
+        }
+        return events
+    }
+
+    /// The events as the JSON `parse` reads (RFC 3339 times).
+    public static func encode(_ events: [CalendarEvent]) -> Data {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return (try? encoder.encode(events)) ?? Data("[]".utf8)
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 
 /// A YAML subset parser for kubeconfig files and manifests: block mappings and sequences
 /// (including `- key: value` items), plain, single- and double-quoted scalars, literal (`|`)
-/// and folded (`>`) block scalars, flow sequences/mappings of scalars, comments, and `---`
+/// and folded (`>`) block scalars, nested flow sequences/mappings, comments, and `---`
 /// document separators. No anchors, aliases or tags. Plain scalars resolve to null, true/false, integers
 /// (leading zero: octal, as Kubernetes reads YAML), floats, else strings.
 public enum YAML {
@@ -221,14 +221,14 @@ public enum YAML {
             return Self.resolvePlain(text)
         }
 
-        /// Flow collections of scalars: `[a, "b", 3]`, `{a: 1, b: x}`, `[]`, `{}`.
+        /// Flow collections, nested: `[a, "b", 3]`, `{a: 1, b: [x, y]}`, `[]`, `{}`.
         func flow(_ text: String, line: Int) throws(ParseError) -> JSONValue {
             let open = text.first!, close: Character = open == "[" ? "]" : "}"
             guard text.hasSuffix(String(close)) else { throw ParseError(line: line, detail: "unterminated flow collection") }
             let inner = text.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
             if inner.isEmpty { return open == "[" ? .array([]) : .object([:]) }
             var parts: [String] = []
-            var current = "", quote: Character? = nil
+            var current = "", quote: Character? = nil, depth = 0
             for character in inner {
                 if let q = quote {
                     if character == q { quote = nil }
@@ -236,7 +236,13 @@ public enum YAML {
                 } else if character == "\"" || character == "'" {
                     quote = character
                     current.append(character)
-                } else if character == "," {
+                } else if character == "[" || character == "{" {
+                    depth += 1
+                    current.append(character)
+                } else if character == "]" || character == "}" {
+                    depth -= 1
+                    current.append(character)
+                } else if character == "," && depth == 0 {
                     parts.append(current.trimmingCharacters(in: .whitespaces))
                     current = ""
                 } else {

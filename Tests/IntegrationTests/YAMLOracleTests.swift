@@ -86,8 +86,16 @@ struct YAMLOracleTests {
         """,
     ]
 
+    /// The repository's own manifests (nested flow collections, quoted JSONPaths, patterns).
+    static var manifests: [String] {
+        ["crds/scalingpolicy.yaml", "Tests/Fixtures/kube/crd.yaml"].compactMap { path in
+            (try? Data(contentsOf: Fixtures.root.appendingPathComponent(path))).map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
     @Test func matchesPyYAML() async throws {
-        for (index, sample) in Self.samples.enumerated() {
+        #expect(Self.manifests.count == 2)
+        for (index, sample) in (Self.samples + Self.manifests).enumerated() {
             let ours = try YAML.parseDocuments(sample)
             let script = "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(sys.stdin))))"
             let result = try await Subprocess.run("python3", ["-c", script], input: Data(sample.utf8))

@@ -1,0 +1,153 @@
+import APIServer
+import Autoscaler
+import FileIO
+import Forecasting
+import Foundation
+import KubeClient
+import KubeCore
+import Transport
+
+enum DemoCommand: Subcommand {
+    static let name = "demo"
+    static let summary = "run the whole system on this machine: API server, simulated target, model, controller"
+    static let usage = """
+    Usage: forescale demo [--data-dir DIR] [--speed 300] [--duration SECONDS] [--port 0]
+                          [--model Models/seed-load.fsm] [--crd crds/scalingpolicy.yaml]
+
+    Starts the embedded API server (kubeconfig in DIR), applies the ScalingPolicy CRD, a
+    sales calendar and two policies on simulated targets replaying the prototype's synthetic
+    trace (Predictive, and Reactive for comparison), trains a small model first if none is
+    present, and runs the controller in virtual time (--speed virtual seconds per second:
+    300 = one 5-minute step per second). A sale day begins four virtual hours in.
+    Runs until Ctrl-C or --duration (real seconds).
+    """
+
+    /// Day 19 of the seed trace, 20:00 after the trace's start time: four hours before the
+    /// sale on day 20 (the model was trained on days 1–18).
+    static let startOffsetSteps = 18 * 288 + 240
+    static let loadScale = 4.0
+
+    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        let dataDirectory = try arguments.option("data-dir") ?? FileManager.default.temporaryDirectory.appendingPathComponent("forescale-demo-\(getpid())").path
+        let speed = try arguments.option("speed", default: 300.0)
+        let duration = try arguments.option("duration", as: Double.self)
+        let port = try arguments.option("port", default: 0)
+        let modelPath = try arguments.option("model") ?? locate("Models/seed-load.fsm")
+        let crdPath = try arguments.option("crd") ?? locate("crds/scalingpolicy.yaml")
+        try arguments.finish()
+        guard speed > 0 else { throw UsageError("--speed must be positive") }
+
+        guard let crdData = FileManager.default.contents(atPath: crdPath) else { throw InputFileError(path: crdPath, problem: "cannot read the CRD (run from the repository, or pass --crd)") }
+        let crd: JSONValue
+        do { crd = try YAML.parse(String(decoding: crdData, as: UTF8.self)) } catch { throw InputFileError(path: crdPath, problem: "\(error)") }
+        if !FileManager.default.fileExists(atPath: modelPath) {
+            print("no model at \(modelPath): training one on days 1–18 of the synthetic trace …")
+            try await trainDefaultModel(to: modelPath, directory: dataDirectory)
+        }
+
+        // API server and client.
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let server: APIServer
+        do {
+            server = try APIServer(configuration: .init(dataDirectory: dataDirectory + "/apiserver", port: port, token: APIServer.generateToken()))
+        } catch {
+            throw InputFileError(path: dataDirectory, problem: "\(error)")
+        }
+        _ = try server.start()
+        let kubeconfig = dataDirectory + "/kubeconfig"
+        try AtomicFile.write(Data(server.kubeconfig().utf8), to: kubeconfig)
+        let client = KubernetesClient(connection: try KubeConfigLoader(environment: ["KUBECONFIG": kubeconfig]).load(), fieldManager: "forescale-demo")
+        defer {
+            client.shutdown()
+            server.shutdown()
+        }
+
+        // Virtual time: the trace is shifted by whole days so its time of day is kept.
+        let anchor = Date()
+        let trace = try TargetRegistry.trace("seed", loadScale: loadScale)
+        let shiftedStart = TargetRegistry.shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: startOffsetSteps, anchor: anchor)
+        let virtualStart = shiftedStart.addingTimeInterval(Double(startOffsetSteps) * trace.step)
+        let realStart = ContinuousClock.now
+        let now: @Sendable () -> Date = { virtualStart.addingTimeInterval((ContinuousClock.now - realStart).seconds * speed) }
+
+        try await applyOrUpdate(client, .customResourceDefinitions, namespace: nil, crd)
+        try await Task.sleep(for: .milliseconds(100))
+        let events = BusinessCalendar.events(timestamps: trace.table.timestamps.map { $0.addingTimeInterval(shiftedStart.timeIntervalSince(trace.start)) },
+                                             flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day", multiplier: 2.9)
+        try await applyOrUpdate(client, .configMaps, namespace: "default", [
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "shop-calendar"],
+            "data": ["events.json": .string(String(decoding: BusinessCalendar.encode(events), as: UTF8.self))],
+        ])
+        let modelURL = "file://" + URL(fileURLWithPath: modelPath).standardizedFileURL.path
+        for (name, mode, calendar) in [("web", "Predictive", true), ("web-reactive", "Reactive", false)] {
+            var spec: JSONValue = [
+                "target": ["kind": "Simulated", "name": .string(name), "simulation": ["trace": "seed", "loadScale": .number(loadScale), "initialCapacity": 2, "warmupSeconds": 300, "startOffsetSteps": .integer(Int64(startOffsetSteps))]],
+                "minCapacity": 2, "maxCapacity": 12, "mode": .string(mode), "targetUtilization": 60,
+                "forecast": ["leadTimeSeconds": 300, "quantile": .number(0.9)],
+                "model": ["artefact": .string(modelURL)],
+            ]
+            if calendar { spec["calendar"] = ["configMapRef": ["name": "shop-calendar", "key": "events.json"]] }
+            try await applyOrUpdate(client, .scalingPolicies, namespace: "default", ["apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": .string(name)], "spec": spec])
+        }
+
+        var configuration = Controller.Configuration(namespace: "default")
+        configuration.speed = speed
+        configuration.reportingInstance = "forescale-demo"
+        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor), now: now)
+        let endpoint = try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0)
+        defer { endpoint.shutdown() }
+
+        print("""
+        forescale demo is running (virtual time \(Timestamps.format(virtualStart)), \(Int(speed))× real time; a sale day starts in 4 virtual hours)
+          API server:  \(server.baseURL)   kubeconfig: \(kubeconfig)
+          metrics:     http://127.0.0.1:\(endpoint.port)/metrics   health: http://127.0.0.1:\(endpoint.port)/healthz
+          watch it:    kubectl --kubeconfig \(kubeconfig) get sp -w
+                       kubectl --kubeconfig \(kubeconfig) describe sp web
+        Ctrl-C stops it.
+        """)
+        let running = Task { await controller.run() }
+        let progress = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(10))
+                guard let policy = controller.informer.cache.get("default/web"), let reactive = controller.informer.cache.get("default/web-reactive") else { continue }
+                let load = policy.value(at: ["status", "currentLoad"]).map { FieldSelector.text($0) } ?? "-"
+                print("\(Timestamps.format(now()))  load \(load)  predictive capacity \(FieldSelector.text(policy.value(at: ["status", "currentCapacity"])))  reactive capacity \(FieldSelector.text(reactive.value(at: ["status", "currentCapacity"])))")
+            }
+        }
+        if let duration {
+            try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
+        } else {
+            _ = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        }
+        progress.cancel()
+        running.cancel()
+        await running.value
+        print("forescale demo: stopped after \(controller.metrics.reconcileCount) reconciles; state kept in \(dataDirectory)")
+        return ExitCode.success
+    }
+
+    /// A path relative to the working directory, else relative to the repository this
+    /// executable was built in (.build/<configuration>/forescale).
+    static func locate(_ relative: String) -> String {
+        if FileManager.default.fileExists(atPath: relative) { return relative }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let repository = executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return repository.appendingPathComponent(relative).path
+    }
+
+    static func applyOrUpdate(_ client: KubernetesClient, _ resource: ResourceRef, namespace: String?, _ object: JSONValue) async throws {
+        let name = object.value(at: ["metadata", "name"])!.stringValue!
+        _ = try await client.patch(resource, namespace: namespace, name: name, .apply(object, force: true))
+    }
+
+    /// The default model's recipe (see Models/README.md), trained in-process.
+    static func trainDefaultModel(to path: String, directory: String) async throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let data = directory + "/seed-load.csv", calendar = directory + "/seed-calendar.json"
+        var generate = Arguments(["--days", "18", "--seed", "42", "--load-scale", "4", "--out", data, "--calendar-out", calendar])
+        _ = try await GenerateCommand.run(&generate)
+        var train = Arguments(["--data", data, "--target-column", "load", "--features", "calendar", "--calendar", calendar, "--horizon", "3",
+                               "--quantiles", "0.5,0.9", "--hidden", "32", "--layers", "1", "--head", "32", "--epochs", "25", "--out", path])
+        _ = try await TrainCommand.run(&train)
+    }
+}
