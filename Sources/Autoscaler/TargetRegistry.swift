@@ -9,6 +9,11 @@ public final class TargetRegistry: Sendable {
     public struct Binding: Sendable {
         public var target: any ScalingTarget
         public var metrics: any MetricsSource
+
+        public init(target: any ScalingTarget, metrics: any MetricsSource) {
+            self.target = target
+            self.metrics = metrics
+        }
     }
 
     private let client: KubernetesClient

@@ -22,11 +22,6 @@ enum DemoCommand: Subcommand {
     Runs until Ctrl-C or --duration (real seconds).
     """
 
-    /// Day 19 of the seed trace, 20:00 after the trace's start time: four hours before the
-    /// sale on day 20 (the model was trained on days 1–18).
-    static let startOffsetSteps = 18 * 288 + 240
-    static let loadScale = 4.0
-
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         let dataDirectory = try arguments.option("data-dir") ?? FileManager.default.temporaryDirectory.appendingPathComponent("forescale-demo-\(getpid())").path
         let speed = try arguments.option("speed", default: 300.0)
@@ -64,31 +59,16 @@ enum DemoCommand: Subcommand {
 
         // Virtual time: the trace is shifted by whole days so its time of day is kept.
         let anchor = Date()
-        let trace = try TargetRegistry.trace("seed", loadScale: loadScale)
-        let shiftedStart = TargetRegistry.shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: startOffsetSteps, anchor: anchor)
-        let virtualStart = shiftedStart.addingTimeInterval(Double(startOffsetSteps) * trace.step)
+        let virtualStart = try SeedScenario.virtualStart(anchor: anchor).start
         let realStart = ContinuousClock.now
         let now: @Sendable () -> Date = { virtualStart.addingTimeInterval((ContinuousClock.now - realStart).seconds * speed) }
 
         try await applyOrUpdate(client, .customResourceDefinitions, namespace: nil, crd)
         try await Task.sleep(for: .milliseconds(100))
-        let events = BusinessCalendar.events(timestamps: trace.table.timestamps.map { $0.addingTimeInterval(shiftedStart.timeIntervalSince(trace.start)) },
-                                             flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day", multiplier: 2.9)
-        try await applyOrUpdate(client, .configMaps, namespace: "default", [
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "shop-calendar"],
-            "data": ["events.json": .string(String(decoding: BusinessCalendar.encode(events), as: UTF8.self))],
-        ])
+        try await applyOrUpdate(client, .configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
         let modelURL = "file://" + URL(fileURLWithPath: modelPath).standardizedFileURL.path
-        for (name, mode, calendar) in [("web", "Predictive", true), ("web-reactive", "Reactive", false)] {
-            var spec: JSONValue = [
-                "target": ["kind": "Simulated", "name": .string(name), "simulation": ["trace": "seed", "loadScale": .number(loadScale), "initialCapacity": 2, "warmupSeconds": 300, "startOffsetSteps": .integer(Int64(startOffsetSteps))]],
-                "minCapacity": 2, "maxCapacity": 12, "mode": .string(mode), "targetUtilization": 60,
-                "forecast": ["leadTimeSeconds": 300, "quantile": .number(0.9)],
-                "model": ["artefact": .string(modelURL)],
-            ]
-            if calendar { spec["calendar"] = ["configMapRef": ["name": "shop-calendar", "key": "events.json"]] }
-            try await applyOrUpdate(client, .scalingPolicies, namespace: "default", ["apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": .string(name)], "spec": spec])
-        }
+        try await applyOrUpdate(client, .scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: modelURL, calendar: "shop-calendar"))
+        try await applyOrUpdate(client, .scalingPolicies, namespace: "default", SeedScenario.policy(name: "web-reactive", mode: "Reactive", modelURL: nil, calendar: nil))
 
         var configuration = Controller.Configuration(namespace: "default")
         configuration.speed = speed

@@ -1,0 +1,183 @@
+import Autoscaler
+import Foundation
+import KubeClient
+import KubeCore
+import Testing
+import TestSupport
+
+/// The controller end to end: embedded API server, the ScalingPolicy CRD, simulated targets
+/// replaying the seed trace, the committed default model, virtual time stepped by the test.
+@Suite struct ControllerTests {
+    final class World: Sendable {
+        let cluster: EmbeddedCluster
+        let client: KubernetesClient
+        let anchor = Date(timeIntervalSince1970: 1_800_000_000)
+        let clock: Locked<Date>
+        let targets: TargetRegistry
+        let modelURL: String
+
+        init() async throws {
+            cluster = try EmbeddedCluster()
+            client = try cluster.kubeClient(fieldManager: "forescale-controller")
+            let crd = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml")), as: UTF8.self))
+            _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
+            _ = try await client.create(.configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
+            clock = Locked(try SeedScenario.virtualStart(anchor: anchor).start)
+            targets = TargetRegistry(client: client, anchor: anchor)
+            modelURL = "file://" + Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path
+        }
+
+        func controller() -> Controller {
+            let clock = self.clock
+            return Controller(client: client, configuration: .init(namespace: "default"), targets: targets, now: { clock.value })
+        }
+
+        func stop() {
+            client.shutdown()
+            cluster.stop()
+        }
+
+        func policy(_ name: String) async throws -> JSONValue {
+            try await client.get(.scalingPolicies, namespace: "default", name: name)
+        }
+
+        /// One virtual step: reconcile each policy (fresh from the API), then advance 5 minutes.
+        func step(_ controller: Controller, _ names: [String]) async throws {
+            for name in names { _ = try await controller.reconcile(policy: try await policy(name)) }
+            clock.withLock { $0 = $0.addingTimeInterval(300) }
+        }
+
+        func condition(_ policy: JSONValue, _ type: String) -> JSONValue? {
+            policy.value(at: ["status", "conditions"])?.arrayValue?.first { $0["type"]?.stringValue == type }
+        }
+
+        func events(about name: String) async throws -> [JSONValue] {
+            try await client.list(.coreEvents, namespace: "default", fieldSelector: "involvedObject.name=\(name)").items
+        }
+    }
+
+    @Test func predictiveIsReadyBeforeTheSaleWhileReactiveLags() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web-reactive", mode: "Reactive", modelURL: nil, calendar: nil))
+        let controller = world.controller()
+        let saleStart = try SeedScenario.events(anchor: world.anchor).first { $0.start >= world.clock.value }!.start
+        var overload: [String: Int] = ["web": 0, "web-reactive": 0]
+        var atSaleStart: [String: Int] = [:]
+        while world.clock.value < saleStart.addingTimeInterval(2 * 3600) {
+            try await world.step(controller, ["web", "web-reactive"])
+            let now = world.clock.value
+            for name in ["web", "web-reactive"] {
+                let target = try #require(world.targets.simulated("default/\(name)"))
+                let inService = target.capacityState(at: now).inService
+                if now >= saleStart, target.demand(at: now) / Double(max(1, inService)) > 80 { overload[name, default: 0] += 1 }
+                if atSaleStart[name] == nil, now >= saleStart { atSaleStart[name] = inService }
+            }
+        }
+        let demandAtStart = try #require(world.targets.simulated("default/web")).demand(at: saleStart)
+        let needed = Int((demandAtStart / 80).rounded(.up))
+        print("controller e2e: demand at sale start \(Int(demandAtStart)) needs \(needed) at ≤80%; in service: predictive \(atSaleStart["web"]!), reactive \(atSaleStart["web-reactive"]!); overloaded 5-minute steps in the first 2 h: predictive \(overload["web"]!), reactive \(overload["web-reactive"]!)")
+        #expect(atSaleStart["web"]! >= needed, "predictive capacity was in service when the sale began")
+        #expect(atSaleStart["web-reactive"]! < needed, "reactive had not scaled yet")
+        #expect(overload["web"]! < overload["web-reactive"]!)
+
+        let web = try await world.policy("web")
+        #expect(world.condition(web, "Ready")?["status"] == "True")
+        #expect(world.condition(web, "ModelReady")?["status"] == "True")
+        #expect(world.condition(web, "Fallback")?["status"] == "False")
+        #expect(web.value(at: ["status", "lastForecast", "points"])?.arrayValue?.isEmpty == false)
+        #expect(web.value(at: ["status", "observedGeneration"]) == 1)
+        let scaled = try await world.events(about: "web").filter { $0["reason"] == "ScaledUp" }
+        #expect(!scaled.isEmpty)
+        #expect(scaled.allSatisfy { $0["message"]?.stringValue?.contains("capacity ") == true })
+    }
+
+    @Test func forecastOnlyNeverActsAndMissingModelFallsBack() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "watch-only", mode: "ForecastOnly", modelURL: world.modelURL, calendar: "shop-calendar"))
+        let corruptPath = world.cluster.directory.file("corrupt.fsm")
+        var bytes = try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm"))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: corruptPath))
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "corrupt", mode: "Predictive", modelURL: "file://" + corruptPath, calendar: nil))
+        let controller = world.controller()
+        for _ in 0..<60 { try await world.step(controller, ["watch-only", "corrupt"]) }
+        #expect(try #require(world.targets.simulated("default/watch-only")).changeLog.isEmpty, "ForecastOnly never sets capacity")
+        let watched = try await world.policy("watch-only")
+        #expect(watched.value(at: ["status", "desiredCapacity"])?.intValue ?? 0 > 2, "it still computed and recorded a desired capacity")
+        let corrupt = try await world.policy("corrupt")
+        #expect(world.condition(corrupt, "ModelReady")?["reason"] == "ModelCorrupt")
+        #expect(world.condition(corrupt, "Fallback")?["status"] == "True")
+        #expect(corrupt.value(at: ["status", "mode"]) == "Reactive")
+        #expect(try await world.events(about: "corrupt").contains { $0["reason"] == "ModelCorrupt" })
+    }
+
+    @Test func invalidSpecGetsAConditionAndOneEventWithoutRetrying() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        var policy = SeedScenario.policy(name: "bad", mode: "Predictive", modelURL: nil, calendar: nil)
+        policy.setValue(["scaleUpAbove": 30, "scaleDownBelow": 40], at: ["spec", "thresholds"])
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", policy)
+        let controller = world.controller()
+        for _ in 0..<3 {
+            #expect(try await controller.reconcile(policy: try await world.policy("bad")) == .awaitChange)
+        }
+        let bad = try await world.policy("bad")
+        #expect(world.condition(bad, "Ready")?["reason"] == "InvalidSpec")
+        #expect(world.condition(bad, "Ready")?["message"]?.stringValue?.contains("spec.thresholds") == true)
+        let events = try await world.events(about: "bad").filter { $0["reason"] == "InvalidSpec" }
+        #expect(events.count == 1 && events.first?["series"] == nil, "one Event, not repeated on every pass")
+    }
+
+    @Test func metricsGapNeverScalesInAndRestartNeitherRepeatsNorLosesActions() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
+        // Start over-provisioned with no metrics at all: it must hold, not scale in.
+        var starved = SeedScenario.policy(name: "starved", mode: "Reactive", modelURL: nil, calendar: nil, initialCapacity: 10)
+        starved.setValue("starved", at: ["spec", "target", "name"])
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", starved)
+        let starvedSpec = try PolicySpec.parse(starved["spec"]).get()
+        let starvedTarget = try TargetRegistry.simulatedTarget(spec: starvedSpec, anchor: world.anchor)
+        world.targets.register("default/starved", spec: starvedSpec, binding: .init(target: starvedTarget, metrics: NoMetrics()))
+
+        var controller = world.controller()
+        for step in 0..<90 {
+            if step == 45 { controller = world.controller() }  // a restart: new informer, queue, caches
+            try await world.step(controller, ["web", "starved"])
+        }
+        #expect(starvedTarget.changeLog.isEmpty)
+        let starvedPolicy = try await world.policy("starved")
+        #expect(world.condition(starvedPolicy, "MetricsAvailable")?["status"] == "False")
+
+        let log = try #require(world.targets.simulated("default/web")).changeLog
+        let scaleEvents = try await world.events(about: "web").filter { $0["reason"] == "ScaledUp" || $0["reason"] == "ScaledDown" }
+        let recorded = scaleEvents.reduce(0) { $0 + ($1["count"]?.intValue ?? 1) }
+        #expect(!log.isEmpty)
+        #expect(recorded == log.count, "one Event per capacity change across the restart")
+        #expect(zip(log, log.dropFirst()).allSatisfy { $0.capacity != $1.capacity }, "no action repeated")
+        let web = try await world.policy("web")
+        #expect(web.value(at: ["status", "lastAction", "to"])?.intValue == log.last?.capacity)
+    }
+
+    @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func kubectlShowsPrinterColumnsAndEvents() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
+        let controller = world.controller()
+        for _ in 0..<50 { try await world.step(controller, ["web"]) }
+        let table = try await world.cluster.kubectl(["get", "sp"])
+        #expect(table.status == 0)
+        for column in ["TARGET", "CURRENT", "DESIRED", "FORECAST", "MODE", "MODEL", "READY", "AGE"] { #expect(table.stdout.contains(column)) }
+        #expect(table.stdout.contains("Predictive") && table.stdout.contains("True"))
+        let describe = try await world.cluster.kubectl(["describe", "sp", "web"])
+        #expect(describe.stdout.contains("Events:") && describe.stdout.contains("ScaledUp"))
+    }
+}
+
+/// A metrics source that never has a datapoint (an exporter that stopped).
+struct NoMetrics: MetricsSource {
+    func loadHistory(until now: Date, steps: Int) async throws -> [(time: Date, load: Double)] { [] }
+}
