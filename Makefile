@@ -32,14 +32,9 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-demo: release
-	@if .build/release/forescale demo --help >/dev/null 2>&1; then \
-	  .build/release/forescale demo; \
-	else \
-	  echo "forescale demo does not exist yet: the controller and the embedded API server are still being built (issues 4-7)."; \
-	  echo "What runs today: .build/release/forescale bench http --json"; \
-	  exit 2; \
-	fi
+# Runs until Ctrl-C; DEMO_ARGS passes options (e.g. DEMO_ARGS="--duration 60 --speed 600").
+demo: deps release
+	.build/release/forescale demo $(DEMO_ARGS)
 
 bench: release
 	.build/release/forescale bench http --json

@@ -11,6 +11,7 @@ let package = Package(
     name: "Forescale",
     products: [
         .executable(name: "forescale", targets: ["forescale"]),
+        .executable(name: "forescale-controller", targets: ["forescale-controller"]),
     ],
     targets: [
         // Leaves: pure or system-library targets.
@@ -37,6 +38,7 @@ let package = Package(
         // Command implementations behind the thin executables.
         .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "Autoscaler"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
+        .executableTarget(name: "forescale-controller", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient"], path: "Tests/TestSupport"),

@@ -177,6 +177,41 @@ import TestSupport
     }
 }
 
+/// Two replicas with leader election: only the lease holder reconciles; when it shuts down
+/// gracefully (releasing the lease) the other takes over.
+@Suite struct ControllerReplicaTests {
+    @Test func onlyTheLeaderActsAndTheOtherTakesOver() async throws {
+        let world = try await ControllerTests.World()
+        defer { world.stop() }
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Reactive", modelURL: nil, calendar: nil))
+        func replica(_ identity: String) -> (Controller, Task<Void, Never>) {
+            var configuration = Controller.Configuration(namespace: "default")
+            configuration.speed = 3000  // requeue every 0.1 s
+            let controller = Controller(client: world.client, configuration: configuration, targets: TargetRegistry(client: world.client, anchor: world.anchor), now: { world.clock.value })
+            var election = LeaderElector.Configuration(identity: identity)
+            election.leaseDuration = .seconds(3)
+            election.renewDeadline = .seconds(2)
+            election.retryPeriod = .milliseconds(100)
+            let elector = LeaderElector(lock: KubernetesLeaseLock(client: world.client, namespace: "default", name: "forescale-controller"), configuration: election, clock: ContinuousClock())
+            return (controller, Task { await elector.run { await controller.run() } })
+        }
+        let (first, firstTask) = replica("replica-a")
+        try await Task.sleep(for: .milliseconds(300))
+        let (second, secondTask) = replica("replica-b")
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(first.metrics.reconcileCount > 3, "the leader reconciles")
+        #expect(second.metrics.reconcileCount == 0, "the follower never acts")
+        firstTask.cancel()
+        await firstTask.value
+        let stoppedAt = first.metrics.reconcileCount
+        try await Task.sleep(for: .seconds(1))
+        #expect(second.metrics.reconcileCount > 0, "the follower took over after the release")
+        #expect(first.metrics.reconcileCount == stoppedAt)
+        secondTask.cancel()
+        await secondTask.value
+    }
+}
+
 /// A metrics source that never has a datapoint (an exporter that stopped).
 struct NoMetrics: MetricsSource {
     func loadHistory(until now: Date, steps: Int) async throws -> [(time: Date, load: Double)] { [] }

@@ -1,0 +1,123 @@
+import Autoscaler
+import Foundation
+import KubeClient
+import KubeCore
+
+/// `forescale controller` and the `forescale-controller` executable.
+public enum ControllerCommand: Subcommand {
+    static let name = "controller"
+    static let summary = "run the ScalingPolicy controller against a cluster"
+    static let usage = """
+    Usage: forescale-controller [--kubeconfig F] [--context C] [--namespace NS] [--workers 2]
+                                [--leader-elect true|false] [--lease-name forescale-controller]
+                                [--lease-namespace NS] [--identity ID]
+                                [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
+
+    Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
+    account), watches ScalingPolicies (all namespaces unless --namespace) and reconciles them
+    with --workers workers. With leader election (default on) only the holder of the Lease
+    acts; the others wait and take over when it stops renewing. Serves /metrics, /healthz and
+    /readyz. SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
+    """
+
+    public static func main(_ words: [String]) async -> Int32 {
+        await CommandLineTool.main([name] + words)
+    }
+
+    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        let kubeconfig = try arguments.option("kubeconfig")
+        let context = try arguments.option("context")
+        let namespace = try arguments.option("namespace")
+        let workers = try arguments.option("workers", default: 2)
+        let leaderElect = try arguments.option("leader-elect") ?? "true"
+        let leaseName = try arguments.option("lease-name") ?? "forescale-controller"
+        let leaseNamespace = try arguments.option("lease-namespace")
+        let identity = try arguments.option("identity") ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        let metricsAddress = try arguments.option("metrics-address") ?? "0.0.0.0"
+        let metricsPort = try arguments.option("metrics-port", default: 8080)
+        let logFormat = try arguments.option("log-format") ?? "text"
+        try arguments.finish()
+        guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
+        guard leaderElect == "true" || leaderElect == "false" else { throw UsageError("--leader-elect must be true or false") }
+        guard logFormat == "text" || logFormat == "json" else { throw UsageError("--log-format must be text or json") }
+        let log = Log(json: logFormat == "json")
+
+        var environment = ProcessInfo.processInfo.environment
+        if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
+        let connection: ClusterConnection
+        do {
+            connection = try KubeConfigLoader(environment: environment).resolve(context: context)
+        } catch {
+            throw UsageError("\(error)")
+        }
+        let client = KubernetesClient(connection: connection, fieldManager: "forescale-controller")
+        defer { client.shutdown() }
+        var configuration = Controller.Configuration(namespace: namespace)
+        configuration.workers = workers
+        configuration.reportingInstance = identity
+        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: Date()), now: { Date() })
+        let endpoint = try ControllerEndpoint.start(controller: controller, address: metricsAddress, port: metricsPort)
+        defer { endpoint.shutdown() }
+        log.info("forescale-controller started", ["identity": identity, "server": connection.server, "namespace": namespace ?? "(all)", "metricsPort": String(endpoint.port), "leaderElection": leaderElect])
+
+        let lostLeadership = Locked(false)
+        let running = Task {
+            if leaderElect == "true" {
+                let lock = KubernetesLeaseLock(client: client, namespace: leaseNamespace ?? connection.namespace, name: leaseName)
+                let elector = LeaderElector(lock: lock, configuration: .init(identity: identity), clock: ContinuousClock())
+                await elector.run {
+                    log.info("became leader", ["lease": leaseName])
+                    await controller.run()
+                }
+                // As client-go controllers do: a replica that lost its lease exits and is
+                // restarted, rather than risk acting on a stale view.
+                if !Task.isCancelled { lostLeadership.set(true) }
+            } else {
+                await controller.run()
+            }
+        }
+        let stopped = Task {
+            await running.value
+            if lostLeadership.value { kill(getpid(), SIGTERM) }
+        }
+        let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        running.cancel()
+        await stopped.value
+        if lostLeadership.value {
+            log.error("lost the leader lease; exiting so the pod restarts and campaigns again", ["lease": leaseName])
+            return ExitCode.failure
+        }
+        log.info("stopped", ["signal": String(signal), "reconciles": String(controller.metrics.reconcileCount)])
+        return ExitCode.success
+    }
+}
+
+/// Structured logs on stderr: `key=value` text or one JSON object per line.
+struct Log: Sendable {
+    var json: Bool
+
+    func info(_ message: String, _ fields: [String: String] = [:]) { write("info", message, fields) }
+    func error(_ message: String, _ fields: [String: String] = [:]) { write("error", message, fields) }
+
+    private func write(_ level: String, _ message: String, _ fields: [String: String]) {
+        let time = Timestamps.formatMicro(Date())
+        let line: String
+        if json {
+            var object: [String: JSONValue] = ["ts": .string(time), "level": .string(level), "msg": .string(message)]
+            for (key, value) in fields { object[key] = .string(value) }
+            line = String(decoding: JSONValue.object(object).serialized(), as: UTF8.self)
+        } else {
+            line = "\(time) \(level) \(message)" + fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+/// A value shared with tasks.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func set(_ value: Value) { lock.withLock { stored = value } }
+}
