@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Autoscaler", dependencies: ["KubeCore", "KubeClient", "Forecasting", "Cloud", "Transport", "FileIO"]),
 
         // Command implementations behind the thin executables.
-        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "Autoscaler"]),
+        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "Autoscaler", "ChildProcess"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-controller", dependencies: ["Commands"]),
 

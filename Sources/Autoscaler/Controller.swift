@@ -58,7 +58,8 @@ public final class Controller: Sendable {
     /// Runs the informer and the workers until cancelled; in-flight reconciles finish first.
     public func run() async {
         let informerTask = Task { await informer.run() }
-        await informer.waitForSync()
+        // Cancellation-aware wait for the first list (a replica may lose its lease before).
+        while !informer.hasSynced && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<configuration.workers {
                 group.addTask { [self] in
@@ -140,7 +141,7 @@ public final class Controller: Sendable {
             spec = parsed
         }
 
-        let binding = try targets.binding(for: key, namespace: namespace, spec: spec)
+        let binding = try await targets.binding(for: key, namespace: namespace, spec: spec)
         let capacity = try await binding.target.capacity(at: at)
 
         // Metrics: capacity-independent load history, fresh enough?

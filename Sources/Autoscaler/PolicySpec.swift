@@ -50,6 +50,16 @@ public struct PolicySpec: Sendable, Equatable {
     public var stabilizationWindowSeconds: Double
     /// Simulated targets: the trace, the start offset into it, warm-up, initial capacity.
     public var simulation: SimulationSpec?
+    /// CloudWatch metric of an AutoScalingGroup target (per-instance utilisation).
+    public var cloudWatch: CloudWatchSpec = CloudWatchSpec()
+
+    public struct CloudWatchSpec: Sendable, Equatable {
+        public var namespace = "AWS/EC2"
+        public var metricName = "CPUUtilization"
+        public var statistic = "Average"
+        /// Empty: AutoScalingGroupName = the target's name.
+        public var dimensions: [String: String] = [:]
+    }
 
     public struct SimulationSpec: Sendable, Equatable {
         /// "seed" (the prototype's generator), or a CSV path with a `load` or `value` column.
@@ -107,6 +117,13 @@ public struct PolicySpec: Sendable, Equatable {
             stabilizationWindowSeconds: number(["behavior", "scaleDown", "stabilizationWindowSeconds"], 900),
             simulation: nil
         )
+        if let cloudWatch = spec.value(at: ["metrics", "cloudwatch"]) {
+            policy.cloudWatch.namespace = cloudWatch["namespace"]?.stringValue ?? policy.cloudWatch.namespace
+            policy.cloudWatch.metricName = cloudWatch["metricName"]?.stringValue ?? policy.cloudWatch.metricName
+            policy.cloudWatch.statistic = cloudWatch["statistic"]?.stringValue ?? policy.cloudWatch.statistic
+            policy.cloudWatch.dimensions = cloudWatch["dimensions"]?.stringMap ?? [:]
+        }
+        if policy.targetKind == .autoScalingGroup, policy.region == nil { problems.append("spec.target.region: required for an AutoScalingGroup") }
         if let simulation = spec.value(at: ["target", "simulation"]) {
             policy.simulation = SimulationSpec(
                 trace: simulation["trace"]?.stringValue ?? "seed",

@@ -2,6 +2,7 @@ import Foundation
 import Forecasting
 import KubeClient
 import Synchronization
+import Cloud
 
 /// Builds and keeps each policy's target and metrics source. Simulated targets live here
 /// (in memory), so a test can restart the controller around the same simulated world.
@@ -17,20 +18,23 @@ public final class TargetRegistry: Sendable {
     }
 
     private let client: KubernetesClient
+    /// An AWS client for a region (nil: AutoScalingGroup targets are refused).
+    private let aws: (@Sendable (String) async throws -> AWSClient)?
     private let bindings = Mutex<[String: (spec: PolicySpec, binding: Binding)]>([:])
     /// Trace time is shifted by whole days so virtual time lines up with it (time of day kept).
     private let anchor: Date
 
-    public init(client: KubernetesClient, anchor: Date) {
+    public init(client: KubernetesClient, anchor: Date, aws: (@Sendable (String) async throws -> AWSClient)? = nil) {
         self.client = client
         self.anchor = anchor
+        self.aws = aws
     }
 
     public func simulated(_ key: String) -> SimulatedTarget? {
         bindings.withLock { $0[key]?.binding.target as? SimulatedTarget }
     }
 
-    public func binding(for key: String, namespace: String, spec: PolicySpec) throws -> Binding {
+    public func binding(for key: String, namespace: String, spec: PolicySpec) async throws -> Binding {
         if let existing = bindings.withLock({ $0[key] }), existing.spec.targetKind == spec.targetKind, existing.spec.targetName == spec.targetName, existing.spec.simulation == spec.simulation {
             return existing.binding
         }
@@ -46,7 +50,15 @@ public final class TargetRegistry: Sendable {
             let simulated = try Self.simulatedTarget(spec: spec, anchor: anchor)
             binding = Binding(target: KubernetesScaleTarget(client: client, namespace: namespace, name: spec.targetName), metrics: simulated)
         case .autoScalingGroup:
-            throw TargetError.unsupported("AutoScalingGroup targets need AWS credentials and a region; run forescale-controller with --aws")
+            guard let aws, let region = spec.region else { throw TargetError.unsupported("AutoScalingGroup targets need AWS access (forescale-controller --aws) and spec.target.region") }
+            let awsClient = try await aws(region)
+            let target = AutoScalingGroupTarget(api: AutoScalingAPI(client: awsClient), name: spec.targetName)
+            let dimensions = spec.cloudWatch.dimensions.isEmpty ? ["AutoScalingGroupName": spec.targetName] : spec.cloudWatch.dimensions
+            let metrics = CloudWatchLoadSource(
+                cloudWatch: CloudWatchAPI(client: awsClient), metric: MetricIdentity(namespace: spec.cloudWatch.namespace, name: spec.cloudWatch.metricName, dimensions: dimensions),
+                statistic: spec.cloudWatch.statistic, step: spec.stepSeconds, groupName: spec.targetName,
+                currentInService: { try await target.capacity(at: Date()).inService })
+            binding = Binding(target: target, metrics: metrics)
         }
         bindings.withLock { $0[key] = (spec, binding) }
         return binding
@@ -59,6 +71,18 @@ public final class TargetRegistry: Sendable {
     /// The trace a simulation replays: "seed" (the prototype's generator, 30 days, CPU × loadScale)
     /// or a CSV with a `load`, `value` or `cpu_utilization` column (× loadScale).
     public static func trace(_ name: String, loadScale: Double) throws -> (start: Date, step: Double, demand: [Double], table: TimeSeriesTable) {
+        // Thousands of simulated policies replay the same few traces: load each once and
+        // share the (copy-on-write) arrays.
+        let key = "\(name)|\(loadScale)"
+        if let cached = traceCache.withLock({ $0[key] }) { return cached }
+        let loaded = try loadTrace(name, loadScale: loadScale)
+        traceCache.withLock { $0[key] = loaded }
+        return loaded
+    }
+
+    private static let traceCache = Mutex<[String: (start: Date, step: Double, demand: [Double], table: TimeSeriesTable)]>([:])
+
+    private static func loadTrace(_ name: String, loadScale: Double) throws -> (start: Date, step: Double, demand: [Double], table: TimeSeriesTable) {
         let table: TimeSeriesTable
         if name == "seed" {
             table = SyntheticGenerator.generate(days: 30, seed: 42)

@@ -34,6 +34,10 @@ enum BenchCommand: Subcommand {
               10000) from the embedded API server, and update round trips through the watch
       queue   work-queue adds/s and keys processed/s with 4 producers and 4 workers
               --keys N (default 200000)
+      reconcile
+              the controller's first reconcile of --policies N (default 10000) Predictive
+              policies on simulated targets against a forescale apiserver process:
+              policies/s, controller RSS idle and with the policies; --workers N (default 2)
 
     Options:
       --json   print only the JSON result
@@ -85,6 +89,14 @@ enum BenchCommand: Subcommand {
             try arguments.finish()
             guard objects > 0 else { throw UsageError("--objects must be positive") }
             printJSON(try await KubeRuntimeBenchmarks.informer(objects: objects))
+            return ExitCode.success
+        case "reconcile":
+            let policies = try arguments.option("policies", default: 10_000)
+            let workers = try arguments.option("workers", default: 2)
+            _ = arguments.flag("json")
+            try arguments.finish()
+            guard policies > 0, workers > 0 else { throw UsageError("--policies and --workers must be positive") }
+            printJSON(try await ReconcileBenchmark.run(policies: policies, workers: workers))
             return ExitCode.success
         case "queue":
             let keys = try arguments.option("keys", default: 200_000)

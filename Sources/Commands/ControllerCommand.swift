@@ -1,4 +1,5 @@
 import Autoscaler
+import Cloud
 import Foundation
 import KubeClient
 import KubeCore
@@ -12,12 +13,16 @@ public enum ControllerCommand: Subcommand {
                                 [--leader-elect true|false] [--lease-name forescale-controller]
                                 [--lease-namespace NS] [--identity ID]
                                 [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
+                                [--aws]
 
     Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
     account), watches ScalingPolicies (all namespaces unless --namespace) and reconciles them
     with --workers workers. With leader election (default on) only the holder of the Lease
     acts; the others wait and take over when it stops renewing. Serves /metrics, /healthz and
     /readyz. SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
+    --aws enables AutoScalingGroup targets, with credentials from the standard chain
+    (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
+    AWS_ENDPOINT_URL overrides.
     """
 
     public static func main(_ words: [String]) async -> Int32 {
@@ -36,6 +41,7 @@ public enum ControllerCommand: Subcommand {
         let metricsAddress = try arguments.option("metrics-address") ?? "0.0.0.0"
         let metricsPort = try arguments.option("metrics-port", default: 8080)
         let logFormat = try arguments.option("log-format") ?? "text"
+        let useAWS = arguments.flag("aws")
         try arguments.finish()
         guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
         guard leaderElect == "true" || leaderElect == "false" else { throw UsageError("--leader-elect must be true or false") }
@@ -55,7 +61,8 @@ public enum ControllerCommand: Subcommand {
         var configuration = Controller.Configuration(namespace: namespace)
         configuration.workers = workers
         configuration.reportingInstance = identity
-        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: Date()), now: { Date() })
+        let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
+        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: Date(), aws: aws), now: { Date() })
         let endpoint = try ControllerEndpoint.start(controller: controller, address: metricsAddress, port: metricsPort)
         defer { endpoint.shutdown() }
         log.info("forescale-controller started", ["identity": identity, "server": connection.server, "namespace": namespace ?? "(all)", "metricsPort": String(endpoint.port), "leaderElection": leaderElect])
@@ -120,4 +127,22 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     init(_ value: Value) { stored = value }
     var value: Value { lock.withLock { stored } }
     func set(_ value: Value) { lock.withLock { stored = value } }
+}
+
+/// One AWS client per region, with credentials from the standard chain (resolved when the
+/// region is first used; long-lived processes should run with refreshable credentials such
+/// as IRSA — the client re-signs with what it resolved).
+final class AWSClients: Sendable {
+    private let chain = CredentialChain()
+    private let clients = Locked<[String: AWSClient]>([:])
+
+    @Sendable func client(region: String) async throws -> AWSClient {
+        if let existing = clients.value[region] { return existing }
+        let credentials = try await chain.credentials().credentials
+        let client = AWSClient(configuration: AWSConfiguration(region: region, credentials: credentials))
+        var all = clients.value
+        all[region] = client
+        clients.set(all)
+        return client
+    }
 }

@@ -195,16 +195,20 @@ import TestSupport
             let elector = LeaderElector(lock: KubernetesLeaseLock(client: world.client, namespace: "default", name: "forescale-controller"), configuration: election, clock: ContinuousClock())
             return (controller, Task { await elector.run { await controller.run() } })
         }
+        func waitUntil(_ condition: () -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        }
         let (first, firstTask) = replica("replica-a")
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntil { first.metrics.reconcileCount > 0 }
         let (second, secondTask) = replica("replica-b")
-        try await Task.sleep(for: .seconds(1.5))
-        #expect(first.metrics.reconcileCount > 3, "the leader reconciles")
+        try await waitUntil { first.metrics.reconcileCount > 10 }
+        #expect(first.metrics.reconcileCount > 10, "the leader reconciles")
         #expect(second.metrics.reconcileCount == 0, "the follower never acts")
         firstTask.cancel()
         await firstTask.value
         let stoppedAt = first.metrics.reconcileCount
-        try await Task.sleep(for: .seconds(1))
+        try await waitUntil { second.metrics.reconcileCount > 0 }
         #expect(second.metrics.reconcileCount > 0, "the follower took over after the release")
         #expect(first.metrics.reconcileCount == stoppedAt)
         secondTask.cancel()
