@@ -145,7 +145,8 @@ public final class Controller: Sendable {
         let capacity = try await binding.target.capacity(at: at)
 
         // Metrics: capacity-independent load history, fresh enough?
-        let modelResult = spec.modelArtefact.map { models.model($0, now: at) }
+        var modelResult: Result<ModelRegistry.Loaded, ModelRegistry.Failure>?
+        if let artefact = spec.modelArtefact { modelResult = await models.model(artefact, now: at) }
         let loaded = try? modelResult?.get()
         let historySteps = max(48, (loaded?.forecaster.header.sequenceLength ?? 24) * 2 + 12)
         let history = try await binding.metrics.loadHistory(until: at, steps: historySteps)

@@ -1,9 +1,11 @@
+import Cloud
 import Foundation
 import Forecasting
 import Synchronization
 
-/// Loaded models by artefact URL, verified by checksum on load and reloaded when the file
-/// changes (a promoted model is picked up without a restart).
+/// Loaded models by artefact URL (`file://` or `s3://bucket/key`), verified by checksum on
+/// load and reloaded when the artefact changes — the file's modification time and size, the
+/// S3 object's ETag (a conditional GET) — so a promoted model is used without a restart.
 public final class ModelRegistry: Sendable {
     public struct Loaded: Sendable {
         public var forecaster: Forecaster
@@ -24,13 +26,56 @@ public final class ModelRegistry: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    private let s3Entries = Mutex<[String: (eTag: String?, result: Result<Loaded, Failure>)]>([:])
+    private let s3: (@Sendable () async throws -> S3API)?
 
-    public init() {}
+    public init(s3: (@Sendable () async throws -> S3API)? = nil) {
+        self.s3 = s3
+    }
 
-    /// The model at `url` (file:// only), reloaded when its modification time or size changed.
-    public func model(_ url: String, now: Date) -> Result<Loaded, Failure> {
+    public func model(_ url: String, now: Date) async -> Result<Loaded, Failure> {
+        if url.hasPrefix("s3://") { return await s3Model(url, now: now) }
+        return fileModel(url, now: now)
+    }
+
+    private func s3Model(_ url: String, now: Date) async -> Result<Loaded, Failure> {
+        let location = url.dropFirst("s3://".count)
+        guard let slash = location.firstIndex(of: "/"), let s3 else {
+            return .failure(.unsupported("\(url): s3:// artefacts need AWS access (forescale-controller --aws) and s3://bucket/key"))
+        }
+        let bucket = String(location[..<slash]), key = String(location[location.index(after: slash)...])
+        let cached = s3Entries.withLock { $0[url] }
+        do {
+            switch try await s3().getObject(bucket: bucket, key: key, ifNoneMatch: cached?.eTag) {
+            case .notModified:
+                if let cached { return cached.result }
+                return .failure(.missing("\(url): not modified but not cached"))
+            case .object(let object):
+                let result: Result<Loaded, Failure>
+                do {
+                    let artefact = try ModelArtefact.decode(object.data, path: url)
+                    result = .success(Loaded(forecaster: Forecaster(artefact), loadedAt: now, version: Self.version(object.data)))
+                } catch {
+                    result = .failure(.corrupt(error.description))
+                }
+                s3Entries.withLock { $0[url] = (object.eTag, result) }
+                return result
+            }
+        } catch {
+            if let cached, case .success = cached.result { return cached.result }  // keep serving the last good model
+            return .failure(.missing("\(url): \(error)"))
+        }
+    }
+
+    /// The first 12 hex digits of the artefact's trailing SHA-256.
+    static func version(_ data: Data) -> String {
+        data.suffix(32).prefix(6).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The model at a file:// URL, reloaded when its modification time or size changed.
+    private func fileModel(_ url: String, now: Date) -> Result<Loaded, Failure> {
         guard url.hasPrefix("file://") else {
-            return .failure(.unsupported("\(url): only file:// artefacts are loaded by this controller build"))
+            return .failure(.unsupported("\(url): artefacts are file:// or s3:// URLs"))
         }
         let path = String(url.dropFirst("file://".count))
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
@@ -43,11 +88,10 @@ public final class ModelRegistry: Sendable {
             return entry.result
         }
         let result: Result<Loaded, Failure>
-        do {
-            let artefact = try ModelArtefact.load(path: path)
-            let digest = (try? artefact.encoded()).map { Array($0.suffix(32)) } ?? []
-            let version = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
-            result = .success(Loaded(forecaster: Forecaster(artefact), loadedAt: now, version: version))
+        do throws(ModelArtefact.LoadError) {
+            guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
+            let artefact = try ModelArtefact.decode(data, path: path)
+            result = .success(Loaded(forecaster: Forecaster(artefact), loadedAt: now, version: Self.version(data)))
         } catch {
             result = .failure(.corrupt(error.description))
         }

@@ -62,7 +62,13 @@ public enum ControllerCommand: Subcommand {
         configuration.workers = workers
         configuration.reportingInstance = identity
         let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
-        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: Date(), aws: aws), now: { Date() })
+        let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        var s3: (@Sendable () async throws -> S3API)?
+        if let aws {
+            s3 = { S3API(client: try await aws(region)) }
+        }
+        let models = ModelRegistry(s3: s3)
+        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: Date(), aws: aws), models: models, now: { Date() })
         let endpoint = try ControllerEndpoint.start(controller: controller, address: metricsAddress, port: metricsPort)
         defer { endpoint.shutdown() }
         log.info("forescale-controller started", ["identity": identity, "server": connection.server, "namespace": namespace ?? "(all)", "metricsPort": String(endpoint.port), "leaderElection": leaderElect])

@@ -1,6 +1,7 @@
 import AWSSigning
 import Autoscaler
 import Cloud
+import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
@@ -48,5 +49,30 @@ import TestSupport
         let status = try await client.get(.scalingPolicies, namespace: "default", name: "web")
         #expect(status.value(at: ["status", "lastAction", "to"]) == 3)
         #expect(status.value(at: ["status", "currentLoad"]) == .number(180))
+    }
+
+    @Test func modelsLoadFromS3AndReloadWhenTheObjectChanges() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let s3 = S3API(client: moto.client())
+        try await s3.createBucket("models")
+        let original = try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm"))
+        _ = try await s3.putObject(bucket: "models", key: "web/current.fsm", data: original)
+        let registry = ModelRegistry(s3: { s3 })
+        let first = try await registry.model("s3://models/web/current.fsm", now: Date()).get()
+        let again = try await registry.model("s3://models/web/current.fsm", now: Date()).get()
+        #expect(first.version == again.version && first.loadedAt == again.loadedAt, "unchanged object: the cached model (ETag match)")
+
+        var artefact = try ModelArtefact.decode(original, path: "seed")
+        artefact.header.createdAt = Date(timeIntervalSince1970: 1_900_000_000)
+        _ = try await s3.putObject(bucket: "models", key: "web/current.fsm", data: try artefact.encoded())
+        let promoted = try await registry.model("s3://models/web/current.fsm", now: Date().addingTimeInterval(1)).get()
+        #expect(promoted.version != first.version, "a changed object is reloaded")
+
+        var corrupt = original
+        corrupt[corrupt.count / 2] ^= 0xFF
+        _ = try await s3.putObject(bucket: "models", key: "web/corrupt.fsm", data: corrupt)
+        guard case .failure(.corrupt(let message)) = await registry.model("s3://models/web/corrupt.fsm", now: Date()) else { Issue.record("corrupt object accepted"); return }
+        #expect(message.contains("checksum"))
     }
 }

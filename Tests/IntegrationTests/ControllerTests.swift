@@ -1,9 +1,11 @@
 import Autoscaler
+import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
 import Testing
 import TestSupport
+import Transport
 
 /// The controller end to end: embedded API server, the ScalingPolicy CRD, simulated targets
 /// replaying the seed trace, the committed default model, virtual time stepped by the test.
@@ -112,6 +114,52 @@ import TestSupport
         #expect(world.condition(corrupt, "Fallback")?["status"] == "True")
         #expect(corrupt.value(at: ["status", "mode"]) == "Reactive")
         #expect(try await world.events(about: "corrupt").contains { $0["reason"] == "ModelCorrupt" })
+    }
+
+    @Test func metricsAndHealthEndpoints() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: nil))
+        let controller = world.controller()
+        let endpoint = try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0)
+        defer { endpoint.shutdown() }
+        let running = Task { await controller.run() }
+        defer { running.cancel() }
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let base = "http://127.0.0.1:\(endpoint.port)"
+        #expect(try await http.execute(.init(url: base + "/healthz")).status == 200)
+        var ready = 0
+        for _ in 0..<100 where ready != 200 {
+            ready = try await http.execute(.init(url: base + "/readyz")).status
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(ready == 200)
+        for _ in 0..<200 where controller.metrics.reconcileCount == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let text = String(decoding: try await http.execute(.init(url: base + "/metrics")).body, as: UTF8.self)
+        #expect(text.contains("forescale_reconcile_total "))
+        #expect(text.contains("forescale_reconcile_duration_seconds_bucket{le=\"+Inf\"}"))
+        #expect(text.contains("forescale_policy_capacity{namespace=\"default\",policy=\"web\",kind=\"desired\"}"))
+        #expect(text.contains("forescale_model_age_seconds{namespace=\"default\",policy=\"web\"}"))
+    }
+
+    @Test func aReplacedModelFileIsHotReloaded() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        let path = world.cluster.directory.file("model.fsm")
+        let original = try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm"))
+        try original.write(to: URL(fileURLWithPath: path))
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: "file://" + path, calendar: nil))
+        let controller = world.controller()
+        try await world.step(controller, ["web"])
+        let before = try await world.policy("web").value(at: ["status", "model", "version"])?.stringValue
+        var artefact = try ModelArtefact.decode(original, path: path)
+        artefact.header.createdAt = Date(timeIntervalSince1970: 1_900_000_000)
+        try artefact.write(to: path)  // atomic replace, as the trainer promotes
+        try await world.step(controller, ["web"])
+        let after = try await world.policy("web")
+        #expect(before != nil && after.value(at: ["status", "model", "version"])?.stringValue != before)
+        #expect(after.value(at: ["status", "model", "trainedAt"]) == "2030-03-17T17:46:40Z")
     }
 
     @Test func invalidSpecGetsAConditionAndOneEventWithoutRetrying() async throws {
