@@ -115,36 +115,66 @@ final class ObjectStore: @unchecked Sendable {
         condition.withLock { buckets.values.contains { $0.values.contains { $0.namespace == namespace } } }
     }
 
-    /// Runs `decide` on the current object under the write lock; stores its outcome with the
-    /// next resourceVersion, appends it to the log and wakes watchers. Returns the stored
-    /// object, or the unchanged current one. The log is synced before this returns.
+    /// Stands in for the next resourceVersion while a write is prepared outside the lock;
+    /// spliced with the real one at commit.
+    static let pendingVersion: Int64 = 9_223_372_036_854_712_345
+    private static let pendingBytes = Array("\"resourceVersion\":\"\(pendingVersion)\"".utf8)
+
+    /// Optimistic write: `decide` runs on a snapshot of the current object *outside* the lock
+    /// (parsing, patching, validation and serialisation use both cores), with
+    /// `pendingVersion` as the next resourceVersion; the commit, under the lock, checks the
+    /// object did not change meanwhile (else `decide` runs again on the new state), splices in
+    /// the real resourceVersion, appends to the log and wakes watchers. The log is synced
+    /// before this returns.
     @discardableResult
     func mutate(_ storageKey: String, namespace: String, name: String, _ decide: (_ current: StoredObject?, _ nextVersion: Int64) throws(APIError) -> StoreMutation) throws(APIError) -> StoredObject? {
         let key = namespace + "/" + name
-        var syncOffset: UInt64?
-        let result: StoredObject?
-        condition.lock()
-        do {
-            defer { condition.unlock() }
-            let current = buckets[storageKey]?[key]
-            let nextVersion = currentVersion + 1
-            switch try decide(current, nextVersion) {
+        for _ in 0..<64 {
+            let current = condition.withLock { buckets[storageKey]?[key] }
+            let outcome = try decide(current, Self.pendingVersion)
+            let prepared: (StoredObject, WatchEventType)
+            switch outcome {
             case .unchanged:
-                result = current
+                return current
             case .preview(let object):
-                result = makeStored(object, storageKey: storageKey, version: current?.resourceVersion ?? 0)
+                return makeStored(object, storageKey: storageKey, version: current?.resourceVersion ?? 0)
             case .put(let object):
-                let stored = makeStored(object, storageKey: storageKey, version: nextVersion)
-                syncOffset = try commit(StoreEvent(type: current == nil ? .added : .modified, storageKey: storageKey, object: stored, previous: current))
-                result = stored
+                prepared = (makeStored(object, storageKey: storageKey, version: 0), current == nil ? .added : .modified)
             case .delete(let object):
-                let stored = makeStored(object, storageKey: storageKey, version: nextVersion)
-                syncOffset = try commit(StoreEvent(type: .deleted, storageKey: storageKey, object: stored, previous: current))
-                result = stored
+                prepared = (makeStored(object, storageKey: storageKey, version: 0), .deleted)
             }
+            var syncOffset: UInt64?
+            var committed: StoredObject?
+            condition.lock()
+            do {
+                defer { condition.unlock() }
+                guard buckets[storageKey]?[key]?.resourceVersion == current?.resourceVersion else { continue }
+                let version = currentVersion + 1
+                var stored = prepared.0
+                stored.resourceVersion = version
+                stored.data = Self.splice(stored.data, version: version)
+                syncOffset = try commit(StoreEvent(type: prepared.1, storageKey: storageKey, object: stored, previous: current))
+                committed = stored
+            }
+            if let syncOffset { try sync(syncOffset) }
+            return committed
         }
-        if let syncOffset { try sync(syncOffset) }
-        return result
+        throw APIError(code: 500, reason: "InternalError", message: "storage contention: the object kept changing; retry")
+    }
+
+    /// The serialised object with its pending resourceVersion replaced (exactly one
+    /// occurrence; otherwise re-serialised from the parsed object).
+    static func splice(_ data: Data, version: Int64) -> Data {
+        let bytes = [UInt8](data)
+        let ranges = bytes.ranges(of: pendingBytes)
+        if ranges.count == 1 {
+            var result = bytes
+            result.replaceSubrange(ranges[0], with: Array("\"resourceVersion\":\"\(version)\"".utf8))
+            return Data(result)
+        }
+        guard var object = try? JSONValue(parsing: data) else { return data }
+        object.setValue(.string(String(version)), at: ["metadata", "resourceVersion"])
+        return object.serialized()
     }
 
     /// Deletes every object of a storage key that matches, each as its own DELETED event
