@@ -116,6 +116,24 @@ import Transport
         #expect(try await world.events(about: "corrupt").contains { $0["reason"] == "ModelCorrupt" })
     }
 
+    @Test func examplesAreAcceptedAndParse() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        let directory = Fixtures.root.appendingPathComponent("examples/policies")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files == ["autoscaling-group.yaml", "deployment.yaml", "simulated.yaml", "threshold.yaml"])
+        for file in files {
+            let manifest = try YAML.parse(String(decoding: try Data(contentsOf: directory.appendingPathComponent(file)), as: UTF8.self))
+            let created = try await world.client.create(.scalingPolicies, namespace: "default", manifest)
+            guard case .success = PolicySpec.parse(created["spec"]) else { Issue.record("\(file) does not parse"); continue }
+        }
+        let calendar = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("examples/calendar/calendar-configmap.yaml")), as: UTF8.self))
+        try await world.client.delete(.configMaps, namespace: "default", name: "shop-calendar")  // the World's own
+        let configMap = try await world.client.create(.configMaps, namespace: "default", calendar)
+        let events = try BusinessCalendar.parse(Data((configMap.value(at: ["data", "events.json"])?.stringValue ?? "").utf8))
+        #expect(events.map(\.name) == ["black-friday", "cyber-monday"])
+    }
+
     @Test func metricsAndHealthEndpoints() async throws {
         let world = try await World()
         defer { world.stop() }
