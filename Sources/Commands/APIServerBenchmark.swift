@@ -98,8 +98,9 @@ enum APIServerBenchmark {
         }
         watchTasks.forEach { $0.cancel() }
         let sorted = latencies.withLock { $0 }.sorted()
-        func percentile(_ p: Double) -> Double {
-            sorted.isEmpty ? .nan : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
+        // JSON has no NaN: without watchers the latency fields are null.
+        func percentile(_ p: Double) -> Any {
+            sorted.isEmpty ? NSNull() : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
         }
 
         // Phase 2: memory with `objects` stored (the phase-1 objects count towards it).
