@@ -70,7 +70,11 @@ public final class SimulatedTarget: ScalingTarget, MetricsSource {
     public func capacity(at now: Date) async throws -> (desired: Int, inService: Int) { capacityState(at: now) }
 
     public func setCapacity(_ capacity: Int, at now: Date) async throws {
-        changes.withLock { $0.append(Change(time: now, capacity: capacity)) }
+        appendChange(capacity, at: now)
+    }
+
+    func appendChange(_ capacity: Int, at time: Date) {
+        changes.withLock { $0.append(Change(time: time, capacity: capacity)) }
     }
 
     public var changeLog: [(time: Date, capacity: Int)] { changes.withLock { $0.dropFirst().map { ($0.time, $0.capacity) } } }

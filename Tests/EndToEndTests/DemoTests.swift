@@ -19,3 +19,20 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: directory.file("apiserver/wal.jsonl")))
     }
 }
+
+/// `forescale backtest` on the seed trace (a short tail, so the debug build stays quick).
+@Suite struct BacktestCLITests {
+    @Test func seedBacktestReportsEveryPolicy() async throws {
+        let result = try await ForescaleBinary.run(["backtest", "--trace", "seed", "--start-step", "8350", "--json",
+                                                    "--model", Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let policies = report?["policies"] as? [[String: Any]] ?? []
+        #expect(policies.compactMap { $0["policy"] as? String } == ["predictive", "reactive", "threshold"])
+        #expect(policies.allSatisfy { ($0["steps"] as? Int) == 290 && $0["instance_hours"] is Double && $0["overload_intervals"] is Int })
+        #expect(policies.first?["forecast_mae_at_lead_time"] is Double)
+        #expect((report?["predictive_vs"] as? [[String: Any]])?.count == 2)
+        let bad = try await ForescaleBinary.run(["backtest", "--trace", "/nonexistent.csv"])
+        #expect(bad.status == 64 && bad.stderr.contains("/nonexistent.csv"))
+    }
+}

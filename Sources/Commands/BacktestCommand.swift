@@ -1,0 +1,142 @@
+import Autoscaler
+import FileIO
+import Forecasting
+import Foundation
+import KubeCore
+
+enum BacktestCommand: Subcommand {
+    static let name = "backtest"
+    static let summary = "replay a trace through predictive, reactive and threshold policies and compare"
+    static let usage = """
+    Usage: forescale backtest --trace F.csv|seed [--model M.fsm] [--calendar events.json]
+                              [--compare predictive,reactive,threshold] [--warmup 300]
+                              [--initial-capacity 2] [--load-scale 1] [--slo 80]
+                              [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
+                              [--quantile 0.9] [--start-step N] [--json]
+
+    Walk-forward replay with the real decide() and forecaster: the trace's load (column
+    load, value or cpu_utilization × --load-scale: utilisation traces become load at the
+    stated capacity) drives a simulated target whose capacity changes after --warmup
+    seconds. The model must predate --start-step (default: half the trace); without
+    --model one is trained on the rows before it. `--trace seed` replays days 19–30 of the
+    synthetic data (load scale 4) with Models/seed-load.fsm and the sale calendar.
+    Reports per policy: overload intervals (utilisation above --slo), under-provisioned
+    instance-minutes, instance-hours, scaling actions, forecast MAE at the lead time, and
+    the differences against Reactive and Threshold.
+    """
+
+    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        let tracePath = try arguments.required("trace")
+        let isSeed = tracePath == "seed"
+        var modelPath = try arguments.option("model")
+        let calendarPath = try arguments.option("calendar")
+        let compare = (try arguments.option("compare") ?? "predictive,reactive,threshold").split(separator: ",").map { $0.lowercased() }
+        let warmup = try arguments.option("warmup", default: 300.0)
+        let initialCapacity = try arguments.option("initial-capacity", default: 2)
+        let loadScale = try arguments.option("load-scale", default: isSeed ? SeedScenario.loadScale : 1.0)
+        let slo = try arguments.option("slo", default: 80.0)
+        let targetUtilization = try arguments.option("target-utilization", default: 60.0)
+        let minCapacity = try arguments.option("min", default: 1)
+        let maxCapacity = try arguments.option("max", default: 100)
+        let lead = try arguments.option("lead", default: 300.0)
+        let quantile = try arguments.option("quantile", default: 0.9)
+        let startOption = try arguments.option("start-step", as: Int.self)
+        let json = arguments.flag("json")
+        try arguments.finish()
+        for mode in compare where !["predictive", "reactive", "threshold"].contains(mode) {
+            throw UsageError("--compare takes predictive, reactive, threshold (got \(mode))")
+        }
+
+        let trace: (start: Date, step: Double, demand: [Double], table: TimeSeriesTable)
+        do { trace = try TargetRegistry.trace(isSeed ? "seed" : tracePath, loadScale: loadScale) } catch { throw InputFileError(path: tracePath, problem: "\(error)") }
+        let start = startOption ?? (isSeed ? 18 * 288 : trace.demand.count / 2)
+        guard start > 48, start < trace.demand.count - 1 else { throw UsageError("--start-step must leave history before it and steps after it") }
+
+        var events: [CalendarEvent] = []
+        if let calendarPath {
+            guard let data = FileManager.default.contents(atPath: calendarPath) else { throw InputFileError(path: calendarPath, problem: "cannot read the file") }
+            do { events = try BusinessCalendar.parse(data) } catch { throw InputFileError(path: calendarPath, problem: error.description) }
+        } else if isSeed {
+            events = BusinessCalendar.events(timestamps: trace.table.timestamps, flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day", multiplier: SeedScenario.saleMultiplier)
+        }
+        if modelPath == nil && isSeed { modelPath = DemoCommand.locate("Models/seed-load.fsm") }
+        let forecaster: Forecaster
+        if let modelPath {
+            do { forecaster = Forecaster(try ModelArtefact.load(path: modelPath)) } catch { throw InputFileError(path: modelPath, problem: error.description) }
+            if forecaster.header.trainingEnd > trace.start.addingTimeInterval(Double(start) * trace.step) && !isSeed {
+                printError("warning: the model's training data ends after the backtest starts (it has seen the future)")
+            }
+        } else {
+            forecaster = try await trainWalkForward(trace: trace, until: start, events: events, lead: lead, json: json)
+        }
+
+        var results: [Backtest.Result] = []
+        let started = ContinuousClock.now
+        for mode in compare {
+            var spec = try PolicySpec.parse([
+                "target": ["kind": "Deployment", "name": "backtest"], "minCapacity": .integer(Int64(minCapacity)), "maxCapacity": .integer(Int64(maxCapacity)),
+                "mode": .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold"),
+                "targetUtilization": .number(targetUtilization), "forecast": ["leadTimeSeconds": .number(lead), "quantile": .number(quantile)],
+                "metrics": ["stepSeconds": .number(trace.step)],
+            ]).get()
+            spec.stepSeconds = trace.step
+            var options = Backtest.Options(startIndex: start)
+            options.warmupSeconds = warmup
+            options.initialCapacity = initialCapacity
+            options.sloUtilization = slo
+            // Reactive is HPA-like: no model, no calendar.
+            let useModel = mode != "reactive"
+            results.append(Backtest.run(name: mode, policy: spec, start: trace.start, step: trace.step, demand: trace.demand,
+                                        forecaster: useModel ? forecaster : nil, events: useModel ? events : [], options: options))
+        }
+        let seconds = (ContinuousClock.now - started).seconds
+        var report: [String: Any] = ["trace": tracePath, "steps": trace.demand.count - start, "start_step": start, "slo_utilization": slo,
+                                     "seconds": seconds, "policies": results.map(\.json)]
+        var comparisons: [[String: Any]] = []
+        if let predictive = results.first(where: { $0.name == "predictive" }) {
+            for baseline in results where baseline.name != "predictive" {
+                let overload = baseline.overloadIntervals == 0 ? 0 : 100 * Double(baseline.overloadIntervals - predictive.overloadIntervals) / Double(baseline.overloadIntervals)
+                let cost = 100 * (predictive.instanceHours - baseline.instanceHours) / max(baseline.instanceHours, 1e-9)
+                comparisons.append(["against": baseline.name, "overload_reduction_percent": overload, "instance_hours_change_percent": cost])
+            }
+        }
+        report["predictive_vs"] = comparisons
+        if json {
+            printJSON(report)
+        } else {
+            print("backtest of \(tracePath): \(trace.demand.count - start) steps of \(Int(trace.step)) s from step \(start); SLO \(Int(slo)) %; \(String(format: "%.1f", seconds)) s")
+            print("policy       overload  under-inst-min  instance-h  actions  forecast-MAE")
+            for result in results {
+                print(String(format: "%-12@ %8d  %14.0f  %10.1f  %7d  %@", result.name, result.overloadIntervals, result.underProvisionedInstanceMinutes,
+                             result.instanceHours, result.scalingActions, result.forecastMAE.map { String(format: "%.2f", $0) } ?? "-"))
+            }
+            for comparison in comparisons {
+                print(String(format: "predictive vs %@: %.0f %% fewer overload intervals, %+.1f %% instance-hours",
+                             comparison["against"] as! String, comparison["overload_reduction_percent"] as! Double, comparison["instance_hours_change_percent"] as! Double))
+            }
+        }
+        return ExitCode.success
+    }
+
+    /// Trains the default recipe on the rows before `until` only.
+    static func trainWalkForward(trace: (start: Date, step: Double, demand: [Double], table: TimeSeriesTable), until: Int, events: [CalendarEvent], lead: Double, json: Bool) async throws -> Forecaster {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-backtest-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let table = TimeSeriesTable(timestamps: Array(trace.table.timestamps.prefix(until)), columns: ["load": trace.demand.prefix(until).map { Float($0) }], columnNames: ["load"])
+        try AtomicFile.write(Data(table.csv().utf8), to: directory + "/history.csv")
+        var arguments = ["--data", directory + "/history.csv", "--target-column", "load", "--horizon", String(max(2, Int(((lead + trace.step) / trace.step).rounded()) + 1)),
+                         "--quantiles", "0.5,0.9", "--hidden", "32", "--layers", "1", "--head", "32", "--epochs", "25", "--out", directory + "/model.fsm"]
+        if !events.isEmpty {
+            try AtomicFile.write(BusinessCalendar.encode(events), to: directory + "/calendar.json")
+            arguments += ["--features", "calendar", "--calendar", directory + "/calendar.json"]
+        } else {
+            arguments += ["--features", "advanced"]
+        }
+        if json { arguments.append("--json") }
+        var parsed = Arguments(arguments)
+        if !json { print("training a model on the \(until) rows before the backtest …") }
+        _ = try await TrainCommand.run(&parsed)
+        return Forecaster(try ModelArtefact.load(path: directory + "/model.fsm"))
+    }
+}
