@@ -133,7 +133,7 @@ enum BacktestCommand: Subcommand {
         } else {
             arguments += ["--features", "advanced"]
         }
-        if json { arguments.append("--json") }
+        if json { arguments.append("--quiet") }
         var parsed = Arguments(arguments)
         if !json { print("training a model on the \(until) rows before the backtest …") }
         _ = try await TrainCommand.run(&parsed)

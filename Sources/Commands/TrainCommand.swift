@@ -59,7 +59,9 @@ enum TrainCommand: Subcommand {
         guard let features = FeatureSet(rawValue: featureName) else { throw UsageError("--features: unknown set '\(featureName)'") }
         let targetOption = try arguments.option("target-column")
         let events = try ModelInput.events(&arguments, required: features == .calendar)
-        let json = arguments.flag("json")
+        // --quiet: no output at all (for callers that train in-process and print their own).
+        let quiet = arguments.flag("quiet")
+        let json = arguments.flag("json") || quiet
         configuration.attention = arguments.flag("attention")
         let workers = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
         guard workers >= 1 && workers <= 64 else { throw UsageError("--threads must be between 1 and 64") }
@@ -118,7 +120,9 @@ enum TrainCommand: Subcommand {
                       + farBaselines.sorted(by: { $0.key < $1.key }).map { String(format: "  %@ %.3f", $0.key, $0.value.mae) }.joined())
             }
         }
-        if json {
+        if quiet {
+            // Nothing.
+        } else if json {
             printJSON(report)
         } else {
             for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
