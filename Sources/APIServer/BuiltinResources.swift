@@ -5,7 +5,7 @@ import KubeCore
 /// Deployment is stored and scalable but gets no pods, a Job is never executed).
 enum BuiltinResources {
     static func all() -> [ResourceType] {
-        [namespaces, configMaps, secrets, coreEvents, events, leases, deployments, jobs, cronJobs, CustomResourceDefinitions.resourceType]
+        [namespaces, configMaps, secrets, coreEvents, events, leases, deployments, jobs, cronJobs, CustomResourceDefinitions.resourceType] + clusterKinds
     }
 
     static func path(_ name: String, _ type: String, _ path: String, priority: Int = 0) -> TableColumn {

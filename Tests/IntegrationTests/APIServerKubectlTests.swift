@@ -118,4 +118,27 @@ import TestSupport
         let gone = try await cluster.kubectl(["get", "wd", "alpha"])
         #expect(gone.status != 0 && gone.stderr.contains("NotFound"))
     }
+
+    @Test(.enabled(if: hasKubectl)) func deployManifestsRenderAndApply() async throws {
+        let cluster = try EmbeddedCluster()
+        defer { cluster.stop() }
+        let deploy = Fixtures.root.appendingPathComponent("deploy").path
+        let rendered = try await cluster.kubectl(["kustomize", deploy])
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        let kinds = rendered.stdout.split(separator: "\n").filter { $0.hasPrefix("kind: ") }.map { String($0.dropFirst(6)) }
+        #expect(Set(kinds) == ["Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment", "PodDisruptionBudget"])
+        let applied = try await cluster.kubectl(["apply", "-k", deploy])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        // As on a real cluster, a server-side dry run needs the namespace to exist already.
+        let dryRun = try await cluster.kubectl(["apply", "-k", deploy, "--dry-run=server"])
+        #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        let deployment = try await cluster.request("GET", "/apis/apps/v1/namespaces/forescale-system/deployments/forescale-controller").json
+        #expect(deployment.value(at: ["spec", "replicas"]) == 2)
+        let container = deployment.value(at: ["spec", "template", "spec", "containers"])?.arrayValue?.first
+        #expect(container?["image"] == "ghcr.io/forescale/forescale-controller:0.1.0")
+        #expect(container?.value(at: ["securityContext", "readOnlyRootFilesystem"]) == true)
+        let role = try await cluster.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/forescale-controller").json
+        let verbs = (role["rules"]?.arrayValue ?? []).flatMap { $0["verbs"]?.arrayValue ?? [] }
+        #expect(!verbs.contains("*"), "least privilege: no wildcard verbs")
+    }
 }
