@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 # Debian packages the build and the tests need. `make deps` installs only what is missing.
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config openssl curl python3 python3-venv ca-certificates
 
-.PHONY: all deps build release test demo bench clean
+.PHONY: all deps build release test demo bench clean image-binaries
 
 all: build
 
@@ -27,6 +27,12 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release
+
+# What the container images build (Dockerfile.controller): static Swift runtime, so the
+# runtime image needs only libcurl, OpenSSL, CA certificates and tzdata.
+image-binaries:
+	$(SWIFT) build -c release --static-swift-stdlib --product forescale-controller
+	$(SWIFT) build -c release --static-swift-stdlib --product forescale
 
 test: deps
 	$(SWIFT) build --build-tests
