@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "forescale", targets: ["forescale"]),
         .executable(name: "forescale-controller", targets: ["forescale-controller"]),
+        .executable(name: "forescale-trainer", targets: ["forescale-trainer"]),
     ],
     targets: [
         // Leaves: pure or system-library targets.
@@ -39,12 +40,13 @@ let package = Package(
         .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "Autoscaler", "ChildProcess"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-controller", dependencies: ["Commands"]),
+        .executableTarget(name: "forescale-trainer", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient"], path: "Tests/TestSupport"),
         .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "Autoscaler", "Commands", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "Autoscaler", "Forecasting", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "Transport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "KubeClient", "Autoscaler", "Forecasting", "Transport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,7 +19,7 @@ public enum ExitCode {
 /// Entry point of the `forescale` executable: parse → validate → run.
 public enum CommandLineTool {
     static var subcommands: [any Subcommand.Type] {
-        [DemoCommand.self, BacktestCommand.self, ControllerCommand.self, APIServerCommand.self, GenerateCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self]
+        [DemoCommand.self, BacktestCommand.self, ControllerCommand.self, TrainerCommand.self, APIServerCommand.self, GenerateCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self]
     }
 
     static var overview: String {

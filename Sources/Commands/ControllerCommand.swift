@@ -63,11 +63,7 @@ public enum ControllerCommand: Subcommand {
         configuration.reportingInstance = identity
         let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
         let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
-        var s3: (@Sendable () async throws -> S3API)?
-        if let aws {
-            s3 = { S3API(client: try await aws(region)) }
-        }
-        let models = ModelRegistry(s3: s3)
+        let models = ModelRegistry(s3: AWSClients.s3(aws, region: region))
         let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: Date(), aws: aws), models: models, now: { Date() })
         let endpoint = try ControllerEndpoint.start(controller: controller, address: metricsAddress, port: metricsPort)
         defer { endpoint.shutdown() }
@@ -141,6 +137,12 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
 final class AWSClients: Sendable {
     private let chain = CredentialChain()
     private let clients = Locked<[String: AWSClient]>([:])
+
+    /// S3 in `region` through `aws`, for model artefacts (nil without AWS access).
+    static func s3(_ aws: (@Sendable (String) async throws -> AWSClient)?, region: String) -> (@Sendable () async throws -> S3API)? {
+        guard let aws else { return nil }
+        return { S3API(client: try await aws(region)) }
+    }
 
     @Sendable func client(region: String) async throws -> AWSClient {
         if let existing = clients.value[region] { return existing }

@@ -1,0 +1,167 @@
+import Autoscaler
+import Cloud
+import FileIO
+import Forecasting
+import Foundation
+import KubeClient
+import KubeCore
+
+/// `forescale trainer` and the `forescale-trainer` executable (the retraining Job).
+public enum TrainerCommand: Subcommand {
+    static let name = "trainer"
+    static let summary = "retrain policies' models from their history, with a promotion gate"
+    static let usage = """
+    Usage: forescale-trainer (--policy NAMESPACE/NAME | --all [--namespace NS])
+                             [--kubeconfig F] [--history-days 14] [--margin 0.02]
+                             [--epochs 25] [--hidden 32] [--aws] [--now RFC3339]
+
+    For each policy: reads its history window from its metrics source (simulated trace or
+    CloudWatch) as capacity-independent load, trains a challenger on it (calendar features
+    when the policy has a calendar), and evaluates challenger, current model (champion) and
+    seasonal-naive on the same most-recent holdout. Promotes only if the challenger beats
+    both by --margin: file:// artefacts are replaced atomically; s3:// artefacts get a new
+    versioned key, then the pointer key the policy reads. Records the outcome in the policy
+    status (status.training) and an Event (ModelPromoted / ModelRejected).
+    --all shards policies by JOB_COMPLETION_INDEX / JOB_COMPLETIONS (an Indexed Job).
+    Exit 0 when every policy trained (promoted or not), 1 if any failed.
+    """
+
+    public static func main(_ words: [String]) async -> Int32 {
+        await CommandLineTool.main([name] + words)
+    }
+
+    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        let policyKey = try arguments.option("policy")
+        let all = arguments.flag("all")
+        let namespace = try arguments.option("namespace")
+        let kubeconfig = try arguments.option("kubeconfig")
+        let historyDays = try arguments.option("history-days", default: 14.0)
+        let margin = try arguments.option("margin", default: 0.02)
+        let epochs = try arguments.option("epochs", default: 25)
+        let hidden = try arguments.option("hidden", default: 32)
+        let useAWS = arguments.flag("aws")
+        let nowText = try arguments.option("now")
+        try arguments.finish()
+        guard (policyKey != nil) != all else { throw UsageError("give exactly one of --policy NAMESPACE/NAME and --all") }
+        guard historyDays > 0, margin >= 0, margin < 1, epochs > 0, hidden > 0 else { throw UsageError("--history-days, --epochs, --hidden must be positive and --margin in [0, 1)") }
+        var now = Date()
+        if let nowText {
+            guard let parsed = Timestamps.parse(nowText) else { throw UsageError("--now must be an RFC 3339 time") }
+            now = parsed
+        }
+        var environment = ProcessInfo.processInfo.environment
+        if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
+        let connection: ClusterConnection
+        do { connection = try KubeConfigLoader(environment: environment).resolve() } catch { throw UsageError("\(error)") }
+        let client = KubernetesClient(connection: connection, fieldManager: "forescale-trainer")
+        defer { client.shutdown() }
+        let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
+        let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        let s3 = AWSClients.s3(aws, region: region)
+
+        var policies: [JSONValue]
+        if let policyKey {
+            let parts = policyKey.split(separator: "/").map(String.init)
+            guard parts.count == 2 else { throw UsageError("--policy takes NAMESPACE/NAME") }
+            policies = [try await client.get(.scalingPolicies, namespace: parts[0], name: parts[1])]
+        } else {
+            policies = try await client.listAll(.scalingPolicies, namespace: namespace).items
+            let index = Int(environment["JOB_COMPLETION_INDEX"] ?? "0") ?? 0
+            let count = max(1, Int(environment["JOB_COMPLETIONS"] ?? "1") ?? 1)
+            policies = policies.sorted { ObjectCache.key(of: $0) < ObjectCache.key(of: $1) }.enumerated().filter { $0.offset % count == index }.map(\.element)
+        }
+        let recorder = EventRecorder(client: client, reportingController: "forescale.io/trainer", reportingInstance: ProcessInfo.processInfo.hostName, clock: ContinuousClock())
+        var failures = 0
+        for policy in policies {
+            let key = ObjectCache.key(of: policy)
+            do {
+                let verdict = try await train(policy, client: client, recorder: recorder, aws: aws, s3: s3, now: now, historyDays: historyDays, margin: margin, epochs: epochs, hidden: hidden)
+                print("\(key): \(verdict.promote ? "promoted" : "rejected") (\(verdict.reason)): \(verdict.message)")
+            } catch {
+                failures += 1
+                printError("\(key): training failed: \(error)")
+            }
+        }
+        return failures == 0 ? ExitCode.success : ExitCode.failure
+    }
+
+    static func train(_ policy: JSONValue, client: KubernetesClient, recorder: EventRecorder, aws: (@Sendable (String) async throws -> AWSClient)?, s3: (@Sendable () async throws -> S3API)?,
+                      now: Date, historyDays: Double, margin: Double, epochs: Int, hidden: Int) async throws -> PromotionGate.Verdict {
+        let namespace = policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
+        let name = policy.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let spec = try PolicySpec.parse(policy["spec"]).get()
+        guard let artefactURL = spec.modelArtefact else { throw UsageError("spec.model.artefact is not set: nowhere to promote to") }
+        let binding = try await TargetRegistry(client: client, anchor: now, aws: aws).binding(for: "\(namespace)/\(name)", namespace: namespace, spec: spec)
+        let steps = Int(historyDays * 86_400 / spec.stepSeconds)
+        let history = try await binding.metrics.loadHistory(until: now, steps: steps)
+        guard history.count >= 200 else { throw UsageError("only \(history.count) history points; need at least 200") }
+        // A simulated trace is shifted in time: train on its original timestamps, as the
+        // controller ages models by the same shift.
+        let shift = binding.metrics.timeShift
+        let table = TimeSeriesTable(timestamps: history.map { $0.time.addingTimeInterval(-shift) }, columns: ["load": history.map { Float($0.load) }], columnNames: ["load"])
+
+        var events: [CalendarEvent] = []
+        if let configMap = spec.calendarConfigMap {
+            let map = try await client.get(.configMaps, namespace: namespace, name: configMap)
+            events = try BusinessCalendar.parse(Data((map.value(at: ["data", spec.calendarKey])?.stringValue ?? "[]").utf8))
+                .map { CalendarEvent(name: $0.name, start: $0.start.addingTimeInterval(-shift), end: $0.end.addingTimeInterval(-shift), multiplier: $0.multiplier) }
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-trainer-\(getpid())-\(name)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try AtomicFile.write(Data(table.csv().utf8), to: directory + "/history.csv")
+        let horizon = max(2, Int(((spec.leadTimeSeconds + spec.stepSeconds) / spec.stepSeconds).rounded()) + 1)
+        var trainArguments = ["--data", directory + "/history.csv", "--target-column", "load", "--horizon", String(horizon), "--quantiles", "0.5,0.9",
+                              "--hidden", String(hidden), "--layers", "1", "--head", String(hidden), "--epochs", String(epochs), "--out", directory + "/challenger.fsm", "--quiet"]
+        if events.isEmpty {
+            trainArguments += ["--features", "advanced"]
+        } else {
+            try AtomicFile.write(BusinessCalendar.encode(events), to: directory + "/calendar.json")
+            trainArguments += ["--features", "calendar", "--calendar", directory + "/calendar.json"]
+        }
+        var parsed = Arguments(trainArguments)
+        _ = try await TrainCommand.run(&parsed)
+        let challengerData = try Data(contentsOf: URL(fileURLWithPath: directory + "/challenger.fsm"))
+        let challenger = try ModelArtefact.decode(challengerData, path: "challenger")
+        guard let challengerMAE = challenger.header.testMetrics.map({ Double($0.mae) }) else { throw UsageError("the challenger has no holdout metrics") }
+        let seasonal = challenger.header.baselineMetrics["seasonal_naive"].map { Double($0.mae) }
+
+        // The champion on the same table and split (nil when missing or not comparable).
+        var championMAE: Double?
+        if case .success(let champion) = await ModelRegistry(s3: s3).model(artefactURL, now: now),
+           let prepared = try? champion.forecaster.prepare(table, events: events) {
+            championMAE = Double(TrainCommand.testMetrics(trainer: Trainer(restoring: champion.forecaster.artefact), prepared: prepared).mae)
+        }
+        let verdict = PromotionGate.decide(challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin)
+        let version = challengerData.suffix(32).prefix(6).map { String(format: "%02x", $0) }.joined()
+        if verdict.promote { try await promote(challengerData, to: artefactURL, version: version, s3: s3) }
+
+        var training: [String: JSONValue] = [
+            "time": .string(Timestamps.format(Date())), "challengerVersion": .string(version), "challengerMAE": .number(challengerMAE),
+            "promoted": .bool(verdict.promote), "reason": .string(verdict.reason), "message": .string(verdict.message),
+            "historyPoints": .integer(Int64(history.count)),
+        ]
+        if let championMAE { training["championMAE"] = .number(championMAE) }
+        if let seasonal { training["seasonalNaiveMAE"] = .number(seasonal) }
+        _ = try await client.patch(.scalingPolicies, namespace: namespace, name: name, .merge(["status": ["training": .object(training)]]), subresource: "status")
+        await recorder.record(regarding: ObjectReference(policy), type: verdict.promote ? .normal : .warning,
+                              reason: verdict.promote ? "ModelPromoted" : "ModelRejected", action: "Train", note: verdict.message)
+        return verdict
+    }
+
+    /// file://: temp + fsync + rename. s3://: a new versioned key first, then the pointer key
+    /// the policy reads — a crash in between leaves the old model in use.
+    static func promote(_ data: Data, to url: String, version: String, s3: (@Sendable () async throws -> S3API)?) async throws {
+        if url.hasPrefix("file://") {
+            try AtomicFile.write(data, to: String(url.dropFirst("file://".count)))
+            return
+        }
+        let location = url.dropFirst("s3://".count)
+        guard let slash = location.firstIndex(of: "/"), let s3 else { throw UsageError("\(url): s3:// needs --aws and s3://bucket/key") }
+        let bucket = String(location[..<slash]), key = String(location[location.index(after: slash)...])
+        let api = try await s3()
+        let directory = key.contains("/") ? String(key[..<key.lastIndex(of: "/")!]) + "/" : ""
+        _ = try await api.putObject(bucket: bucket, key: "\(directory)versions/\(Timestamps.format(Date()))-\(version).fsm", data: data)
+        _ = try await api.putObject(bucket: bucket, key: key, data: data)
+    }
+}

@@ -1,0 +1,5 @@
+import Commands
+import Foundation
+
+CommandLineTool.lineBufferStandardOutput()
+exit(await TrainerCommand.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,23 @@
+import Autoscaler
+import Testing
+
+@Suite struct PromotionGateTests {
+    @Test(arguments: [
+        (10.0, 12.0 as Double?, 30.0 as Double?, true, "Promoted"),
+        (11.9, 12.0, 30.0, false, "WorseThanChampion"),  // better, but not by 2 %
+        (13.0, 12.0, 30.0, false, "WorseThanChampion"),
+        (10.0, nil, 30.0, true, "NoChampion"),
+        (10.0, nil, 10.1, false, "WorseThanSeasonalNaive"),
+        (10.0, 20.0, 9.0, false, "WorseThanSeasonalNaive"),
+    ])
+    func verdicts(challenger: Double, champion: Double?, seasonal: Double?, promote: Bool, reason: String) {
+        let verdict = PromotionGate.decide(challengerMAE: challenger, championMAE: champion, seasonalNaiveMAE: seasonal, margin: 0.02)
+        #expect(verdict.promote == promote)
+        #expect(verdict.reason == reason)
+    }
+
+    @Test func messagesCarryTheNumbers() {
+        let verdict = PromotionGate.decide(challengerMAE: 13.25, championMAE: 12.5, seasonalNaiveMAE: 30, margin: 0.02)
+        #expect(verdict.message == "challenger MAE 13.250 does not beat the current model's 12.500 by 2 %")
+    }
+}
