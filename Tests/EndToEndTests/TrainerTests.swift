@@ -15,8 +15,7 @@ import TestSupport
         defer { cluster.stop() }
         let client = try cluster.kubeClient()
         defer { client.shutdown() }
-        let crd = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml")), as: UTF8.self))
-        _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
+        try await cluster.installScalingPolicyCRD(client)
 
         // Four days of load that grows 0.2 per step with a daily wave (10 instances: never saturated).
         let start = Date(timeIntervalSince1970: 1_700_000_000)

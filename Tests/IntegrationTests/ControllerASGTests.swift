@@ -32,8 +32,7 @@ import TestSupport
         defer { cluster.stop() }
         let client = try cluster.kubeClient()
         defer { client.shutdown() }
-        let crd = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml")), as: UTF8.self))
-        _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
+        try await cluster.installScalingPolicyCRD(client)
         let policy: JSONValue = [
             "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": "web"],
             "spec": ["target": ["kind": "AutoScalingGroup", "name": "web-asg", "region": "us-east-1"], "minCapacity": 1, "maxCapacity": 10, "mode": "Reactive",

@@ -21,8 +21,7 @@ import Transport
         init() async throws {
             cluster = try EmbeddedCluster()
             client = try cluster.kubeClient(fieldManager: "forescale-controller")
-            let crd = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml")), as: UTF8.self))
-            _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
+            try await cluster.installScalingPolicyCRD(client)
             _ = try await client.create(.configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
             clock = Locked(try SeedScenario.virtualStart(anchor: anchor).start)
             targets = TargetRegistry(client: client, anchor: anchor)

@@ -83,6 +83,12 @@ public final class EmbeddedCluster: Sendable {
         return KubernetesClient(connection: connection, fieldManager: fieldManager)
     }
 
+    /// Creates the repository's ScalingPolicy CRD (crds/scalingpolicy.yaml) through `client`.
+    public func installScalingPolicyCRD(_ client: KubernetesClient) async throws {
+        let crd = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml")), as: UTF8.self))
+        _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
+    }
+
     /// Runs kubectl against this server (nil when kubectl is not installed).
     public func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
         try await Subprocess.run("kubectl", arguments + ["--kubeconfig", kubeconfigPath, "--cache-dir", directory.file("kube-cache")], input: input.map { Data($0.utf8) })
