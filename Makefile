@@ -28,10 +28,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# What the container images build (Dockerfile.controller): static Swift runtime, so the
+# What the container images build (Dockerfile.controller, Dockerfile.trainer): static Swift runtime, so the
 # runtime image needs only libcurl, OpenSSL, CA certificates and tzdata.
 image-binaries:
 	$(SWIFT) build -c release --static-swift-stdlib --product forescale-controller
+	$(SWIFT) build -c release --static-swift-stdlib --product forescale-trainer
 	$(SWIFT) build -c release --static-swift-stdlib --product forescale
 
 test: deps

@@ -126,7 +126,7 @@ import TestSupport
         let rendered = try await cluster.kubectl(["kustomize", deploy])
         #expect(rendered.status == 0, "\(rendered.stderr)")
         let kinds = rendered.stdout.split(separator: "\n").filter { $0.hasPrefix("kind: ") }.map { String($0.dropFirst(6)) }
-        #expect(Set(kinds) == ["Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment", "PodDisruptionBudget"])
+        #expect(Set(kinds) == ["Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment", "PodDisruptionBudget", "CronJob"])
         let applied = try await cluster.kubectl(["apply", "-k", deploy])
         #expect(applied.status == 0, "\(applied.stderr)")
         // As on a real cluster, a server-side dry run needs the namespace to exist already.
@@ -137,8 +137,19 @@ import TestSupport
         let container = deployment.value(at: ["spec", "template", "spec", "containers"])?.arrayValue?.first
         #expect(container?["image"] == "ghcr.io/forescale/forescale-controller:0.1.0")
         #expect(container?.value(at: ["securityContext", "readOnlyRootFilesystem"]) == true)
-        let role = try await cluster.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/forescale-controller").json
-        let verbs = (role["rules"]?.arrayValue ?? []).flatMap { $0["verbs"]?.arrayValue ?? [] }
-        #expect(!verbs.contains("*"), "least privilege: no wildcard verbs")
+        for name in ["forescale-controller", "forescale-trainer"] {
+            let role = try await cluster.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/\(name)").json
+            let rules = role["rules"]?.arrayValue ?? []
+            #expect(!rules.isEmpty)
+            let words: [JSONValue] = rules.flatMap { rule -> [JSONValue] in
+                let verbs: [JSONValue] = rule["verbs"]?.arrayValue ?? []
+                let resources: [JSONValue] = rule["resources"]?.arrayValue ?? []
+                return verbs + resources
+            }
+            #expect(!words.contains("*"), "least privilege: no wildcards in \(name)")
+        }
+        let cronJob = try await cluster.request("GET", "/apis/batch/v1/namespaces/forescale-system/cronjobs/forescale-retrain").json
+        #expect(cronJob.value(at: ["spec", "concurrencyPolicy"]) == "Forbid")
+        #expect(cronJob.value(at: ["spec", "jobTemplate", "spec", "template", "spec", "containers"])?.arrayValue?.first?["image"] == "ghcr.io/forescale/forescale-trainer:0.1.0")
     }
 }
