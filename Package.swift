@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient"], path: "Tests/TestSupport"),
         .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "Autoscaler", "Commands", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "Autoscaler", "Forecasting", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "KubeClient", "Autoscaler", "Forecasting", "Transport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "KubeClient", "Autoscaler", "Forecasting", "Transport", "APIServer"]),
     ],
     swiftLanguageModes: [.v6]
 )

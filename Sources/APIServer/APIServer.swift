@@ -20,6 +20,9 @@ public final class APIServer: Sendable {
         /// How often an idle watch with `allowWatchBookmarks` gets a BOOKMARK.
         public var bookmarkInterval: Duration
         public var maxConnections: Int
+        /// Called with every authorized resource request (an audit trail: tests check RBAC
+        /// manifests against what the controller and trainer actually call).
+        public var requestObserver: (@Sendable (ResourceAccess) -> Void)?
         /// Serve plain HTTP instead of HTTPS. kubectl (client-go) sends bearer tokens only
         /// over TLS, so this is for benchmarks and raw-socket tests.
         public var plainHTTP: Bool
@@ -193,6 +196,10 @@ public final class APIServer: Sendable {
     }
 
     private func handleResource(_ request: ResourceRequest, _ writer: ResponseWriter) throws(APIError) {
+        configuration.requestObserver?(ResourceAccess(
+            group: request.type.group, resource: request.type.plural + (request.subresource.map { "/" + $0 } ?? ""),
+            verb: request.verb, namespace: request.namespace, name: request.name, userAgent: request.http.headers["User-Agent"] ?? ""
+        ))
         guard request.acceptsJSON else {
             throw APIError(code: 406, reason: "NotAcceptable", message: "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io")
         }
@@ -259,4 +266,15 @@ public final class APIServer: Sendable {
 /// Lets the HTTP handler closure reach the server that owns the HTTP server.
 private final class HandlerBox: @unchecked Sendable {
     weak var server: APIServer?
+}
+
+/// One resource request, as RBAC sees it.
+public struct ResourceAccess: Sendable, Hashable {
+    public var group: String
+    /// `plural` or `plural/subresource`.
+    public var resource: String
+    public var verb: String
+    public var namespace: String?
+    public var name: String?
+    public var userAgent: String
 }

@@ -23,13 +23,16 @@ public final class EmbeddedCluster: Sendable {
     }
 
     /// Starts a server; `directory` reuses a data directory (restart tests).
-    public init(directory: TemporaryDirectory? = nil, bookmarkInterval: Duration = .seconds(10), watchHistory: Int = 20_000, testHooks: Bool = true) throws {
+    public init(directory: TemporaryDirectory? = nil, bookmarkInterval: Duration = .seconds(10), watchHistory: Int = 20_000, testHooks: Bool = true,
+                observer: (@Sendable (ResourceAccess) -> Void)? = nil) throws {
         self.directory = try directory ?? TemporaryDirectory("forescale-apiserver")
         let token = APIServer.generateToken()
-        server = try APIServer(configuration: .init(
+        var serverConfiguration = APIServer.Configuration(
             dataDirectory: self.directory.file("data"), token: token, enableTestHooks: testHooks,
             watchHistory: watchHistory, bookmarkInterval: bookmarkInterval
-        ))
+        )
+        serverConfiguration.requestObserver = observer
+        server = try APIServer(configuration: serverConfiguration)
         _ = try server.start()
         try Data(server.kubeconfig().utf8).write(to: URL(fileURLWithPath: self.directory.file("kubeconfig")))
         var configuration = HTTPClient.Configuration()
