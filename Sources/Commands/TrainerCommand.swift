@@ -93,7 +93,8 @@ public enum TrainerCommand: Subcommand {
         guard let artefactURL = spec.modelArtefact else { throw UsageError("spec.model.artefact is not set: nowhere to promote to") }
         let binding = try await TargetRegistry(client: client, anchor: now, aws: aws).binding(for: "\(namespace)/\(name)", namespace: namespace, spec: spec)
         let steps = Int(historyDays * 86_400 / spec.stepSeconds)
-        let history = try await binding.metrics.loadHistory(until: now, steps: steps)
+        let history: [(time: Date, load: Double)]
+        do { history = try await binding.metrics.loadHistory(until: now, steps: steps) } catch { throw StageError(stage: "reading the load history", underlying: error) }
         guard history.count >= 200 else { throw UsageError("only \(history.count) history points; need at least 200") }
         // A simulated trace is shifted in time: train on its original timestamps, as the
         // controller ages models by the same shift.
@@ -134,7 +135,9 @@ public enum TrainerCommand: Subcommand {
         }
         let verdict = PromotionGate.decide(challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin)
         let version = challengerData.suffix(32).prefix(6).map { String(format: "%02x", $0) }.joined()
-        if verdict.promote { try await promote(challengerData, to: artefactURL, version: version, s3: s3) }
+        if verdict.promote {
+            do { try await promote(challengerData, to: artefactURL, version: version, s3: s3) } catch { throw StageError(stage: "promoting to \(artefactURL)", underlying: error) }
+        }
 
         var training: [String: JSONValue] = [
             "time": .string(Timestamps.format(Date())), "challengerVersion": .string(version), "challengerMAE": .number(challengerMAE),
@@ -161,7 +164,16 @@ public enum TrainerCommand: Subcommand {
         let bucket = String(location[..<slash]), key = String(location[location.index(after: slash)...])
         let api = try await s3()
         let directory = key.contains("/") ? String(key[..<key.lastIndex(of: "/")!]) + "/" : ""
-        _ = try await api.putObject(bucket: bucket, key: "\(directory)versions/\(Timestamps.format(Date()))-\(version).fsm", data: data)
+        // Compact UTC time in the key (no ':'), so keys sort by time and need no escaping.
+        let stamp = Timestamps.format(Date()).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        _ = try await api.putObject(bucket: bucket, key: "\(directory)versions/\(stamp)-\(version).fsm", data: data)
         _ = try await api.putObject(bucket: bucket, key: key, data: data)
     }
+}
+
+/// A failure with the step it happened in.
+struct StageError: Error, CustomStringConvertible {
+    var stage: String
+    var underlying: Error
+    var description: String { "\(stage): \(underlying)" }
 }

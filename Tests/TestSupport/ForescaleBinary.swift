@@ -7,8 +7,8 @@ public enum ForescaleBinary {
         public var description: String { "no built forescale executable under .build: run 'make test' (it builds first)" }
     }
 
-    public static func run(_ arguments: [String]) async throws -> CommandResult {
+    public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> CommandResult {
         guard let binary = Fixtures.executable("forescale") else { throw NotBuilt() }
-        return try await Subprocess.run(binary, arguments)
+        return try await Subprocess.run(binary, arguments, environment: environment)
     }
 }

@@ -1,0 +1,70 @@
+import AWSSigning
+import Autoscaler
+import Cloud
+import Forecasting
+import Foundation
+import KubeClient
+import KubeCore
+import Testing
+import TestSupport
+
+/// The trainer against moto (signatures checked): history from CloudWatch for an Auto
+/// Scaling group policy, the champion read from S3, the challenger promoted as a new
+/// versioned key and then the pointer key, status updated.
+@Suite struct TrainerAWSTests {
+    @Test func historyFromCloudWatchArtefactToS3() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let aws = moto.client()
+        _ = try await aws.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateLaunchConfiguration", version: "2011-01-01", parameters: [
+            ("LaunchConfigurationName", "lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro"),
+        ])
+        _ = try await aws.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateAutoScalingGroup", version: "2011-01-01", parameters: [
+            ("AutoScalingGroupName", "shop"), ("LaunchConfigurationName", "lc"), ("MinSize", "1"), ("MaxSize", "10"), ("DesiredCapacity", "4"),
+            ("AvailabilityZones.member.1", "us-east-1a"),
+        ])
+        // Three days of per-instance CPU with a daily wave and a slow rise.
+        let now = Date()
+        let points = (1...(3 * 288)).map { index -> (timestamp: Date, value: Double) in
+            let step = Double(3 * 288 - index)
+            return (now.addingTimeInterval(-Double(index) * 300), 30 + 0.01 * step + 15 * sin(2 * Double.pi * step / 288))
+        }
+        try await CloudWatchAPI(client: aws).putMetricData(MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": "shop"]), points: points)
+        let s3 = S3API(client: aws)
+        try await s3.createBucket("models")
+        // A broken champion in S3: the challenger must replace it.
+        var champion = try ModelArtefact.decode(try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm")), path: "seed")
+        champion.parameters = champion.parameters.map { -3 * $0 }
+        _ = try await s3.putObject(bucket: "models", key: "shop/current.fsm", data: try champion.encoded())
+
+        let cluster = try EmbeddedCluster()
+        defer { cluster.stop() }
+        let client = try cluster.kubeClient()
+        defer { client.shutdown() }
+        try await cluster.installScalingPolicyCRD(client)
+        _ = try await client.create(.scalingPolicies, namespace: "default", [
+            "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": "shop"],
+            "spec": ["target": ["kind": "AutoScalingGroup", "name": "shop", "region": "us-east-1"], "mode": "Predictive",
+                     "model": ["artefact": "s3://models/shop/current.fsm"]],
+        ])
+        let environment = ["AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey,
+                           "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1"]
+        let result = try await ForescaleBinary.run(["trainer", "--policy", "default/shop", "--aws", "--kubeconfig", cluster.kubeconfigPath,
+                                                    "--history-days", "3", "--epochs", "6", "--hidden", "16"], environment: environment)
+        #expect(result.status == 0, "stdout: \(result.stdout) stderr: \(result.stderr.suffix(1500))")
+        let status = try await client.get(.scalingPolicies, namespace: "default", name: "shop")
+        let training = status.value(at: ["status", "training"])
+        #expect(training?["historyPoints"]?.intValue ?? 0 >= 800, "history came from CloudWatch: \(String(describing: training))")
+        guard training?["promoted"] == true else {
+            Issue.record("not promoted: \(result.stdout)")
+            return
+        }
+        guard case .object(let pointer) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else { Issue.record("no pointer object"); return }
+        let promoted = try ModelArtefact.decode(pointer.data, path: "s3")
+        #expect(promoted.parameters != champion.parameters)
+        let version = training?["challengerVersion"]?.stringValue ?? ""
+        let listing = try await aws.send(service: "s3", sdkID: "S3", method: "GET", path: "/models", query: [("list-type", "2"), ("prefix", "shop")], headers: [], body: [], s3: true, accepting: [])
+        #expect(String(decoding: listing.body, as: UTF8.self).contains("shop/versions/"), "the versioned key was written too")
+        #expect(String(decoding: listing.body, as: UTF8.self).contains("-\(version).fsm"))
+    }
+}
