@@ -16,13 +16,7 @@ import TestSupport
         let moto = try await Moto.start()
         defer { moto.stop() }
         let aws = moto.client()
-        _ = try await aws.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateLaunchConfiguration", version: "2011-01-01", parameters: [
-            ("LaunchConfigurationName", "lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro"),
-        ])
-        _ = try await aws.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateAutoScalingGroup", version: "2011-01-01", parameters: [
-            ("AutoScalingGroupName", "shop"), ("LaunchConfigurationName", "lc"), ("MinSize", "1"), ("MaxSize", "10"), ("DesiredCapacity", "4"),
-            ("AvailabilityZones.member.1", "us-east-1a"),
-        ])
+        try await moto.createAutoScalingGroup("shop", desired: 4)
         // Three days of per-instance CPU with a daily wave and a slow rise.
         let now = Date()
         let points = (1...(3 * 288)).map { index -> (timestamp: Date, value: Double) in

@@ -16,13 +16,7 @@ import TestSupport
         let moto = try await Moto.start()
         defer { moto.stop() }
         let aws = moto.client()
-        _ = try await aws.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateLaunchConfiguration", version: "2011-01-01", parameters: [
-            ("LaunchConfigurationName", "web-lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro"),
-        ])
-        _ = try await aws.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateAutoScalingGroup", version: "2011-01-01", parameters: [
-            ("AutoScalingGroupName", "web-asg"), ("LaunchConfigurationName", "web-lc"), ("MinSize", "1"), ("MaxSize", "10"),
-            ("DesiredCapacity", "2"), ("AvailabilityZones.member.1", "us-east-1a"),
-        ])
+        try await moto.createAutoScalingGroup("web-asg", desired: 2)
         // Two busy instances for the last hour: 90% CPU each = 180 load → 3 instances at 60%.
         let now = Date()
         let points = (1...12).map { (timestamp: now.addingTimeInterval(-Double($0) * 300), value: 90.0) }
