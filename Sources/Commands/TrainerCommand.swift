@@ -167,6 +167,8 @@ public enum TrainerCommand: Subcommand {
         // Compact UTC time in the key (no ':'), so keys sort by time and need no escaping.
         let stamp = Timestamps.format(Date()).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
         _ = try await api.putObject(bucket: bucket, key: "\(directory)versions/\(stamp)-\(version).fsm", data: data)
+        // Fault injection for the crash-safety test: die between the two writes.
+        if ProcessInfo.processInfo.environment["FORESCALE_TEST_CRASH_AFTER_VERSIONED_WRITE"] == "1" { abort() }
         _ = try await api.putObject(bucket: bucket, key: key, data: data)
     }
 }

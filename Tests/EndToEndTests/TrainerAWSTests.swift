@@ -43,8 +43,17 @@ import TestSupport
         ])
         let environment = ["AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey,
                            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1"]
-        let result = try await ForescaleBinary.run(["trainer", "--policy", "default/shop", "--aws", "--kubeconfig", cluster.kubeconfigPath,
-                                                    "--history-days", "3", "--epochs", "6", "--hidden", "16"], environment: environment)
+        let arguments = ["trainer", "--policy", "default/shop", "--aws", "--kubeconfig", cluster.kubeconfigPath, "--history-days", "3", "--epochs", "6", "--hidden", "16"]
+
+        // A crash between the versioned write and the pointer update leaves the old model in use.
+        var crashing = environment
+        crashing["FORESCALE_TEST_CRASH_AFTER_VERSIONED_WRITE"] = "1"
+        let crashed = try await ForescaleBinary.run(arguments, environment: crashing)
+        #expect(crashed.status != 0)
+        guard case .object(let stillOld) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else { Issue.record("pointer vanished"); return }
+        #expect(stillOld.data == (try champion.encoded()), "the pointer still names the champion")
+
+        let result = try await ForescaleBinary.run(arguments, environment: environment)
         #expect(result.status == 0, "stdout: \(result.stdout) stderr: \(result.stderr.suffix(1500))")
         let status = try await client.get(.scalingPolicies, namespace: "default", name: "shop")
         let training = status.value(at: ["status", "training"])
