@@ -12,7 +12,7 @@ enum BacktestCommand: Subcommand {
                               [--compare predictive,reactive,threshold] [--warmup 300]
                               [--initial-capacity 2] [--load-scale 1] [--slo 80]
                               [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
-                              [--quantile 0.9] [--start-step N] [--json]
+                              [--quantile 0.9] [--start-step N] [--json] [--html report.html]
 
     Walk-forward replay with the real decide() and forecaster: the trace's load (column
     load, value or cpu_utilization × --load-scale: utilisation traces become load at the
@@ -22,7 +22,8 @@ enum BacktestCommand: Subcommand {
     synthetic data (load scale 4) with Models/seed-load.fsm and the sale calendar.
     Reports per policy: overload intervals (utilisation above --slo), under-provisioned
     instance-minutes, instance-hours, scaling actions, forecast MAE at the lead time, and
-    the differences against Reactive and Threshold.
+    the differences against Reactive and Threshold. --html writes a self-contained report
+    (inline SVG charts of load vs. forecast and capacity per policy, the summary table).
     """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
@@ -42,6 +43,7 @@ enum BacktestCommand: Subcommand {
         let quantile = try arguments.option("quantile", default: 0.9)
         let startOption = try arguments.option("start-step", as: Int.self)
         let json = arguments.flag("json")
+        let htmlPath = try arguments.option("html")
         try arguments.finish()
         for mode in compare where !["predictive", "reactive", "threshold"].contains(mode) {
             throw UsageError("--compare takes predictive, reactive, threshold (got \(mode))")
@@ -101,6 +103,10 @@ enum BacktestCommand: Subcommand {
             }
         }
         report["predictive_vs"] = comparisons
+        if let htmlPath {
+            try AtomicFile.write(Data(BacktestReport.html(title: "Forescale backtest: \(tracePath)", results: results, slo: slo).utf8), to: htmlPath)
+            report["html"] = htmlPath
+        }
         if json {
             printJSON(report)
         } else {

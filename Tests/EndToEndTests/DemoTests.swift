@@ -23,7 +23,10 @@ import TestSupport
 /// `forescale backtest` on the seed trace (a short tail, so the debug build stays quick).
 @Suite struct BacktestCLITests {
     @Test func seedBacktestReportsEveryPolicy() async throws {
-        let result = try await ForescaleBinary.run(["backtest", "--trace", "seed", "--start-step", "8350", "--json",
+        let directory = try TemporaryDirectory("forescale-backtest")
+        defer { directory.remove() }
+        let html = directory.file("report.html")
+        let result = try await ForescaleBinary.run(["backtest", "--trace", "seed", "--start-step", "8350", "--json", "--html", html,
                                                     "--model", Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
@@ -32,6 +35,15 @@ import TestSupport
         #expect(policies.allSatisfy { ($0["steps"] as? Int) == 290 && $0["instance_hours"] is Double && $0["overload_intervals"] is Int })
         #expect(policies.first?["forecast_mae_at_lead_time"] is Double)
         #expect((report?["predictive_vs"] as? [[String: Any]])?.count == 2)
+
+        // The report: self-contained (no scripts, no external references), both charts with data.
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("<svg id=\"load-chart\"") && page.contains("<svg id=\"capacity-chart\""))
+        #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("href="))
+        #expect(page.components(separatedBy: "<path d=\"M").count - 1 >= 5, "load, forecast and three capacity lines")
+        #expect(page.components(separatedBy: "<tr>").count - 1 == 4, "a header and three policy rows")
+        let parsed = try await Subprocess.run("python3", ["-c", "import html.parser,sys; p=html.parser.HTMLParser(); p.feed(sys.stdin.read()); p.close(); print('ok')"], input: Data(page.utf8))
+        #expect(parsed.stdout.contains("ok"))
         let bad = try await ForescaleBinary.run(["backtest", "--trace", "/nonexistent.csv"])
         #expect(bad.status == 64 && bad.stderr.contains("/nonexistent.csv"))
     }
