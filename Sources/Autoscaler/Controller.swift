@@ -33,6 +33,10 @@ public final class Controller: Sendable {
     let now: @Sendable () -> Date
     public let queue: WorkQueue<String>
     public let informer: Informer
+    /// Events are sent by one background task, in order, so a reconcile never waits on
+    /// them (client-go's recorder is asynchronous too); `flushEvents()` waits for the backlog.
+    private let eventSends: AsyncStream<@Sendable () async -> Void>.Continuation
+    private let pendingEvents = PendingCount()
 
     public init(client: KubernetesClient, configuration: Configuration, targets: TargetRegistry, models: ModelRegistry = ModelRegistry(), now: @escaping @Sendable () -> Date) {
         self.client = client
@@ -43,6 +47,9 @@ public final class Controller: Sendable {
         recorder = EventRecorder(client: client, reportingController: "forescale.io/controller", reportingInstance: configuration.reportingInstance, clock: ContinuousClock())
         let queue = WorkQueue<String>()
         self.queue = queue
+        let (stream, continuation) = AsyncStream<@Sendable () async -> Void>.makeStream()
+        eventSends = continuation
+        Task { for await send in stream { await send() } }
         informer = Informer(client: client, resource: .scalingPolicies, options: .init(namespace: configuration.namespace)) { event in
             // controller-runtime's GenerationChangedPredicate: our own status writes (and any
             // metadata-only change) do not trigger a reconcile; the requeue timer paces them.
@@ -53,6 +60,23 @@ public final class Controller: Sendable {
             }
             queue.add(event.key)
         }
+    }
+
+    deinit { eventSends.finish() }
+
+    private func emit(regarding: ObjectReference, type: EventRecorder.EventType, reason: String, action: String, note: String) {
+        pendingEvents.add(1)
+        let recorder = self.recorder
+        let pending = self.pendingEvents
+        eventSends.yield {
+            await recorder.record(regarding: regarding, type: type, reason: reason, action: action, note: note)
+            pending.add(-1)
+        }
+    }
+
+    /// Waits until every Event emitted so far has been sent (or failed).
+    public func flushEvents() async {
+        while pendingEvents.value > 0 { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
     /// Runs the informer and the workers until cancelled; in-flight reconciles finish first.
@@ -76,6 +100,7 @@ public final class Controller: Sendable {
         }
         informerTask.cancel()
         await informerTask.value
+        await flushEvents()
     }
 
     private func process(_ key: String) async {
@@ -134,7 +159,7 @@ public final class Controller: Sendable {
             let change = conditions.set(Condition(type: "Ready", status: .false, observedGeneration: generation, lastTransitionTime: at, reason: "InvalidSpec", message: invalid.description))
             try await writeStatus(namespace: namespace, name: name, old: status, new: PolicyStatus.with(status, conditions: conditions, observedGeneration: generation))
             if case .transitioned = change {
-                await recorder.record(regarding: reference, type: .warning, reason: "InvalidSpec", action: "Validate", note: invalid.description)
+                emit(regarding: reference, type: .warning, reason: "InvalidSpec", action: "Validate", note: invalid.description)
             }
             return .awaitChange
         case .success(let parsed):
@@ -265,11 +290,11 @@ public final class Controller: Sendable {
 
         if let scaled {
             let forecastText = plan.forecastLoad.map { String(format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100, spec.leadTimeSeconds + spec.stepSeconds) } ?? ""
-            await recorder.record(regarding: reference, type: .normal, reason: scaled.to > scaled.from ? "ScaledUp" : "ScaledDown", action: "Scale",
+            emit(regarding: reference, type: .normal, reason: scaled.to > scaled.from ? "ScaledUp" : "ScaledDown", action: "Scale",
                                   note: "capacity \(scaled.from) -> \(scaled.to): \(plan.reason)\(forecastText)")
         }
         for (condition, good) in flips {
-            await recorder.record(regarding: reference, type: good ? .normal : .warning, reason: condition.reason, action: "Reconcile", note: "\(condition.type) is \(condition.status.rawValue): \(condition.message)")
+            emit(regarding: reference, type: good ? .normal : .warning, reason: condition.reason, action: "Reconcile", note: "\(condition.type) is \(condition.status.rawValue): \(condition.message)")
         }
         metrics.update(key, current: scaled?.to ?? capacity.desired, desired: plan.desired, forecast: plan.forecastLoad, modelAge: loaded.map { at.addingTimeInterval(-binding.metrics.timeShift).timeIntervalSince($0.forecaster.header.trainingEnd) })
         return .requeue(after: .milliseconds(Int64(spec.stepSeconds * 1000 / max(configuration.speed, 0.001))))
@@ -310,4 +335,11 @@ public final class Controller: Sendable {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A count shared with the event-sending task.
+final class PendingCount: Sendable {
+    private let count = Atomic<Int>(0)
+    func add(_ delta: Int) { count.add(delta, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
 }

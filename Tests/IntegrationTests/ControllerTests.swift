@@ -45,6 +45,7 @@ import Transport
         /// One virtual step: reconcile each policy (fresh from the API), then advance 5 minutes.
         func step(_ controller: Controller, _ names: [String]) async throws {
             for name in names { _ = try await controller.reconcile(policy: try await policy(name)) }
+            await controller.flushEvents()
             clock.withLock { $0 = $0.addingTimeInterval(300) }
         }
 
@@ -189,6 +190,7 @@ import Transport
         for _ in 0..<3 {
             #expect(try await controller.reconcile(policy: try await world.policy("bad")) == .awaitChange)
         }
+        await controller.flushEvents()
         let bad = try await world.policy("bad")
         #expect(world.condition(bad, "Ready")?["reason"] == "InvalidSpec")
         #expect(world.condition(bad, "Ready")?["message"]?.stringValue?.contains("spec.thresholds") == true)
