@@ -87,7 +87,7 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         case .bool(let value): out.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
         case .integer(let value): out.append(contentsOf: String(value).utf8)
         case .number(let value):
-            let text = value.isFinite ? (value.rounded() == value && abs(value) < 1e15 ? String(format: "%.1f", value) : "\(value)") : "null"
+            let text = value.isFinite ? (value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) + ".0" : "\(value)") : "null"
             out.append(contentsOf: text.utf8)
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let items):
@@ -225,16 +225,15 @@ struct JSONParser {
 
     private mutating func parseString() throws(JSONValue.ParseError) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
         var run = index
         var result = ""
         while true {
             guard index < bytes.count else { throw .invalid("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                result += String(decoding: bytes[run..<index], as: UTF8.self)
+                // Most strings have no escapes: one decode, no concatenation.
+                if result.isEmpty { result = String(decoding: bytes[run..<index], as: UTF8.self) } else { result += String(decoding: bytes[run..<index], as: UTF8.self) }
                 index += 1
-                result.unicodeScalars.append(contentsOf: scalars)
                 return result
             }
             if byte < 0x20 { throw .invalid("control character in string at byte \(index)") }

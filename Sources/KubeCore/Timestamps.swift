@@ -6,12 +6,23 @@ import Foundation
 public enum Timestamps {
     public static func format(_ date: Date) -> String {
         let (fields, _) = breakDown(date)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", fields.tm_year + 1900, fields.tm_mon + 1, fields.tm_mday, fields.tm_hour, fields.tm_min, fields.tm_sec)
+        return digits(fields) + "Z"
     }
 
     public static func formatMicro(_ date: Date) -> String {
         let (fields, micros) = breakDown(date)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", fields.tm_year + 1900, fields.tm_mon + 1, fields.tm_mday, fields.tm_hour, fields.tm_min, fields.tm_sec, micros)
+        return digits(fields) + "." + padded(Int(micros), 6) + "Z"
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` without Foundation's format parser (a hot path in controllers).
+    private static func digits(_ fields: tm) -> String {
+        padded(Int(fields.tm_year) + 1900, 4) + "-" + padded(Int(fields.tm_mon) + 1, 2) + "-" + padded(Int(fields.tm_mday), 2) + "T"
+            + padded(Int(fields.tm_hour), 2) + ":" + padded(Int(fields.tm_min), 2) + ":" + padded(Int(fields.tm_sec), 2)
+    }
+
+    private static func padded(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 
     private static func breakDown(_ date: Date) -> (tm, Int32) {

@@ -13,6 +13,9 @@ public struct WorkQueueState<Key: Hashable & Sendable>: Sendable {
     private var processing: Set<Key> = []
     /// Delayed adds: due time per key (the earliest requested).
     private var waiting: [Key: Duration] = [:]
+    /// A lower bound of the earliest due time in `waiting` (exact after every `advance`), so
+    /// `advance` is O(1) when nothing is due — workers call it on every `get`.
+    private var earliestDue: Duration?
     public var limiter: ControllerRateLimiter<Key>
     public private(set) var isShuttingDown = false
 
@@ -36,6 +39,7 @@ public struct WorkQueueState<Key: Hashable & Sendable>: Sendable {
             add(key)
         } else if waiting[key].map({ due < $0 }) ?? true {
             waiting[key] = due
+            earliestDue = min(earliestDue ?? due, due)
         }
     }
 
@@ -52,7 +56,9 @@ public struct WorkQueueState<Key: Hashable & Sendable>: Sendable {
 
     /// Moves delayed keys that are due at `now` into the queue.
     public mutating func advance(to now: Duration) {
+        guard let earliest = earliestDue, earliest <= now else { return }
         let due = waiting.filter { $0.value <= now }.sorted { $0.value < $1.value }
+        defer { earliestDue = waiting.values.min() }
         for (key, _) in due {
             waiting[key] = nil
             add(key)
@@ -60,7 +66,7 @@ public struct WorkQueueState<Key: Hashable & Sendable>: Sendable {
     }
 
     /// When the earliest delayed key is due (nil when none wait).
-    public var nextWakeUp: Duration? { waiting.values.min() }
+    public var nextWakeUp: Duration? { earliestDue }
 
     /// The next key for a worker, or nil when nothing is ready.
     public mutating func get() -> Key? {
@@ -86,5 +92,6 @@ public struct WorkQueueState<Key: Hashable & Sendable>: Sendable {
     public mutating func shutDown() {
         isShuttingDown = true
         waiting.removeAll()
+        earliestDue = nil
     }
 }
