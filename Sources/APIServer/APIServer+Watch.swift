@@ -84,7 +84,7 @@ extension APIServer {
         if sendInitialEvents == true, bookmarks {
             guard bookmark(position, initialEventsEnd: true) else { return }
         }
-        let bookmarkInterval = Double(configuration.bookmarkInterval.components.seconds) + Double(configuration.bookmarkInterval.components.attoseconds) / 1e18
+        let bookmarkInterval = configuration.bookmarkInterval.seconds
         var lastSent = Date()
         while writer.isOpen {
             let now = Date()

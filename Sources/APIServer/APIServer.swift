@@ -67,9 +67,13 @@ public final class APIServer: Sendable {
         self.registry = registry
         do {
             let log = try configuration.dataDirectory.map { try StoreLog(directory: $0) }
-            store = try ObjectStore(historyLimit: configuration.watchHistory, log: log) { storageKey, object in
+            let crdKey = CustomResourceDefinitions.resourceType.storageKey
+            store = try ObjectStore(historyLimit: configuration.watchHistory, log: log, fieldExtractor: { storageKey, object in
                 registry.fieldValues(storageKey: storageKey, object: object)
-            }
+            }, recovered: { records in
+                // Serve recovered CRDs before their objects are indexed (selectable fields).
+                registry.replaceCustomResources(from: records.filter { $0.storageKey == crdKey }.map(\.object))
+            })
         } catch {
             throw .storage("\(error)")
         }
@@ -88,8 +92,6 @@ public final class APIServer: Sendable {
         let handlerBox = HandlerBox()
         http = HTTPServer(configuration: httpConfiguration) { request, writer in handlerBox.server?.handle(request, writer) }
         handlerBox.server = self
-        refreshCustomResources()
-        store.reindex(storageKeys: Set(registry.all.filter(\.isCustomResource).map(\.storageKey)))
         bootstrapNamespaces()
     }
 

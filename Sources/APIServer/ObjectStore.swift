@@ -67,12 +67,15 @@ final class ObjectStore: @unchecked Sendable {
     private let log: StoreLog?
     private let fieldExtractor: FieldExtractor
 
-    init(historyLimit: Int = 20_000, log: StoreLog?, fieldExtractor: @escaping FieldExtractor) throws {
+    /// `recovered` sees the records read from the log before they are indexed (the API
+    /// server registers recovered CRDs there, so their objects' fields index once).
+    init(historyLimit: Int = 20_000, log: StoreLog?, fieldExtractor: @escaping FieldExtractor, recovered recoveredHook: ([StoreLog.Record]) -> Void = { _ in }) throws {
         self.historyLimit = historyLimit
         self.log = log
         self.fieldExtractor = fieldExtractor
         if let log {
             let recovered = try log.recover()
+            recoveredHook(recovered.objects)
             currentVersion = recovered.resourceVersion
             for record in recovered.objects {
                 buckets[record.storageKey, default: [:]][record.objectKey] = makeStored(record.object, storageKey: record.storageKey, version: record.resourceVersion, data: record.data)
@@ -279,8 +282,7 @@ final class ObjectStore: @unchecked Sendable {
         return true
     }
 
-    /// Recomputes the selectable field values (after a CRD changed its selectableFields, and
-    /// once after recovery, when CRDs were not yet known while objects were loaded).
+    /// Recomputes the selectable field values (after a CRD changed its selectableFields).
     func reindex(storageKeys: Set<String>? = nil) {
         condition.withLock {
             for (storageKey, bucket) in buckets where storageKeys?.contains(storageKey) ?? true {

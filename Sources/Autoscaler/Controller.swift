@@ -333,10 +333,6 @@ public final class Controller: Sendable {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 /// A count shared with the event-sending task.
 final class PendingCount: Sendable {
     private let count = Atomic<Int>(0)

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Forecasting
+import KubeCore
 import Transport
 
 /// `forescale bench …`: measured figures as JSON (benchmarks, never timed tests).
@@ -158,12 +159,5 @@ enum HTTPBenchmark {
             "latency_ms_p99": percentile(0.99),
             "server_connections_at_end": connections,
         ]
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
     }
 }

@@ -129,6 +129,7 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     init(_ value: Value) { stored = value }
     var value: Value { lock.withLock { stored } }
     func set(_ value: Value) { lock.withLock { stored = value } }
+    func update<Result>(_ body: (inout Value) -> Result) -> Result { lock.withLock { body(&stored) } }
 }
 
 /// One AWS client per region, with credentials from the standard chain (resolved when the
@@ -148,9 +149,11 @@ final class AWSClients: Sendable {
         if let existing = clients.value[region] { return existing }
         let credentials = try await chain.credentials().credentials
         let client = AWSClient(configuration: AWSConfiguration(region: region, credentials: credentials))
-        var all = clients.value
-        all[region] = client
-        clients.set(all)
-        return client
+        // Two first uses of a region may race: the first stored client wins.
+        return clients.update { all in
+            if let existing = all[region] { return existing }
+            all[region] = client
+            return client
+        }
     }
 }

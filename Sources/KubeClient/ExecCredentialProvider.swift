@@ -1,5 +1,6 @@
 import ChildProcess
 import Foundation
+import KubeCore
 import Synchronization
 
 /// Runs a kubeconfig `exec` credential plugin (client.authentication.k8s.io/v1 or v1beta1)
@@ -35,12 +36,10 @@ public final class ExecCredentialProvider: Sendable {
             return entry.token
         }
         let output = try await run()
-        guard let object = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
-              let status = object["status"] as? [String: Any], let token = status["token"] as? String, !token.isEmpty else {
+        guard let credential = try? JSONValue(parsing: output), let token = credential.value(at: ["status", "token"])?.stringValue, !token.isEmpty else {
             throw ExecError.badOutput(command: config.command, detail: "no status.token")
         }
-        let formatter = ISO8601DateFormatter()
-        let expires = (status["expirationTimestamp"] as? String).flatMap { formatter.date(from: $0) }
+        let expires = credential.value(at: ["status", "expirationTimestamp"])?.stringValue.flatMap(Timestamps.parse)
         cached.withLock { $0 = (token, expires) }
         return token
     }

@@ -52,7 +52,7 @@ public struct TokenBucket: Sendable {
     /// Reserves a token at `now` (time since any fixed origin) and returns the wait.
     public mutating func reserve(now: Duration) -> Duration {
         if let last {
-            let elapsed = Double((now - last).components.seconds) + Double((now - last).components.attoseconds) / 1e18
+            let elapsed = (now - last).seconds
             tokens = min(Double(burst), tokens + max(0, elapsed) * rate)
         }
         last = now
