@@ -21,6 +21,8 @@ public final class Controller: Sendable {
         /// Virtual seconds per real second (the demo replays 5-minute steps each second).
         public var speed: Double = 1
         public var reportingInstance = ProcessInfo.processInfo.hostName
+        /// Reconciles kept per policy for the dashboard (288 = a day of 5-minute steps).
+        public var historySamples = 288
         public init(namespace: String? = nil) { self.namespace = namespace }
     }
 
@@ -29,6 +31,8 @@ public final class Controller: Sendable {
     public let targets: TargetRegistry
     public let models: ModelRegistry
     public let metrics = ControllerMetrics()
+    /// What the dashboard charts.
+    public let history: PolicyHistory
     let recorder: EventRecorder
     let now: @Sendable () -> Date
     public let queue: WorkQueue<String>
@@ -44,6 +48,7 @@ public final class Controller: Sendable {
         self.targets = targets
         self.models = models
         self.now = now
+        history = PolicyHistory(sampleLimit: max(1, configuration.historySamples))
         recorder = EventRecorder(client: client, reportingController: "forescale.io/controller", reportingInstance: configuration.reportingInstance, clock: ContinuousClock())
         let queue = WorkQueue<String>()
         self.queue = queue
@@ -136,6 +141,7 @@ public final class Controller: Sendable {
     public func reconcile(_ key: String) async throws -> ReconcileOutcome {
         guard let policy = informer.cache.get(key) else {
             metrics.forget(key)
+            history.forget(key)
             return .awaitChange
         }
         return try await reconcile(policy: policy)
@@ -174,8 +180,8 @@ public final class Controller: Sendable {
         if let artefact = spec.modelArtefact { modelResult = await models.model(artefact, now: at) }
         let loaded = try? modelResult?.get()
         let historySteps = max(48, (loaded?.forecaster.header.sequenceLength ?? 24) * 2 + 12)
-        let history = try await binding.metrics.loadHistory(until: at, steps: historySteps)
-        let latest = history.last
+        let loadHistory = try await binding.metrics.loadHistory(until: at, steps: historySteps)
+        let latest = loadHistory.last
         let metricsAge = latest.map { at.timeIntervalSince($0.time) }
         let fresh = metricsAge.map { $0 <= spec.staleAfterSeconds } ?? false
 
@@ -212,7 +218,7 @@ public final class Controller: Sendable {
                 modelHealth = Self.health(of: model.forecaster.header, spec: spec, now: at.addingTimeInterval(-binding.metrics.timeShift))
                 if modelHealth == .ready, fresh {
                     do {
-                        forecast = try Self.forecast(model.forecaster, history: history, events: events, quantile: spec.quantile)
+                        forecast = try Self.forecast(model.forecaster, history: loadHistory, events: events, quantile: spec.quantile)
                     } catch {
                         modelHealth = .unusable(reason: "ForecastFailed", message: "\(error)")
                     }
@@ -296,6 +302,11 @@ public final class Controller: Sendable {
         for (condition, good) in flips {
             emit(regarding: reference, type: good ? .normal : .warning, reason: condition.reason, action: "Reconcile", note: "\(condition.type) is \(condition.status.rawValue): \(condition.message)")
         }
+        let lead = forecast.min { abs($0.time.timeIntervalSince(at) - spec.leadTimeSeconds) < abs($1.time.timeIntervalSince(at) - spec.leadTimeSeconds) }
+        history.record(key, PolicyHistory.Sample(
+            time: at, load: observation.currentLoad, forecastTime: lead?.time, forecast: lead?.value, median: lead?.median, low: lead?.low, high: lead?.high,
+            currentCapacity: scaled?.to ?? capacity.desired, inServiceCapacity: capacity.inService, desiredCapacity: plan.desired
+        ), action: scaled.map { PolicyHistory.Action(time: at, from: $0.from, to: $0.to, reason: plan.reason) })
         metrics.update(key, current: scaled?.to ?? capacity.desired, desired: plan.desired, forecast: plan.forecastLoad, modelAge: loaded.map { at.addingTimeInterval(-binding.metrics.timeShift).timeIntervalSince($0.forecaster.header.trainingEnd) })
         return .requeue(after: .milliseconds(Int64(spec.stepSeconds * 1000 / max(configuration.speed, 0.001))))
     }
@@ -320,7 +331,12 @@ public final class Controller: Sendable {
         let quantiles = header.quantiles
         let chosen = quantiles.isEmpty ? 0 : quantiles.indices.min { abs(Double(quantiles[$0]) - quantile) < abs(Double(quantiles[$1]) - quantile) }!
         let median = quantiles.isEmpty ? 0 : quantiles.indices.min { abs(quantiles[$0] - 0.5) < abs(quantiles[$1] - 0.5) }!
-        return steps.map { Observation.ForecastPoint(time: $0.timestamp, value: Double(max(0, $0.values[chosen])), median: Double(max(0, $0.values[median]))) }
+        let low = quantiles.indices.min { quantiles[$0] < quantiles[$1] } ?? 0
+        let high = quantiles.indices.max { quantiles[$0] < quantiles[$1] } ?? 0
+        return steps.map { step in
+            func value(_ index: Int) -> Double { Double(max(0, step.values[index])) }
+            return Observation.ForecastPoint(time: step.timestamp, value: value(chosen), median: value(median), low: value(low), high: value(high))
+        }
     }
 
     /// Skips no-op writes; a merge patch of the whole status on /status.

@@ -1,8 +1,12 @@
 import Foundation
+import KubeClient
+import KubeCore
+import Synchronization
 import Transport
 
 /// The controller's HTTP endpoint: Prometheus `/metrics`, `/healthz` (alive), `/readyz`
-/// (the informer has synced).
+/// (the informer has synced), and the read-only dashboard: `/` (the page), `/api/v1/policies`,
+/// `/api/v1/policies/{ns}/{name}/history` and `/api/v1/stream` (server-sent events).
 public final class ControllerEndpoint: Sendable {
     private let server: HTTPServer
     public let port: Int
@@ -24,10 +28,109 @@ public final class ControllerEndpoint: Sendable {
             let ready = controller.informer.hasSynced
             writer.respond(status: ready ? 200 : 503, contentType: "text/plain", body: ready ? "ok" : "informer not synced")
         }
+        Dashboard(controller: controller).register(in: &router)
         let server = HTTPServer(configuration: .init(address: address, port: port), handler: router.handler)
         let bound = try server.start()
         return ControllerEndpoint(server: server, port: bound)
     }
 
     public func shutdown() { server.shutdown(gracePeriod: .milliseconds(500)) }
+}
+
+/// The dashboard's routes. Read-only: every handler only reads the cache, the history and
+/// (for Events, and for the policy list on a standby replica) the API server.
+struct Dashboard: Sendable {
+    let controller: Controller
+    /// How often the stream checks for new reconciles, and the keep-alive interval.
+    var streamPoll = Duration.milliseconds(500)
+    var streamKeepAlive = Duration.seconds(15)
+
+    func register(in router: inout Router) {
+        router.add("GET", "/") { _, writer in
+            writer.respond(status: 200, headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
+                                                  "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"],
+                           body: Data(DashboardPage.html.utf8))
+        }
+        router.add("GET", "/api/v1/policies") { _, writer in
+            let (policies, reconciling) = self.policies()
+            switch policies {
+            case .success(let items): respondJSON(writer, 200, DashboardAPI.list(items, generatedAt: controller.now(), isReconciling: reconciling))
+            case .failure(let error): respondJSON(writer, 503, ["error": .string("listing ScalingPolicies: \(error)")])
+            }
+        }
+        router.add("GET", "/api/v1/policies/{namespace}/{name}/history") { request, writer in
+            let namespace = request.pathParameters["namespace"] ?? "", name = request.pathParameters["name"] ?? ""
+            let key = "\(namespace)/\(name)"
+            let policy: JSONValue?
+            if controller.informer.hasSynced {
+                policy = controller.informer.cache.get(key)
+            } else {
+                policy = blocking { try? await controller.client.get(.scalingPolicies, namespace: namespace, name: name) }
+            }
+            guard let policy else { return respondJSON(writer, 404, ["error": .string("no ScalingPolicy \(key)")]) }
+            // Events are best effort: the page still charts when they cannot be listed.
+            let events = blocking {
+                try? await controller.client.list(.coreEvents, namespace: namespace, fieldSelector: "involvedObject.kind=ScalingPolicy,involvedObject.name=\(name)").items
+            } ?? []
+            respondJSON(writer, 200, DashboardAPI.history(policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
+                                                          events: events, generatedAt: controller.now()))
+        }
+        router.add("GET", "/api/v1/stream") { _, writer in
+            stream(writer)
+        }
+    }
+
+    private func policies() -> (Result<[JSONValue], KubeError>, reconciling: Bool) {
+        if controller.informer.hasSynced { return (.success(controller.informer.cache.list()), true) }
+        let listed = blocking { () async -> Result<[JSONValue], KubeError> in
+            do throws(KubeError) { return .success(try await controller.client.listAll(.scalingPolicies, namespace: controller.configuration.namespace).items) } catch { return .failure(error) }
+        }
+        return (listed, false)
+    }
+
+    /// Server-sent events: `reconciled` whenever the history changed (at most every
+    /// `streamPoll`), a comment as keep-alive. Ends when the client goes or the server stops.
+    private func stream(_ writer: ResponseWriter) {
+        guard writer.beginStream(status: 200, headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"]) else { return }
+        var seen = -1
+        var quiet = Duration.zero
+        _ = writer.write(Data("retry: 5000\n\n".utf8))
+        while writer.isOpen {
+            let version = controller.history.version
+            if version != seen {
+                seen = version
+                quiet = .zero
+                guard writer.write(Data("event: reconciled\ndata: {\"version\":\(version)}\n\n".utf8)) else { break }
+            } else if quiet >= streamKeepAlive {
+                quiet = .zero
+                guard writer.write(Data(": keep-alive\n\n".utf8)) else { break }
+            }
+            Thread.sleep(forTimeInterval: streamPoll.seconds)
+            quiet += streamPoll
+        }
+        writer.endStream()
+    }
+}
+
+private func respondJSON(_ writer: ResponseWriter, _ status: Int, _ body: JSONValue) {
+    writer.respond(status: status, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body.serialized())
+}
+
+/// Runs async work to completion from a server thread (handlers are synchronous, one
+/// thread per connection, so blocking one waits only for this client).
+private func blocking<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
+    let done = DispatchSemaphore(value: 0)
+    let result = ResultBox<T>()
+    Task {
+        result.set(await work())
+        done.signal()
+    }
+    done.wait()
+    return result.take()
+}
+
+private final class ResultBox<T: Sendable>: Sendable {
+    private let value = Mutex<T?>(nil)
+    func set(_ new: T) { value.withLock { $0 = new } }
+    func take() -> T { value.withLock { $0! } }
 }

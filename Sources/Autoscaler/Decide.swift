@@ -30,10 +30,15 @@ public struct Observation: Sendable, Equatable {
         public var time: Date
         public var value: Double
         public var median: Double
-        public init(time: Date, value: Double, median: Double) {
+        /// The model's lowest and highest quantiles: the band around the forecast.
+        public var low: Double
+        public var high: Double
+        public init(time: Date, value: Double, median: Double, low: Double? = nil, high: Double? = nil) {
             self.time = time
             self.value = value
             self.median = median
+            self.low = low ?? min(value, median)
+            self.high = high ?? max(value, median)
         }
     }
 

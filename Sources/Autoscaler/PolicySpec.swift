@@ -127,7 +127,7 @@ public struct PolicySpec: Sendable, Equatable {
         if let simulation = spec.value(at: ["target", "simulation"]) {
             policy.simulation = SimulationSpec(
                 trace: simulation["trace"]?.stringValue ?? "seed",
-                loadScale: simulation["loadScale"].flatMap { if case .integer(let v) = $0 { return Double(v) }; if case .number(let v) = $0 { return v }; return nil } ?? 4,
+                loadScale: simulation["loadScale"]?.doubleValue ?? 4,
                 initialCapacity: simulation["initialCapacity"]?.intValue ?? policy.minCapacity,
                 warmupSeconds: simulation["warmupSeconds"].flatMap { $0.intValue.map(Double.init) } ?? 300,
                 startOffsetSteps: simulation["startOffsetSteps"]?.intValue ?? 576

@@ -12,6 +12,7 @@ enum DemoCommand: Subcommand {
     static let summary = "run the whole system on this machine: API server, simulated target, model, controller"
     static let usage = """
     Usage: forescale demo [--data-dir DIR] [--speed 300] [--duration SECONDS] [--port 0]
+                          [--dashboard-address 127.0.0.1] [--dashboard-port 8080]
                           [--model Models/seed-load.fsm] [--crd crds/scalingpolicy.yaml]
 
     Starts the embedded API server (kubeconfig in DIR), applies the ScalingPolicy CRD, a
@@ -19,7 +20,8 @@ enum DemoCommand: Subcommand {
     trace (Predictive, and Reactive for comparison), trains a small model first if none is
     present, and runs the controller in virtual time (--speed virtual seconds per second:
     300 = one 5-minute step per second). A sale day begins four virtual hours in.
-    Runs until Ctrl-C or --duration (real seconds).
+    The dashboard (and /metrics) is served on --dashboard-address:--dashboard-port, loopback
+    by default (0 picks a free port). Runs until Ctrl-C or --duration (real seconds).
     """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
@@ -27,6 +29,8 @@ enum DemoCommand: Subcommand {
         let speed = try arguments.option("speed", default: 300.0)
         let duration = try arguments.option("duration", as: Double.self)
         let port = try arguments.option("port", default: 0)
+        let dashboardAddress = try arguments.option("dashboard-address") ?? "127.0.0.1"
+        let dashboardPort = try arguments.option("dashboard-port", default: 8080)
         let modelPath = try arguments.option("model") ?? locate("Models/seed-load.fsm")
         let crdPath = try arguments.option("crd") ?? locate("crds/scalingpolicy.yaml")
         try arguments.finish()
@@ -74,13 +78,20 @@ enum DemoCommand: Subcommand {
         configuration.speed = speed
         configuration.reportingInstance = "forescale-demo"
         let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor), now: now)
-        let endpoint = try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0)
+        let endpoint: ControllerEndpoint
+        do {
+            endpoint = try ControllerEndpoint.start(controller: controller, address: dashboardAddress, port: dashboardPort)
+        } catch {
+            throw UsageError("cannot serve the dashboard on \(dashboardAddress):\(dashboardPort) (\(error)); pass --dashboard-port 0 for any free port")
+        }
+        let dashboardHost = dashboardAddress.contains(":") ? "[\(dashboardAddress)]" : dashboardAddress
         defer { endpoint.shutdown() }
 
         print("""
         forescale demo is running (virtual time \(Timestamps.format(virtualStart)), \(Int(speed))× real time; a sale day starts in 4 virtual hours)
           API server:  \(server.baseURL)   kubeconfig: \(kubeconfig)
-          metrics:     http://127.0.0.1:\(endpoint.port)/metrics   health: http://127.0.0.1:\(endpoint.port)/healthz
+          dashboard:   http://\(dashboardHost):\(endpoint.port)/
+          metrics:     http://\(dashboardHost):\(endpoint.port)/metrics   health: http://\(dashboardHost):\(endpoint.port)/healthz
           watch it:    kubectl --kubeconfig \(kubeconfig) get sp -w
                        kubectl --kubeconfig \(kubeconfig) describe sp web
         Ctrl-C stops it.

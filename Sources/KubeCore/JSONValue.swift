@@ -36,6 +36,15 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         }
     }
 
+    /// A number, integral or not.
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let value): return Double(value)
+        case .number(let value): return value
+        default: return nil
+        }
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let fields) = self { return fields }
         return nil

@@ -5,6 +5,7 @@ import KubeClient
 import KubeCore
 import Testing
 import TestSupport
+import Transport
 
 /// The RBAC rules in deploy/ cover every request the controller (with leader election) and
 /// the trainer actually make — checked against the embedded server's record of requests.
@@ -64,6 +65,14 @@ import TestSupport
         let running = Task { await elector.run { await controller.run() } }
         let deadline = ContinuousClock.now + .seconds(20)
         while controller.metrics.reconcileCount < 3 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        // The dashboard's reads are the controller's too.
+        let endpoint = try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0)
+        let http = HTTPClient()
+        for path in ["/api/v1/policies", "/api/v1/policies/default/web/history"] {
+            #expect(try await http.execute(HTTPRequest(url: "http://127.0.0.1:\(endpoint.port)\(path)")).status == 200)
+        }
+        http.shutdown()
+        endpoint.shutdown()
         running.cancel()
         await running.value
         let controllerCalls = Set(records.withLock { $0 }.map(Call.init))

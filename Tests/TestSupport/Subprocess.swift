@@ -47,8 +47,8 @@ public enum Subprocess {
     }
 }
 
-/// A long-running peer process (a Python server, moto, …) that prints its port as the
-/// first line of stdout. Stopped with SIGTERM by `stop()` (and on deinit).
+/// A long-running peer process (a Python server, moto, …) that prints its port on a line
+/// of stdout. Stopped with SIGTERM by `stop()` (and on deinit).
 public final class PeerProcess: Sendable {
     public let pid: pid_t
     public let port: Int
@@ -59,7 +59,7 @@ public final class PeerProcess: Sendable {
         try await offload { try PeerProcess(executable, arguments, environment: environment, port: parsePort) }
     }
 
-    /// `parsePort` reads the port from the first line of stdout (default: the line is the port).
+    /// `parsePort` reads the port from the first stdout line it accepts (default: a line that is the port).
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, port parsePort: (String) -> Int? = { Int($0.trimmingCharacters(in: .whitespaces)) }) throws {
         let stdout = try ChildProcess.Pipe(executable)
         // The peer's stderr goes to a log file, not to ours: a peer that outlived the test
@@ -72,10 +72,20 @@ public final class PeerProcess: Sendable {
         }
         pid = try ChildProcess.spawn(executable, arguments, environment: Subprocess.mergedEnvironment(environment), stdin: devNull, stdout: stdout.write, stderr: log)
         close(stdout.write)
+        // The first line `parsePort` accepts (a peer may print a banner first).
+        var seen = ""
+        var found: Int?
         var line = Data()
         var byte: UInt8 = 0
-        while read(stdout.read, &byte, 1) == 1 && byte != UInt8(ascii: "\n") {
-            line.append(byte)
+        while found == nil, read(stdout.read, &byte, 1) == 1 {
+            if byte == UInt8(ascii: "\n") {
+                let text = String(decoding: line, as: UTF8.self)
+                seen += text + "\n"
+                found = parsePort(text)
+                line.removeAll()
+            } else {
+                line.append(byte)
+            }
         }
         // Keep draining stdout so the peer never blocks on a full pipe.
         let fd = stdout.read
@@ -83,10 +93,10 @@ public final class PeerProcess: Sendable {
             _ = ChildProcess.readAll(fd)
             close(fd)
         }.start()
-        guard let port = parsePort(String(decoding: line, as: UTF8.self)) else {
+        guard let port = found else {
             kill(pid, SIGKILL)
             _ = ChildProcess.waitForExit(pid)
-            throw PeerError.noPort(executable, String(decoding: line, as: UTF8.self))
+            throw PeerError.noPort(executable, seen + String(decoding: line, as: UTF8.self))
         }
         self.port = port
     }
