@@ -323,20 +323,32 @@ public final class Controller: Sendable {
         return .ready
     }
 
-    /// Runs the model on the load history; picks the quantile closest to the policy's.
+    /// Runs the model on the load history. The policy's quantile is read off the model's
+    /// quantile outputs by linear interpolation between the two that bracket it (clamped to
+    /// the outermost), so a p70 policy works with a p50/p90 model.
     static func forecast(_ forecaster: Forecaster, history: [(time: Date, load: Double)], events: [CalendarEvent], quantile: Double) throws -> [Observation.ForecastPoint] {
         let header = forecaster.header
         let table = TimeSeriesTable(timestamps: history.map(\.time), columns: [header.targetColumn: history.map { Float($0.load) }], columnNames: [header.targetColumn])
         let steps = try forecaster.forecast(table, events: events)
-        let quantiles = header.quantiles
-        let chosen = quantiles.isEmpty ? 0 : quantiles.indices.min { abs(Double(quantiles[$0]) - quantile) < abs(Double(quantiles[$1]) - quantile) }!
-        let median = quantiles.isEmpty ? 0 : quantiles.indices.min { abs(quantiles[$0] - 0.5) < abs(quantiles[$1] - 0.5) }!
-        let low = quantiles.indices.min { quantiles[$0] < quantiles[$1] } ?? 0
-        let high = quantiles.indices.max { quantiles[$0] < quantiles[$1] } ?? 0
+        let levels = header.quantiles.isEmpty ? [0.5] : header.quantiles.map(Double.init)
         return steps.map { step in
-            func value(_ index: Int) -> Double { Double(max(0, step.values[index])) }
-            return Observation.ForecastPoint(time: step.timestamp, value: value(chosen), median: value(median), low: value(low), high: value(high))
+            let values = levels.indices.map { Double(max(0, step.values[$0])) }
+            return Observation.ForecastPoint(time: step.timestamp, value: interpolateQuantile(quantile, levels: levels, values: values),
+                                             median: interpolateQuantile(0.5, levels: levels, values: values),
+                                             low: interpolateQuantile(0, levels: levels, values: values), high: interpolateQuantile(1, levels: levels, values: values))
         }
+    }
+
+    /// The value at quantile `q` from values at `levels` (any order): linear between the
+    /// bracketing levels, the nearest level's value outside them.
+    static func interpolateQuantile(_ q: Double, levels: [Double], values: [Double]) -> Double {
+        let points = zip(levels, values).sorted { $0.0 < $1.0 }
+        guard let first = points.first, let last = points.last else { return 0 }
+        if q <= first.0 { return first.1 }
+        if q >= last.0 { return last.1 }
+        let upper = points.firstIndex { $0.0 >= q }!
+        let (qa, va) = points[upper - 1], (qb, vb) = points[upper]
+        return va + (vb - va) * (q - qa) / (qb - qa)
     }
 
     /// Skips no-op writes; a merge patch of the whole status on /status.

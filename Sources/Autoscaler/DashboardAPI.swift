@@ -74,7 +74,7 @@ public enum DashboardAPI {
         return [
             "generatedAt": time(generatedAt),
             "policy": summary(policy),
-            "forecastQuantile": spec.value(at: ["forecast", "quantile"]) ?? .number(0.9),
+            "forecastQuantile": spec.value(at: ["forecast", "quantile"]) ?? .number(0.8),
             "leadTimeSeconds": spec.value(at: ["forecast", "leadTimeSeconds"]) ?? .integer(300),
             "samples": .array(series),
             "actions": .array(actions.map { ["time": time($0.time), "from": .integer(Int64($0.from)), "to": .integer(Int64($0.to)), "reason": .string($0.reason)] }),

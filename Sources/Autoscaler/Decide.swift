@@ -140,7 +140,10 @@ public func decide(_ observation: Observation, policy: PolicySpec) -> Plan {
             recommendation = predictedCPU > policy.scaleUpAbove ? current + 1 : predictedCPU < policy.scaleDownBelow ? current - 1 : current
             basis = "Threshold"
         } else {
-            recommendation = capacityFor(forecastLoad)
+            // The higher of the forecast's capacity and target tracking on the current load,
+            // as AWS runs predictive scaling together with dynamic scaling: the forecast
+            // brings capacity forward; it never removes capacity the present load needs.
+            recommendation = max(capacityFor(forecastLoad), observation.currentLoad.map(capacityFor) ?? 0)
             basis = "Predictive"
         }
     } else if let load = observation.currentLoad {
@@ -151,11 +154,15 @@ public func decide(_ observation: Observation, policy: PolicySpec) -> Plan {
         basis = "NoMetrics"
     }
 
-    // Calendar pre-warm: from start − leadTime until the event ends, hold at least the
-    // capacity for the event's expected load (current load × multiplier).
+    // Calendar pre-warm: from start − leadTime, hold at least the capacity for the event's
+    // expected load (current load × multiplier); once it has begun, hold the capacity for
+    // one stabilization window, while its ramp settles — then the forecast (which knows the
+    // calendar) and the load decide, so a day-long event is not paid for at its peak.
     var floor = 0
     let load = observation.currentLoad ?? 0
-    for event in observation.events where observation.now >= event.start.addingTimeInterval(-policy.leadTimeSeconds) && observation.now < event.end {
+    for event in observation.events
+    where observation.now >= event.start.addingTimeInterval(-policy.leadTimeSeconds)
+        && observation.now < min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds)) {
         if let multiplier = event.multiplier, observation.now < event.start {
             floor = max(floor, capacityFor(load * multiplier))
         } else {

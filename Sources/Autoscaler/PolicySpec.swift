@@ -106,7 +106,7 @@ public struct PolicySpec: Sendable, Equatable {
             mode: mode ?? .predictive, suspend: spec["suspend"]?.boolValue ?? false,
             targetUtilization: number(["targetUtilization"], 60),
             scaleUpAbove: number(["thresholds", "scaleUpAbove"], 70), scaleDownBelow: number(["thresholds", "scaleDownBelow"], 35),
-            leadTimeSeconds: number(["forecast", "leadTimeSeconds"], 300), quantile: number(["forecast", "quantile"], 0.9),
+            leadTimeSeconds: number(["forecast", "leadTimeSeconds"], 300), quantile: number(["forecast", "quantile"], 0.8),
             stepSeconds: number(["metrics", "stepSeconds"], 300), staleAfterSeconds: number(["metrics", "staleAfterSeconds"], 900),
             modelArtefact: spec.value(at: ["model", "artefact"])?.stringValue,
             modelMaxAgeSeconds: number(["model", "maxAgeSeconds"], 14 * 86_400), modelMaxMAERatio: number(["model", "maxMAERatio"], 1.0),

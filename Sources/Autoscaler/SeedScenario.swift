@@ -40,7 +40,7 @@ public enum SeedScenario {
                 "warmupSeconds": 300, "startOffsetSteps": .integer(Int64(startOffsetSteps)),
             ]],
             "minCapacity": 2, "maxCapacity": 12, "mode": .string(mode), "targetUtilization": 60,
-            "forecast": ["leadTimeSeconds": 300, "quantile": .number(0.9)],
+            "forecast": ["leadTimeSeconds": 300, "quantile": .number(0.8)],
         ]
         if let modelURL { spec["model"] = ["artefact": .string(modelURL)] }
         if let calendar { spec["calendar"] = ["configMapRef": ["name": .string(calendar), "key": "events.json"]] }

@@ -10,14 +10,16 @@ enum BacktestCommand: Subcommand {
     static let usage = """
     Usage: forescale backtest --trace F.csv|seed [--model M.fsm] [--calendar events.json]
                               [--compare predictive,reactive,threshold] [--warmup 300]
-                              [--initial-capacity 2] [--load-scale 1] [--slo 80]
+                              [--initial-capacity 2] [--load-scale K | --capacity-per-instance X] [--slo 80]
                               [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
-                              [--quantile 0.9] [--start-step N] [--json] [--html report.html]
+                              [--quantile 0.8] [--start-step N] [--json] [--html report.html]
 
-    Walk-forward replay with the real decide() and forecaster: the trace's load (column
-    load, value or cpu_utilization × --load-scale: utilisation traces become load at the
-    stated capacity) drives a simulated target whose capacity changes after --warmup
-    seconds. The model must predate --start-step (default: half the trace); without
+    Walk-forward replay with the real decide() and forecaster: the trace's load drives a
+    simulated target whose capacity changes after --warmup seconds. Load is in
+    instance-percent (100 = one instance fully busy). A utilisation trace (column load,
+    value or cpu_utilization, in %) becomes load at the stated capacity: × --load-scale,
+    default --initial-capacity. A throughput trace (requests, bytes) needs
+    --capacity-per-instance X, the throughput one instance serves at 100 %: load = value / X × 100. The model must predate --start-step (default: half the trace); without
     --model one is trained on the rows before it. `--trace seed` replays days 19–30 of the
     synthetic data (load scale 4) with Models/seed-load.fsm and the sale calendar.
     Reports per policy: overload intervals (utilisation above --slo), under-provisioned
@@ -34,17 +36,21 @@ enum BacktestCommand: Subcommand {
         let compare = (try arguments.option("compare") ?? "predictive,reactive,threshold").split(separator: ",").map { $0.lowercased() }
         let warmup = try arguments.option("warmup", default: 300.0)
         let initialCapacity = try arguments.option("initial-capacity", default: 2)
-        let loadScale = try arguments.option("load-scale", default: isSeed ? SeedScenario.loadScale : 1.0)
+        let loadScaleOption = try arguments.option("load-scale", as: Double.self)
+        let capacityPerInstance = try arguments.option("capacity-per-instance", as: Double.self)
         let slo = try arguments.option("slo", default: 80.0)
         let targetUtilization = try arguments.option("target-utilization", default: 60.0)
         let minCapacity = try arguments.option("min", default: 1)
         let maxCapacity = try arguments.option("max", default: 100)
         let lead = try arguments.option("lead", default: 300.0)
-        let quantile = try arguments.option("quantile", default: 0.9)
+        let quantile = try arguments.option("quantile", default: 0.8)
         let startOption = try arguments.option("start-step", as: Int.self)
         let json = arguments.flag("json")
         let htmlPath = try arguments.option("html")
         try arguments.finish()
+        guard loadScaleOption == nil || capacityPerInstance == nil else { throw UsageError("--load-scale and --capacity-per-instance are alternatives: give one") }
+        if let capacityPerInstance, !(capacityPerInstance > 0) { throw UsageError("--capacity-per-instance must be positive") }
+        let loadScale = capacityPerInstance.map { 100 / $0 } ?? loadScaleOption ?? (isSeed ? SeedScenario.loadScale : Double(initialCapacity))
         for mode in compare where !["predictive", "reactive", "threshold"].contains(mode) {
             throw UsageError("--compare takes predictive, reactive, threshold (got \(mode))")
         }
@@ -92,7 +98,7 @@ enum BacktestCommand: Subcommand {
                                         forecaster: useModel ? forecaster : nil, events: useModel ? events : [], options: options))
         }
         let seconds = (ContinuousClock.now - started).seconds
-        var report: [String: Any] = ["trace": tracePath, "steps": trace.demand.count - start, "start_step": start, "slo_utilization": slo,
+        var report: [String: Any] = ["trace": tracePath, "steps": trace.demand.count - start, "start_step": start, "slo_utilization": slo, "load_scale": loadScale,
                                      "seconds": seconds, "policies": results.map(\.json)]
         var comparisons: [[String: Any]] = []
         if let predictive = results.first(where: { $0.name == "predictive" }) {

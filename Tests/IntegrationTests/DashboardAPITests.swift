@@ -77,7 +77,7 @@ import Transport
         let events = history.json["events"]?.arrayValue ?? []
         let scaledEvents = events.filter { $0["reason"] == "ScaledUp" || $0["reason"] == "ScaledDown" }
         #expect(scaledEvents.count == actions.count, "\(events)")
-        #expect(history.json["forecastQuantile"] == .number(0.9))
+        #expect(history.json["forecastQuantile"] == .number(0.8))
         #expect(history.json["promotions"] == [])
 
         let missing = try await get("/api/v1/policies/default/nope/history")

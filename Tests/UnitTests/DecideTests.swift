@@ -1,4 +1,4 @@
-import Autoscaler
+@testable import Autoscaler
 import Foundation
 import KubeCore
 import Testing
@@ -83,7 +83,21 @@ import Testing
         Case(name: "during an event the capacity is not scaled in",
              observation: observe(current: 10, load: 200, forecast: [200, 200], lastUp: 3600, events: [.init(name: "sale", start: now.addingTimeInterval(-600), end: now.addingTimeInterval(3600), multiplier: 2.9)]),
              policy: policy(), action: .hold, reason: "Steady", limits: ["CalendarPrewarm"]),
+        Case(name: "a stabilization window into an event, the forecast and load decide again",
+             observation: observe(current: 10, load: 200, forecast: [200, 200], lastUp: 3600, events: [.init(name: "sale", start: now.addingTimeInterval(-1000), end: now.addingTimeInterval(3600), multiplier: 2.9)]),
+             policy: policy(), action: .scale(to: 9), reason: "ForecastBelowTarget", limits: ["MaxStepDown"]),
+        Case(name: "predictive never goes below target tracking on the current load",
+             observation: observe(current: 4, load: 420, forecast: [240, 240]), policy: policy(), action: .scale(to: 7), reason: "ForecastAboveTarget"),
     ]
+
+    @Test(arguments: [
+        (0.8, [0.5, 0.9], [100.0, 140.0], 130.0), (0.5, [0.5, 0.9], [100.0, 140.0], 100.0), (0.3, [0.5, 0.9], [100.0, 140.0], 100.0),
+        (0.95, [0.5, 0.9], [100.0, 140.0], 140.0), (0.5, [0.9, 0.1, 0.5], [30.0, 10.0, 20.0], 20.0), (0.3, [0.9, 0.1, 0.5], [30.0, 10.0, 20.0], 15.0),
+        (0.7, [0.5], [100.0], 100.0),
+    ])
+    func quantileInterpolation(q: Double, levels: [Double], values: [Double], expected: Double) {
+        #expect(abs(Controller.interpolateQuantile(q, levels: levels, values: values) - expected) < 1e-9)
+    }
 
     @Test(arguments: cases)
     func rule(_ test: Case) {

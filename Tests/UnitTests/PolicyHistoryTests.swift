@@ -60,6 +60,6 @@ import Testing
         #expect(page["training"] == ["promoted": true, "challengerVersion": "abc123"])
         #expect(page.value(at: ["policy", "namespace"]) == "shop")
         #expect(page.value(at: ["policy", "model", "ready"]) == .null, "no ModelReady condition yet")
-        #expect(page["forecastQuantile"] == .number(0.9) && page["leadTimeSeconds"] == 300)
+        #expect(page["forecastQuantile"] == .number(0.8) && page["leadTimeSeconds"] == 300)
     }
 }
