@@ -12,7 +12,8 @@ enum BacktestCommand: Subcommand {
                               [--compare predictive,reactive,threshold] [--warmup 300]
                               [--initial-capacity 2] [--load-scale K | --capacity-per-instance X] [--slo 80]
                               [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
-                              [--quantile 0.8] [--start-step N] [--json] [--html report.html]
+                              [--quantile 0.8] [--start-step N] [--matched-cost]
+                              [--json] [--html report.html]
 
     Walk-forward replay with the real decide() and forecaster: the trace's load drives a
     simulated target whose capacity changes after --warmup seconds. Load is in
@@ -24,7 +25,9 @@ enum BacktestCommand: Subcommand {
     synthetic data (load scale 4) with Models/seed-load.fsm and the sale calendar.
     Reports per policy: overload intervals (utilisation above --slo), under-provisioned
     instance-minutes, instance-hours, scaling actions, forecast MAE at the lead time, and
-    the differences against Reactive and Threshold. --html writes a self-contained report
+    the differences against Reactive and Threshold. --matched-cost adds Reactive run at the
+    lower target utilisation that spends as much as Predictive (found by bisection): the
+    overloads more headroom alone would have avoided. --html writes a self-contained report
     (inline SVG charts of load vs. forecast and capacity per policy, the summary table).
     """
 
@@ -45,6 +48,7 @@ enum BacktestCommand: Subcommand {
         let lead = try arguments.option("lead", default: 300.0)
         let quantile = try arguments.option("quantile", default: 0.8)
         let startOption = try arguments.option("start-step", as: Int.self)
+        let matchedCost = arguments.flag("matched-cost")
         let json = arguments.flag("json")
         let htmlPath = try arguments.option("html")
         try arguments.finish()
@@ -80,7 +84,7 @@ enum BacktestCommand: Subcommand {
 
         var results: [Backtest.Result] = []
         let started = ContinuousClock.now
-        for mode in compare {
+        func replay(_ mode: String, targetUtilization: Double, name: String? = nil) throws -> Backtest.Result {
             var spec = try PolicySpec.parse([
                 "target": ["kind": "Deployment", "name": "backtest"], "minCapacity": .integer(Int64(minCapacity)), "maxCapacity": .integer(Int64(maxCapacity)),
                 "mode": .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold"),
@@ -94,8 +98,26 @@ enum BacktestCommand: Subcommand {
             options.sloUtilization = slo
             // Reactive is HPA-like: no model, no calendar.
             let useModel = mode != "reactive"
-            results.append(Backtest.run(name: mode, policy: spec, start: trace.start, step: trace.step, demand: trace.demand,
-                                        forecaster: useModel ? forecaster : nil, events: useModel ? events : [], options: options))
+            return Backtest.run(name: name ?? mode, policy: spec, start: trace.start, step: trace.step, demand: trace.demand,
+                                forecaster: useModel ? forecaster : nil, events: useModel ? events : [], options: options)
+        }
+        for mode in compare { results.append(try replay(mode, targetUtilization: targetUtilization)) }
+        var matchedUtilization: Double?
+        if matchedCost, let predictive = results.first(where: { $0.name == "predictive" }) {
+            // Instance-hours fall as the target utilisation rises: bisect for Predictive's spend,
+            // keeping the run that comes closest.
+            var low = 5.0, high = targetUtilization
+            var best = (utilization: high, result: try replay("reactive", targetUtilization: high, name: "reactive-matched"))
+            if best.result.instanceHours < predictive.instanceHours {
+                for _ in 0..<12 {
+                    let middle = (low + high) / 2
+                    let candidate = try replay("reactive", targetUtilization: middle, name: "reactive-matched")
+                    if candidate.instanceHours >= predictive.instanceHours { low = middle } else { high = middle }
+                    if abs(candidate.instanceHours - predictive.instanceHours) < abs(best.result.instanceHours - predictive.instanceHours) { best = (middle, candidate) }
+                }
+            }
+            matchedUtilization = best.utilization
+            results.append(best.result)
         }
         let seconds = (ContinuousClock.now - started).seconds
         var report: [String: Any] = ["trace": tracePath, "steps": trace.demand.count - start, "start_step": start, "slo_utilization": slo, "load_scale": loadScale,
@@ -109,6 +131,7 @@ enum BacktestCommand: Subcommand {
             }
         }
         report["predictive_vs"] = comparisons
+        if let matchedUtilization { report["matched_cost_target_utilization"] = matchedUtilization }
         if let htmlPath {
             try AtomicFile.write(Data(BacktestReport.html(title: "Forescale backtest: \(tracePath)", results: results, slo: slo).utf8), to: htmlPath)
             report["html"] = htmlPath
@@ -117,11 +140,12 @@ enum BacktestCommand: Subcommand {
             printJSON(report)
         } else {
             print("backtest of \(tracePath): \(trace.demand.count - start) steps of \(Int(trace.step)) s from step \(start); SLO \(Int(slo)) %; \(String(format: "%.1f", seconds)) s")
-            print("policy       overload  under-inst-min  instance-h  actions  forecast-MAE")
+            print("policy            overload  under-inst-min  instance-h  actions  forecast-MAE")
             for result in results {
-                print(String(format: "%-12@ %8d  %14.0f  %10.1f  %7d  %@", result.name, result.overloadIntervals, result.underProvisionedInstanceMinutes,
+                print(String(format: "%-17@ %8d  %14.0f  %10.1f  %7d  %@", result.name, result.overloadIntervals, result.underProvisionedInstanceMinutes,
                              result.instanceHours, result.scalingActions, result.forecastMAE.map { String(format: "%.2f", $0) } ?? "-"))
             }
+            if let matchedUtilization { print(String(format: "reactive-matched: Reactive at target utilisation %.1f %%, about Predictive's instance-hours", matchedUtilization)) }
             for comparison in comparisons {
                 print(String(format: "predictive vs %@: %.0f %% fewer overload intervals, %+.1f %% instance-hours",
                              comparison["against"] as! String, comparison["overload_reduction_percent"] as! Double, comparison["instance_hours_change_percent"] as! Double))
