@@ -16,6 +16,15 @@ public enum Backtest {
         public init(startIndex: Int) { self.startIndex = startIndex }
     }
 
+    public struct Step: Sendable {
+        public var time: Date
+        public var demand: Double
+        public var inService: Int
+        public var desired: Int
+        public var forecast: Double?
+        public var band: ClosedRange<Double>?
+    }
+
     public struct Result: Sendable {
         public var name: String
         public var steps: Int
@@ -27,8 +36,9 @@ public enum Backtest {
         public var scalingActions: Int
         /// Forecast MAE at the lead time (quantile value vs. actual demand), when forecasting.
         public var forecastMAE: Double?
-        /// Per step: time, demand, in-service capacity, capacity set, forecast used.
-        public var timeline: [(time: Date, demand: Double, inService: Int, desired: Int, forecast: Double?)]
+        /// Per step: time, demand, in-service capacity, capacity set, forecast used and the
+        /// model's band (lowest to highest quantile) at the same point.
+        public var timeline: [Step]
 
         public var json: [String: Any] {
             var result: [String: Any] = [
@@ -48,7 +58,7 @@ public enum Backtest {
         var overload = 0, actions = 0
         var underMinutes = 0.0, instanceHours = 0.0
         var forecastErrors: [Double] = []
-        var timeline: [(time: Date, demand: Double, inService: Int, desired: Int, forecast: Double?)] = []
+        var timeline: [Step] = []
         let historySteps = max(48, (forecaster?.header.sequenceLength ?? 24) * 2 + 12)
         let leadSteps = max(1, Int(((policy.leadTimeSeconds + policy.stepSeconds) / step).rounded()))
         let observationEvents = events.map { Observation.Event(name: $0.name, start: $0.start, end: $0.end, multiplier: $0.multiplier) }
@@ -90,7 +100,10 @@ public enum Backtest {
             let needed = Int((next / options.sloUtilization).rounded(.up))
             underMinutes += Double(max(0, needed - inService)) * step / 60
             instanceHours += Double(served.desired) * step / 3600
-            timeline.append((intervalEnd, next, inService, served.desired, plan.forecastLoad))
+            let horizonEnd = now.addingTimeInterval(policy.leadTimeSeconds + policy.stepSeconds)
+            let used = forecast.filter { $0.time > now && $0.time <= horizonEnd }.max { $0.value < $1.value }
+            timeline.append(Step(time: intervalEnd, demand: next, inService: inService, desired: served.desired, forecast: plan.forecastLoad,
+                                 band: used.map { min($0.low, $0.high)...max($0.low, $0.high) }))
         }
         return Result(name: name, steps: timeline.count, overloadIntervals: overload, underProvisionedInstanceMinutes: underMinutes,
                       instanceHours: instanceHours, scalingActions: actions,

@@ -5,7 +5,7 @@ import Foundation
 /// assets, so it works offline and from a file.
 public enum BacktestReport {
     public static func html(title: String, results: [Backtest.Result], slo: Double) -> String {
-        let colors = ["predictive": "#2563eb", "reactive": "#dc2626", "threshold": "#16a34a"]
+        let colors = ["predictive": "#2563eb", "reactive": "#dc2626", "threshold": "#16a34a", "reactive-matched": "#f59e0b"]
         var rows = ""
         for result in results {
             rows += "<tr><td><span class=\"dot\" style=\"background:\(colors[result.name] ?? "#555")\"></span>\(escape(result.name))</td>"
@@ -14,8 +14,12 @@ public enum BacktestReport {
             rows += "<td>\(result.forecastMAE.map { String(format: "%.2f", $0) } ?? "–")</td></tr>\n"
         }
         let demand = results.first?.timeline.map(\.demand) ?? []
-        let forecast = results.first { $0.name == "predictive" }?.timeline.map { $0.forecast } ?? []
-        var loadChart = Chart(width: 960, height: 260, count: demand.count, maximum: max(1, (demand + forecast.compactMap { $0 }).max() ?? 1))
+        let predictive = results.first { $0.name == "predictive" }?.timeline ?? []
+        let forecast = predictive.map(\.forecast)
+        let bands = predictive.map(\.band)
+        var loadChart = Chart(width: 960, height: 260, count: demand.count,
+                              maximum: max(1, (demand + forecast.compactMap { $0 } + bands.compactMap { $0?.upperBound }).max() ?? 1))
+        loadChart.band(bands, color: "rgba(37,99,235,0.15)", label: "forecast band (the model's lowest to highest quantile)")
         loadChart.line(demand, color: "#111827", label: "load")
         loadChart.line(forecast.map { $0 ?? .nan }, color: "#2563eb", label: "forecast (predictive, quantile over lead time)", dashed: true)
         let capacityMaximum = Double(results.flatMap { $0.timeline.map(\.desired) }.max() ?? 1)
@@ -79,6 +83,22 @@ public enum BacktestReport {
             guard !path.isEmpty else { return }
             body += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"\(dashed ? " stroke-dasharray=\"4 3\"" : "")/>\n"
             legend.append((color, label))
+        }
+
+        /// A filled band between lower and upper values; gaps where a step has none.
+        mutating func band(_ ranges: [ClosedRange<Double>?], color: String, label: String) {
+            var runs: [[(Int, ClosedRange<Double>)]] = [[]]
+            for (index, range) in ranges.enumerated() {
+                if let range { runs[runs.count - 1].append((index, range)) } else if !runs[runs.count - 1].isEmpty { runs.append([]) }
+            }
+            var drawn = false
+            for run in runs where !run.isEmpty {
+                let upper = run.map { String(format: "%.1f,%.1f", x($0.0), y($0.1.upperBound)) }
+                let lower = run.reversed().map { String(format: "%.1f,%.1f", x($0.0), y($0.1.lowerBound)) }
+                body += "<polygon class=\"band\" points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(color)\"/>\n"
+                drawn = true
+            }
+            if drawn { legend.append((color, label)) }
         }
 
         mutating func marks(_ indices: [Int], values: [Double], color: String) {

@@ -8,13 +8,16 @@ enum BacktestCommand: Subcommand {
     static let name = "backtest"
     static let summary = "replay a trace through predictive, reactive and threshold policies and compare"
     static let usage = """
-    Usage: forescale backtest --trace F.csv|seed [--model M.fsm] [--calendar events.json]
+    Usage: forescale backtest --trace F.csv|seed [--policy policy.yaml] [--model M.fsm] [--calendar events.json]
                               [--compare predictive,reactive,threshold] [--warmup 300]
                               [--initial-capacity 2] [--load-scale K | --capacity-per-instance X] [--slo 80]
                               [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
                               [--quantile 0.8] [--start-step N] [--matched-cost]
                               [--json] [--html report.html]
 
+    --policy takes a ScalingPolicy manifest: its spec (bounds, target utilisation, thresholds,
+    forecast, behavior; simulation.initialCapacity and warmupSeconds) is what is replayed,
+    with each compared mode in turn; the options below override it.
     Walk-forward replay with the real decide() and forecaster: the trace's load drives a
     simulated target whose capacity changes after --warmup seconds. Load is in
     instance-percent (100 = one instance fully busy). A utilisation trace (column load,
@@ -37,16 +40,32 @@ enum BacktestCommand: Subcommand {
         var modelPath = try arguments.option("model")
         let calendarPath = try arguments.option("calendar")
         let compare = (try arguments.option("compare") ?? "predictive,reactive,threshold").split(separator: ",").map { $0.lowercased() }
-        let warmup = try arguments.option("warmup", default: 300.0)
-        let initialCapacity = try arguments.option("initial-capacity", default: 2)
+        let policyPath = try arguments.option("policy")
+        let warmupOption = try arguments.option("warmup", as: Double.self)
+        let initialCapacityOption = try arguments.option("initial-capacity", as: Int.self)
         let loadScaleOption = try arguments.option("load-scale", as: Double.self)
         let capacityPerInstance = try arguments.option("capacity-per-instance", as: Double.self)
         let slo = try arguments.option("slo", default: 80.0)
-        let targetUtilization = try arguments.option("target-utilization", default: 60.0)
-        let minCapacity = try arguments.option("min", default: 1)
-        let maxCapacity = try arguments.option("max", default: 100)
-        let lead = try arguments.option("lead", default: 300.0)
-        let quantile = try arguments.option("quantile", default: 0.8)
+        // The replayed spec: defaults, then the --policy manifest's spec, then explicit options.
+        var baseSpec: JSONValue = ["minCapacity": 1, "maxCapacity": 100, "targetUtilization": 60, "forecast": ["leadTimeSeconds": 300, "quantile": .number(0.8)]]
+        if let policyPath {
+            guard let data = FileManager.default.contents(atPath: policyPath) else { throw InputFileError(path: policyPath, problem: "cannot read the file") }
+            let manifest: JSONValue
+            do { manifest = try YAML.parse(String(decoding: data, as: UTF8.self)) } catch { throw InputFileError(path: policyPath, problem: "\(error)") }
+            guard manifest["kind"] == "ScalingPolicy", let spec = manifest["spec"], spec.objectValue != nil else {
+                throw InputFileError(path: policyPath, problem: "not a ScalingPolicy manifest with a spec")
+            }
+            baseSpec = applyMergePatch(spec, to: baseSpec)
+        }
+        if let value = try arguments.option("target-utilization", as: Double.self) { baseSpec["targetUtilization"] = .number(value) }
+        if let value = try arguments.option("min", as: Int.self) { baseSpec["minCapacity"] = .integer(Int64(value)) }
+        if let value = try arguments.option("max", as: Int.self) { baseSpec["maxCapacity"] = .integer(Int64(value)) }
+        if let value = try arguments.option("lead", as: Double.self) { baseSpec.setValue(.number(value), at: ["forecast", "leadTimeSeconds"]) }
+        if let value = try arguments.option("quantile", as: Double.self) { baseSpec.setValue(.number(value), at: ["forecast", "quantile"]) }
+        let targetUtilization = baseSpec["targetUtilization"]?.doubleValue ?? 60
+        let lead = baseSpec.value(at: ["forecast", "leadTimeSeconds"])?.doubleValue ?? 300
+        let warmup = warmupOption ?? baseSpec.value(at: ["target", "simulation", "warmupSeconds"])?.doubleValue ?? 300
+        let initialCapacity = initialCapacityOption ?? baseSpec.value(at: ["target", "simulation", "initialCapacity"])?.intValue ?? 2
         let startOption = try arguments.option("start-step", as: Int.self)
         let matchedCost = arguments.flag("matched-cost")
         let json = arguments.flag("json")
@@ -54,7 +73,8 @@ enum BacktestCommand: Subcommand {
         try arguments.finish()
         guard loadScaleOption == nil || capacityPerInstance == nil else { throw UsageError("--load-scale and --capacity-per-instance are alternatives: give one") }
         if let capacityPerInstance, !(capacityPerInstance > 0) { throw UsageError("--capacity-per-instance must be positive") }
-        let loadScale = capacityPerInstance.map { 100 / $0 } ?? loadScaleOption ?? (isSeed ? SeedScenario.loadScale : Double(initialCapacity))
+        let loadScale = capacityPerInstance.map { 100 / $0 } ?? loadScaleOption ?? baseSpec.value(at: ["target", "simulation", "loadScale"])?.doubleValue
+            ?? (isSeed ? SeedScenario.loadScale : Double(initialCapacity))
         for mode in compare where !["predictive", "reactive", "threshold"].contains(mode) {
             throw UsageError("--compare takes predictive, reactive, threshold (got \(mode))")
         }
@@ -72,10 +92,14 @@ enum BacktestCommand: Subcommand {
             events = BusinessCalendar.events(timestamps: trace.table.timestamps, flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day", multiplier: SeedScenario.saleMultiplier)
         }
         if modelPath == nil && isSeed { modelPath = DemoCommand.locate("Models/seed-load.fsm") }
-        let forecaster: Forecaster
-        if let modelPath {
-            do { forecaster = Forecaster(try ModelArtefact.load(path: modelPath)) } catch { throw InputFileError(path: modelPath, problem: error.description) }
-            if forecaster.header.trainingEnd > trace.start.addingTimeInterval(Double(start) * trace.step) && !isSeed {
+        let forecaster: Forecaster?
+        if !compare.contains(where: { $0 != "reactive" }) {
+            forecaster = nil  // Reactive alone uses no model: nothing to train
+        } else if let modelPath {
+            let loaded: Forecaster
+            do { loaded = Forecaster(try ModelArtefact.load(path: modelPath)) } catch { throw InputFileError(path: modelPath, problem: error.description) }
+            forecaster = loaded
+            if loaded.header.trainingEnd > trace.start.addingTimeInterval(Double(start) * trace.step) && !isSeed {
                 printError("warning: the model's training data ends after the backtest starts (it has seen the future)")
             }
         } else {
@@ -85,12 +109,17 @@ enum BacktestCommand: Subcommand {
         var results: [Backtest.Result] = []
         let started = ContinuousClock.now
         func replay(_ mode: String, targetUtilization: Double, name: String? = nil) throws -> Backtest.Result {
-            var spec = try PolicySpec.parse([
-                "target": ["kind": "Deployment", "name": "backtest"], "minCapacity": .integer(Int64(minCapacity)), "maxCapacity": .integer(Int64(maxCapacity)),
-                "mode": .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold"),
-                "targetUtilization": .number(targetUtilization), "forecast": ["leadTimeSeconds": .number(lead), "quantile": .number(quantile)],
-                "metrics": ["stepSeconds": .number(trace.step)],
-            ]).get()
+            var raw = baseSpec
+            raw["target"] = ["kind": "Deployment", "name": "backtest"]
+            raw["mode"] = .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold")
+            raw["targetUtilization"] = .number(targetUtilization)
+            raw["suspend"] = false
+            raw.setValue(.number(trace.step), at: ["metrics", "stepSeconds"])
+            var spec: PolicySpec
+            switch PolicySpec.parse(raw) {
+            case .success(let parsed): spec = parsed
+            case .failure(let invalid): throw InputFileError(path: policyPath ?? "--options", problem: invalid.description)
+            }
             spec.stepSeconds = trace.step
             var options = Backtest.Options(startIndex: start)
             options.warmupSeconds = warmup

@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 import Testing
 import TestSupport
 
@@ -40,6 +41,7 @@ import TestSupport
         // The report: self-contained (no scripts, no external references), both charts with data.
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.contains("<svg id=\"load-chart\"") && page.contains("<svg id=\"capacity-chart\""))
+        #expect(page.contains("<polygon class=\"band\" points=\""), "the forecast's quantile band")
         #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("href="))
         #expect(page.components(separatedBy: "<path d=\"M").count - 1 >= 5, "load, forecast and three capacity lines")
         #expect(page.components(separatedBy: "<tr>").count - 1 == 4, "a header and three policy rows")
@@ -47,5 +49,40 @@ import TestSupport
         #expect(parsed.stdout.contains("ok"))
         let bad = try await ForescaleBinary.run(["backtest", "--trace", "/nonexistent.csv"])
         #expect(bad.status == 64 && bad.stderr.contains("/nonexistent.csv"))
+    }
+
+    /// A throughput trace at a stated capacity per instance, replayed with a policy manifest:
+    /// the hand count of BacktestTests (50 req/s = 100 % of one instance at 50 per instance,
+    /// so 50 → 150 req/s is load 100 → 300) reached through the command line.
+    @Test func throughputTraceWithPolicyManifestMatchesTheHandCount() async throws {
+        let directory = try TemporaryDirectory("forescale-backtest-policy")
+        defer { directory.remove() }
+        let rows = (0..<80).map { index in
+            "\(Timestamps.format(Date(timeIntervalSince1970: 1_700_000_000 + Double(index) * 300))),\(index < 60 ? 50 : 150)"
+        }
+        try ("timestamp,value\n" + rows.joined(separator: "\n") + "\n").write(toFile: directory.file("requests.csv"), atomically: true, encoding: .utf8)
+        try """
+        apiVersion: forescale.io/v1alpha1
+        kind: ScalingPolicy
+        metadata: {name: web}
+        spec:
+          target: {kind: Simulated, name: web, simulation: {trace: seed, initialCapacity: 2, warmupSeconds: 300}}
+          minCapacity: 1
+          maxCapacity: 10
+          mode: Reactive
+          targetUtilization: 60
+        """.write(toFile: directory.file("policy.yaml"), atomically: true, encoding: .utf8)
+        let result = try await ForescaleBinary.run(["backtest", "--trace", directory.file("requests.csv"), "--policy", directory.file("policy.yaml"),
+                                                    "--capacity-per-instance", "50", "--compare", "reactive", "--start-step", "50", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONValue(parsing: Data(result.stdout.utf8))
+        #expect(report["load_scale"] == .integer(2))
+        let reactive = try #require(report["policies"]?.arrayValue?.first)
+        #expect(reactive["steps"] == 30 && reactive["overload_intervals"] == 2 && reactive["scaling_actions"] == 2)
+        #expect(reactive["under_provisioned_instance_minutes"]?.doubleValue == 20)
+        #expect(abs((reactive["instance_hours"]?.doubleValue ?? 0) - 119.0 * 300 / 3600) < 1e-9)
+
+        let both = try await ForescaleBinary.run(["backtest", "--trace", directory.file("requests.csv"), "--capacity-per-instance", "50", "--load-scale", "2"])
+        #expect(both.status == 64 && both.stderr.contains("alternatives"))
     }
 }
