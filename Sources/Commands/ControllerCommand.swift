@@ -18,8 +18,8 @@ public enum ControllerCommand: Subcommand {
     Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
     account), watches ScalingPolicies (all namespaces unless --namespace) and reconciles them
     with --workers workers. With leader election (default on) only the holder of the Lease
-    acts; the others wait and take over when it stops renewing. Serves /metrics, /healthz and
-    /readyz. SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
+    acts; the others wait and take over when it stops renewing. Serves /metrics, /healthz,
+    /readyz and the read-only dashboard (/, /api/v1/policies, …) on --metrics-address:--metrics-port. SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
     --aws enables AutoScalingGroup targets, with credentials from the standard chain
     (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
     AWS_ENDPOINT_URL overrides.
