@@ -155,14 +155,15 @@ public func decide(_ observation: Observation, policy: PolicySpec) -> Plan {
     }
 
     // Calendar pre-warm: from start − leadTime, hold at least the capacity for the event's
-    // expected load (current load × multiplier); once it has begun, hold the capacity for
-    // one stabilization window, while its ramp settles — then the forecast (which knows the
-    // calendar) and the load decide, so a day-long event is not paid for at its peak.
+    // expected load (current load × multiplier); once it has begun, hold the capacity — until
+    // the event ends with holdThroughEvent, else for one stabilization window while its ramp
+    // settles; then the forecast (which knows the calendar) and the load decide, so a
+    // day-long event is not paid for at its peak all day.
     var floor = 0
     let load = observation.currentLoad ?? 0
     for event in observation.events
     where observation.now >= event.start.addingTimeInterval(-policy.leadTimeSeconds)
-        && observation.now < min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds)) {
+        && observation.now < (policy.holdThroughEvent ? event.end : min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds))) {
         if let multiplier = event.multiplier, observation.now < event.start {
             floor = max(floor, capacityFor(load * multiplier))
         } else {

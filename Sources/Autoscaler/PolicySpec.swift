@@ -43,6 +43,8 @@ public struct PolicySpec: Sendable, Equatable {
     public var modelMaxMAERatio: Double
     public var calendarConfigMap: String?
     public var calendarKey: String
+    /// The calendar floor lasts until an event ends (true) or until its ramp has settled.
+    public var holdThroughEvent = false
     public var scaleUpMaxStep: Int
     public var scaleUpCooldownSeconds: Double
     public var scaleDownMaxStep: Int
@@ -117,6 +119,7 @@ public struct PolicySpec: Sendable, Equatable {
             stabilizationWindowSeconds: number(["behavior", "scaleDown", "stabilizationWindowSeconds"], 900),
             simulation: nil
         )
+        policy.holdThroughEvent = spec.value(at: ["calendar", "holdThroughEvent"])?.boolValue ?? false
         if let cloudWatch = spec.value(at: ["metrics", "cloudwatch"]) {
             policy.cloudWatch.namespace = cloudWatch["namespace"]?.stringValue ?? policy.cloudWatch.namespace
             policy.cloudWatch.metricName = cloudWatch["metricName"]?.stringValue ?? policy.cloudWatch.metricName

@@ -86,6 +86,9 @@ import Testing
         Case(name: "a stabilization window into an event, the forecast and load decide again",
              observation: observe(current: 10, load: 200, forecast: [200, 200], lastUp: 3600, events: [.init(name: "sale", start: now.addingTimeInterval(-1000), end: now.addingTimeInterval(3600), multiplier: 2.9)]),
              policy: policy(), action: .scale(to: 9), reason: "ForecastBelowTarget", limits: ["MaxStepDown"]),
+        Case(name: "holdThroughEvent keeps the floor until the event ends",
+             observation: observe(current: 10, load: 200, forecast: [200, 200], lastUp: 3600, events: [.init(name: "sale", start: now.addingTimeInterval(-1000), end: now.addingTimeInterval(3600), multiplier: 2.9)]),
+             policy: policy { $0.holdThroughEvent = true }, action: .hold, reason: "Steady", limits: ["CalendarPrewarm"]),
         Case(name: "predictive never goes below target tracking on the current load",
              observation: observe(current: 4, load: 420, forecast: [240, 240]), policy: policy(), action: .scale(to: 7), reason: "ForecastAboveTarget"),
     ]
