@@ -64,6 +64,9 @@ final class CurlTransfer: @unchecked Sendable {
 
         check(fs_easy_setopt_string(handle, CURLOPT_URL, request.url), CURLOPT_URL)
         check(fs_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1), CURLOPT_NOSIGNAL)
+        // Send the path exactly as given: libcurl would otherwise squash "/./" and "/../",
+        // and a signed request (SigV4 on an S3 key such as "a/./b") must arrive as signed.
+        check(fs_easy_setopt_long(handle, CURLOPT_PATH_AS_IS, 1), CURLOPT_PATH_AS_IS)
         check(fs_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), CURLOPT_ERRORBUFFER)
         check(fs_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1), CURLOPT_TCP_KEEPALIVE)
         check(fs_easy_set_sockets_cloexec(handle), CURLOPT_SOCKOPTFUNCTION)
