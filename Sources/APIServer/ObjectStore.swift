@@ -168,16 +168,40 @@ final class ObjectStore: @unchecked Sendable {
     /// The serialised object with its pending resourceVersion replaced (exactly one
     /// occurrence; otherwise re-serialised from the parsed object).
     static func splice(_ data: Data, version: Int64) -> Data {
-        let bytes = [UInt8](data)
-        let ranges = bytes.ranges(of: pendingBytes)
-        if ranges.count == 1 {
-            var result = bytes
-            result.replaceSubrange(ranges[0], with: Array("\"resourceVersion\":\"\(version)\"".utf8))
-            return Data(result)
+        if let offset = onlyOccurrence(of: pendingBytes, in: data) {
+            var result = data
+            let start = data.startIndex + offset
+            result.replaceSubrange(start..<(start + pendingBytes.count), with: Array("\"resourceVersion\":\"\(version)\"".utf8))
+            return result
         }
         guard var object = try? JSONValue(parsing: data) else { return data }
         object.setValue(.string(String(version)), at: ["metadata", "resourceVersion"])
         return object.serialized()
+    }
+
+    /// The offset of `needle` in `data` when it occurs exactly once (memchr for its first
+    /// byte, memcmp for the rest: this runs on every write).
+    static func onlyOccurrence(of needle: [UInt8], in data: Data) -> Int? {
+        guard let head = needle.first else { return nil }
+        return data.withUnsafeBytes { haystack -> Int? in
+            needle.withUnsafeBytes { pattern -> Int? in
+                guard let base = haystack.baseAddress else { return nil }
+                var found: Int?
+                var position = 0
+                while haystack.count - position >= pattern.count,
+                      let hit = memchr(base + position, Int32(head), haystack.count - position - pattern.count + 1) {
+                    let offset = base.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(base + offset, pattern.baseAddress!, pattern.count) == 0 {
+                        if found != nil { return nil }
+                        found = offset
+                        position = offset + pattern.count
+                    } else {
+                        position = offset + 1
+                    }
+                }
+                return found
+            }
+        }
     }
 
     /// Deletes every object of a storage key that matches, each as its own DELETED event

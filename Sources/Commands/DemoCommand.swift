@@ -118,12 +118,17 @@ enum DemoCommand: Subcommand {
     }
 
     /// A path relative to the working directory, else relative to the repository this
-    /// executable was built in (.build/<configuration>/forescale).
+    /// executable was built in (.build/<triple>/<configuration>/forescale, reached through
+    /// the .build/<configuration> symlink or not): the nearest ancestor that has it.
     static func locate(_ relative: String) -> String {
         if FileManager.default.fileExists(atPath: relative) { return relative }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let repository = executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repository.appendingPathComponent(relative).path
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = directory.appendingPathComponent(relative)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+            directory = directory.deletingLastPathComponent()
+        }
+        return relative
     }
 
     static func applyOrUpdate(_ client: KubernetesClient, _ resource: ResourceRef, namespace: String?, _ object: JSONValue) async throws {

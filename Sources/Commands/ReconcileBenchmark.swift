@@ -31,7 +31,9 @@ enum ReconcileBenchmark {
         }
         let client = KubernetesClient(connection: try KubeConfigLoader(environment: ["KUBECONFIG": kubeconfig]).load(), fieldManager: "forescale-bench")
         defer { client.shutdown() }
-        let crd = try YAML.parse(String(decoding: FileManager.default.contents(atPath: DemoCommand.locate("crds/scalingpolicy.yaml")) ?? Data(), as: UTF8.self))
+        let crdPath = DemoCommand.locate("crds/scalingpolicy.yaml")
+        guard let crdData = FileManager.default.contents(atPath: crdPath) else { throw InputFileError(path: crdPath, problem: "cannot read the CRD (run from the repository)") }
+        let crd = try YAML.parse(String(decoding: crdData, as: UTF8.self))
         _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
         let modelURL = "file://" + URL(fileURLWithPath: DemoCommand.locate("Models/seed-load.fsm")).standardizedFileURL.path
         let anchor = Date(timeIntervalSince1970: 1_800_000_000)

@@ -241,3 +241,21 @@ import Testing
         #expect(["v1alpha1", "v1beta2", "v2", "v1", "v1beta1", "v10"].sorted(by: ResourceRegistry.versionPriority) == ["v10", "v2", "v1", "v1beta2", "v1beta1", "v1alpha1"])
     }
 }
+
+@Suite struct ResourceVersionSpliceTests {
+    @Test(arguments: [("xxabcxx", 2), ("abc", 0), ("xxab", nil), ("abcabc", nil), ("ababcab", 2), ("", nil), ("xxxxabc", 4)] as [(String, Int?)])
+    func findsTheOnlyOccurrence(text: String, expected: Int?) {
+        #expect(ObjectStore.onlyOccurrence(of: Array("abc".utf8), in: Data(text.utf8)) == expected)
+    }
+
+    @Test func splicesTheVersionOrReserialises() throws {
+        let object: JSONValue = ["metadata": ["name": "a", "resourceVersion": .string(String(ObjectStore.pendingVersion))], "data": ["k": "v"]]
+        var expected = object
+        expected.setValue("7", at: ["metadata", "resourceVersion"])
+        #expect(String(decoding: ObjectStore.splice(object.serialized(), version: 7), as: UTF8.self) == String(decoding: expected.serialized(), as: UTF8.self))
+        // The placeholder twice (another field happens to hold it): re-serialised, only metadata changes.
+        let twice = Data(#"{"a":{"resourceVersion":"\#(ObjectStore.pendingVersion)"},"metadata":{"resourceVersion":"\#(ObjectStore.pendingVersion)"}}"#.utf8)
+        #expect(try JSONValue(parsing: ObjectStore.splice(twice, version: 7)).value(at: ["metadata", "resourceVersion"]) == "7")
+        #expect(try JSONValue(parsing: ObjectStore.splice(twice, version: 7)).value(at: ["a", "resourceVersion"]) == .string(String(ObjectStore.pendingVersion)))
+    }
+}
