@@ -117,6 +117,7 @@ extension APIServer {
                     }
                 }
                 guard flush() else { return }
+                if !events.isEmpty, configuration.watchCoalescing > .zero { Thread.sleep(forTimeInterval: configuration.watchCoalescing.seconds) }
                 position = version
                 if bookmarks, Date().timeIntervalSince(lastSent) >= bookmarkInterval {
                     guard bookmark(position) else { return }

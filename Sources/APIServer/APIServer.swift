@@ -19,6 +19,10 @@ public final class APIServer: Sendable {
         public var watchHistory: Int
         /// How often an idle watch with `allowWatchBookmarks` gets a BOOKMARK.
         public var bookmarkInterval: Duration
+        /// After sending a batch, a watch waits this long before looking for the next, so a
+        /// burst of writes reaches each watcher as one batch (one wake-up, one socket write)
+        /// instead of a wake-up per write. Bounds the added delivery latency.
+        public var watchCoalescing: Duration = .milliseconds(5)
         public var maxConnections: Int
         /// Called with every authorized resource request (an audit trail: tests check RBAC
         /// manifests against what the controller and trainer actually call).
