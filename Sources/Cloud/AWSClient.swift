@@ -9,7 +9,12 @@ import Transport
 /// `AWS_ENDPOINT_URL` — for moto, LocalStack and VPC endpoints.
 public struct AWSConfiguration: Sendable {
     public var region: String
+    /// Used when `credentialProvider` is nil.
     public var credentials: AWSCredentials
+    /// Asked before every attempt when set (e.g. `CredentialChain.credentials`, which caches
+    /// and refreshes temporary credentials — IRSA, Pod Identity, IMDS — before they expire),
+    /// so a long-running process keeps signing with valid credentials.
+    public var credentialProvider: (@Sendable () async throws -> AWSCredentials)?
     /// Explicit endpoint for every service (overrides the environment).
     public var endpoint: String?
     public var environment: [String: String]
@@ -99,7 +104,13 @@ public struct AWSClient: Sendable {
                                               headers: [("Host", hostHeader)] + headers, body: body)
             var httpHeaders = HTTPHeaders()
             if signed {
-                let signedRequest = signer.sign(request, credentials: configuration.credentials, date: now())
+                let credentials: AWSCredentials
+                if let provider = configuration.credentialProvider {
+                    do { credentials = try await provider() } catch { throw AWSError.missingCredentials("refreshing credentials: \(error)") }
+                } else {
+                    credentials = configuration.credentials
+                }
+                let signedRequest = signer.sign(request, credentials: credentials, date: now())
                 for header in signedRequest.headers where header.name.lowercased() != "host" { httpHeaders.add(header.name, header.value) }
             } else {
                 for header in headers { httpHeaders.add(header.name, header.value) }

@@ -132,9 +132,9 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     func update<Result>(_ body: (inout Value) -> Result) -> Result { lock.withLock { body(&stored) } }
 }
 
-/// One AWS client per region, with credentials from the standard chain (resolved when the
-/// region is first used; long-lived processes should run with refreshable credentials such
-/// as IRSA — the client re-signs with what it resolved).
+/// One AWS client per region, with credentials from the standard chain, re-asked on every
+/// request (the chain caches them and refreshes IRSA / Pod Identity / IMDS credentials five
+/// minutes before they expire).
 final class AWSClients: Sendable {
     private let chain = CredentialChain()
     private let clients = Locked<[String: AWSClient]>([:])
@@ -147,8 +147,11 @@ final class AWSClients: Sendable {
 
     @Sendable func client(region: String) async throws -> AWSClient {
         if let existing = clients.value[region] { return existing }
-        let credentials = try await chain.credentials().credentials
-        let client = AWSClient(configuration: AWSConfiguration(region: region, credentials: credentials))
+        let chain = self.chain
+        var configuration = AWSConfiguration(region: region, credentials: try await chain.credentials().credentials)
+        // Every request asks the chain, which refreshes temporary credentials before they expire.
+        configuration.credentialProvider = { try await chain.credentials().credentials }
+        let client = AWSClient(configuration: configuration)
         // Two first uses of a region may race: the first stored client wins.
         return clients.update { all in
             if let existing = all[region] { return existing }

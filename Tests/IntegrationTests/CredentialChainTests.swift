@@ -149,4 +149,41 @@ struct CredentialChainTests {
             #expect(!text.contains("only-the-secret-is-set"))
         }
     }
+
+    /// A long-running client re-asks its provider before each request: after the access key
+    /// it started with is rotated out (deleted in moto, signatures checked), it keeps working,
+    /// while a client holding the old key is refused.
+    @Test func clientSignsWithRotatedCredentialsFromItsProvider() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let admin = moto.client()
+        func iam(_ action: String, _ parameters: [(String, String)]) async throws -> String {
+            let element = try await admin.queryXML(service: "iam", sdkID: "IAM", action: action, version: "2010-05-08", parameters: parameters)
+            return element.xmlString
+        }
+        func field(_ name: String, _ xml: String) -> String? {
+            xml.components(separatedBy: "<\(name)>").dropFirst().first?.components(separatedBy: "</\(name)>").first
+        }
+        let created = try await iam("CreateAccessKey", [("UserName", "forescale-tests")])
+        let rotated = AWSCredentials(accessKeyID: try #require(field("AccessKeyId", created)), secretAccessKey: try #require(field("SecretAccessKey", created)))
+        let current = Locked(moto.credentials)
+        let asked = Locked(0)
+        var configuration = AWSConfiguration(region: "us-east-1", credentials: moto.credentials, endpoint: moto.endpoint, maxAttempts: 1)
+        configuration.credentialProvider = {
+            asked.withLock { $0 += 1 }
+            return current.value
+        }
+        let refreshing = AWSClient(configuration: configuration)
+        func identity(_ client: AWSClient) async throws -> String {
+            try await client.queryXML(service: "sts", sdkID: "STS", action: "GetCallerIdentity", version: "2011-06-15", parameters: []).xmlString
+        }
+        #expect(try await identity(refreshing).contains("forescale-tests"))
+        current.withLock { $0 = rotated }
+        _ = try await AWSClient(configuration: AWSConfiguration(region: "us-east-1", credentials: rotated, endpoint: moto.endpoint, maxAttempts: 1))
+            .queryXML(service: "iam", sdkID: "IAM", action: "DeleteAccessKey", version: "2010-05-08",
+                      parameters: [("UserName", "forescale-tests"), ("AccessKeyId", moto.credentials.accessKeyID)])
+        #expect(try await identity(refreshing).contains("forescale-tests"), "signed with the rotated key")
+        await #expect(throws: AWSError.self, "the deleted key is refused") { _ = try await identity(moto.client()) }
+        #expect(asked.value == 2)
+    }
 }
