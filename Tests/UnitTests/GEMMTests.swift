@@ -5,6 +5,7 @@ import Testing
 struct GEMMTests {
     @Test("shapes and transposes", arguments: [
         (1, 1, 1), (6, 16, 8), (7, 17, 9), (20, 70, 130), (13, 5, 300), (3, 40, 600),
+        (1, 512, 128), (1, 33, 7), (1, 70, 601),  // one row: the vector kernel, k unrolled by 4 with remainders and k-blocks
     ])
     func blockedMatchesNaive(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
