@@ -54,7 +54,7 @@ import TestSupport
         #expect(stillOld.data == (try champion.encoded()), "the pointer still names the champion")
 
         let result = try await ForescaleBinary.run(arguments, environment: environment)
-        #expect(result.status == 0, "stdout: \(result.stdout) stderr: \(result.stderr.suffix(1500))")
+        #expect(result.status == 0, "stdout: \(result.stdout) stderr: \(result.stderr.suffix(1500)) crashed: \(crashed.stderr.suffix(800))")
         let status = try await client.get(.scalingPolicies, namespace: "default", name: "shop")
         let training = status.value(at: ["status", "training"])
         #expect(training?["historyPoints"]?.intValue ?? 0 >= 800, "history came from CloudWatch: \(String(describing: training))")

@@ -26,10 +26,13 @@ struct GEMMTests {
                     var prepacked = start
                     let packed = b.withUnsafeBufferPointer { GEMM.pack(transB: transB, k: k, n: n, b: $0.baseAddress!, ldb: ldb) }
                     GEMM.blocked(transA: transA, m: m, a: a, lda: lda, packedB: packed, beta: beta, c: &prepacked, ldc: n, workspace: workspace)
-                    let worst = zip(expected, actual).map { abs($0 - $1) }.max() ?? 0
-                    // Sums of k products of values in [−1, 1]: rounding grows like √k·ε.
-                    #expect(worst < 1e-4 * Float(k).squareRoot(), "transA=\(transA) transB=\(transB) beta=\(beta): max error \(worst)")
-                    #expect(prepacked == actual, "the pre-packed path must compute exactly what the packing path does")
+                    // Sums of k products of values in [−1, 1]: rounding grows like √k·ε. The
+                    // one-row pre-packed kernel sums in another order (eight accumulators), so
+                    // both paths are held to the reference, not to each other bit for bit.
+                    for (path, result) in [("packing", actual), ("pre-packed", prepacked)] {
+                        let worst = zip(expected, result).map { abs($0 - $1) }.max() ?? 0
+                        #expect(worst < 1e-4 * Float(k).squareRoot(), "\(path) transA=\(transA) transB=\(transB) beta=\(beta): max error \(worst)")
+                    }
                 }
             }
         }
