@@ -20,6 +20,8 @@ enum TrainCommand: Subcommand {
       --level-normalization on|off  inputs and targets relative to each window's mean
                           (default on: follows a load that leaves the training range)
       --level-span N      rows averaged into a window's level (default 1: the last value)
+      --weight-averaging D  keep an exponential moving average of the weights (decay D,
+                          e.g. 0.999) and validate and save it (default 0: off)
       --attention         attention pooling over all steps (the prototype's "advanced" model)
       --json              print the final report as JSON
 
@@ -52,6 +54,8 @@ enum TrainCommand: Subcommand {
             configuration.levelNormalization = level == "on"
         }
         configuration.levelSpan = try arguments.option("level-span", default: configuration.levelSpan)
+        configuration.weightAveraging = try arguments.option("weight-averaging", default: configuration.weightAveraging)
+        guard (0..<1).contains(configuration.weightAveraging) else { throw UsageError("--weight-averaging must be in [0, 1)") }
         guard configuration.levelSpan >= 1 && configuration.levelSpan <= configuration.sequenceLength else {
             throw UsageError("--level-span must be between 1 and --seq-len")
         }

@@ -21,6 +21,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var plateauFactor: Float = 0.5
     /// Early stopping: stop after this many epochs without improvement; best weights restored.
     public var earlyStoppingPatience = 10
+    /// Exponential moving average of the weights (Polyak averaging), updated after every
+    /// step with this decay; validation, early stopping and the saved model use the average.
+    /// 0 turns it off.
+    public var weightAveraging: Float = 0
     /// Take level features and targets relative to each window's mean (see `WindowDataset`).
     public var levelNormalization = true
     /// Rows averaged into a window's level (1: its last value).
@@ -114,6 +118,8 @@ public struct Trainer: Sendable {
         var sincePlateau = 0
         var plateauBest = Float.infinity
         var epochsRun = 0
+        let decay = configuration.weightAveraging
+        var averaged = parameters
         for epoch in 1...max(1, configuration.epochs) {
             let started = ContinuousClock.now
             var order = data.train
@@ -158,13 +164,27 @@ public struct Trainer: Sendable {
                 totalLoss += pool.prefix(shares).reduce(0.0) { $0 + Double($1.loss) * Double($1.count) } / Double(windows.count)
                 clipGradientNorm(&gradients, maxNorm: configuration.gradientClip)
                 adam.update(&parameters, gradients: gradients)
+                if decay > 0 {
+                    averaged.withUnsafeMutableBufferPointer { average in
+                        parameters.withUnsafeBufferPointer { current in
+                            for index in 0..<average.count { average[index] += (1 - decay) * (current[index] - average[index]) }
+                        }
+                    }
+                }
                 batches += 1
             }
+            // Judge (and keep) the averaged weights when averaging; training continues from the raw ones.
+            var judged = parameters
+            if decay > 0 { swap(&parameters, &averaged) }
             let validationLoss = evaluateLoss(data, windows: data.validation.isEmpty ? data.train : data.validation)
+            if decay > 0 {
+                judged = parameters
+                swap(&parameters, &averaged)
+            }
             let isBest = validationLoss < best
             if isBest {
                 best = validationLoss
-                bestParameters = parameters
+                bestParameters = judged
                 sinceBest = 0
             } else {
                 sinceBest += 1

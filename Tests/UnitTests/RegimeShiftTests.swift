@@ -56,3 +56,32 @@ struct RegimeShiftTests {
         #expect(plain.model > 10 * normalised.naive, "the plain model should be stuck near the old level")
     }
 }
+
+@Suite("Weight averaging")
+struct WeightAveragingTests {
+    /// One mini-batch per epoch and one epoch: the kept weights are exactly
+    /// initial + (1 − decay)·(raw − initial), where raw is the same run without averaging.
+    @Test func keepsTheMovingAverageOfTheWeights() throws {
+        var configuration = TrainingConfiguration()
+        configuration.hiddenSize = 4
+        configuration.layers = 1
+        configuration.headSize = 4
+        configuration.dropout = 0
+        configuration.epochs = 1
+        configuration.batchSize = 10_000
+        configuration.learningRate = 0.01
+        let table = RegimeShiftTests.steppedSeries()
+        let prepared = try FeatureBuilder.prepare(table, targetColumn: "value", features: .basic, configuration: configuration)
+        var raw = Trainer(configuration: configuration, inputSize: 1)
+        let initial = raw.parameters
+        _ = raw.train(prepared.dataset) { _ in }
+        configuration.weightAveraging = 0.9
+        var averaged = Trainer(configuration: configuration, inputSize: 1)
+        #expect(averaged.parameters == initial, "same seed, same start")
+        _ = averaged.train(prepared.dataset) { _ in }
+        let expected = zip(initial, raw.parameters).map { $0 + 0.1 * ($1 - $0) }
+        let worst = zip(expected, averaged.parameters).map { abs($0 - $1) }.max() ?? 1
+        #expect(raw.parameters != initial)
+        #expect(worst < 1e-6, "max difference \(worst)")
+    }
+}
