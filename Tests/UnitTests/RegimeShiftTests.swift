@@ -21,15 +21,21 @@ struct RegimeShiftTests {
                                columns: ["value": values], columnNames: ["value"])
     }
 
-    static func testMAE(levelNormalization: Bool, table: TimeSeriesTable) throws -> (model: Double, naive: Double) {
+    /// A one-layer model small enough to train in a test.
+    static func small(hidden: Int, epochs: Int, batch: Int, learningRate: Float) -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
-        configuration.hiddenSize = 8
+        configuration.hiddenSize = hidden
         configuration.layers = 1
-        configuration.headSize = 8
+        configuration.headSize = hidden
         configuration.dropout = 0
-        configuration.epochs = 4
-        configuration.learningRate = 0.005
-        configuration.batchSize = 32
+        configuration.epochs = epochs
+        configuration.batchSize = batch
+        configuration.learningRate = learningRate
+        return configuration
+    }
+
+    static func testMAE(levelNormalization: Bool, table: TimeSeriesTable) throws -> (model: Double, naive: Double) {
+        var configuration = small(hidden: 8, epochs: 4, batch: 32, learningRate: 0.005)
         configuration.levelNormalization = levelNormalization
         let prepared = try FeatureBuilder.prepare(table, targetColumn: "value", features: .basic, configuration: configuration)
         var trainer = Trainer(configuration: configuration, inputSize: 1)
@@ -62,14 +68,7 @@ struct WeightAveragingTests {
     /// One mini-batch per epoch and one epoch: the kept weights are exactly
     /// initial + (1 − decay)·(raw − initial), where raw is the same run without averaging.
     @Test func keepsTheMovingAverageOfTheWeights() throws {
-        var configuration = TrainingConfiguration()
-        configuration.hiddenSize = 4
-        configuration.layers = 1
-        configuration.headSize = 4
-        configuration.dropout = 0
-        configuration.epochs = 1
-        configuration.batchSize = 10_000
-        configuration.learningRate = 0.01
+        var configuration = RegimeShiftTests.small(hidden: 4, epochs: 1, batch: 10_000, learningRate: 0.01)
         let table = RegimeShiftTests.steppedSeries()
         let prepared = try FeatureBuilder.prepare(table, targetColumn: "value", features: .basic, configuration: configuration)
         var raw = Trainer(configuration: configuration, inputSize: 1)
