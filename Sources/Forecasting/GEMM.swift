@@ -259,6 +259,27 @@ public enum GEMM {
             let base = packed + panel * mr * kb
             let i0 = panel * mr
             let rows = min(mr, m - i0)
+            if rows == mr {
+                // Full panels (nearly all of them): straight-line copies, no per-row loops.
+                var out = base
+                if transA {
+                    var source = a + k0 * lda + i0
+                    for _ in 0..<kb {
+                        out.update(from: source, count: mr)
+                        source += lda
+                        out += mr
+                    }
+                } else {
+                    // Six row pointers: mr is 6 (the micro-kernel's row count).
+                    let r0 = a + i0 * lda + k0, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
+                    for p in 0..<kb {
+                        out[0] = r0[p]; out[1] = r1[p]; out[2] = r2[p]
+                        out[3] = r3[p]; out[4] = r4[p]; out[5] = r5[p]
+                        out += mr
+                    }
+                }
+                continue
+            }
             for p in 0..<kb {
                 let out = base + p * mr
                 if transA {
