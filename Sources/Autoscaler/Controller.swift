@@ -21,8 +21,10 @@ public final class Controller: Sendable {
         /// Virtual seconds per real second (the demo replays 5-minute steps each second).
         public var speed: Double = 1
         public var reportingInstance = ProcessInfo.processInfo.hostName
-        /// Reconciles kept per policy for the dashboard (288 = a day of 5-minute steps).
+        /// Reconciles kept per policy for the dashboard (288 = a day of 5-minute steps), and
+        /// the memory all policies' samples may take (with many policies each keeps fewer).
         public var historySamples = 288
+        public var historyMemoryBudget = 64 << 20
         public init(namespace: String? = nil) { self.namespace = namespace }
     }
 
@@ -48,7 +50,7 @@ public final class Controller: Sendable {
         self.targets = targets
         self.models = models
         self.now = now
-        history = PolicyHistory(sampleLimit: max(1, configuration.historySamples))
+        history = PolicyHistory(sampleLimit: max(1, configuration.historySamples), memoryBudget: configuration.historyMemoryBudget)
         recorder = EventRecorder(client: client, reportingController: "forescale.io/controller", reportingInstance: configuration.reportingInstance, clock: ContinuousClock())
         let queue = WorkQueue<String>()
         self.queue = queue

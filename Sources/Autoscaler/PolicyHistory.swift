@@ -48,21 +48,64 @@ public final class PolicyHistory: Sendable {
         }
     }
 
+    /// A sample as stored: 48 bytes (Float values, NaN for "none"; the forecast time as an
+    /// offset), so a day of history for 10,000 policies stays within the memory budget.
+    struct Packed {
+        var time: Double
+        var lead: Float
+        var load, forecast, median, low, high: Float
+        var current, inService, desired: Int32
+
+        init(_ sample: Sample) {
+            func pack(_ value: Double?) -> Float { value.map(Float.init) ?? .nan }
+            time = sample.time.timeIntervalSinceReferenceDate
+            lead = sample.forecastTime.map { Float($0.timeIntervalSince(sample.time)) } ?? .nan
+            load = pack(sample.load)
+            forecast = pack(sample.forecast)
+            median = pack(sample.median)
+            low = pack(sample.low)
+            high = pack(sample.high)
+            current = Int32(clamping: sample.currentCapacity)
+            inService = Int32(clamping: sample.inServiceCapacity)
+            desired = Int32(clamping: sample.desiredCapacity)
+        }
+
+        var sample: Sample {
+            func unpack(_ value: Float) -> Double? { value.isNaN ? nil : Double(value) }
+            let at = Date(timeIntervalSinceReferenceDate: time)
+            return Sample(time: at, load: unpack(load), forecastTime: lead.isNaN ? nil : at.addingTimeInterval(Double(lead)),
+                          forecast: unpack(forecast), median: unpack(median), low: unpack(low), high: unpack(high),
+                          currentCapacity: Int(current), inServiceCapacity: Int(inService), desiredCapacity: Int(desired))
+        }
+    }
+
     private struct Series {
-        var samples: Ring<Sample>
+        var samples: Ring<Packed>
         var actions: Ring<Action>
     }
 
+    /// Samples kept per policy at most (288: a day of 5-minute reconciles).
     public let sampleLimit: Int
     public let actionLimit: Int
+    /// Bytes all policies' samples may take: with many policies each keeps fewer (at least
+    /// `minimumSamples`), so the dashboard cannot push the controller past its memory budget.
+    public let memoryBudget: Int
+    static let minimumSamples = 12
     private let series = Mutex<[String: Series]>([:])
     private let changes = Atomic<Int>(0)
 
-    /// 288 samples: a day of 5-minute reconciles.
-    public init(sampleLimit: Int = 288, actionLimit: Int = 50) {
+    /// 64 MiB: a full day for up to ~4,800 policies; 10,000 policies keep about 11 hours.
+    public init(sampleLimit: Int = 288, actionLimit: Int = 50, memoryBudget: Int = 64 << 20) {
         precondition(sampleLimit > 0 && actionLimit > 0)
         self.sampleLimit = sampleLimit
         self.actionLimit = actionLimit
+        self.memoryBudget = memoryBudget
+    }
+
+    /// The per-policy sample limit with `policies` policies under the budget.
+    public func samplesPerPolicy(policies: Int) -> Int {
+        let affordable = memoryBudget / max(1, policies) / MemoryLayout<Packed>.stride
+        return min(sampleLimit, max(Self.minimumSamples, affordable))
     }
 
     /// Bumped by every record and forget: a cheap "anything new?" for live views.
@@ -70,8 +113,10 @@ public final class PolicyHistory: Sendable {
 
     public func record(_ key: String, _ sample: Sample, action: Action? = nil) {
         series.withLock { all in
-            var entry = all[key] ?? Series(samples: Ring(limit: sampleLimit), actions: Ring(limit: actionLimit))
-            entry.samples.append(sample)
+            let limit = samplesPerPolicy(policies: all.count + (all[key] == nil ? 1 : 0))
+            var entry = all.removeValue(forKey: key) ?? Series(samples: Ring(limit: limit), actions: Ring(limit: actionLimit))
+            entry.samples.limit = limit
+            entry.samples.append(Packed(sample))
             if let action { entry.actions.append(action) }
             all[key] = entry
         }
@@ -84,25 +129,40 @@ public final class PolicyHistory: Sendable {
     }
 
     /// Oldest first.
-    public func samples(_ key: String) -> [Sample] { series.withLock { $0[key]?.samples.elements ?? [] } }
+    public func samples(_ key: String) -> [Sample] { series.withLock { $0[key]?.samples.elements.map(\.sample) ?? [] } }
     public func actions(_ key: String) -> [Action] { series.withLock { $0[key]?.actions.elements ?? [] } }
-    public func latest(_ key: String) -> Sample? { series.withLock { $0[key]?.samples.last } }
+    public func latest(_ key: String) -> Sample? { series.withLock { $0[key]?.samples.last?.sample } }
 }
 
-/// A fixed-size buffer that drops its oldest element when full.
+/// A bounded buffer that drops its oldest elements when full. The limit may change; a lower
+/// one takes effect at the next append.
 struct Ring<Element> {
     private var storage: [Element] = []
     private var head = 0
-    let limit: Int
+    var limit: Int
 
     init(limit: Int) { self.limit = limit }
 
     mutating func append(_ element: Element) {
-        if storage.count < limit {
+        // Exactly the limit's capacity: growth by doubling would nearly double the memory.
+        if storage.capacity < min(limit, storage.count + 1) { storage.reserveCapacity(limit) }
+        if storage.count > limit {
+            // The limit shrank: straighten, keep the newest limit − 1, then append.
+            let kept = elements.suffix(max(0, limit - 1))
+            storage = Array(kept)
+            head = 0
             storage.append(element)
+        } else if storage.count < limit {
+            if head == 0 {
+                storage.append(element)
+            } else {
+                // Grown limit on a wrapped ring: straighten first.
+                storage = elements + [element]
+                head = 0
+            }
         } else {
             storage[head] = element
-            head = (head + 1) % limit
+            head = (head + 1) % storage.count
         }
     }
 

@@ -13,13 +13,15 @@ public enum ControllerCommand: Subcommand {
                                 [--leader-elect true|false] [--lease-name forescale-controller]
                                 [--lease-namespace NS] [--identity ID]
                                 [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
+                                [--dashboard-history-mb 64]
                                 [--aws]
 
     Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
     account), watches ScalingPolicies (all namespaces unless --namespace) and reconciles them
     with --workers workers. With leader election (default on) only the holder of the Lease
     acts; the others wait and take over when it stops renewing. Serves /metrics, /healthz,
-    /readyz and the read-only dashboard (/, /api/v1/policies, …) on --metrics-address:--metrics-port. SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
+    /readyz and the read-only dashboard (/, /api/v1/policies, …) on --metrics-address:--metrics-port;
+    its history (a day per policy at most) is held to --dashboard-history-mb of memory. SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
     --aws enables AutoScalingGroup targets, with credentials from the standard chain
     (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
     AWS_ENDPOINT_URL overrides.
@@ -41,9 +43,11 @@ public enum ControllerCommand: Subcommand {
         let metricsAddress = try arguments.option("metrics-address") ?? "0.0.0.0"
         let metricsPort = try arguments.option("metrics-port", default: 8080)
         let logFormat = try arguments.option("log-format") ?? "text"
+        let historyMegabytes = try arguments.option("dashboard-history-mb", default: 64)
         let useAWS = arguments.flag("aws")
         try arguments.finish()
         guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
+        guard historyMegabytes >= 1 else { throw UsageError("--dashboard-history-mb must be at least 1") }
         guard leaderElect == "true" || leaderElect == "false" else { throw UsageError("--leader-elect must be true or false") }
         guard logFormat == "text" || logFormat == "json" else { throw UsageError("--log-format must be text or json") }
         let log = Log(json: logFormat == "json")
@@ -61,6 +65,7 @@ public enum ControllerCommand: Subcommand {
         var configuration = Controller.Configuration(namespace: namespace)
         configuration.workers = workers
         configuration.reportingInstance = identity
+        configuration.historyMemoryBudget = historyMegabytes << 20
         let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
         let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
         let models = ModelRegistry(s3: AWSClients.s3(aws, region: region))

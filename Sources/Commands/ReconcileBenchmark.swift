@@ -71,6 +71,15 @@ enum ReconcileBenchmark {
         }
         let seconds = (ContinuousClock.now - started).seconds
         let rss = APIServerBenchmark.residentMegabytes()
+        // The dashboard's steady state: every policy's history at its limit under the budget.
+        let perPolicy = busy.history.samplesPerPolicy(policies: policies)
+        for index in 0..<policies {
+            for step in 0..<perPolicy {
+                busy.history.record("default/p-\(index)", .init(time: virtualNow.addingTimeInterval(Double(step) * 300), load: 100, forecastTime: virtualNow, forecast: 110,
+                                                                median: 100, low: 90, high: 120, currentCapacity: 2, inServiceCapacity: 2, desiredCapacity: 2))
+            }
+        }
+        let rssWithHistory = APIServerBenchmark.residentMegabytes()
         let errors = busy.metrics.errorCounts
         busyTask.cancel()
         await busyTask.value
@@ -78,6 +87,7 @@ enum ReconcileBenchmark {
             "benchmark": "reconcile", "policies": policies, "workers": workers, "reconciled": busy.metrics.reconcileCount,
             "seconds_for_all": seconds, "policies_per_second": Double(busy.metrics.reconcileCount) / seconds,
             "errors": errors, "controller_rss_mb_idle": idleRSS, "controller_rss_mb_with_policies": rss,
+            "dashboard_samples_per_policy": perPolicy, "controller_rss_mb_with_full_dashboard_history": rssWithHistory,
             "note": "controller in this process; API server in a separate forescale apiserver process; first reconcile of each policy includes its LSTM forecast and status write",
         ]
     }

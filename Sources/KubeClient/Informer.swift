@@ -124,8 +124,8 @@ public final class Informer: Sendable {
         let (removed, previous) = cache.replace(with: list.items)
         for object in list.items {
             if let old = previous[ObjectCache.key(of: object)] {
-                if old.value(at: ["metadata", "resourceVersion"]) != object.value(at: ["metadata", "resourceVersion"]) {
-                    handler(.updated(old: old, new: object))
+                if old.resourceVersion != object.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "" {
+                    handler(.updated(old: old.object, new: object))
                 }
             } else {
                 handler(.added(object))

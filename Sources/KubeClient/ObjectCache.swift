@@ -4,9 +4,26 @@ import Synchronization
 
 /// An informer's local cache: objects by `namespace/name` (cluster-scoped: `name`), indexed
 /// by namespace. Readers (listers, reconcilers) never touch the network.
+///
+/// Objects are kept serialised (compact JSON bytes) and parsed on read: a parsed object
+/// costs several times its JSON size in enum cases, dictionaries and strings, which at
+/// 10,000 ScalingPolicies was most of the controller's memory. Reads parse (tens of µs).
 public final class ObjectCache: Sendable {
+    struct Entry: Sendable {
+        var data: Data
+        var resourceVersion: String
+        var namespace: String
+        var object: JSONValue { (try? JSONValue(parsing: data)) ?? .null }
+
+        init(_ object: JSONValue) {
+            data = object.serialized()
+            resourceVersion = object.value(at: ["metadata", "resourceVersion"])?.stringValue ?? ""
+            namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? ""
+        }
+    }
+
     private struct State {
-        var objects: [String: JSONValue] = [:]
+        var objects: [String: Entry] = [:]
         var byNamespace: [String: Set<String>] = [:]
     }
 
@@ -20,19 +37,20 @@ public final class ObjectCache: Sendable {
         return "\(namespace)/\(name)"
     }
 
-    public func get(_ key: String) -> JSONValue? { state.withLock { $0.objects[key] } }
+    public func get(_ key: String) -> JSONValue? { state.withLock { $0.objects[key] }?.object }
 
     public func get(namespace: String?, name: String) -> JSONValue? {
         get(namespace.map { "\($0)/\(name)" } ?? name)
     }
 
     public func list(namespace: String? = nil) -> [JSONValue] {
-        state.withLock { state in
+        let entries = state.withLock { state -> [Entry] in
             if let namespace {
                 return (state.byNamespace[namespace] ?? []).sorted().compactMap { state.objects[$0] }
             }
             return state.objects.keys.sorted().map { state.objects[$0]! }
         }
+        return entries.map(\.object)
     }
 
     public var keys: [String] { state.withLock { $0.objects.keys.sorted() } }
@@ -42,36 +60,39 @@ public final class ObjectCache: Sendable {
     @discardableResult
     func upsert(_ object: JSONValue) -> JSONValue? {
         let key = Self.key(of: object)
-        let namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? ""
-        return state.withLock { state in
-            state.byNamespace[namespace, default: []].insert(key)
-            return state.objects.updateValue(object, forKey: key)
+        let entry = Entry(object)
+        let previous = state.withLock { state in
+            state.byNamespace[entry.namespace, default: []].insert(key)
+            return state.objects.updateValue(entry, forKey: key)
         }
+        return previous?.object
     }
 
     @discardableResult
     func remove(_ key: String) -> JSONValue? {
-        state.withLock { state in
+        let removed = state.withLock { state -> Entry? in
             guard let removed = state.objects.removeValue(forKey: key) else { return nil }
-            let namespace = removed.value(at: ["metadata", "namespace"])?.stringValue ?? ""
-            state.byNamespace[namespace]?.remove(key)
+            state.byNamespace[removed.namespace]?.remove(key)
             return removed
         }
+        return removed?.object
     }
 
-    /// Replaces the whole content (after a list); returns the keys that disappeared.
-    func replace(with objects: [JSONValue]) -> (removed: [(String, JSONValue)], previous: [String: JSONValue]) {
+    /// Replaces the whole content (after a list); returns the objects that disappeared and
+    /// the previous entries (parse one with `.object` only when needed).
+    func replace(with objects: [JSONValue]) -> (removed: [(String, JSONValue)], previous: [String: Entry]) {
         var fresh = State()
         for object in objects {
             let key = Self.key(of: object)
-            fresh.objects[key] = object
-            fresh.byNamespace[object.value(at: ["metadata", "namespace"])?.stringValue ?? "", default: []].insert(key)
+            let entry = Entry(object)
+            fresh.objects[key] = entry
+            fresh.byNamespace[entry.namespace, default: []].insert(key)
         }
-        return state.withLock { state in
+        let (removed, previous) = state.withLock { state in
             let previous = state.objects
             state = fresh
-            let removed = previous.filter { fresh.objects[$0.key] == nil }.map { ($0.key, $0.value) }
-            return (removed, previous)
+            return (previous.filter { fresh.objects[$0.key] == nil }, previous)
         }
+        return (removed.map { ($0.key, $0.value.object) }, previous)
     }
 }

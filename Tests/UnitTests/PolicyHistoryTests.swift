@@ -14,6 +14,48 @@ import Testing
         #expect(ring.count == expected.count)
     }
 
+    @Test func ringFollowsAChangedLimit() {
+        var ring = Ring<Int>(limit: 4)
+        for value in 0..<6 { ring.append(value) }  // wrapped: 2 3 4 5
+        ring.limit = 2
+        ring.append(6)
+        #expect(ring.elements == [5, 6])
+        ring.limit = 4
+        ring.append(7)
+        ring.append(8)
+        ring.append(9)
+        #expect(ring.elements == [6, 7, 8, 9])
+        ring.append(10)
+        #expect(ring.elements == [7, 8, 9, 10] && ring.last == 10)
+    }
+
+    @Test func samplesArePackedLosslesslyEnoughAndSmall() {
+        #expect(MemoryLayout<PolicyHistory.Packed>.stride == 48)
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let full = PolicyHistory.Sample(time: t0, load: 123.25, forecastTime: t0.addingTimeInterval(300), forecast: 140.5, median: 130, low: 120, high: 150.75,
+                                        currentCapacity: 3, inServiceCapacity: 2, desiredCapacity: 4)
+        #expect(PolicyHistory.Packed(full).sample == full)
+        let empty = PolicyHistory.Sample(time: t0, load: nil, currentCapacity: 1, inServiceCapacity: 1, desiredCapacity: 1)
+        #expect(PolicyHistory.Packed(empty).sample == empty)
+    }
+
+    @Test func manyPoliciesShareTheMemoryBudget() {
+        let history = PolicyHistory(sampleLimit: 288, memoryBudget: 48 * 1000)
+        #expect(history.samplesPerPolicy(policies: 1) == 288)
+        #expect(history.samplesPerPolicy(policies: 10) == 100)
+        #expect(history.samplesPerPolicy(policies: 1000) == PolicyHistory.minimumSamples)
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        for minute in 0..<300 {
+            history.record("a/one", .init(time: t0.addingTimeInterval(Double(minute) * 60), load: 1, currentCapacity: 1, inServiceCapacity: 1, desiredCapacity: 1))
+        }
+        #expect(history.samples("a/one").count == 288)
+        for index in 0..<9 { history.record("a/p\(index)", .init(time: t0, load: 1, currentCapacity: 1, inServiceCapacity: 1, desiredCapacity: 1)) }
+        history.record("a/one", .init(time: t0.addingTimeInterval(300 * 60), load: 1, currentCapacity: 1, inServiceCapacity: 1, desiredCapacity: 1))
+        let kept = history.samples("a/one")
+        #expect(kept.count == 100, "ten policies: 100 samples each")
+        #expect(kept.last?.time == t0.addingTimeInterval(300 * 60) && kept.first?.time == t0.addingTimeInterval(201 * 60), "the newest kept")
+    }
+
     @Test func recordsPerPolicyAndCountsChanges() {
         let history = PolicyHistory(sampleLimit: 2, actionLimit: 1)
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
