@@ -131,7 +131,6 @@ public final class PolicyHistory: Sendable {
     /// Oldest first.
     public func samples(_ key: String) -> [Sample] { series.withLock { $0[key]?.samples.elements.map(\.sample) ?? [] } }
     public func actions(_ key: String) -> [Action] { series.withLock { $0[key]?.actions.elements ?? [] } }
-    public func latest(_ key: String) -> Sample? { series.withLock { $0[key]?.samples.last?.sample } }
 }
 
 /// A bounded buffer that drops its oldest elements when full. The limit may change; a lower
