@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 
 /// A self-contained HTML report of a backtest: inline SVG charts (load vs. forecast, capacity
 /// per policy with actions marked), a summary table, inline CSS; no scripts or external
@@ -60,8 +61,8 @@ public enum BacktestReport {
         for result in results {
             perPolicy += "<h3>\(escape(result.name))</h3>\n" + capacityChart(whole, [result], height: 130).svg(id: "capacity-\(escape(result.name))") + "\n"
         }
-        let start = results.first?.timeline.first.map { ISO8601DateFormatter().string(from: $0.time) } ?? ""
-        let end = results.first?.timeline.last.map { ISO8601DateFormatter().string(from: $0.time) } ?? ""
+        let start = results.first?.timeline.first.map { Timestamps.format($0.time) } ?? ""
+        let end = results.first?.timeline.last.map { Timestamps.format($0.time) } ?? ""
         return """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -333,11 +333,13 @@ public final class Controller: Sendable {
         let table = TimeSeriesTable(timestamps: history.map(\.time), columns: [header.targetColumn: history.map { Float($0.load) }], columnNames: [header.targetColumn])
         let steps = try forecaster.forecast(table, events: events)
         let levels = header.quantiles.isEmpty ? [0.5] : header.quantiles.map(Double.init)
+        // The model's outputs in ascending quantile order, sorted once for every step.
+        let order = levels.indices.sorted { levels[$0] < levels[$1] }
+        let sortedLevels = order.map { levels[$0] }
         return steps.map { step in
-            let values = levels.indices.map { Double(max(0, step.values[$0])) }
-            return Observation.ForecastPoint(time: step.timestamp, value: interpolateQuantile(quantile, levels: levels, values: values),
-                                             median: interpolateQuantile(0.5, levels: levels, values: values),
-                                             low: interpolateQuantile(0, levels: levels, values: values), high: interpolateQuantile(1, levels: levels, values: values))
+            let values = order.map { Double(max(0, step.values[$0])) }
+            func at(_ q: Double) -> Double { interpolateSortedQuantile(q, levels: sortedLevels, values: values) }
+            return Observation.ForecastPoint(time: step.timestamp, value: at(quantile), median: at(0.5), low: at(0), high: at(1))
         }
     }
 
@@ -345,11 +347,16 @@ public final class Controller: Sendable {
     /// bracketing levels, the nearest level's value outside them.
     static func interpolateQuantile(_ q: Double, levels: [Double], values: [Double]) -> Double {
         let points = zip(levels, values).sorted { $0.0 < $1.0 }
-        guard let first = points.first, let last = points.last else { return 0 }
-        if q <= first.0 { return first.1 }
-        if q >= last.0 { return last.1 }
-        let upper = points.firstIndex { $0.0 >= q }!
-        let (qa, va) = points[upper - 1], (qb, vb) = points[upper]
+        return interpolateSortedQuantile(q, levels: points.map(\.0), values: points.map(\.1))
+    }
+
+    /// `interpolateQuantile` for levels already in ascending order.
+    static func interpolateSortedQuantile(_ q: Double, levels: [Double], values: [Double]) -> Double {
+        guard let first = levels.first, let last = levels.last else { return 0 }
+        if q <= first { return values[0] }
+        if q >= last { return values[levels.count - 1] }
+        let upper = levels.firstIndex { $0 >= q }!
+        let (qa, va, qb, vb) = (levels[upper - 1], values[upper - 1], levels[upper], values[upper])
         return va + (vb - va) * (q - qa) / (qb - qa)
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import KubeClient
 import KubeCore
-import Synchronization
 import Transport
 
 /// The controller's HTTP endpoint: Prometheus `/metrics`, `/healthz` (alive), `/readyz`
@@ -120,17 +119,12 @@ private func respondJSON(_ writer: ResponseWriter, _ status: Int, _ body: JSONVa
 /// thread per connection, so blocking one waits only for this client).
 private func blocking<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
     let done = DispatchSemaphore(value: 0)
-    let result = ResultBox<T>()
+    let result = Locked<T?>(nil)
     Task {
-        result.set(await work())
+        let value = await work()
+        result.withLock { $0 = value }
         done.signal()
     }
     done.wait()
-    return result.take()
-}
-
-private final class ResultBox<T: Sendable>: Sendable {
-    private let value = Mutex<T?>(nil)
-    func set(_ new: T) { value.withLock { $0 = new } }
-    func take() -> T { value.withLock { $0! } }
+    return result.value!
 }

@@ -46,32 +46,28 @@ enum BenchCommand: Subcommand {
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         guard let benchmark = arguments.positional() else { throw UsageError("which benchmark? (http)") }
+        _ = arguments.flag("json")  // accepted for symmetry: every benchmark prints JSON
+        let report: [String: Any]
         switch benchmark {
         case "http":
             let seconds = try arguments.option("seconds", default: 3.0)
             let concurrency = try arguments.option("concurrency", default: 8)
-            _ = arguments.flag("json")
             try arguments.finish()
             guard seconds > 0, concurrency > 0 else { throw UsageError("--seconds and --concurrency must be positive") }
-            printJSON(try await HTTPBenchmark.run(seconds: seconds, concurrency: concurrency))
-            return ExitCode.success
+            report = try await HTTPBenchmark.run(seconds: seconds, concurrency: concurrency)
         case "train":
             let epochs = try arguments.option("epochs", default: 3)
             let threads = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
             let data = try arguments.option("data") ?? "examples/data/seed_multi_metric_data.csv"
-            _ = arguments.flag("json")
             try arguments.finish()
             guard epochs > 0, threads > 0 else { throw UsageError("--epochs and --threads must be positive") }
-            printJSON(try TrainingBenchmark.run(dataPath: data, epochs: epochs, threads: threads))
-            return ExitCode.success
+            report = try TrainingBenchmark.run(dataPath: data, epochs: epochs, threads: threads)
         case "infer":
             let calls = try arguments.option("calls", default: 2000)
             let model = try arguments.option("model")
-            _ = arguments.flag("json")
             try arguments.finish()
             guard calls >= 10 else { throw UsageError("--calls must be at least 10") }
-            printJSON(try InferenceBenchmark.run(modelPath: model, calls: calls))
-            return ExitCode.success
+            report = try InferenceBenchmark.run(modelPath: model, calls: calls)
         case "apiserver":
             let writes = try arguments.option("writes", default: 10_000)
             let writers = try arguments.option("writers", default: 16)
@@ -79,36 +75,30 @@ enum BenchCommand: Subcommand {
             let objects = try arguments.option("objects", default: 10_000)
             let plainHTTP = arguments.flag("plain-http")
             let inMemory = arguments.flag("in-memory")
-            _ = arguments.flag("json")
             try arguments.finish()
             guard writes > 0, writers > 0, watchers >= 0, objects >= 0 else { throw UsageError("counts must be positive") }
-            printJSON(try await APIServerBenchmark.run(writes: writes, writers: writers, watchers: watchers, objects: objects, plainHTTP: plainHTTP, inMemory: inMemory))
-            return ExitCode.success
+            report = try await APIServerBenchmark.run(writes: writes, writers: writers, watchers: watchers, objects: objects, plainHTTP: plainHTTP, inMemory: inMemory)
         case "informer":
             let objects = try arguments.option("objects", default: 10_000)
-            _ = arguments.flag("json")
             try arguments.finish()
             guard objects > 0 else { throw UsageError("--objects must be positive") }
-            printJSON(try await KubeRuntimeBenchmarks.informer(objects: objects))
-            return ExitCode.success
+            report = try await KubeRuntimeBenchmarks.informer(objects: objects)
         case "reconcile":
             let policies = try arguments.option("policies", default: 10_000)
             let workers = try arguments.option("workers", default: 2)
-            _ = arguments.flag("json")
             try arguments.finish()
             guard policies > 0, workers > 0 else { throw UsageError("--policies and --workers must be positive") }
-            printJSON(try await ReconcileBenchmark.run(policies: policies, workers: workers))
-            return ExitCode.success
+            report = try await ReconcileBenchmark.run(policies: policies, workers: workers)
         case "queue":
             let keys = try arguments.option("keys", default: 200_000)
-            _ = arguments.flag("json")
             try arguments.finish()
             guard keys > 0 else { throw UsageError("--keys must be positive") }
-            printJSON(await KubeRuntimeBenchmarks.queue(keys: keys))
-            return ExitCode.success
+            report = await KubeRuntimeBenchmarks.queue(keys: keys)
         default:
             throw UsageError("unknown benchmark '\(benchmark)'")
         }
+        printJSON(report)
+        return ExitCode.success
     }
 }
 

@@ -85,7 +85,7 @@ public enum ControllerCommand: Subcommand {
                 }
                 // As client-go controllers do: a replica that lost its lease exits and is
                 // restarted, rather than risk acting on a stale view.
-                if !Task.isCancelled { lostLeadership.set(true) }
+                if !Task.isCancelled { lostLeadership.withLock { $0 = true } }
             } else {
                 await controller.run()
             }
@@ -127,16 +127,6 @@ struct Log: Sendable {
     }
 }
 
-/// A value shared with tasks.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.withLock { stored } }
-    func set(_ value: Value) { lock.withLock { stored = value } }
-    func update<Result>(_ body: (inout Value) -> Result) -> Result { lock.withLock { body(&stored) } }
-}
-
 /// One AWS client per region, with credentials from the standard chain, re-asked on every
 /// request (the chain caches them and refreshes IRSA / Pod Identity / IMDS credentials five
 /// minutes before they expire).
@@ -158,7 +148,7 @@ final class AWSClients: Sendable {
         configuration.credentialProvider = { try await chain.credentials().credentials }
         let client = AWSClient(configuration: configuration)
         // Two first uses of a region may race: the first stored client wins.
-        return clients.update { all in
+        return clients.withLock { all in
             if let existing = all[region] { return existing }
             all[region] = client
             return client

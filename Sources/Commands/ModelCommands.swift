@@ -1,5 +1,6 @@
 import Forecasting
 import Foundation
+import KubeCore
 
 /// Loading shared by `evaluate` and `predict`: model and data, with file-naming errors.
 enum ModelInput {
@@ -89,10 +90,9 @@ enum PredictCommand: Subcommand {
         }
         let steps: [Forecaster.Step]
         do { steps = try Forecaster(artefact).forecast(table, events: events) } catch { throw InputFileError(path: dataPath, problem: error.description) }
-        let formatter = ISO8601DateFormatter()
         var rows: [[String: Any]] = []
         for (index, step) in steps.enumerated() {
-            var row: [String: Any] = ["step": index + 1, "timestamp": formatter.string(from: step.timestamp)]
+            var row: [String: Any] = ["step": index + 1, "timestamp": Timestamps.format(step.timestamp)]
             if header.quantiles.isEmpty {
                 row["value"] = Double(step.values[0])
             } else {

@@ -1,6 +1,7 @@
 import AWSSigning
 import Cloud
 import Foundation
+import KubeClient
 import Synchronization
 import Testing
 import TestSupport

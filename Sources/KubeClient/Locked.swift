@@ -1,6 +1,7 @@
 import Synchronization
 
-/// A value shared between a test and the tasks it starts.
+/// A value shared between tasks and threads, behind a mutex (`Mutex` itself cannot be
+/// captured by escaping closures).
 public final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
