@@ -190,17 +190,54 @@ public enum GEMM {
         let blockBeta: Float = k0 > 0 ? 1 : beta
         for pa in 0..<panelsA {
             let rows = min(mr, m - pa * mr)
-            for pb in 0..<panelsB {
-                microKernel(
-                    kb: kb,
-                    a: packedA + pa * mr * kb,
-                    b: packedB + pb * nr * kb,
-                    c: c + pa * mr * ldc + pb * nr, ldc: ldc,
-                    rows: rows, columns: min(nr, n - pb * nr),
-                    beta: blockBeta
-                )
+            let panelA = packedA + pa * mr * kb
+            let rowC = c + pa * mr * ldc
+            // A last panel of one to four rows (a batch of 32 leaves two) runs as pairs of
+            // rows over pairs of B panels (eight accumulators each) instead of as six rows
+            // with padding.
+            var pb = 0
+            while pb < panelsB {
+                if rows <= 4 && pb + 1 < panelsB {
+                    for r0 in stride(from: 0, to: rows, by: 2) {
+                        twoRowKernel(kb: kb, a: panelA + r0, b: packedB + pb * nr * kb, c: rowC + r0 * ldc + pb * nr, ldc: ldc,
+                                     rows: min(2, rows - r0), columns: (nr, min(nr, n - (pb + 1) * nr)), beta: blockBeta)
+                    }
+                    pb += 2
+                    continue
+                }
+                microKernel(kb: kb, a: panelA, b: packedB + pb * nr * kb, c: rowC + pb * nr, ldc: ldc,
+                            rows: rows, columns: min(nr, n - pb * nr), beta: blockBeta)
+                pb += 1
             }
         }
+    }
+
+    /// Two rows of an A panel (`a` points at the first) times two adjacent B panels
+    /// (32 columns): eight accumulators.
+    @inline(__always)
+    private static func twoRowKernel(
+        kb: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: (Int, Int), beta: Float
+    ) {
+        typealias V = SIMD8<Float>
+        var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V(), c12 = V(), c13 = V()
+        var pa = UnsafeRawPointer(a)
+        var pb0 = UnsafeRawPointer(b)
+        var pb1 = UnsafeRawPointer(b + nr * kb)
+        for _ in 0..<kb {
+            let b0 = pb0.loadUnaligned(as: V.self), b1 = pb0.loadUnaligned(fromByteOffset: 32, as: V.self)
+            let b2 = pb1.loadUnaligned(as: V.self), b3 = pb1.loadUnaligned(fromByteOffset: 32, as: V.self)
+            let x0 = V(repeating: pa.load(as: Float.self)), x1 = V(repeating: pa.load(fromByteOffset: 4, as: Float.self))
+            c00.addProduct(x0, b0); c01.addProduct(x0, b1); c02.addProduct(x0, b2); c03.addProduct(x0, b3)
+            c10.addProduct(x1, b0); c11.addProduct(x1, b1); c12.addProduct(x1, b2); c13.addProduct(x1, b3)
+            pa += 24
+            pb0 += 64
+            pb1 += 64
+        }
+        store(c00, c01, row: 0, c: c, ldc: ldc, rows: rows, columns: columns.0, beta: beta)
+        store(c10, c11, row: 1, c: c, ldc: ldc, rows: rows, columns: columns.0, beta: beta)
+        store(c02, c03, row: 0, c: c + nr, ldc: ldc, rows: rows, columns: columns.1, beta: beta)
+        store(c12, c13, row: 1, c: c + nr, ldc: ldc, rows: rows, columns: columns.1, beta: beta)
     }
 
     /// C[i, j] = dot(A row i, B row j) + beta·C[i, j] (op(B) = Bᵀ, B stored n×k).

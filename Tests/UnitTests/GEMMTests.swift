@@ -5,6 +5,8 @@ import Testing
 struct GEMMTests {
     @Test("shapes and transposes", arguments: [
         (1, 1, 1), (6, 16, 8), (7, 17, 9), (20, 70, 130), (13, 5, 300), (3, 40, 600),
+        // last A panel of 2, 4 and 5 rows: two-row kernel over B-panel pairs (odd panel counts, partial last panels)
+        (32, 48, 20), (14, 30, 17), (10, 64, 9), (11, 40, 260), (2, 70, 12),
         (1, 512, 128), (1, 33, 7), (1, 70, 601),  // one row: the vector kernel, k unrolled by 4 with remainders and k-blocks
     ])
     func blockedMatchesNaive(shape: (Int, Int, Int)) {
