@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains a forecaster per trace and horizon and tabulates test MAE against the baselines.
 
-  python3 docs/trace_report.py [--forescale .build/release/forescale] [--recipe "--hidden 64 --layers 2"]
+  python3 docs/trace_report.py [--forescale .build/release/forescale] [--recipe "--features advanced"] [--horizons 1,12]
 
 Every number comes from `forescale train --json` (chronological 70/15/15 split, metrics on
 the test part, baselines on the same windows and step).
@@ -14,7 +14,7 @@ import subprocess
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--forescale", default=".build/release/forescale")
-parser.add_argument("--recipe", default="--hidden 64 --layers 2 --head 32 --epochs 30")
+parser.add_argument("--recipe", default="", help="extra train options; default: the default recipe")
 parser.add_argument("--horizons", default="1,12")
 args = parser.parse_args()
 
