@@ -6,8 +6,9 @@ Usage: dashboard_probe.py BASE_URL SCREENSHOT_DIR [TIMEOUT_SECONDS]
 Drives Chromium over the DevTools protocol on a pipe (--remote-debugging-pipe: fd 3 in,
 fd 4 out, NUL-terminated JSON), so no WebSocket library is needed. For the policy list and
 then one policy page (the first listed) it waits until the page says it drew data
-(body[data-state="ready"] and every chart's data-points > 0), collects DOM facts, takes a
-screenshot, and repeats the policy page at a phone's width. Prints one JSON object.
+(body[data-state="ready"], every chart's data-points > 0, the event stream no longer
+"connecting…"), collects DOM facts, takes a screenshot, and repeats the policy page at a
+phone's width. Prints one JSON object.
 """
 import base64
 import json
@@ -99,7 +100,10 @@ def visit(session, url, width, height, mobile, name, want_charts):
             facts = evaluate(session, FACTS)
         except RuntimeError:
             facts = None  # navigating
-        if facts and facts["state"] == "ready" and (not want_charts or (facts["charts"] and all(c["points"] > 0 for c in facts["charts"]))):
+        # Ready, charts drawn (when wanted) and the event stream no longer connecting: the
+        # page renders before the EventSource opens, and on a busy machine that can lag.
+        if (facts and facts["state"] == "ready" and facts["live"] != "connecting…"
+                and (not want_charts or (facts["charts"] and all(c["points"] > 0 for c in facts["charts"])))):
             break
         time.sleep(0.5)
     shot = send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session)
