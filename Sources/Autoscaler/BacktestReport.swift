@@ -1,3 +1,4 @@
+import Forecasting
 import Foundation
 import KubeCore
 
@@ -150,8 +151,7 @@ public enum BacktestReport {
         /// Midnights (UTC) as MM-DD over more than two days, else every 3 hours as HH:MM.
         func axisLabels() -> String {
             guard times.count > 1 else { return "" }
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let calendar = TimeSeriesTable.utcCalendar
             let span = times[times.count - 1].timeIntervalSince(times[0])
             var text = ""
             for (index, time) in times.enumerated() {

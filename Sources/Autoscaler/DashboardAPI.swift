@@ -74,8 +74,8 @@ public enum DashboardAPI {
         return [
             "generatedAt": time(generatedAt),
             "policy": summary(policy),
-            "forecastQuantile": spec.value(at: ["forecast", "quantile"]) ?? .number(0.8),
-            "leadTimeSeconds": spec.value(at: ["forecast", "leadTimeSeconds"]) ?? .integer(300),
+            "forecastQuantile": spec.value(at: ["forecast", "quantile"]) ?? .number(PolicySpec.defaultQuantile),
+            "leadTimeSeconds": spec.value(at: ["forecast", "leadTimeSeconds"]) ?? .integer(Int64(PolicySpec.defaultLeadTimeSeconds)),
             "samples": .array(series),
             "actions": .array(actions.map { ["time": time($0.time), "from": .integer(Int64($0.from)), "to": .integer(Int64($0.to)), "reason": .string($0.reason)] }),
             "events": .array(Array(recentEvents.prefix(50))),

@@ -43,6 +43,9 @@ public struct PolicySpec: Sendable, Equatable {
     public var modelMaxMAERatio: Double
     public var calendarConfigMap: String?
     public var calendarKey: String
+    /// Defaults of spec.forecast (the dashboard and the backtest fall back to them too).
+    public static let defaultQuantile = 0.8
+    public static let defaultLeadTimeSeconds = 300.0
     /// The calendar floor lasts until an event ends (true) or until its ramp has settled.
     public var holdThroughEvent = false
     public var scaleUpMaxStep: Int
@@ -108,7 +111,7 @@ public struct PolicySpec: Sendable, Equatable {
             mode: mode ?? .predictive, suspend: spec["suspend"]?.boolValue ?? false,
             targetUtilization: number(["targetUtilization"], 60),
             scaleUpAbove: number(["thresholds", "scaleUpAbove"], 70), scaleDownBelow: number(["thresholds", "scaleDownBelow"], 35),
-            leadTimeSeconds: number(["forecast", "leadTimeSeconds"], 300), quantile: number(["forecast", "quantile"], 0.8),
+            leadTimeSeconds: number(["forecast", "leadTimeSeconds"], Self.defaultLeadTimeSeconds), quantile: number(["forecast", "quantile"], Self.defaultQuantile),
             stepSeconds: number(["metrics", "stepSeconds"], 300), staleAfterSeconds: number(["metrics", "staleAfterSeconds"], 900),
             modelArtefact: spec.value(at: ["model", "artefact"])?.stringValue,
             modelMaxAgeSeconds: number(["model", "maxAgeSeconds"], 14 * 86_400), modelMaxMAERatio: number(["model", "maxMAERatio"], 1.0),

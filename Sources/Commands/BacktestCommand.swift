@@ -47,7 +47,8 @@ enum BacktestCommand: Subcommand {
         let capacityPerInstance = try arguments.option("capacity-per-instance", as: Double.self)
         let slo = try arguments.option("slo", default: 80.0)
         // The replayed spec: defaults, then the --policy manifest's spec, then explicit options.
-        var baseSpec: JSONValue = ["minCapacity": 1, "maxCapacity": 100, "targetUtilization": 60, "forecast": ["leadTimeSeconds": 300, "quantile": .number(0.8)]]
+        var baseSpec: JSONValue = ["minCapacity": 1, "maxCapacity": 100, "targetUtilization": 60,
+                                   "forecast": ["leadTimeSeconds": .number(PolicySpec.defaultLeadTimeSeconds), "quantile": .number(PolicySpec.defaultQuantile)]]
         if let policyPath {
             guard let data = FileManager.default.contents(atPath: policyPath) else { throw InputFileError(path: policyPath, problem: "cannot read the file") }
             let manifest: JSONValue

@@ -86,7 +86,7 @@ public struct TimeSeriesTable: Sendable {
         return utcCalendar.date(from: components)
     }
 
-    static let utcCalendar: Calendar = {
+    public static let utcCalendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         return calendar

@@ -174,13 +174,8 @@ public struct Trainer: Sendable {
                 batches += 1
             }
             // Judge (and keep) the averaged weights when averaging; training continues from the raw ones.
-            var judged = parameters
-            if decay > 0 { swap(&parameters, &averaged) }
-            let validationLoss = evaluateLoss(data, windows: data.validation.isEmpty ? data.train : data.validation)
-            if decay > 0 {
-                judged = parameters
-                swap(&parameters, &averaged)
-            }
+            let judged = decay > 0 ? averaged : parameters
+            let validationLoss = evaluateLoss(data, windows: data.validation.isEmpty ? data.train : data.validation, parameters: judged)
             let isBest = validationLoss < best
             if isBest {
                 best = validationLoss
@@ -211,7 +206,11 @@ public struct Trainer: Sendable {
 
     /// Mean loss (eval mode, no dropout) over `windows`.
     public func evaluateLoss(_ data: WindowDataset, windows: [Int]) -> Float {
-        let predictions = predict(data, windows: windows)
+        evaluateLoss(data, windows: windows, parameters: parameters)
+    }
+
+    func evaluateLoss(_ data: WindowDataset, windows: [Int], parameters: [Float]) -> Float {
+        let predictions = ForecastRunner(network: network, parameters: parameters).predict(data, windows: windows)
         var gradient = [Float](repeating: 0, count: predictions.count)
         let expanded = expandTargets(data.absoluteTargets(windows))
         return loss.evaluate(predictions: predictions, targets: expanded, count: predictions.count, gradient: &gradient)

@@ -68,14 +68,11 @@ public final class ObjectCache: Sendable {
         return previous?.object
     }
 
-    @discardableResult
-    func remove(_ key: String) -> JSONValue? {
-        let removed = state.withLock { state -> Entry? in
-            guard let removed = state.objects.removeValue(forKey: key) else { return nil }
+    func remove(_ key: String) {
+        state.withLock { state in
+            guard let removed = state.objects.removeValue(forKey: key) else { return }
             state.byNamespace[removed.namespace]?.remove(key)
-            return removed
         }
-        return removed?.object
     }
 
     /// Replaces the whole content (after a list); returns the objects that disappeared and
