@@ -22,12 +22,15 @@ extension APIServer {
             }
         }
         do {
-            let parsed = try JSONValue.parseReportingDuplicates(body)
+            let parsed = try JSONValue.parseReportingDuplicates(body, maxDepth: StoreLimits.objectDepth)
             return (parsed.value, parsed.duplicateKeys)
         } catch {
-            if request.contentType == "application/apply-patch+yaml", let text = String(data: body, encoding: .utf8),
-               let document = try? YAML.parse(text) {
-                return (document, [])
+            if request.contentType == "application/apply-patch+yaml", let text = String(data: body, encoding: .utf8) {
+                do throws(YAML.ParseError) {
+                    return (try YAML.parse(text, maxDepth: StoreLimits.objectDepth), [])
+                } catch let yamlError {
+                    throw .badRequest("the body of the request is neither valid JSON (\(error)) nor valid YAML (\(yamlError))")
+                }
             }
             throw .badRequest("the body of the request is not valid JSON: \(error)")
         }
@@ -70,6 +73,9 @@ extension APIServer {
             object["metadata"] = metadata
         }
         causes += type.admit(&object)
+        for (key, value) in object.value(at: ["metadata", "annotations"])?.objectValue ?? [:] where value.stringValue == nil {
+            causes.append(.invalid("metadata.annotations", "\"\(key)\"", "annotation values must be strings"))
+        }
         if let labels = object.value(at: ["metadata", "labels"])?.objectValue {
             for (key, value) in labels {
                 if !LabelSelector.isValidKey(key) { causes.append(.invalid("metadata.labels", "\"\(key)\"", "name part must consist of alphanumeric characters, '-', '_' or '.'")) }
@@ -117,9 +123,7 @@ extension APIServer {
             name = prefix + Self.randomSuffix()
             metadata["name"] = .string(name)
         }
-        guard !name.isEmpty else { throw .invalid(type, "", [FieldCause(type: "FieldValueRequired", field: "metadata.name", message: "Required value: name or generateName is required")]) }
-        let nameCauses = type.plural == "namespaces" ? Validation.dnsLabel(name, field: "metadata.name") : Validation.dnsSubdomain(name, field: "metadata.name")
-        guard nameCauses.isEmpty else { throw .invalid(type, name, nameCauses) }
+        try validateNewName(name, type)
         let namespace = type.isNamespaced ? request.namespace! : ""
         if type.isNamespaced {
             try requireNamespace(request)
@@ -164,6 +168,13 @@ extension APIServer {
         }
         afterWrite(type, namespace: request.namespace)
         respondWritten(writer, 201, viewData(stored!, type), report)
+    }
+
+    /// The name rules of a create, whichever verb creates (POST or server-side apply).
+    private func validateNewName(_ name: String, _ type: ResourceType) throws(APIError) {
+        guard !name.isEmpty else { throw .invalid(type, "", [FieldCause(type: "FieldValueRequired", field: "metadata.name", message: "Required value: name or generateName is required")]) }
+        let nameCauses = type.plural == "namespaces" ? Validation.dnsLabel(name, field: "metadata.name") : Validation.dnsSubdomain(name, field: "metadata.name")
+        guard nameCauses.isEmpty else { throw .invalid(type, name, nameCauses) }
     }
 
     static func randomSuffix() -> String {
@@ -292,7 +303,12 @@ extension APIServer {
     /// Server-side apply of an object that does not exist yet creates it.
     private func applyCreate(_ request: ResourceRequest, patch: JSONValue, name: String, manager: String, writer: ResponseWriter, report: WriteReport, duplicates: [String]) throws(APIError) {
         let type = request.type
+        try validateNewName(name, type)
+        guard case .object = patch else { throw .badRequest("the body must be a JSON object") }
         try checkTypeMeta(patch, type)
+        if let bodyName = patch.value(at: ["metadata", "name"])?.stringValue, !bodyName.isEmpty, bodyName != name {
+            throw .badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+        }
         var object: JSONValue
         do throws(ManagedFields.Conflict) {
             object = try ManagedFields.apply(patch, to: nil, manager: manager, force: true, subresource: nil, apiVersion: type.groupVersion, now: Date())

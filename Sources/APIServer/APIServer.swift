@@ -56,6 +56,9 @@ public final class APIServer: Sendable {
         }
     }
 
+    /// Request bodies larger than this get 413 (kube-apiserver's limit is 3 MiB too).
+    public static let maxBodyBytes = 3 << 20
+
     public let configuration: Configuration
     let store: ObjectStore
     let registry: ResourceRegistry
@@ -90,9 +93,13 @@ public final class APIServer: Sendable {
             certificatePEM = tls.certificatePEM
         }
         httpConfiguration.maxConnections = configuration.maxConnections
-        httpConfiguration.maxBodyBytes = 3 << 20
-        // Watches are long-lived and mostly silent in the client→server direction.
-        httpConfiguration.idleTimeout = .seconds(3600)
+        httpConfiguration.maxConnectionsPerClient = max(1, configuration.maxConnections / 4)
+        httpConfiguration.maxBodyBytes = APIServer.maxBodyBytes
+        // A watch is one long request, not an idle connection: these bound only the wait
+        // between requests — as long as client-go keeps idle connections (90 s) once a
+        // request was authenticated, a few seconds for probes and refused clients.
+        httpConfiguration.idleTimeout = .seconds(90)
+        httpConfiguration.untrustedIdleTimeout = .seconds(5)
         let handlerBox = HandlerBox()
         http = HTTPServer(configuration: httpConfiguration) { request, writer in handlerBox.server?.handle(request, writer) }
         handlerBox.server = self
@@ -139,9 +146,11 @@ public final class APIServer: Sendable {
             break
         }
         guard isAuthorized(request) else {
+            writer.closeAfterResponse()
             send(writer, APIError.unauthorized)
             return
         }
+        writer.markTrusted()
         if let fault = faults.take(method: request.method, path: request.path) {
             send(writer, fault.error)
             return

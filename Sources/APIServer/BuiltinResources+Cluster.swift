@@ -2,9 +2,9 @@ import KubeCore
 
 /// Kinds stored so that deployment manifests apply (nothing enforces RBAC, routes Services
 /// or evicts pods here): ServiceAccounts, Services, RBAC roles and bindings,
-/// PodDisruptionBudgets.
+/// PodDisruptionBudgets, NetworkPolicies.
 extension BuiltinResources {
-    static let clusterKinds: [ResourceType] = [serviceAccounts, services, clusterRoles, clusterRoleBindings, roles, roleBindings, podDisruptionBudgets]
+    static let clusterKinds: [ResourceType] = [serviceAccounts, services, clusterRoles, clusterRoleBindings, roles, roleBindings, podDisruptionBudgets, networkPolicies]
 
     static let serviceAccounts: ResourceType = {
         var type = ResourceType(group: "", version: "v1", plural: "serviceaccounts", singular: "serviceaccount", kind: "ServiceAccount", isNamespaced: true)
@@ -52,6 +52,16 @@ extension BuiltinResources {
         type.shortNames = ["pdb"]
         type.hasStatusSubresource = true
         type.tracksGeneration = true
+        return type
+    }()
+
+    static let networkPolicies: ResourceType = {
+        var type = ResourceType(group: "networking.k8s.io", version: "v1", plural: "networkpolicies", singular: "networkpolicy", kind: "NetworkPolicy", isNamespaced: true)
+        type.shortNames = ["netpol"]
+        type.tracksGeneration = true
+        type.admit = { object in
+            object.value(at: ["spec", "podSelector"]) == nil ? [.required("spec.podSelector")] : []
+        }
         return type
     }()
 }

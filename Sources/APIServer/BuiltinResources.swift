@@ -38,9 +38,8 @@ enum BuiltinResources {
         ]
         type.admit = { object in
             var causes: [FieldCause] = []
-            for key in (object["data"]?.objectValue?.keys).map(Array.init) ?? [] where !Validation.isConfigKey(key) {
-                causes.append(.invalid("data", "\"\(key)\"", "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"))
-            }
+            causes += Validation.stringMap(object["data"], field: "data", base64: false)
+            causes += Validation.stringMap(object["binaryData"], field: "binaryData", base64: true)
             return causes
         }
         return type
@@ -58,6 +57,9 @@ enum BuiltinResources {
         ]
         type.admit = { object in
             if object["type"] == nil { object["type"] = "Opaque" }
+            if let type = object["type"], type.stringValue == nil { return [.invalid("type", FieldSelector.text(type), "must be a string")] }
+            let causes = Validation.stringMap(object["data"], field: "data", base64: true) + Validation.stringMap(object["stringData"], field: "stringData", base64: false)
+            guard causes.isEmpty else { return causes }
             // stringData is write-only: merged into data (base64) and never stored.
             if let strings = object["stringData"]?.objectValue {
                 var data = object["data"]?.objectValue ?? [:]
@@ -210,5 +212,26 @@ enum Validation {
         !key.isEmpty && key.utf8.count <= 253 && key != "." && key != ".." && key.utf8.allSatisfy { byte in
             (97...122).contains(byte) || (65...90).contains(byte) || (48...57).contains(byte) || byte == 45 || byte == 95 || byte == 46
         }
+    }
+
+    /// A ConfigMap's or Secret's `data`-like map: an object of config keys to strings
+    /// (base64 when `base64`), as the typed fields of kube-apiserver decode it.
+    static func stringMap(_ value: JSONValue?, field: String, base64: Bool) -> [FieldCause] {
+        guard let value, value != .null else { return [] }
+        guard let fields = value.objectValue else { return [.invalid(field, FieldSelector.text(value), "must be an object of strings")] }
+        var causes: [FieldCause] = []
+        for key in fields.keys.sorted() {
+            if !isConfigKey(key) {
+                causes.append(.invalid(field, "\"\(key)\"", "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"))
+            }
+            guard let text = fields[key]!.stringValue else {
+                causes.append(.invalid("\(field)[\(key)]", String(decoding: fields[key]!.serialized().prefix(64), as: UTF8.self), "must be a string"))
+                continue
+            }
+            if base64, Data(base64Encoded: text) == nil {
+                causes.append(.invalid("\(field)[\(key)]", "<value>", "must be base64-encoded"))
+            }
+        }
+        return causes
     }
 }

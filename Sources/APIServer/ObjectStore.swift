@@ -35,6 +35,18 @@ struct StoreEvent: Sendable {
     var resourceVersion: Int64 { object.resourceVersion }
 }
 
+/// What the store accepts, and so what recovery must load: one set of limits for writes
+/// and for replay. The log reader parses records with `recordDepth`, so every object that
+/// passed `objectDepth` when it was written loads again.
+enum StoreLimits {
+    /// Nesting of a stored object. Request bodies are parsed with this limit too, but the
+    /// stored form can be deeper than the body (managedFields mirror the fields under
+    /// `metadata.managedFields[i].fieldsV1`), so the store checks the final object.
+    static let objectDepth = 128
+    /// A log or snapshot line: `{"k":…,"t":…,"o":OBJECT}` adds one level.
+    static let recordDepth = objectDepth + 1
+}
+
 /// What a write decided, given the current object and the resourceVersion it would get.
 enum StoreMutation: Sendable {
     /// Nothing to store (a no-op write keeps its resourceVersion and emits no event).
@@ -142,8 +154,10 @@ final class ObjectStore: @unchecked Sendable {
             case .preview(let object):
                 return makeStored(object, storageKey: storageKey, version: current?.resourceVersion ?? 0)
             case .put(let object):
+                try Self.checkLimits(object)
                 prepared = (makeStored(object, storageKey: storageKey, version: 0), current == nil ? .added : .modified)
             case .delete(let object):
+                try Self.checkLimits(object)
                 prepared = (makeStored(object, storageKey: storageKey, version: 0), .deleted)
             }
             var syncOffset: UInt64?
@@ -163,6 +177,13 @@ final class ObjectStore: @unchecked Sendable {
             return committed
         }
         throw APIError(code: 500, reason: "InternalError", message: "storage contention: the object kept changing; retry")
+    }
+
+    static func checkLimits(_ object: JSONValue) throws(APIError) {
+        let depth = object.depth
+        guard depth <= StoreLimits.objectDepth else {
+            throw APIError(code: 422, reason: "Invalid", message: "the object is nested \(depth) levels deep (with its managedFields); the limit is \(StoreLimits.objectDepth)")
+        }
     }
 
     /// The serialised object with its pending resourceVersion replaced (exactly one

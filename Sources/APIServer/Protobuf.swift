@@ -105,7 +105,9 @@ enum KubeProtobuf {
         var string: String { String(decoding: bytes, as: UTF8.self) }
     }
 
-    /// Splits a message into its fields (wire types 0, 1, 2, 5).
+    /// Splits a message into its fields (wire types 0, 1, 2, 5). Every length and offset is
+    /// checked against the bytes left before it is used; nesting is fixed by the message
+    /// types decoded above (envelope → object → metadata → map entry), so nothing recurses on input.
     static func fields(_ bytes: ArraySlice<UInt8>) throws(DecodeError) -> [Field] {
         var result: [Field] = []
         var index = bytes.startIndex
@@ -123,16 +125,19 @@ enum KubeProtobuf {
         }
         while index < bytes.endIndex {
             let tag = try varint()
-            var field = Field(number: Int(tag >> 3))
+            // Field numbers are at most 2^29 − 1; lengths at most what is left of the body.
+            guard let number = Int(exactly: tag >> 3), number >= 1, number < 1 << 29 else { throw DecodeError(problem: "bad field number") }
+            var field = Field(number: number)
             switch tag & 7 {
             case 0: field.varint = try varint()
             case 1, 5:
                 let width = tag & 7 == 1 ? 8 : 4
-                guard index + width <= bytes.endIndex else { throw DecodeError(problem: "truncated fixed field") }
+                guard width <= bytes.endIndex - index else { throw DecodeError(problem: "truncated fixed field") }
                 index += width
             case 2:
-                let length = Int(try varint())
-                guard length >= 0, index + length <= bytes.endIndex else { throw DecodeError(problem: "truncated length-delimited field") }
+                guard let length = Int(exactly: try varint()), length <= bytes.endIndex - index else {
+                    throw DecodeError(problem: "truncated length-delimited field")
+                }
                 field.bytes = bytes[index..<index + length]
                 index += length
             default:

@@ -21,9 +21,8 @@ enum ServingCertificate {
             let generated = try ServerTLS.selfSigned(commonName: "forescale-apiserver", subjectAlternativeNames: names.joined(separator: ","), days: 3650)
             if let dataDirectory, let certificatePath, let keyPath {
                 do {
-                    try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-                    try AtomicFile.write(Data(generated.keyPEM.utf8), to: keyPath)
-                    chmod(keyPath, 0o600)
+                    try AtomicFile.createPrivateDirectory(dataDirectory)
+                    try AtomicFile.write(Data(generated.keyPEM.utf8), to: keyPath, mode: AtomicFile.secretMode)
                     try AtomicFile.write(Data(generated.certificatePEM.utf8), to: certificatePath)
                 } catch {
                     throw ServerTLS.TLSError(description: "cannot write the serving certificate into \(dataDirectory): \(error)")

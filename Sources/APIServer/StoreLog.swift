@@ -47,9 +47,9 @@ final class StoreLog: @unchecked Sendable {
         self.directory = directory
         self.compactionBytes = compactionBytes
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try AtomicFile.createPrivateDirectory(directory)
         } catch {
-            throw CorruptFile(path: directory, line: 0, problem: "cannot create the data directory: \(error.localizedDescription)")
+            throw CorruptFile(path: directory, line: 0, problem: error.problem)
         }
     }
 
@@ -104,7 +104,7 @@ final class StoreLog: @unchecked Sendable {
 
     private func parse(_ data: Data, path: String, line: Int) throws -> JSONValue {
         do {
-            return try JSONValue(parsing: data)
+            return try JSONValue(parsing: data, maxDepth: StoreLimits.recordDepth)
         } catch {
             throw CorruptFile(path: path, line: line, problem: "\(error)")
         }
@@ -135,7 +135,8 @@ final class StoreLog: @unchecked Sendable {
         for (storageKey, objectData) in objects {
             data.append(line(storageKey: storageKey, type: "put", objectData: objectData))
         }
-        try AtomicFile.write(data, to: snapshotPath)
+        // Secrets are stored here too: owner-only from the first byte.
+        try AtomicFile.write(data, to: snapshotPath, mode: AtomicFile.secretMode)
     }
 
     private func line(storageKey: String, type: String, objectData: Data) -> Data {

@@ -3,10 +3,23 @@ import KubeClient
 import KubeCore
 import Transport
 
-/// The controller's HTTP endpoint: Prometheus `/metrics`, `/healthz` (alive), `/readyz`
-/// (the informer has synced), and the read-only dashboard: `/` (the page), `/api/v1/policies`,
-/// `/api/v1/policies/{ns}/{name}/history` and `/api/v1/stream` (server-sent events).
+/// The controller's HTTP endpoints. `operations`: Prometheus `/metrics`, `/healthz` (alive)
+/// and `/readyz` (the informer has synced) — for the cluster to reach. `dashboard`: the
+/// read-only dashboard, `/` (the page), `/api/v1/policies`, `/api/v1/policies/{ns}/{name}/history`
+/// and `/api/v1/stream` (server-sent events) — every namespace's policies and Events, so it
+/// listens on loopback unless told otherwise (reach it with `kubectl port-forward`).
+///
+/// No route takes a body; the servers are small (a thread per connection, so the
+/// connection cap is the thread cap) and close idle connections quickly.
 public final class ControllerEndpoint: Sendable {
+    public struct Routes: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let operations = Routes(rawValue: 1)
+        public static let dashboard = Routes(rawValue: 2)
+        public static let all: Routes = [.operations, .dashboard]
+    }
+
     private let server: HTTPServer
     public let port: Int
 
@@ -15,20 +28,30 @@ public final class ControllerEndpoint: Sendable {
         self.port = port
     }
 
-    public static func start(controller: Controller, address: String, port: Int) throws -> ControllerEndpoint {
+    /// The limits of these servers: bodies are refused (413) beyond a few KiB, at most 64
+    /// connections (threads) in all and 16 per client address.
+    static func serverConfiguration(address: String, port: Int) -> HTTPServer.Configuration {
+        HTTPServer.Configuration(address: address, port: port, maxHeaderBytes: 16 * 1024, maxBodyBytes: 4 * 1024,
+                                 headerTimeout: .seconds(5), bodyTimeout: .seconds(5), idleTimeout: .seconds(15),
+                                 maxConnections: 64, maxConnectionsPerClient: 16)
+    }
+
+    public static func start(controller: Controller, address: String, port: Int, routes: Routes = .all) throws -> ControllerEndpoint {
         var router = Router()
-        router.add("GET", "/metrics") { _, writer in
-            writer.respond(status: 200, contentType: "text/plain; version=0.0.4", body: controller.metrics.exposition())
+        if routes.contains(.operations) {
+            router.add("GET", "/metrics") { _, writer in
+                writer.respond(status: 200, contentType: "text/plain; version=0.0.4", body: controller.metrics.exposition())
+            }
+            router.add("GET", "/healthz") { _, writer in
+                writer.respond(status: 200, contentType: "text/plain", body: "ok")
+            }
+            router.add("GET", "/readyz") { _, writer in
+                let ready = controller.informer.hasSynced
+                writer.respond(status: ready ? 200 : 503, contentType: "text/plain", body: ready ? "ok" : "informer not synced")
+            }
         }
-        router.add("GET", "/healthz") { _, writer in
-            writer.respond(status: 200, contentType: "text/plain", body: "ok")
-        }
-        router.add("GET", "/readyz") { _, writer in
-            let ready = controller.informer.hasSynced
-            writer.respond(status: ready ? 200 : 503, contentType: "text/plain", body: ready ? "ok" : "informer not synced")
-        }
-        Dashboard(controller: controller).register(in: &router)
-        let server = HTTPServer(configuration: .init(address: address, port: port), handler: router.handler)
+        if routes.contains(.dashboard) { Dashboard(controller: controller).register(in: &router) }
+        let server = HTTPServer(configuration: serverConfiguration(address: address, port: port), handler: router.handler)
         let bound = try server.start()
         return ControllerEndpoint(server: server, port: bound)
     }

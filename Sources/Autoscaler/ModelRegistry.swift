@@ -28,8 +28,11 @@ public final class ModelRegistry: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
     private let s3Entries = Mutex<[String: (eTag: String?, result: Result<Loaded, Failure>)]>([:])
     private let s3: (@Sendable () async throws -> S3API)?
+    /// Where `file://` artefacts may be read from.
+    public let fileRoots: FileRoots
 
-    public init(s3: (@Sendable () async throws -> S3API)? = nil) {
+    public init(fileRoots: FileRoots = .none, s3: (@Sendable () async throws -> S3API)? = nil) {
+        self.fileRoots = fileRoots
         self.s3 = s3
     }
 
@@ -77,13 +80,17 @@ public final class ModelRegistry: Sendable {
         guard url.hasPrefix("file://") else {
             return .failure(.unsupported("\(url): artefacts are file:// or s3:// URLs"))
         }
-        let path = String(url.dropFirst("file://".count))
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+        let requested = String(url.dropFirst("file://".count))
+        guard let path = fileRoots.resolve(requested), let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              attributes[.type] as? FileAttributeType == .typeRegular else {
             entries.withLock { $0[url] = nil }
-            return .failure(.missing("\(path): no model file"))
+            return .failure(.missing(fileRoots.refusal(requested, what: "model file")))
         }
         let modified = attributes[.modificationDate] as? Date
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= ModelLimits.fileBytes else {
+            return .failure(.corrupt("\(path): \(size) bytes is larger than any model this controller loads (\(ModelLimits.fileBytes))"))
+        }
         if let entry = entries.withLock({ $0[url] }), entry.modified == modified, entry.size == size {
             return entry.result
         }

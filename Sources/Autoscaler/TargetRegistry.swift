@@ -24,10 +24,14 @@ public final class TargetRegistry: Sendable {
     /// Trace time is shifted by whole days so virtual time lines up with it (time of day kept).
     private let anchor: Date
 
-    public init(client: KubernetesClient, anchor: Date, aws: (@Sendable (String) async throws -> AWSClient)? = nil) {
+    /// Where simulation traces other than "seed" may be read from.
+    public let fileRoots: FileRoots
+
+    public init(client: KubernetesClient, anchor: Date, aws: (@Sendable (String) async throws -> AWSClient)? = nil, fileRoots: FileRoots = .none) {
         self.client = client
         self.anchor = anchor
         self.aws = aws
+        self.fileRoots = fileRoots
     }
 
     public func simulated(_ key: String) -> SimulatedTarget? {
@@ -37,6 +41,9 @@ public final class TargetRegistry: Sendable {
     public func binding(for key: String, namespace: String, spec: PolicySpec) async throws -> Binding {
         if let existing = bindings.withLock({ $0[key] }), existing.spec.targetKind == spec.targetKind, existing.spec.targetName == spec.targetName, existing.spec.simulation == spec.simulation {
             return existing.binding
+        }
+        if let trace = spec.simulation?.trace, trace != "seed", fileRoots.resolve(trace) == nil {
+            throw TargetError.notFound(fileRoots.refusal(trace, what: "simulation trace"))
         }
         let binding: Binding
         switch spec.targetKind {

@@ -48,7 +48,7 @@ enum APIServerCommand: Subcommand {
         }
         let bound = try server.start()
         if let kubeconfigOut {
-            try AtomicFile.write(Data(server.kubeconfig().utf8), to: kubeconfigOut)
+            try AtomicFile.write(Data(server.kubeconfig().utf8), to: kubeconfigOut, mode: AtomicFile.secretMode)
         }
         print("forescale apiserver: serving \(server.baseURL) (port \(bound)), \(server.objectCount) objects at resourceVersion \(server.resourceVersion)\(kubeconfigOut.map { "; kubeconfig \($0)" } ?? "")")
         let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])

@@ -57,6 +57,13 @@ public struct Arguments {
         try option(name, as: T.self) ?? value
     }
 
+    /// Every value of a repeatable `--name`, in order.
+    public mutating func options(_ name: String) throws(UsageError) -> [String] {
+        var values: [String] = []
+        while let value = try option(name) { values.append(value) }
+        return values
+    }
+
     public mutating func required(_ name: String) throws(UsageError) -> String {
         guard let value = try option(name) else { throw UsageError("--\(name) is required") }
         return value

@@ -25,7 +25,7 @@ enum DemoCommand: Subcommand {
     """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
-        let dataDirectory = try arguments.option("data-dir") ?? FileManager.default.temporaryDirectory.appendingPathComponent("forescale-demo-\(getpid())").path
+        let dataDirectoryOption = try arguments.option("data-dir")
         let speed = try arguments.option("speed", default: 300.0)
         let duration = try arguments.option("duration", as: Double.self)
         let port = try arguments.option("port", default: 0)
@@ -35,6 +35,19 @@ enum DemoCommand: Subcommand {
         let crdPath = try arguments.option("crd") ?? locate("crds/scalingpolicy.yaml")
         try arguments.finish()
         guard speed > 0 else { throw UsageError("--speed must be positive") }
+        // The state (Secrets included) and the kubeconfig with its token live here: private,
+        // and under a name nobody can predict and prepare.
+        let dataDirectory: String
+        do {
+            if let dataDirectoryOption {
+                try AtomicFile.createPrivateDirectory(dataDirectoryOption)
+                dataDirectory = dataDirectoryOption
+            } else {
+                dataDirectory = try AtomicFile.makeTemporaryDirectory(prefix: FileManager.default.temporaryDirectory.path + "/forescale-demo-")
+            }
+        } catch {
+            throw InputFileError(path: error.path, problem: error.problem)
+        }
 
         guard let crdData = FileManager.default.contents(atPath: crdPath) else { throw InputFileError(path: crdPath, problem: "cannot read the CRD (run from the repository, or pass --crd)") }
         let crd: JSONValue
@@ -45,7 +58,6 @@ enum DemoCommand: Subcommand {
         }
 
         // API server and client.
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let server: APIServer
         do {
             server = try APIServer(configuration: .init(dataDirectory: dataDirectory + "/apiserver", port: port, token: APIServer.generateToken()))
@@ -54,7 +66,7 @@ enum DemoCommand: Subcommand {
         }
         _ = try server.start()
         let kubeconfig = dataDirectory + "/kubeconfig"
-        try AtomicFile.write(Data(server.kubeconfig().utf8), to: kubeconfig)
+        try AtomicFile.write(Data(server.kubeconfig().utf8), to: kubeconfig, mode: AtomicFile.secretMode)
         let client = KubernetesClient(connection: try KubeConfigLoader(environment: ["KUBECONFIG": kubeconfig]).load(), fieldManager: "forescale-demo")
         defer {
             client.shutdown()
@@ -77,7 +89,10 @@ enum DemoCommand: Subcommand {
         var configuration = Controller.Configuration(namespace: "default")
         configuration.speed = speed
         configuration.reportingInstance = "forescale-demo"
-        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor), now: now)
+        // Local files the demo's policies may name: the repository's models and examples, and the data directory.
+        let fileRoots = FileRoots([URL(fileURLWithPath: modelPath).deletingLastPathComponent().path, locate("examples"), dataDirectory])
+        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor, fileRoots: fileRoots),
+                                    models: ModelRegistry(fileRoots: fileRoots), now: now)
         let endpoint: ControllerEndpoint
         do {
             endpoint = try ControllerEndpoint.start(controller: controller, address: dashboardAddress, port: dashboardPort)

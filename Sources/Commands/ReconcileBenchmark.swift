@@ -42,7 +42,9 @@ enum ReconcileBenchmark {
         func controller() -> Controller {
             var configuration = Controller.Configuration(namespace: "default")
             configuration.workers = workers
-            return Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor), now: { virtualNow })
+            let roots = FileRoots([URL(fileURLWithPath: DemoCommand.locate("Models")).path])
+            return Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
+                              models: ModelRegistry(fileRoots: roots), now: { virtualNow })
         }
         // Idle: a synced controller with nothing to do.
         let idle = controller()

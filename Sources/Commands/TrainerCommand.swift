@@ -13,7 +13,7 @@ public enum TrainerCommand: Subcommand {
     static let usage = """
     Usage: forescale-trainer (--policy NAMESPACE/NAME | --all [--namespace NS])
                              [--kubeconfig F] [--history-days 14] [--margin 0.02]
-                             [--epochs 25] [--hidden 32] [--aws] [--now RFC3339]
+                             [--epochs 25] [--hidden 32] [--aws] [--now RFC3339] [--model-root DIR]...
 
     For each policy: reads its history window from its metrics source (simulated trace or
     CloudWatch) as capacity-independent load, trains a challenger on it (calendar features
@@ -23,6 +23,7 @@ public enum TrainerCommand: Subcommand {
     versioned key, then the pointer key the policy reads. Records the outcome in the policy
     status (status.training) and an Event (ModelPromoted / ModelRejected).
     --all shards policies by JOB_COMPLETION_INDEX / JOB_COMPLETIONS (an Indexed Job).
+    file:// artefacts and simulation traces are read and written only under a --model-root.
     Exit 0 when every policy trained (promoted or not), 1 if any failed.
     """
 
@@ -41,7 +42,10 @@ public enum TrainerCommand: Subcommand {
         let hidden = try arguments.option("hidden", default: 32)
         let useAWS = arguments.flag("aws")
         let nowText = try arguments.option("now")
+        let modelRoots = try arguments.options("model-root")
         try arguments.finish()
+        let fileRoots = FileRoots(modelRoots)
+        guard fileRoots.roots.count == modelRoots.count else { throw UsageError("--model-root: every root must be an existing directory") }
         guard (policyKey != nil) != all else { throw UsageError("give exactly one of --policy NAMESPACE/NAME and --all") }
         guard historyDays > 0, margin >= 0, margin < 1, epochs > 0, hidden > 0 else { throw UsageError("--history-days, --epochs, --hidden must be positive and --margin in [0, 1)") }
         var now = Date()
@@ -75,7 +79,8 @@ public enum TrainerCommand: Subcommand {
         for policy in policies {
             let key = ObjectCache.key(of: policy)
             do {
-                let verdict = try await train(policy, client: client, recorder: recorder, aws: aws, s3: s3, now: now, historyDays: historyDays, margin: margin, epochs: epochs, hidden: hidden)
+                let verdict = try await train(policy, client: client, recorder: recorder, aws: aws, s3: s3, fileRoots: fileRoots, now: now,
+                                              historyDays: historyDays, margin: margin, epochs: epochs, hidden: hidden)
                 print("\(key): \(verdict.promote ? "promoted" : "rejected") (\(verdict.reason)): \(verdict.message)")
             } catch {
                 failures += 1
@@ -86,12 +91,12 @@ public enum TrainerCommand: Subcommand {
     }
 
     static func train(_ policy: JSONValue, client: KubernetesClient, recorder: EventRecorder, aws: (@Sendable (String) async throws -> AWSClient)?, s3: (@Sendable () async throws -> S3API)?,
-                      now: Date, historyDays: Double, margin: Double, epochs: Int, hidden: Int) async throws -> PromotionGate.Verdict {
+                      fileRoots: FileRoots, now: Date, historyDays: Double, margin: Double, epochs: Int, hidden: Int) async throws -> PromotionGate.Verdict {
         let namespace = policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
         let name = policy.value(at: ["metadata", "name"])?.stringValue ?? ""
         let spec = try PolicySpec.parse(policy["spec"]).get()
         guard let artefactURL = spec.modelArtefact else { throw UsageError("spec.model.artefact is not set: nowhere to promote to") }
-        let binding = try await TargetRegistry(client: client, anchor: now, aws: aws).binding(for: "\(namespace)/\(name)", namespace: namespace, spec: spec)
+        let binding = try await TargetRegistry(client: client, anchor: now, aws: aws, fileRoots: fileRoots).binding(for: "\(namespace)/\(name)", namespace: namespace, spec: spec)
         let steps = Int(historyDays * 86_400 / spec.stepSeconds)
         let history: [(time: Date, load: Double)]
         do { history = try await binding.metrics.loadHistory(until: now, steps: steps) } catch { throw StageError(stage: "reading the load history", underlying: error) }
@@ -129,14 +134,14 @@ public enum TrainerCommand: Subcommand {
 
         // The champion on the same table and split (nil when missing or not comparable).
         var championMAE: Double?
-        if case .success(let champion) = await ModelRegistry(s3: s3).model(artefactURL, now: now),
+        if case .success(let champion) = await ModelRegistry(fileRoots: fileRoots, s3: s3).model(artefactURL, now: now),
            let prepared = try? champion.forecaster.prepare(table, events: events) {
             championMAE = Double(TrainCommand.testMetrics(trainer: Trainer(restoring: champion.forecaster.artefact), prepared: prepared).mae)
         }
         let verdict = PromotionGate.decide(challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin)
         let version = challengerData.suffix(32).prefix(6).map { String(format: "%02x", $0) }.joined()
         if verdict.promote {
-            do { try await promote(challengerData, to: artefactURL, version: version, s3: s3) } catch { throw StageError(stage: "promoting to \(artefactURL)", underlying: error) }
+            do { try await promote(challengerData, to: artefactURL, version: version, s3: s3, fileRoots: fileRoots) } catch { throw StageError(stage: "promoting to \(artefactURL)", underlying: error) }
         }
 
         var training: [String: JSONValue] = [
@@ -154,9 +159,13 @@ public enum TrainerCommand: Subcommand {
 
     /// file://: temp + fsync + rename. s3://: a new versioned key first, then the pointer key
     /// the policy reads — a crash in between leaves the old model in use.
-    static func promote(_ data: Data, to url: String, version: String, s3: (@Sendable () async throws -> S3API)?) async throws {
+    static func promote(_ data: Data, to url: String, version: String, s3: (@Sendable () async throws -> S3API)?, fileRoots: FileRoots) async throws {
         if url.hasPrefix("file://") {
-            try AtomicFile.write(data, to: String(url.dropFirst("file://".count)))
+            // The file may not exist yet: its directory must be under a root.
+            let path = String(url.dropFirst("file://".count))
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            guard let allowed = fileRoots.resolve(directory) else { throw UsageError(fileRoots.refusal(path, what: "model file")) }
+            try AtomicFile.write(data, to: allowed + "/" + URL(fileURLWithPath: path).lastPathComponent)
             return
         }
         let location = url.dropFirst("s3://".count)

@@ -12,11 +12,15 @@ public enum AtomicFile {
         public var description: String { "\(path): \(problem)" }
     }
 
-    public static func write(_ data: Data, to path: String) throws(WriteError) {
+    /// Files holding secrets (state, kubeconfigs, keys) pass `secretMode`: the file has its
+    /// final permissions from the first byte (no window in which others may read it).
+    public static let secretMode: mode_t = 0o600
+
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws(WriteError) {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         let temporary = "\(directory)/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw WriteError(path: path, problem: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { raw -> Bool in
             var offset = 0
@@ -28,6 +32,7 @@ public enum AtomicFile {
             }
             return true
         }
+        // The umask may have narrowed `mode`; it never widens it.
         let synced = fsync(fd) == 0
         close(fd)
         guard written && synced else {
@@ -44,5 +49,24 @@ public enum AtomicFile {
             fsync(directoryFD)
             close(directoryFD)
         }
+    }
+
+    /// Creates `path` (and missing parents) as a private directory (0700), or narrows an
+    /// existing one to 0700.
+    public static func createPrivateDirectory(_ path: String) throws(WriteError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw WriteError(path: path, problem: "cannot create the directory: \(error.localizedDescription)")
+        }
+        guard chmod(path, 0o700) == 0 else { throw WriteError(path: path, problem: "cannot make the directory private: \(String(cString: strerror(errno)))") }
+    }
+
+    /// A new private directory with an unpredictable name (`mkdtemp`): `prefix` + six random characters.
+    public static func makeTemporaryDirectory(prefix: String) throws(WriteError) -> String {
+        var template = Array((prefix + "XXXXXX").utf8CString)
+        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard created != nil else { throw WriteError(path: prefix + "XXXXXX", problem: "mkdtemp failed: \(String(cString: strerror(errno)))") }
+        return String(cString: template)
     }
 }

@@ -35,7 +35,8 @@ public enum FeatureBuilder {
     /// Adds the derived columns of `features` to the table and returns the model's column list.
     static func derive(_ features: FeatureSet, from table: TimeSeriesTable, target: String, events: [CalendarEvent]) -> ([String], TimeSeriesTable) {
         let hasPrototypeColumns = prototypeColumns.allSatisfy { table.columns[$0] != nil }
-        let basic = hasPrototypeColumns ? prototypeColumns : [target]
+        // The target is always an input (a `load` column beside the prototype's four is appended).
+        let basic = hasPrototypeColumns ? prototypeColumns + (prototypeColumns.contains(target) ? [] : [target]) : [target]
         guard features != .basic else { return (basic, table) }
         var table = table
         var names = basic

@@ -71,6 +71,7 @@ public struct ModelArtefact: Sendable {
         case unsupportedVersion(path: String, found: UInt32)
         case truncated(path: String)
         case checksumMismatch(path: String)
+        /// Intact (checksum good) but not a model this code can run, or an unreadable header.
         case badHeader(path: String, detail: String)
 
         public var description: String {
@@ -86,7 +87,7 @@ public struct ModelArtefact: Sendable {
             case .checksumMismatch(let path):
                 "\(path): checksum mismatch, the model file is corrupt; copy it again or retrain"
             case .badHeader(let path, let detail):
-                "\(path): unreadable model header (\(detail)); retrain the model"
+                "\(path): bad model header: \(detail); retrain the model"
             }
         }
     }
@@ -119,15 +120,20 @@ public struct ModelArtefact: Sendable {
         return try decode(data, path: path)
     }
 
+    /// Checks, in order: magic and version; that the header length fits the file; the
+    /// checksum of everything before it; the header's structure against `ModelLimits`
+    /// (sizes, parameter count recomputed from the architecture, scaler and feature lists);
+    /// that the weight bytes match the parameter count; that every weight is finite. Nothing
+    /// is allocated from a header value before it has passed its check.
     public static func decode(_ data: Data, path: String) throws(LoadError) -> ModelArtefact {
         let bytes = [UInt8](data)
         guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
-            throw bytes.count < 8 && magic.starts(with: bytes) ? .truncated(path: path) : .notAnArtefact(path: path)
+            throw bytes.count < 16 && magic.starts(with: bytes.prefix(8)) ? .truncated(path: path) : .notAnArtefact(path: path)
         }
         let version = readLittleEndian(bytes, at: 8)
         guard version <= formatVersion, version >= 1 else { throw .unsupportedVersion(path: path, found: version) }
         let headerLength = Int(readLittleEndian(bytes, at: 12))
-        guard bytes.count >= 16 + headerLength + SHA256.digestSize else { throw .truncated(path: path) }
+        guard headerLength <= bytes.count - 16 - SHA256.digestSize else { throw .truncated(path: path) }
         let body = bytes.count - SHA256.digestSize
         let expected = Array(bytes[body...])
         let actual = bytes.withUnsafeBytes { raw -> [UInt8] in
@@ -139,15 +145,21 @@ public struct ModelArtefact: Sendable {
         decoder.dateDecodingStrategy = .iso8601
         let header: ModelHeader
         do {
+            guard ModelLimits.headerBytes.contains(headerLength) else { throw ModelHeaderSizeError() }
             header = try decoder.decode(ModelHeader.self, from: Data(bytes[16..<(16 + headerLength)]))
         } catch {
             throw actual == expected ? .badHeader(path: path, detail: "\(error)") : .checksumMismatch(path: path)
         }
         let weightBytes = body - 16 - headerLength
-        guard weightBytes >= header.parameterCount * 4 else { throw .truncated(path: path) }
-        guard actual == expected else { throw .checksumMismatch(path: path) }
+        // A header that asks for more weights than the file holds: truncated, whatever its checksum.
+        if actual != expected {
+            let needed = header.parameterCount.multipliedReportingOverflow(by: 4)
+            throw !needed.overflow && needed.partialValue > weightBytes ? .truncated(path: path) : .checksumMismatch(path: path)
+        }
+        let problems = header.structuralProblems
+        guard problems.isEmpty else { throw .badHeader(path: path, detail: problems.joined(separator: "; ")) }
         guard weightBytes == header.parameterCount * 4 else {
-            throw .badHeader(path: path, detail: "\(weightBytes / 4) weights for \(header.parameterCount) parameters")
+            throw .badHeader(path: path, detail: "\(weightBytes) bytes of weights for parameterCount \(header.parameterCount) (\(header.parameterCount * 4) bytes)")
         }
         var parameters = [Float](repeating: 0, count: header.parameterCount)
         parameters.withUnsafeMutableBytes { destination in
@@ -155,11 +167,15 @@ public struct ModelArtefact: Sendable {
                 destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[(16 + headerLength)..<body]))
             }
         }
-        guard ForecasterNetwork(header.network).parameterCount == header.parameterCount else {
-            throw .badHeader(path: path, detail: "architecture does not match the parameter count")
+        if let index = parameters.firstIndex(where: { !$0.isFinite }) {
+            throw .badHeader(path: path, detail: "weight \(index) is \(parameters[index]); every weight must be finite")
         }
         return ModelArtefact(header: header, parameters: parameters)
     }
+}
+
+private struct ModelHeaderSizeError: Error, CustomStringConvertible {
+    var description: String { "header length outside \(ModelLimits.headerBytes.lowerBound)…\(ModelLimits.headerBytes.upperBound) bytes" }
 }
 
 private func appendLittleEndian(_ value: UInt32, to data: inout Data) {

@@ -37,6 +37,9 @@ public struct TimeSeriesTable: Sendable {
             throw ParseError(path: path, line: 1, problem: "no 'timestamp' column (header: \(header.joined(separator: ",")))")
         }
         let names = header.enumerated().filter { $0.offset != timeIndex }.map(\.element)
+        if let bad = names.first(where: { $0.isEmpty || $0 == "timestamp" }) ?? Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw ParseError(path: path, line: 1, problem: bad.isEmpty ? "a column has no name" : "column '\(bad)' appears twice")
+        }
         var values = names.map { _ in [Float]() }
         var timestamps: [Date] = []
         timestamps.reserveCapacity(lines.count)
@@ -47,6 +50,9 @@ public struct TimeSeriesTable: Sendable {
             }
             guard let time = parseTimestamp(String(fields[timeIndex])) else {
                 throw ParseError(path: path, line: offset + 2, problem: "bad timestamp '\(fields[timeIndex])'")
+            }
+            if let previous = timestamps.last, time <= previous {
+                throw ParseError(path: path, line: offset + 2, problem: "timestamp '\(fields[timeIndex])' does not come after the row before it")
             }
             timestamps.append(time)
             var column = 0
@@ -70,10 +76,12 @@ public struct TimeSeriesTable: Sendable {
         var clock = String(parts[1])
         if clock.hasSuffix("Z") { clock.removeLast() }
         let timeParts = clock.split(separator: ":")
-        guard date.count == 3, timeParts.count >= 2,
+        guard date.count == 3, timeParts.count == 2 || timeParts.count == 3,
               let hour = Int(timeParts[0]), let minute = Int(timeParts[1]) else { return nil }
         let seconds = timeParts.count > 2 ? (Double(timeParts[2]) ?? -1) : 0
-        guard seconds >= 0 else { return nil }
+        // Range-checked before any conversion: a field of 1e300 seconds is refused, not trapped on.
+        guard (1970...9999).contains(date[0]), (1...12).contains(date[1]), (1...31).contains(date[2]),
+              (0...23).contains(hour), (0...59).contains(minute), seconds >= 0, seconds < 61 else { return nil }
         var components = DateComponents()
         components.year = date[0]
         components.month = date[1]

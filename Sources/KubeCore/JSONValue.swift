@@ -28,10 +28,12 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         return nil
     }
 
+    /// An integer, or a whole number that fits exactly (`3.0` is 3; `1e300` and `2.5` are nil,
+    /// never a trap: values here come from outside).
     public var intValue: Int? {
         switch self {
-        case .integer(let value): return Int(value)
-        case .number(let value) where value.rounded() == value: return Int(value)
+        case .integer(let value): return Int(exactly: value)
+        case .number(let value): return Int(exactly: value)
         default: return nil
         }
     }
@@ -66,18 +68,42 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         case invalid(String)
     }
 
+    /// Arrays and objects nested deeper than this are refused by default (the parsers
+    /// recurse once per level, so this also bounds their stack).
+    public static let defaultMaxDepth = 512
+
     /// Parses RFC 8259 JSON. Integers without fraction or exponent stay exact.
-    public init(parsing data: Data) throws(ParseError) {
-        var parser = JSONParser(bytes: [UInt8](data))
+    public init(parsing data: Data, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError) {
+        var parser = JSONParser(bytes: [UInt8](data), maxDepth: maxDepth)
         self = try parser.parseDocument()
     }
 
     /// Parses like `init(parsing:)` and also returns the keys that appeared more than once in
     /// one object (the API server's strict field validation rejects them).
-    public static func parseReportingDuplicates(_ data: Data) throws(ParseError) -> (value: JSONValue, duplicateKeys: [String]) {
-        var parser = JSONParser(bytes: [UInt8](data))
+    public static func parseReportingDuplicates(_ data: Data, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError) -> (value: JSONValue, duplicateKeys: [String]) {
+        var parser = JSONParser(bytes: [UInt8](data), maxDepth: maxDepth)
         let value = try parser.parseDocument()
         return (value, parser.duplicateKeys)
+    }
+
+    /// Levels of arrays and objects: 0 for a scalar, 1 for `[]` or `{"a": 1}`. Iterative, so
+    /// it is safe on values of any depth.
+    public var depth: Int {
+        var deepest = 0
+        var pending: [(JSONValue, Int)] = [(self, 0)]
+        while let (value, level) = pending.popLast() {
+            switch value {
+            case .array(let items):
+                deepest = max(deepest, level + 1)
+                pending.append(contentsOf: items.map { ($0, level + 1) })
+            case .object(let fields):
+                deepest = max(deepest, level + 1)
+                pending.append(contentsOf: fields.values.map { ($0, level + 1) })
+            default:
+                deepest = max(deepest, level)
+            }
+        }
+        return deepest
     }
 
     /// Compact JSON with sorted keys (stable output for storage and comparisons).
@@ -142,9 +168,11 @@ struct JSONParser {
     var index = 0
     var duplicateKeys: [String] = []
     var depth = 0
+    let maxDepth: Int
 
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], maxDepth: Int) {
         self.bytes = bytes
+        self.maxDepth = maxDepth
     }
 
     mutating func parseDocument() throws(JSONValue.ParseError) -> JSONValue {
@@ -183,7 +211,7 @@ struct JSONParser {
 
     private mutating func enter() throws(JSONValue.ParseError) {
         depth += 1
-        guard depth <= 512 else { throw .invalid("nesting deeper than 512") }
+        guard depth <= maxDepth else { throw .invalid("nesting deeper than \(maxDepth)") }
     }
 
     private mutating func parseObject() throws(JSONValue.ParseError) -> JSONValue {

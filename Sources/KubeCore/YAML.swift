@@ -12,8 +12,9 @@ public enum YAML {
         public var description: String { "YAML line \(line): \(detail)" }
     }
 
-    /// Every document in `text`.
-    public static func parseDocuments(_ text: String) throws(ParseError) -> [JSONValue] {
+    /// Every document in `text`. Nesting (block and flow together) deeper than `maxDepth`
+    /// is an error, as in `JSONValue(parsing:)`; parsing is linear in the text.
+    public static func parseDocuments(_ text: String, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError) -> [JSONValue] {
         var documents: [[Line]] = [[]]
         for (number, raw) in text.components(separatedBy: "\n").enumerated() {
             let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
@@ -26,22 +27,29 @@ public enum YAML {
         }
         var result: [JSONValue] = []
         for lines in documents {
-            var parser = Parser(lines: lines)
+            var parser = Parser(lines: lines, maxDepth: maxDepth)
             if let value = try parser.parseDocument() { result.append(value) }
         }
         return result
     }
 
     /// The single document in `text` (an empty document is null).
-    public static func parse(_ text: String) throws(ParseError) -> JSONValue {
-        try parseDocuments(text).first ?? .null
+    public static func parse(_ text: String, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError) -> JSONValue {
+        try parseDocuments(text, maxDepth: maxDepth).first ?? .null
     }
 
     struct Line {
         var number: Int
         var text: String
+        /// Leading spaces, counted once.
+        let indent: Int
 
-        var indent: Int { text.prefix { $0 == " " }.count }
+        init(number: Int, text: String) {
+            self.number = number
+            self.text = text
+            indent = text.utf8.prefix { $0 == UInt8(ascii: " ") }.count
+        }
+
         var content: String { String(text.dropFirst(indent)) }
         var isBlank: Bool {
             let trimmed = content.trimmingCharacters(in: .whitespaces)
@@ -52,9 +60,12 @@ public enum YAML {
     struct Parser {
         var lines: [Line]
         var index = 0
+        let maxDepth: Int
+        var depth = 0
 
-        init(lines: [Line]) {
+        init(lines: [Line], maxDepth: Int) {
             self.lines = lines
+            self.maxDepth = maxDepth
         }
 
         mutating func skipBlank() {
@@ -74,6 +85,9 @@ public enum YAML {
             skipBlank()
             guard index < lines.count else { return .null }
             let line = lines[index]
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= maxDepth else { throw ParseError(line: line.number, detail: "nesting deeper than \(maxDepth)") }
             if line.content.hasPrefix("- ") || line.content == "-" { return try parseSequence(indent: line.indent) }
             if splitKey(line.content) != nil { return try parseMapping(indent: line.indent) }
             index += 1
@@ -136,8 +150,18 @@ public enum YAML {
 
         /// A `|` / `>` block scalar introduced on `line`, or an inline scalar.
         mutating func blockOrScalar(_ text: String, line: Line, parentIndent: Int) throws(ParseError) -> JSONValue {
-            let header = stripComment(text)
-            guard header.first == "|" || header.first == ">" else { return try scalar(header, line: line.number) }
+            var header = stripComment(text)
+            guard header.first == "|" || header.first == ">" else {
+                // A multi-line flow scalar: lines indented deeper than the key continue it,
+                // folded into one line with spaces (kubectl wraps long values this way).
+                let isPlain = header.first != "\"" && header.first != "'"
+                while index < lines.count, !lines[index].isBlank, lines[index].indent > parentIndent,
+                      !(isPlain && splitKey(lines[index].content) != nil) {  // `a: 1` + deeper `b: 2` stays an error
+                    header += " " + stripComment(lines[index].content)
+                    index += 1
+                }
+                return try scalar(header, line: line.number)
+            }
             let keep = header.contains("+"), strip = header.contains("-")
             var body: [String] = []
             var blockIndent: Int?
@@ -221,46 +245,11 @@ public enum YAML {
             return Self.resolvePlain(text)
         }
 
-        /// Flow collections, nested: `[a, "b", 3]`, `{a: 1, b: [x, y]}`, `[]`, `{}`.
+        /// Flow collections, nested: `[a, "b", 3]`, `{a: 1, b: [x, y]}`, `[]`, `{}` — one pass
+        /// over the text, nesting counted with the block levels around it.
         func flow(_ text: String, line: Int) throws(ParseError) -> JSONValue {
-            let open = text.first!, close: Character = open == "[" ? "]" : "}"
-            guard text.hasSuffix(String(close)) else { throw ParseError(line: line, detail: "unterminated flow collection") }
-            let inner = text.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-            if inner.isEmpty { return open == "[" ? .array([]) : .object([:]) }
-            var parts: [String] = []
-            var current = "", quote: Character? = nil, depth = 0
-            for character in inner {
-                if let q = quote {
-                    if character == q { quote = nil }
-                    current.append(character)
-                } else if character == "\"" || character == "'" {
-                    quote = character
-                    current.append(character)
-                } else if character == "[" || character == "{" {
-                    depth += 1
-                    current.append(character)
-                } else if character == "]" || character == "}" {
-                    depth -= 1
-                    current.append(character)
-                } else if character == "," && depth == 0 {
-                    parts.append(current.trimmingCharacters(in: .whitespaces))
-                    current = ""
-                } else {
-                    current.append(character)
-                }
-            }
-            parts.append(current.trimmingCharacters(in: .whitespaces))
-            if open == "[" {
-                var items: [JSONValue] = []
-                for part in parts { items.append(try scalar(part, line: line)) }
-                return .array(items)
-            }
-            var fields: [String: JSONValue] = [:]
-            for part in parts {
-                guard let (key, value) = splitKey(part) else { throw ParseError(line: line, detail: "expected 'key: value' in flow mapping") }
-                fields[key] = try scalar(value, line: line)
-            }
-            return .object(fields)
+            var reader = FlowReader(bytes: Array(text.utf8), line: line, maxDepth: maxDepth, depth: depth)
+            return try reader.document()
         }
 
         static func resolvePlain(_ text: String) -> JSONValue {
@@ -278,5 +267,150 @@ public enum YAML {
                let number = Double(text) { return .number(number) }
             return .string(text)
         }
+    }
+}
+
+/// A cursor over one flow collection (`[…]` / `{…}`), recursive descent with a depth limit.
+struct FlowReader {
+    let bytes: [UInt8]
+    var index = 0
+    let line: Int
+    let maxDepth: Int
+    var depth: Int
+
+    init(bytes: [UInt8], line: Int, maxDepth: Int, depth: Int) {
+        self.bytes = bytes
+        self.line = line
+        self.maxDepth = maxDepth
+        self.depth = depth
+    }
+
+    private func failure(_ detail: String) -> YAML.ParseError { YAML.ParseError(line: line, detail: detail) }
+
+    mutating func document() throws(YAML.ParseError) -> JSONValue {
+        let value = try node(inMapping: false)
+        skipSpaces()
+        guard index == bytes.count else { throw failure("unterminated flow collection") }
+        return value
+    }
+
+    private mutating func skipSpaces() {
+        while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+    }
+
+    private mutating func node(inMapping: Bool) throws(YAML.ParseError) -> JSONValue {
+        skipSpaces()
+        guard index < bytes.count else { throw failure("unterminated flow collection") }
+        switch bytes[index] {
+        case UInt8(ascii: "["), UInt8(ascii: "{"): return try collection()
+        case UInt8(ascii: "\""): return try doubleQuoted()
+        case UInt8(ascii: "'"): return .string(try singleQuoted())
+        default: return YAML.Parser.resolvePlain(plain(stopAtColon: false))
+        }
+    }
+
+    private mutating func collection() throws(YAML.ParseError) -> JSONValue {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= maxDepth else { throw failure("nesting deeper than \(maxDepth)") }
+        let isSequence = bytes[index] == UInt8(ascii: "[")
+        let close = isSequence ? UInt8(ascii: "]") : UInt8(ascii: "}")
+        index += 1
+        var items: [JSONValue] = []
+        var fields: [String: JSONValue] = [:]
+        while true {
+            skipSpaces()
+            guard index < bytes.count else { throw failure("unterminated flow collection") }
+            if bytes[index] == close {
+                index += 1
+                break
+            }
+            if isSequence {
+                items.append(try node(inMapping: false))
+            } else {
+                let (key, value) = try entry(close: close)
+                fields[key] = value
+            }
+            skipSpaces()
+            guard index < bytes.count else { throw failure("unterminated flow collection") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+            } else if bytes[index] != close {
+                throw failure("expected ',' or '\(Character(Unicode.Scalar(close)))' in a flow collection")
+            }
+        }
+        return isSequence ? .array(items) : .object(fields)
+    }
+
+    /// `key: value`, `key:` (null) or a quoted key.
+    private mutating func entry(close: UInt8) throws(YAML.ParseError) -> (String, JSONValue) {
+        let key: String
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            guard case .string(let text) = try doubleQuoted() else { throw failure("expected 'key: value' in flow mapping") }
+            key = text
+        case UInt8(ascii: "'"): key = try singleQuoted()
+        default: key = plain(stopAtColon: true)
+        }
+        guard !key.isEmpty else { throw failure("expected 'key: value' in flow mapping") }
+        skipSpaces()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected 'key: value' in flow mapping") }
+        index += 1
+        skipSpaces()
+        guard index < bytes.count else { throw failure("unterminated flow collection") }
+        if bytes[index] == UInt8(ascii: ",") || bytes[index] == close { return (key, .null) }
+        return (key, try node(inMapping: true))
+    }
+
+    /// A plain scalar up to `,`, `]`, `}` (and, for a mapping key, `: ` or a final `:`), trimmed.
+    private mutating func plain(stopAtColon: Bool) -> String {
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") { break }
+            if stopAtColon, byte == UInt8(ascii: ":"),
+               index + 1 == bytes.count || [UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "}")].contains(bytes[index + 1]) {
+                break
+            }
+            index += 1
+        }
+        var end = index
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
+    /// A double-quoted scalar, its escapes decoded as JSON's.
+    private mutating func doubleQuoted() throws(YAML.ParseError) -> JSONValue {
+        let start = index
+        index += 1
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        guard index < bytes.count else { throw failure("unterminated double-quoted string") }
+        index += 1
+        do {
+            return try JSONValue(parsing: Data(bytes[start..<index]))
+        } catch {
+            throw failure("bad escape in double-quoted string")
+        }
+    }
+
+    private mutating func singleQuoted() throws(YAML.ParseError) -> String {
+        index += 1
+        var text: [UInt8] = []
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "'") {
+                if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "'") {
+                    text.append(UInt8(ascii: "'"))
+                    index += 2
+                    continue
+                }
+                index += 1
+                return String(decoding: text, as: UTF8.self)
+            }
+            text.append(bytes[index])
+            index += 1
+        }
+        throw failure("unterminated single-quoted string")
     }
 }

@@ -13,9 +13,11 @@ struct HTTPConnection {
     func run(handler: HTTPServer.Handler, isStopping: @escaping @Sendable () -> Bool, setIdle: (Bool) -> Bool) {
         var reader = ConnectionReader(channel: channel)
         var isFirst = true
+        var isTrusted = false
         while true {
             guard setIdle(true) else { return }
-            let idleDeadline = ContinuousClock.now + (isFirst ? configuration.headerTimeout : configuration.idleTimeout)
+            let idle = isFirst ? configuration.headerTimeout : isTrusted ? configuration.idleTimeout : configuration.untrustedIdleTimeout
+            let idleDeadline = ContinuousClock.now + idle
             if !reader.hasBufferedBytes && !channel.waitReadable(until: idleDeadline) { return }
             _ = setIdle(false)
             isFirst = false
@@ -39,6 +41,7 @@ struct HTTPConnection {
                 isServerStopping: isStopping
             )
             handler(request, writer)
+            isTrusted = writer.isTrusted
             if !writer.hasResponded {
                 writer.respond(status: 500, contentType: "text/plain", body: "handler did not respond\n")
             }

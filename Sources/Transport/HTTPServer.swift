@@ -21,8 +21,14 @@ public final class HTTPServer: Sendable {
         public var headerTimeout: Duration
         /// The whole body must arrive within this.
         public var bodyTimeout: Duration
-        /// A kept-alive connection with no new request for this long is closed.
+        /// A kept-alive connection with no new request for this long is closed, when its
+        /// last request was authenticated (the handler called `markTrusted`).
         public var idleTimeout: Duration
+        /// The same for a connection whose last request was not authenticated (anonymous
+        /// probes, refused clients): short, so idle strangers cannot hold connections.
+        public var untrustedIdleTimeout: Duration
+        /// Connections one client address may hold open at once (the rest get 503).
+        public var maxConnectionsPerClient: Int
         /// A send that cannot make progress for this long fails (client not reading).
         public var sendTimeout: Duration
         public var maxConnections: Int
@@ -38,9 +44,13 @@ public final class HTTPServer: Sendable {
             headerTimeout: Duration = .seconds(10),
             bodyTimeout: Duration = .seconds(60),
             idleTimeout: Duration = .seconds(90),
+            untrustedIdleTimeout: Duration? = nil,
             sendTimeout: Duration = .seconds(30),
-            maxConnections: Int = 4096
+            maxConnections: Int = 4096,
+            maxConnectionsPerClient: Int? = nil
         ) {
+            self.untrustedIdleTimeout = untrustedIdleTimeout ?? idleTimeout
+            self.maxConnectionsPerClient = maxConnectionsPerClient ?? maxConnections
             self.address = address
             self.port = port
             self.backlog = backlog
@@ -72,7 +82,9 @@ public final class HTTPServer: Sendable {
         var isStopping = false
         var nextConnectionID = 0
         /// Open connections: fd and whether it is between requests (safe to close at once).
-        var connections: [Int: (fd: Int32, isIdle: Bool)] = [:]
+        var connections: [Int: (fd: Int32, isIdle: Bool, client: String)] = [:]
+        /// Open connections per client address.
+        var perClient: [String: Int] = [:]
         var acceptThreadRunning = false
     }
 
@@ -162,10 +174,13 @@ public final class HTTPServer: Sendable {
             allClosed.leave()
         }
         while let (fd, peer) = Socket.accept(listenFD) {
+            let client = Self.clientAddress(peer)
             let id = state.withLock { state -> Int? in
-                guard !state.isStopping, state.connections.count < configuration.maxConnections else { return nil }
+                guard !state.isStopping, state.connections.count < configuration.maxConnections,
+                      state.perClient[client, default: 0] < configuration.maxConnectionsPerClient else { return nil }
                 state.nextConnectionID += 1
-                state.connections[state.nextConnectionID] = (fd, true)
+                state.connections[state.nextConnectionID] = (fd, true, client)
+                state.perClient[client, default: 0] += 1
                 return state.nextConnectionID
             }
             guard let id else {
@@ -184,9 +199,20 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// "host" of "host:port" / "[v6]:port": the unit of the per-client connection cap.
+    static func clientAddress(_ peer: String) -> String {
+        if peer.hasPrefix("["), let close = peer.firstIndex(of: "]") { return String(peer[peer.index(after: peer.startIndex)..<close]) }
+        guard let colon = peer.lastIndex(of: ":") else { return peer }
+        return String(peer[..<colon])
+    }
+
     private func serve(fd: Int32, peer: String, id: Int) {
         defer {
-            state.withLock { _ = $0.connections.removeValue(forKey: id) }
+            state.withLock { state in
+                guard let client = state.connections.removeValue(forKey: id)?.client else { return }
+                state.perClient[client, default: 1] -= 1
+                if state.perClient[client] == 0 { state.perClient[client] = nil }
+            }
             close(fd)
             allClosed.leave()
         }

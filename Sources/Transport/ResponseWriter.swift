@@ -19,6 +19,8 @@ public final class ResponseWriter: Sendable {
         var status = 0
         var bytesWritten = 0
         var isCloseDelimited = false
+        var closeRequested = false
+        var isTrusted = false
     }
 
     private let channel: ConnectionChannel
@@ -50,6 +52,16 @@ public final class ResponseWriter: Sendable {
 
     var isBroken: Bool { state.withLock { $0.isBroken } }
 
+    /// Ends the connection after this response (`Connection: close`), e.g. after refusing
+    /// an unauthenticated client. Call before responding.
+    public func closeAfterResponse() { state.withLock { $0.closeRequested = true } }
+
+    /// The handler authenticated this request: the connection may then wait for the next
+    /// one for the server's `idleTimeout` instead of its shorter `untrustedIdleTimeout`.
+    public func markTrusted() { state.withLock { $0.isTrusted = true } }
+
+    var isTrusted: Bool { state.withLock { $0.isTrusted } }
+
     /// Sends a complete response with a Content-Length. Ignored after a response has started.
     public func respond(status: Int, headers: HTTPHeaders = [:], body: Data = Data()) {
         state.withLock { state in
@@ -58,7 +70,7 @@ public final class ResponseWriter: Sendable {
             state.status = status
             var fields = headers
             fields.set("Content-Length", String(body.count))
-            var bytes = Self.head(status: status, headers: fields, close: closeAfter())
+            var bytes = Self.head(status: status, headers: fields, close: closeAfter() || state.closeRequested)
             if !isHead { bytes.append(body) }
             send(bytes, &state)
         }
@@ -78,7 +90,7 @@ public final class ResponseWriter: Sendable {
             var fields = headers
             fields.remove("Content-Length")
             if useChunked { fields.set("Transfer-Encoding", "chunked") } else { state.isCloseDelimited = true }
-            send(Self.head(status: status, headers: fields, close: closeAfter() || !useChunked), &state)
+            send(Self.head(status: status, headers: fields, close: closeAfter() || !useChunked || state.closeRequested), &state)
             return !state.isBroken
         }
     }
@@ -114,7 +126,7 @@ public final class ResponseWriter: Sendable {
 
     /// Whether the connection may serve another request after this response.
     var allowsReuse: Bool {
-        state.withLock { $0.phase == .done && !$0.isBroken && !$0.isCloseDelimited }
+        state.withLock { $0.phase == .done && !$0.isBroken && !$0.isCloseDelimited && !$0.closeRequested }
     }
 
     private func send(_ bytes: Data, _ state: inout State) {

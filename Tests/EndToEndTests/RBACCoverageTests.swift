@@ -57,7 +57,9 @@ import Transport
         let virtualNow = try SeedScenario.virtualStart(anchor: anchor).start.addingTimeInterval(4 * 3600)  // into the sale: it scales
         var configuration = Controller.Configuration(namespace: nil)
         configuration.speed = 3000
-        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor), now: { virtualNow })
+        let roots = FileRoots([cluster.directory.path])
+        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
+                                    models: ModelRegistry(fileRoots: roots), now: { virtualNow })
         let elector = LeaderElector(lock: KubernetesLeaseLock(client: client, namespace: "forescale-system", name: "forescale-controller"),
                                     configuration: .init(identity: "rbac-test"), clock: ContinuousClock())
         _ = try await admin.create(.namespaces, namespace: nil, ["metadata": ["name": "forescale-system"]])
@@ -78,17 +80,25 @@ import Transport
         let controllerCalls = Set(records.withLock { $0 }.map(Call.init))
         #expect(controllerCalls.contains { $0.resource == "deployments/scale" && $0.verb == "patch" }, "the controller scaled the Deployment")
         #expect(controllerCalls.contains { $0.resource == "leases" })
-        let controllerRules = try Self.rules("deploy/rbac.yaml", roles: ["forescale-controller", "forescale-leader-election"])
-        for call in controllerCalls { #expect(controllerRules.contains { $0.allows(call) }, "controller call not allowed by deploy/rbac.yaml: \(call.verb) \(call.group)/\(call.resource)") }
+        let controllerRules = try Self.rules("deploy/base/rbac.yaml", roles: ["forescale-controller", "forescale-leader-election"])
+        for call in controllerCalls { #expect(controllerRules.contains { $0.allows(call) }, "controller call not allowed by deploy/base/rbac.yaml: \(call.verb) \(call.group)/\(call.resource)") }
+        // The single-namespace overlay grants the same in its namespace (leases stay with the base's Role).
+        let namespacedRules = try Self.rules("deploy/overlays/single-namespace/role.yaml", roles: ["forescale-controller"])
+            + Self.rules("deploy/base/rbac.yaml", roles: ["forescale-leader-election"])
+        for call in controllerCalls { #expect(namespacedRules.contains { $0.allows(call) }, "controller call not allowed by the single-namespace overlay: \(call.verb) \(call.group)/\(call.resource)") }
 
         // The trainer as the CronJob runs it.
         records.withLock { $0.removeAll() }
         let result = try await ForescaleBinary.run(["trainer", "--all", "--kubeconfig", cluster.kubeconfigPath, "--now", Timestamps.format(virtualNow),
-                                                    "--history-days", "2", "--epochs", "2", "--hidden", "8"])
+                                                    "--history-days", "2", "--epochs", "2", "--hidden", "8", "--model-root", cluster.directory.path])
         #expect(result.status == 0, "\(result.stderr)")
         let trainerCalls = Set(records.withLock { $0 }.map(Call.init))
         #expect(trainerCalls.contains { $0.resource == "scalingpolicies/status" })
-        let trainerRules = try Self.rules("deploy/trainer.yaml", roles: ["forescale-trainer"])
-        for call in trainerCalls { #expect(trainerRules.contains { $0.allows(call) }, "trainer call not allowed by deploy/trainer.yaml: \(call.verb) \(call.group)/\(call.resource)") }
+        let trainerRules = try Self.rules("deploy/base/trainer.yaml", roles: ["forescale-trainer"])
+        let trainerNamespacedRules = try Self.rules("deploy/overlays/single-namespace/role.yaml", roles: ["forescale-trainer"])
+        for call in trainerCalls {
+            #expect(trainerRules.contains { $0.allows(call) }, "trainer call not allowed by deploy/base/trainer.yaml: \(call.verb) \(call.group)/\(call.resource)")
+            #expect(trainerNamespacedRules.contains { $0.allows(call) }, "trainer call not allowed by the single-namespace overlay: \(call.verb) \(call.group)/\(call.resource)")
+        }
     }
 }

@@ -33,7 +33,7 @@ import TestSupport
         let now = Timestamps.format(shifted.addingTimeInterval(Double(4 * 288 - 1) * 300 + 1))
         func train(_ extra: [String] = []) async throws -> CommandResult {
             try await ForescaleBinary.run(["trainer", "--policy", "default/trend", "--kubeconfig", cluster.kubeconfigPath, "--now", now,
-                                           "--history-days", "3.5", "--epochs", "6", "--hidden", "16"] + extra)
+                                           "--history-days", "3.5", "--epochs", "6", "--hidden", "16", "--model-root", cluster.directory.path] + extra)
         }
 
         // 1. No model yet: promoted when it beats seasonal-naive.

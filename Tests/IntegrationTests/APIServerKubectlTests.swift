@@ -126,7 +126,8 @@ import TestSupport
         let rendered = try await cluster.kubectl(["kustomize", deploy])
         #expect(rendered.status == 0, "\(rendered.stderr)")
         let kinds = rendered.stdout.split(separator: "\n").filter { $0.hasPrefix("kind: ") }.map { String($0.dropFirst(6)) }
-        #expect(Set(kinds) == ["Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment", "PodDisruptionBudget", "CronJob"])
+        #expect(Set(kinds) == ["Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment",
+                               "PodDisruptionBudget", "NetworkPolicy", "CronJob"])
         let applied = try await cluster.kubectl(["apply", "-k", deploy])
         #expect(applied.status == 0, "\(applied.stderr)")
         // As on a real cluster, a server-side dry run needs the namespace to exist already.
@@ -148,8 +149,31 @@ import TestSupport
             }
             #expect(!words.contains("*"), "least privilege: no wildcards in \(name)")
         }
+        let policy = try await cluster.request("GET", "/apis/networking.k8s.io/v1/namespaces/forescale-system/networkpolicies/forescale-controller").json
+        #expect(policy.value(at: ["spec", "policyTypes"]) == ["Ingress", "Egress"])
         let cronJob = try await cluster.request("GET", "/apis/batch/v1/namespaces/forescale-system/cronjobs/forescale-retrain").json
         #expect(cronJob.value(at: ["spec", "concurrencyPolicy"]) == "Forbid")
         #expect(cronJob.value(at: ["spec", "jobTemplate", "spec", "template", "spec", "containers"])?.arrayValue?.first?["image"] == "ghcr.io/forescale/forescale-trainer:0.1.0")
+    }
+
+    /// The single-namespace overlay: Roles in the watched namespace instead of ClusterRoles,
+    /// both processes told to watch only it; it renders and applies like the base.
+    @Test(.enabled(if: hasKubectl)) func singleNamespaceOverlayUsesRolesOnly() async throws {
+        let cluster = try EmbeddedCluster()
+        defer { cluster.stop() }
+        let overlay = Fixtures.root.appendingPathComponent("deploy/overlays/single-namespace").path
+        let rendered = try await cluster.kubectl(["kustomize", overlay])
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        let documents = try YAML.parseDocuments(rendered.stdout)
+        #expect(!documents.contains { $0["kind"] == "ClusterRole" || $0["kind"] == "ClusterRoleBinding" })
+        let roles = documents.filter { $0["kind"] == "Role" && $0.value(at: ["metadata", "namespace"]) == "shop" }.compactMap { $0.value(at: ["metadata", "name"])?.stringValue }
+        #expect(Set(roles) == ["forescale-controller", "forescale-trainer"])
+        let deployment = try #require(documents.first { $0["kind"] == "Deployment" })
+        #expect(deployment.value(at: ["spec", "template", "spec", "containers"])?.arrayValue?.first?["args"]?.arrayValue?.contains("--namespace=shop") == true)
+        _ = try await cluster.request("POST", "/api/v1/namespaces", body: ["metadata": ["name": "shop"]])
+        let applied = try await cluster.kubectl(["apply", "-k", overlay])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let role = try await cluster.request("GET", "/apis/rbac.authorization.k8s.io/v1/namespaces/shop/roles/forescale-controller").json
+        #expect(role["rules"]?.arrayValue?.contains { $0["resources"] == ["deployments/scale"] } == true)
     }
 }

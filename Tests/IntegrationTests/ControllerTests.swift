@@ -17,6 +17,8 @@ import Transport
         let clock: Locked<Date>
         let targets: TargetRegistry
         let modelURL: String
+        /// The repository (committed models, traces) and this test's directory.
+        let fileRoots: FileRoots
 
         init() async throws {
             cluster = try EmbeddedCluster()
@@ -24,13 +26,14 @@ import Transport
             try await cluster.installScalingPolicyCRD(client)
             _ = try await client.create(.configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
             clock = Locked(try SeedScenario.virtualStart(anchor: anchor).start)
-            targets = TargetRegistry(client: client, anchor: anchor)
+            fileRoots = FileRoots([Fixtures.root.path, cluster.directory.path])
+            targets = TargetRegistry(client: client, anchor: anchor, fileRoots: fileRoots)
             modelURL = "file://" + Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path
         }
 
         func controller() -> Controller {
             let clock = self.clock
-            return Controller(client: client, configuration: .init(namespace: "default"), targets: targets, now: { clock.value })
+            return Controller(client: client, configuration: .init(namespace: "default"), targets: targets, models: ModelRegistry(fileRoots: fileRoots), now: { clock.value })
         }
 
         func stop() {
@@ -254,7 +257,8 @@ import Transport
         func replica(_ identity: String) -> (Controller, Task<Void, Never>) {
             var configuration = Controller.Configuration(namespace: "default")
             configuration.speed = 3000  // requeue every 0.1 s
-            let controller = Controller(client: world.client, configuration: configuration, targets: TargetRegistry(client: world.client, anchor: world.anchor), now: { world.clock.value })
+            let controller = Controller(client: world.client, configuration: configuration, targets: TargetRegistry(client: world.client, anchor: world.anchor, fileRoots: world.fileRoots),
+                                        models: ModelRegistry(fileRoots: world.fileRoots), now: { world.clock.value })
             var election = LeaderElector.Configuration(identity: identity)
             election.leaseDuration = .seconds(3)
             election.renewDeadline = .seconds(2)
