@@ -26,27 +26,31 @@ let package = Package(
         .target(name: "AWSSigning", dependencies: ["Digest"]),
         .target(name: "KubeCore"),
         .target(name: "Forecasting", dependencies: ["Digest", "FileIO"], swiftSettings: releaseCPU),
+        // The pure heart of a reconcile: spec, observation, decide, status, step. No I/O
+        // target may be added here.
+        .target(name: "PolicyEngine", dependencies: ["KubeCore", "Forecasting"]),
 
         // I/O.
         .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(name: "Transport", dependencies: ["CCurl", "CTLS"]),
+        .target(name: "FaultProxy", dependencies: ["Transport"]),
         .target(name: "Cloud", dependencies: ["Transport", "AWSSigning", "Digest"]),
         .target(name: "ChildProcess"),
         .target(name: "KubeClient", dependencies: ["KubeCore", "Transport", "ChildProcess"]),
         .target(name: "APIServer", dependencies: ["KubeCore", "Transport", "Digest", "FileIO"]),
-        .target(name: "Autoscaler", dependencies: ["KubeCore", "KubeClient", "Forecasting", "Cloud", "Transport", "FileIO"]),
+        .target(name: "Autoscaler", dependencies: ["KubeCore", "KubeClient", "Forecasting", "PolicyEngine", "Cloud", "Transport", "FileIO"]),
 
         // Command implementations behind the thin executables.
-        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "Autoscaler", "ChildProcess"]),
+        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "ChildProcess", "FaultProxy"]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-controller", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-trainer", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
-        .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient"], path: "Tests/TestSupport"),
-        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "Autoscaler", "Commands", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "Autoscaler", "Forecasting", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "KubeClient", "Autoscaler", "Forecasting", "Transport", "APIServer"]),
+        .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient", "FaultProxy"], path: "Tests/TestSupport"),
+        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "PolicyEngine", "Autoscaler", "Commands", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "PolicyEngine", "Autoscaler", "Forecasting", "FaultProxy", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "Transport", "APIServer", "FaultProxy", "Cloud"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -20,6 +20,10 @@ final class StructuralSchema: Sendable {
     let maxLength: Int?
     let minItems: Int?
     let maxItems: Int?
+    let minProperties: Int?
+    let maxProperties: Int?
+    /// `int32` or `int64` for integers (kube-apiserver decodes integers as int64 either way).
+    let format: String?
     let pattern: String?
     let regex: NSRegularExpression?
     let nullable: Bool
@@ -77,6 +81,9 @@ final class StructuralSchema: Sendable {
         maxLength = fields["maxLength"]?.intValue
         minItems = fields["minItems"]?.intValue
         maxItems = fields["maxItems"]?.intValue
+        minProperties = fields["minProperties"]?.intValue
+        maxProperties = fields["maxProperties"]?.intValue
+        format = fields["format"]?.stringValue
         pattern = fields["pattern"]?.stringValue
         if let pattern {
             do {
@@ -205,6 +212,12 @@ final class StructuralSchema: Sendable {
                 }
             }
         case .object(let fields):
+            if let minProperties, fields.count < minProperties {
+                causes.append(.invalid(field, "\(fields.count)", "\(field) in body should have at least \(minProperties) properties"))
+            }
+            if let maxProperties, fields.count > maxProperties {
+                causes.append(FieldCause(type: "FieldValueTooMany", field: field, message: "Too many: \(fields.count): must have at most \(maxProperties) items"))
+            }
             for name in required where fields[name] == nil {
                 causes.append(.required(path.isEmpty ? name : "\(path).\(name)"))
             }
@@ -235,7 +248,10 @@ final class StructuralSchema: Sendable {
         case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool),
              ("integer", .integer), ("number", .integer), ("number", .number):
             return nil
-        case ("integer", .number(let number)) where number.rounded() == number:
+        case ("integer", .integer(let value)) where format == "int32" && Int32(exactly: value) == nil:
+            return "integer"
+        case ("integer", .number(let number)) where format == "int32" ? Int32(exactly: number) != nil : Int64(exactly: number) != nil:
+            // A whole number within the integer's range (`3.0`); 1e23 is not an int64.
             return nil
         default:
             return Self.kindName(value)

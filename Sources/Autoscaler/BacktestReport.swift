@@ -1,5 +1,6 @@
 import Forecasting
 import Foundation
+import PolicyEngine
 import KubeCore
 
 /// A self-contained HTML report of a backtest: inline SVG charts (load vs. forecast, capacity

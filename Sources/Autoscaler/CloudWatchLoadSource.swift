@@ -1,5 +1,6 @@
 import Cloud
 import Foundation
+import PolicyEngine
 
 /// Load from CloudWatch: the policy's metric (default AWS/EC2 CPUUtilization, Average, by
 /// AutoScalingGroupName) times the in-service instance count at each timestamp, from
@@ -12,9 +13,10 @@ public struct CloudWatchLoadSource: MetricsSource {
     public let statistic: String
     public let step: Double
     public let groupName: String
-    public let currentInService: @Sendable () async throws -> Int
+    /// The group's in-service count at a time (used when GroupInServiceInstances is missing).
+    public let currentInService: @Sendable (Date) async throws -> Int
 
-    public init(cloudWatch: CloudWatchAPI, metric: MetricIdentity, statistic: String, step: Double, groupName: String, currentInService: @escaping @Sendable () async throws -> Int) {
+    public init(cloudWatch: CloudWatchAPI, metric: MetricIdentity, statistic: String, step: Double, groupName: String, currentInService: @escaping @Sendable (Date) async throws -> Int) {
         self.cloudWatch = cloudWatch
         self.metric = metric
         self.statistic = statistic
@@ -23,7 +25,7 @@ public struct CloudWatchLoadSource: MetricsSource {
         self.currentInService = currentInService
     }
 
-    public func loadHistory(until now: Date, steps: Int) async throws -> [(time: Date, load: Double)] {
+    public func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] {
         let period = max(60, Int(step))
         let start = now.addingTimeInterval(-Double(steps) * step)
         let series = try await cloudWatch.getMetricData([
@@ -32,7 +34,7 @@ public struct CloudWatchLoadSource: MetricsSource {
         ], start: start, end: now)
         let utilization = (series.first { $0.id == "utilization" }?.points ?? []).sorted { $0.timestamp < $1.timestamp }
         let inService = Dictionary((series.first { $0.id == "inservice" }?.points ?? []).map { ($0.timestamp, $0.value) }, uniquingKeysWith: { $1 })
-        let fallback = utilization.isEmpty ? 0 : Double(try await currentInService())
-        return utilization.suffix(steps).map { point in (point.timestamp, point.value * (inService[point.timestamp] ?? fallback)) }
+        let fallback = utilization.isEmpty ? 0 : Double(try await currentInService(now))
+        return utilization.suffix(steps).map { point in LoadSample(time: point.timestamp, load: point.value * (inService[point.timestamp] ?? fallback)) }
     }
 }

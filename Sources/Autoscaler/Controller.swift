@@ -2,6 +2,7 @@ import Foundation
 import Forecasting
 import KubeClient
 import KubeCore
+import PolicyEngine
 import Synchronization
 
 /// What a reconcile asks for next (kube-rs `Action`): look again after a delay, or only
@@ -11,9 +12,10 @@ public enum ReconcileOutcome: Sendable, Equatable {
     case awaitChange
 }
 
-/// The ScalingPolicy controller: informer → work queue → workers → reconcile
-/// (observe → `decide` → act → record status and Events). Level-based: each pass reads the
-/// policy from the cache and the world from the target, never the watch event.
+/// The ScalingPolicy controller: informer → work queue → workers → reconcile. A reconcile
+/// is I/O around the pure `Step.run`: observe (target, metrics, model, calendar), step,
+/// record the decision, act, confirm, write status when it changed, emit Events, log.
+/// Level-based: each pass reads the policy from the cache and the world from the target.
 public final class Controller: Sendable {
     public struct Configuration: Sendable {
         public var namespace: String?
@@ -25,6 +27,9 @@ public final class Controller: Sendable {
         /// the memory all policies' samples may take (with many policies each keeps fewer).
         public var historySamples = 288
         public var historyMemoryBudget = 64 << 20
+        /// Requeues are spread over this fraction of a step, so policies do not reconcile
+        /// (and query their metrics sources) in one burst.
+        public var requeueJitter = 0.1
         public init(namespace: String? = nil) { self.namespace = namespace }
     }
 
@@ -35,24 +40,34 @@ public final class Controller: Sendable {
     public let metrics = ControllerMetrics()
     /// What the dashboard charts.
     public let history: PolicyHistory
-    let recorder: EventRecorder
-    let now: @Sendable () -> Date
     public let queue: WorkQueue<String>
     public let informer: Informer
+    let recorder: EventRecorder
+    let log: Logger
+    /// Wall (or virtual) time for decisions and status; `elapsed` measures durations.
+    let now: @Sendable () -> Date
+    private let elapsed: @Sendable () -> Duration
+    /// Per policy: the status this process last wrote (the cache may not show its own
+    /// writes yet) and the step memory, tied to the policy's uid.
+    private let known = Mutex<[String: (uid: String, status: PolicyStatus, memory: PolicyMemory)]>([:])
     /// Events are sent by one background task, in order, so a reconcile never waits on
     /// them (client-go's recorder is asynchronous too); `flushEvents()` waits for the backlog.
     private let eventSends: AsyncStream<@Sendable () async -> Void>.Continuation
     private let pendingEvents = PendingCount()
 
-    public init(client: KubernetesClient, configuration: Configuration, targets: TargetRegistry, models: ModelRegistry = ModelRegistry(), now: @escaping @Sendable () -> Date) {
+    public init<C: Clock>(client: KubernetesClient, configuration: Configuration, targets: TargetRegistry, models: ModelRegistry = ModelRegistry(),
+                          clock: C, now: @escaping @Sendable () -> Date, log: Logger = Logger()) where C.Duration == Duration {
         self.client = client
         self.configuration = configuration
         self.targets = targets
         self.models = models
         self.now = now
+        self.log = log
+        let start = clock.now
+        elapsed = { start.duration(to: clock.now) }
         history = PolicyHistory(sampleLimit: max(1, configuration.historySamples), memoryBudget: configuration.historyMemoryBudget)
-        recorder = EventRecorder(client: client, reportingController: "forescale.io/controller", reportingInstance: configuration.reportingInstance, clock: ContinuousClock())
-        let queue = WorkQueue<String>()
+        recorder = EventRecorder(client: client, reportingController: "forescale.io/controller", reportingInstance: configuration.reportingInstance, clock: clock, wallTime: now)
+        let queue = WorkQueue<String>(clock: clock)
         self.queue = queue
         let (stream, continuation) = AsyncStream<@Sendable () async -> Void>.makeStream()
         eventSends = continuation
@@ -69,17 +84,12 @@ public final class Controller: Sendable {
         }
     }
 
-    deinit { eventSends.finish() }
-
-    private func emit(regarding: ObjectReference, type: EventRecorder.EventType, reason: String, action: String, note: String) {
-        pendingEvents.add(1)
-        let recorder = self.recorder
-        let pending = self.pendingEvents
-        eventSends.yield {
-            await recorder.record(regarding: regarding, type: type, reason: reason, action: action, note: note)
-            pending.add(-1)
-        }
+    public convenience init(client: KubernetesClient, configuration: Configuration, targets: TargetRegistry, models: ModelRegistry = ModelRegistry(),
+                            now: @escaping @Sendable () -> Date, log: Logger = Logger()) {
+        self.init(client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(), now: now, log: log)
     }
+
+    deinit { eventSends.finish() }
 
     /// Waits until every Event emitted so far has been sent (or failed).
     public func flushEvents() async {
@@ -94,9 +104,7 @@ public final class Controller: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<configuration.workers {
                 group.addTask { [self] in
-                    while let key = await queue.get() {
-                        await process(key)
-                    }
+                    while let key = await queue.get() { await process(key) }
                 }
             }
             await withTaskCancellationHandler {
@@ -111,30 +119,30 @@ public final class Controller: Sendable {
     }
 
     private func process(_ key: String) async {
-        let started = ContinuousClock.now
+        let started = elapsed()
         do {
             let outcome = try await reconcile(key)
             queue.forget(key)
             if case .requeue(let after) = outcome { queue.add(key, after: after) }
-            metrics.recordReconcile(seconds: (ContinuousClock.now - started).seconds, error: nil)
+            metrics.recordReconcile(seconds: (elapsed() - started).seconds, error: nil)
         } catch {
-            metrics.recordReconcile(seconds: (ContinuousClock.now - started).seconds, error: Self.errorReason(error))
+            let reason = Self.errorReason(error)
+            metrics.recordReconcile(seconds: (elapsed() - started).seconds, error: reason)
+            log.error("reconcile failed; retrying with backoff", ["policy": key, "reason": reason, "error": "\(error)", "duration": Logger.seconds(elapsed() - started)])
             queue.addRateLimited(key)
         }
         queue.done(key)
     }
 
     static func errorReason(_ error: Error) -> String {
-        if let error = error as? KubeError {
-            switch error {
-            case .conflict: return "Conflict"
-            case .notFound: return "NotFound"
-            case .transport: return "Transport"
-            case .tooManyRequests: return "Throttled"
-            default: return "APIError"
-            }
+        guard let error = error as? KubeError else { return "TargetError" }
+        switch error {
+        case .conflict: return "Conflict"
+        case .notFound: return "NotFound"
+        case .transport: return "Transport"
+        case .tooManyRequests: return "Throttled"
+        default: return "APIError"
         }
-        return "TargetError"
     }
 
     // MARK: Reconcile
@@ -142,231 +150,192 @@ public final class Controller: Sendable {
     /// One pass for `namespace/name`.
     public func reconcile(_ key: String) async throws -> ReconcileOutcome {
         guard let policy = informer.cache.get(key) else {
-            metrics.forget(key)
-            history.forget(key)
+            forget(key)
             return .awaitChange
         }
         return try await reconcile(policy: policy)
     }
 
+    /// A deleted policy leaves nothing behind: metrics, chart history, binding, memory.
+    func forget(_ key: String) {
+        metrics.forget(key)
+        history.forget(key)
+        targets.forget(key)
+        _ = known.withLock { $0.removeValue(forKey: key) }
+    }
+
     public func reconcile(policy object: JSONValue) async throws -> ReconcileOutcome {
-        let namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
-        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
-        let key = "\(namespace)/\(name)"
+        let started = elapsed()
+        let policy = PolicyIdentity(object)
         guard object.value(at: ["metadata", "deletionTimestamp"]) == nil else { return .awaitChange }
-        let generation = object.value(at: ["metadata", "generation"])?.intValue ?? 0
-        let reference = ObjectReference(object)
-        let status = object["status"] ?? [:]
-        var conditions = PolicyStatus.conditions(status)
         let at = now()
+        let (previous, memory) = knownState(policy, object)
 
         let spec: PolicySpec
         switch PolicySpec.parse(object["spec"]) {
         case .failure(let invalid):
             // Terminal: a condition and an Event, no retry loop.
-            let change = conditions.set(Condition(type: "Ready", status: .false, observedGeneration: generation, lastTransitionTime: at, reason: "InvalidSpec", message: invalid.description))
-            try await writeStatus(namespace: namespace, name: name, old: status, new: PolicyStatus.with(status, conditions: conditions, observedGeneration: generation))
-            if case .transitioned = change {
-                emit(regarding: reference, type: .warning, reason: "InvalidSpec", action: "Validate", note: invalid.description)
-            }
+            try await recordFailure(policy, previous: previous, reason: "InvalidSpec", message: invalid.description, at: at, started: started)
             return .awaitChange
         case .success(let parsed):
             spec = parsed
         }
 
-        let binding = try await targets.binding(for: key, namespace: namespace, spec: spec)
-        let capacity = try await binding.target.capacity(at: at)
+        let binding: TargetRegistry.Binding
+        let observation: Observation
+        do {
+            binding = try await targets.binding(for: policy.key, namespace: policy.namespace, spec: spec)
+            observation = try await observe(spec, policy, binding: binding, at: at)
+        } catch let error as KubeError where !error.isTargetFailure {
+            throw error
+        } catch {
+            // The world outside the API server (target, metrics, AWS): visible on the policy,
+            // looked at again next step rather than after a growing backoff.
+            try await recordFailure(policy, previous: previous, reason: "TargetUnavailable", message: "\(error)", at: at, started: started)
+            return .requeue(after: requeueDelay(spec))
+        }
 
-        // Metrics: capacity-independent load history, fresh enough?
-        var modelResult: Result<ModelRegistry.Loaded, ModelRegistry.Failure>?
-        if let artefact = spec.modelArtefact { modelResult = await models.model(artefact, now: at) }
-        let loaded = try? modelResult?.get()
-        let historySteps = max(48, (loaded?.forecaster.header.sequenceLength ?? 24) * 2 + 12)
-        let loadHistory = try await binding.metrics.loadHistory(until: at, steps: historySteps)
-        let latest = loadHistory.last
-        let metricsAge = latest.map { at.timeIntervalSince($0.time) }
-        let fresh = metricsAge.map { $0 <= spec.staleAfterSeconds } ?? false
-
-        // Calendar.
-        var events: [CalendarEvent] = []
-        var calendarProblem: String?
-        if let configMap = spec.calendarConfigMap {
+        var result = Step.run(spec: spec, generation: policy.generation, observation: observation, previous: previous, memory: memory)
+        if case .scale(let to) = result.plan.action {
+            // Record, then act, then confirm: the pending action makes a crash or a failed
+            // write in between harmless (the next pass finds the target there or not).
+            try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
             do {
-                let map = try await client.get(.configMaps, namespace: namespace, name: configMap)
-                if let text = map.value(at: ["data", spec.calendarKey])?.stringValue {
-                    do { events = try BusinessCalendar.parse(Data(text.utf8)) } catch { calendarProblem = "calendar \(configMap)/\(spec.calendarKey): \(error.description)" }
-                } else {
-                    calendarProblem = "calendar ConfigMap \(configMap) has no key \(spec.calendarKey)"
-                }
+                try await binding.target.setCapacity(to, at: at)
             } catch {
-                calendarProblem = "calendar ConfigMap \(configMap): \(error)"
+                let failure = Step.failed(previous: result.status, generation: policy.generation, now: at, reason: "ScalingFailed", message: "setting capacity \(to): \(error)")
+                try await writeStatus(policy, failure.status, replacing: result.status, memory: result.memory)
+                emit(policy.reference, failure.events)
+                log.error("scaling failed", ["policy": policy.key, "to": String(to), "error": "\(error)", "duration": Logger.seconds(elapsed() - started)])
+                return .requeue(after: requeueDelay(spec))
             }
-        }
-
-        // Model health and forecast.
-        var modelHealth = Observation.ModelHealth.ready
-        var forecast: [Observation.ForecastPoint] = []
-        if spec.mode != .reactive {
-            switch modelResult {
-            case nil:
-                modelHealth = .unusable(reason: "NoModel", message: "spec.model.artefact is not set")
-            case .failure(let failure)?:
-                switch failure {
-                case .missing(let message): modelHealth = .unusable(reason: "ModelMissing", message: message)
-                case .corrupt(let message): modelHealth = .unusable(reason: "ModelCorrupt", message: message)
-                case .unsupported(let message): modelHealth = .unusable(reason: "ModelUnsupported", message: message)
-                }
-            case .success(let model)?:
-                modelHealth = Self.health(of: model.forecaster.header, spec: spec, now: at.addingTimeInterval(-binding.metrics.timeShift))
-                if modelHealth == .ready, fresh {
-                    do {
-                        forecast = try Self.forecast(model.forecaster, history: loadHistory, events: events, quantile: spec.quantile)
-                    } catch {
-                        modelHealth = .unusable(reason: "ForecastFailed", message: "\(error)")
-                    }
-                }
-            }
-        }
-
-        let observation = Observation(
-            now: at, currentCapacity: capacity.desired, inServiceCapacity: capacity.inService,
-            currentLoad: fresh ? latest?.load : nil, metricsAge: metricsAge, forecast: forecast, model: modelHealth,
-            events: events.map { Observation.Event(name: $0.name, start: $0.start, end: $0.end, multiplier: $0.multiplier) },
-            lastScaleUp: PolicyStatus.date(status["lastScaleUpTime"]), lastScaleDown: PolicyStatus.date(status["lastScaleDownTime"]),
-            recommendations: PolicyStatus.recommendations(status)
-        )
-        let plan = decide(observation, policy: spec)
-
-        // Act.
-        var newStatus = status
-        var scaled: (from: Int, to: Int)?
-        if case .scale(let to) = plan.action {
-            try await binding.target.setCapacity(to, at: at)
-            scaled = (capacity.desired, to)
-            newStatus["lastAction"] = ["from": .integer(Int64(capacity.desired)), "to": .integer(Int64(to)), "reason": .string(plan.reason), "time": .string(Timestamps.format(at))]
-            newStatus[to > capacity.desired ? "lastScaleUpTime" : "lastScaleDownTime"] = .string(Timestamps.format(at))
-        }
-
-        // Record: conditions, status (only when changed), Events.
-        var flips: [(Condition, Bool)] = []
-        func set(_ type: String, _ ok: Bool, _ reason: String, _ message: String, goodWhenTrue: Bool = true) {
-            let condition = Condition(type: type, status: ok ? .true : .false, observedGeneration: generation, lastTransitionTime: at, reason: reason, message: message)
-            if case .transitioned(let from, _) = conditions.set(condition), from != nil || ok != goodWhenTrue {
-                flips.append((condition, ok == goodWhenTrue))
-            }
-        }
-        switch modelHealth {
-        case .ready: set("ModelReady", true, loaded == nil ? "NotNeeded" : "ModelLoaded", loaded.map { "model \($0.version) loaded" } ?? "Reactive mode uses no model")
-        case .unusable(let reason, let message): set("ModelReady", false, reason, message)
-        }
-        set("MetricsAvailable", fresh, fresh ? "MetricsFresh" : (latest == nil ? "NoMetrics" : "MetricsStale"),
-            fresh ? "latest datapoint \(Int(metricsAge ?? 0)) s old" : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
-        set("Fallback", plan.fallback != nil, plan.fallback ?? "UsingModel",
-            plan.fallback.map { "falling back to Reactive target tracking: \($0)" } ?? "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false)
-        let limited = plan.limits.filter { $0 != "CalendarPrewarm" }
-        set("ScalingLimited", !limited.isEmpty, limited.first ?? "NotLimited", limited.isEmpty ? "the desired capacity is within every limit" : "limited by \(limited.joined(separator: ", "))", goodWhenTrue: false)
-        set("Ready", calendarProblem == nil, calendarProblem == nil ? "Reconciled" : "CalendarUnreadable", calendarProblem ?? "reconciled at \(Timestamps.format(at))")
-
-        newStatus = PolicyStatus.with(newStatus, conditions: conditions, observedGeneration: generation)
-        newStatus["currentCapacity"] = .integer(Int64(scaled?.to ?? capacity.desired))
-        newStatus["inServiceCapacity"] = .integer(Int64(capacity.inService))
-        newStatus["desiredCapacity"] = .integer(Int64(plan.desired))
-        newStatus["mode"] = .string(plan.basis)
-        newStatus["currentLoad"] = observation.currentLoad.map { .number(($0 * 100).rounded() / 100) } ?? .null
-        if let forecastLoad = plan.forecastLoad {
-            newStatus["lastForecast"] = [
-                "time": .string(Timestamps.format(at)), "load": .number((forecastLoad * 100).rounded() / 100),
-                "quantile": .number(spec.quantile), "leadTimeSeconds": .integer(Int64(spec.leadTimeSeconds)),
-                "points": .array(forecast.prefix(12).map { ["time": .string(Timestamps.format($0.time)), "value": .number(($0.value * 100).rounded() / 100), "median": .number(($0.median * 100).rounded() / 100)] }),
-            ]
-        }
-        let windowStart = at.addingTimeInterval(-spec.stabilizationWindowSeconds)
-        let recommendations = (observation.recommendations.filter { $0.time > windowStart } + [.init(time: at, capacity: plan.recommendation)]).suffix(64)
-        newStatus["recommendations"] = .array(recommendations.map { ["time": .string(Timestamps.format($0.time)), "capacity": .integer(Int64($0.capacity))] })
-        if let loaded {
-            let header = loaded.forecaster.header
-            newStatus["model"] = [
-                "artefact": .string(spec.modelArtefact ?? ""), "version": .string(loaded.version),
-                "trainedAt": .string(Timestamps.format(header.createdAt)), "loadedAt": .string(Timestamps.format(loaded.loadedAt)),
-                "holdoutMAE": header.testMetrics.map { .number(Double($0.mae)) } ?? .null,
-                "baselineMAE": header.baselineMetrics["seasonal_naive"].map { .number(Double($0.mae)) } ?? .null,
-            ]
+            let forecastNote = result.plan.forecastLoad.map { String(format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100, spec.leadTimeSeconds + spec.stepSeconds) } ?? ""
+            let intent = result.status
+            Step.confirm(&result.status, events: &result.events, forecastNote: forecastNote)
+            try await writeStatus(policy, result.status, replacing: intent, memory: result.memory)
+            log.info("scaled", ["policy": policy.key, "from": String(observation.capacity.desired), "to": String(to), "reason": result.plan.reason.description,
+                                "duration": Logger.seconds(elapsed() - started)])
         } else {
-            newStatus["model"] = nil
+            try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
         }
-        try await writeStatus(namespace: namespace, name: name, old: status, new: newStatus)
+        emit(policy.reference, result.events)
+        record(policy.key, spec: spec, observation: observation, result: result, timeShift: binding.metrics.timeShift)
+        return .requeue(after: requeueDelay(spec))
+    }
 
-        if let scaled {
-            let forecastText = plan.forecastLoad.map { String(format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100, spec.leadTimeSeconds + spec.stepSeconds) } ?? ""
-            emit(regarding: reference, type: .normal, reason: scaled.to > scaled.from ? "ScaledUp" : "ScaledDown", action: "Scale",
-                                  note: "capacity \(scaled.from) -> \(scaled.to): \(plan.reason)\(forecastText)")
+    /// Target, capacity, model, history and calendar, as this pass sees them.
+    private func observe(_ spec: PolicySpec, _ policy: PolicyIdentity, binding: TargetRegistry.Binding, at: Date) async throws -> Observation {
+        let capacity = try await binding.target.capacity(at: at)
+        guard capacity.isPlausible else { throw TargetError.unsupported("the target reports capacity \(capacity.desired) (\(capacity.inService) in service)") }
+        let model = spec.mode.usesModel ? await models.observe(spec.modelArtefact, now: at) : .notConfigured
+        var sequenceLength: Int?
+        if case .loaded(let loaded) = model { sequenceLength = loaded.forecaster.header.sequenceLength }
+        let history = try await binding.metrics.loadHistory(until: at, steps: Observation.historySteps(sequenceLength: sequenceLength))
+        return Observation(now: at, capacity: capacity, history: history, model: model, calendar: await calendar(spec, namespace: policy.namespace), timeShift: binding.metrics.timeShift)
+    }
+
+    private func calendar(_ spec: PolicySpec, namespace: String) async -> CalendarObservation {
+        guard let name = spec.calendarConfigMap else { return .notConfigured }
+        do {
+            let map = try await client.get(.configMaps, namespace: namespace, name: name)
+            guard let text = map.value(at: ["data", spec.calendarKey])?.stringValue else {
+                return .unreadable("calendar ConfigMap \(name) has no key \(spec.calendarKey)")
+            }
+            return .events(try BusinessCalendar.parse(Data(text.utf8)))
+        } catch let error as BusinessCalendar.ParseError {
+            return .unreadable("calendar \(name)/\(spec.calendarKey): \(error.description)")
+        } catch {
+            return .unreadable("calendar ConfigMap \(name): \(error)")
         }
-        for (condition, good) in flips {
-            emit(regarding: reference, type: good ? .normal : .warning, reason: condition.reason, action: "Reconcile", note: "\(condition.type) is \(condition.status.rawValue): \(condition.message)")
+    }
+
+    /// Ready=False with the reason (and an Event when it flips), one log line.
+    private func recordFailure(_ policy: PolicyIdentity, previous: PolicyStatus, reason: String, message: String, at: Date, started: Duration) async throws {
+        let failure = Step.failed(previous: previous, generation: policy.generation, now: at, reason: reason, message: message)
+        try await writeStatus(policy, failure.status, replacing: previous, memory: nil)
+        emit(policy.reference, failure.events)
+        log.error("reconcile failed", ["policy": policy.key, "reason": reason, "error": message, "duration": Logger.seconds(elapsed() - started)])
+    }
+
+    /// The status and memory to step from: this process's own record when it has one for
+    /// this object (uid), else the stored status.
+    private func knownState(_ policy: PolicyIdentity, _ object: JSONValue) -> (PolicyStatus, PolicyMemory?) {
+        if let record = known.withLock({ $0[policy.key] }), record.uid == policy.uid { return (record.status, record.memory) }
+        return (PolicyStatus(json: object["status"]), nil)
+    }
+
+    /// A merge patch of what changed, on /status; nothing when nothing changed.
+    private func writeStatus(_ policy: PolicyIdentity, _ status: PolicyStatus, replacing old: PolicyStatus, memory: PolicyMemory?) async throws {
+        if let patch = status.mergePatch(from: old) {
+            _ = try await client.patch(.scalingPolicies, namespace: policy.namespace, name: policy.name, .merge(["status": patch]), subresource: "status")
         }
-        let lead = forecast.min { abs($0.time.timeIntervalSince(at) - spec.leadTimeSeconds) < abs($1.time.timeIntervalSince(at) - spec.leadTimeSeconds) }
+        known.withLock { known in
+            known[policy.key] = (policy.uid, status, memory ?? known[policy.key].flatMap { $0.uid == policy.uid ? $0.memory : nil } ?? PolicyMemory())
+        }
+    }
+
+    private func emit(_ regarding: ObjectReference, _ events: [EventIntent]) {
+        for event in events {
+            pendingEvents.add(1)
+            let recorder = self.recorder
+            let pending = self.pendingEvents
+            eventSends.yield {
+                await recorder.record(regarding: regarding, type: event.type == .warning ? .warning : .normal, reason: event.reason, action: event.action, note: event.note)
+                pending.add(-1)
+            }
+        }
+    }
+
+    /// One step of the policy in real time, plus up to `requeueJitter` of it.
+    func requeueDelay(_ spec: PolicySpec) -> Duration {
+        let base = spec.stepSeconds * 1000 / max(configuration.speed, 0.001)
+        let jittered = base * (1 + Double.random(in: 0...max(0, min(configuration.requeueJitter, 1))))
+        return .milliseconds(Int64(min(jittered, 86_400_000)))
+    }
+
+    /// Dashboard history and Prometheus gauges.
+    private func record(_ key: String, spec: PolicySpec, observation: Observation, result: StepResult, timeShift: TimeInterval) {
+        let at = observation.now, plan = result.plan
+        let current = result.status.currentCapacity ?? observation.capacity.desired
+        let lead = result.forecast.min { abs($0.time.timeIntervalSince(at) - spec.leadTimeSeconds) < abs($1.time.timeIntervalSince(at) - spec.leadTimeSeconds) }
+        let scaled = result.status.lastAction.flatMap { $0.time == at ? $0 : nil }
         history.record(key, PolicyHistory.Sample(
-            time: at, load: observation.currentLoad, forecastTime: lead?.time, forecast: lead?.value, median: lead?.median, low: lead?.low, high: lead?.high,
-            currentCapacity: scaled?.to ?? capacity.desired, inServiceCapacity: capacity.inService, desiredCapacity: plan.desired
-        ), action: scaled.map { PolicyHistory.Action(time: at, from: $0.from, to: $0.to, reason: plan.reason) })
-        metrics.update(key, current: scaled?.to ?? capacity.desired, desired: plan.desired, forecast: plan.forecastLoad, modelAge: loaded.map { at.addingTimeInterval(-binding.metrics.timeShift).timeIntervalSince($0.forecaster.header.trainingEnd) })
-        return .requeue(after: .milliseconds(Int64(spec.stepSeconds * 1000 / max(configuration.speed, 0.001))))
+            time: at, load: result.currentLoad, forecastTime: lead?.time, forecast: lead?.value, median: lead?.median, low: lead?.low, high: lead?.high,
+            currentCapacity: current, inServiceCapacity: observation.capacity.inService, desiredCapacity: plan.desired
+        ), action: scaled.map { PolicyHistory.Action(time: at, from: $0.from, to: $0.to, reason: $0.reason) })
+        var modelAge: Double?
+        if case .loaded(let model) = observation.model { modelAge = at.addingTimeInterval(-timeShift).timeIntervalSince(model.forecaster.header.trainingEnd) }
+        metrics.update(key, current: current, desired: plan.desired, forecast: plan.forecastLoad, modelAge: modelAge)
     }
+}
 
-    /// Stale (trained on data older than maxAge) or failing its recorded accuracy gate.
-    static func health(of header: ModelHeader, spec: PolicySpec, now: Date) -> Observation.ModelHealth {
-        let age = now.timeIntervalSince(header.trainingEnd)
-        if age > spec.modelMaxAgeSeconds {
-            return .unusable(reason: "ModelStale", message: "trained on data up to \(Timestamps.format(header.trainingEnd)), older than \(Int(spec.modelMaxAgeSeconds)) s")
+/// The identity fields of a policy object, read once per pass.
+struct PolicyIdentity {
+    var namespace: String
+    var name: String
+    var uid: String
+    var generation: Int
+    var reference: ObjectReference
+    var key: String { "\(namespace)/\(name)" }
+
+    init(_ object: JSONValue) {
+        namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
+        name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        uid = object.value(at: ["metadata", "uid"])?.stringValue ?? ""
+        generation = object.value(at: ["metadata", "generation"])?.intValue ?? 0
+        reference = ObjectReference(object)
+    }
+}
+
+extension KubeError {
+    /// Errors of the Kubernetes API that are about the target, not about us: a Deployment's
+    /// /scale that does not exist or may not be read is the target's problem (a condition),
+    /// while a failing API server is a retry.
+    var isTargetFailure: Bool {
+        switch self {
+        case .notFound, .forbidden: return true
+        default: return false
         }
-        if let mae = header.testMetrics?.mae, let baseline = header.baselineMetrics["seasonal_naive"]?.mae, Double(mae) > spec.modelMaxMAERatio * Double(baseline) {
-            return .unusable(reason: "ModelFailsAccuracyGate", message: String(format: "holdout MAE %.2f is above %.2f × seasonal-naive MAE %.2f", mae, spec.modelMaxMAERatio, baseline))
-        }
-        return .ready
-    }
-
-    /// Runs the model on the load history. The policy's quantile is read off the model's
-    /// quantile outputs by linear interpolation between the two that bracket it (clamped to
-    /// the outermost), so a p70 policy works with a p50/p90 model.
-    static func forecast(_ forecaster: Forecaster, history: [(time: Date, load: Double)], events: [CalendarEvent], quantile: Double) throws -> [Observation.ForecastPoint] {
-        let header = forecaster.header
-        let table = TimeSeriesTable(timestamps: history.map(\.time), columns: [header.targetColumn: history.map { Float($0.load) }], columnNames: [header.targetColumn])
-        let steps = try forecaster.forecast(table, events: events)
-        let levels = header.quantiles.isEmpty ? [0.5] : header.quantiles.map(Double.init)
-        // The model's outputs in ascending quantile order, sorted once for every step.
-        let order = levels.indices.sorted { levels[$0] < levels[$1] }
-        let sortedLevels = order.map { levels[$0] }
-        return steps.map { step in
-            let values = order.map { Double(max(0, step.values[$0])) }
-            func at(_ q: Double) -> Double { interpolateSortedQuantile(q, levels: sortedLevels, values: values) }
-            return Observation.ForecastPoint(time: step.timestamp, value: at(quantile), median: at(0.5), low: at(0), high: at(1))
-        }
-    }
-
-    /// The value at quantile `q` from values at `levels` (any order): linear between the
-    /// bracketing levels, the nearest level's value outside them.
-    static func interpolateQuantile(_ q: Double, levels: [Double], values: [Double]) -> Double {
-        let points = zip(levels, values).sorted { $0.0 < $1.0 }
-        return interpolateSortedQuantile(q, levels: points.map(\.0), values: points.map(\.1))
-    }
-
-    /// `interpolateQuantile` for levels already in ascending order.
-    static func interpolateSortedQuantile(_ q: Double, levels: [Double], values: [Double]) -> Double {
-        guard let first = levels.first, let last = levels.last else { return 0 }
-        if q <= first { return values[0] }
-        if q >= last { return values[levels.count - 1] }
-        let upper = levels.firstIndex { $0 >= q }!
-        let (qa, va, qb, vb) = (levels[upper - 1], values[upper - 1], levels[upper], values[upper])
-        return va + (vb - va) * (q - qa) / (qb - qa)
-    }
-
-    /// Skips no-op writes; a merge patch of the whole status on /status.
-    private func writeStatus(namespace: String, name: String, old: JSONValue, new: JSONValue) async throws {
-        guard new != old else { return }
-        var patch = new
-        // Fields that disappeared must be removed explicitly in a merge patch.
-        for key in (old.objectValue ?? [:]).keys where new[key] == nil { patch[key] = .null }
-        _ = try await client.patch(.scalingPolicies, namespace: namespace, name: name, .merge(["status": patch]), subresource: "status")
     }
 }
 

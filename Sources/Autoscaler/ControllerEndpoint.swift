@@ -1,4 +1,5 @@
 import Foundation
+import PolicyEngine
 import KubeClient
 import KubeCore
 import Transport

@@ -1,4 +1,5 @@
 import Foundation
+import PolicyEngine
 import KubeCore
 
 /// The dashboard's JSON API (`/api/v1/policies`, `/api/v1/policies/{ns}/{name}/history`),

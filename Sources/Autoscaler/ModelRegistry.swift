@@ -1,22 +1,36 @@
 import Cloud
 import Foundation
 import Forecasting
+import PolicyEngine
 import Synchronization
 
 /// Loaded models by artefact URL (`file://` or `s3://bucket/key`), verified by checksum on
 /// load and reloaded when the artefact changes — the file's modification time and size, the
 /// S3 object's ETag (a conditional GET) — so a promoted model is used without a restart.
 public final class ModelRegistry: Sendable {
-    public struct Loaded: Sendable {
-        public var forecaster: Forecaster
-        public var loadedAt: Date
-        public var version: String
-    }
+    public typealias Loaded = LoadedModel
 
     public enum Failure: Error, Sendable, Equatable {
         case missing(String)
         case corrupt(String)
         case unsupported(String)
+
+        public var problem: (ModelProblem, String) {
+            switch self {
+            case .missing(let message): (.missing, message)
+            case .corrupt(let message): (.corrupt, message)
+            case .unsupported(let message): (.unsupported, message)
+            }
+        }
+    }
+
+    /// The model at `url` as a reconcile observes it.
+    public func observe(_ url: String?, now: Date) async -> ModelObservation {
+        guard let url else { return .notConfigured }
+        switch await model(url, now: now) {
+        case .success(let loaded): return .loaded(loaded)
+        case .failure(let failure): return .unavailable(failure.problem.0, message: failure.problem.1)
+        }
     }
 
     private struct Entry {
@@ -57,7 +71,7 @@ public final class ModelRegistry: Sendable {
                 let result: Result<Loaded, Failure>
                 do {
                     let artefact = try ModelArtefact.decode(object.data, path: url)
-                    result = .success(Loaded(forecaster: Forecaster(artefact), loadedAt: now, version: Self.version(object.data)))
+                    result = .success(Loaded(forecaster: Forecaster(artefact), version: Self.version(object.data), loadedAt: now, artefact: url))
                 } catch {
                     result = .failure(.corrupt(error.description))
                 }
@@ -71,7 +85,7 @@ public final class ModelRegistry: Sendable {
     }
 
     /// The first 12 hex digits of the artefact's trailing SHA-256.
-    static func version(_ data: Data) -> String {
+    public static func version(_ data: Data) -> String {
         data.suffix(32).prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 
@@ -98,7 +112,7 @@ public final class ModelRegistry: Sendable {
         do throws(ModelArtefact.LoadError) {
             guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
             let artefact = try ModelArtefact.decode(data, path: path)
-            result = .success(Loaded(forecaster: Forecaster(artefact), loadedAt: now, version: Self.version(data)))
+            result = .success(Loaded(forecaster: Forecaster(artefact), version: Self.version(data), loadedAt: now, artefact: url))
         } catch {
             result = .failure(.corrupt(error.description))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import PolicyEngine
 import Synchronization
 
 /// What the dashboard charts, per policy: the last `limit` reconciles (load, forecast with

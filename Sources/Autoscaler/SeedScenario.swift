@@ -1,5 +1,6 @@
 import Forecasting
 import Foundation
+import PolicyEngine
 import KubeCore
 
 /// The demo's world, shared with the end-to-end tests: the prototype's synthetic trace as
@@ -13,14 +14,14 @@ public enum SeedScenario {
 
     /// Virtual time at the start: the trace is shifted by whole days to land near `anchor`.
     public static func virtualStart(anchor: Date) throws -> (start: Date, shiftedTraceStart: Date) {
-        let trace = try TargetRegistry.trace("seed", loadScale: loadScale)
+        let trace = try TraceLibrary.trace("seed", loadScale: loadScale)
         let shifted = TargetRegistry.shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: startOffsetSteps, anchor: anchor)
         return (shifted.addingTimeInterval(Double(startOffsetSteps) * trace.step), shifted)
     }
 
     /// The sale days in shifted time.
     public static func events(anchor: Date) throws -> [CalendarEvent] {
-        let trace = try TargetRegistry.trace("seed", loadScale: loadScale)
+        let trace = try TraceLibrary.trace("seed", loadScale: loadScale)
         let shift = try virtualStart(anchor: anchor).shiftedTraceStart.timeIntervalSince(trace.start)
         return BusinessCalendar.events(timestamps: trace.table.timestamps.map { $0.addingTimeInterval(shift) },
                                        flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day", multiplier: saleMultiplier)

@@ -1,10 +1,13 @@
-import Foundation
-import Forecasting
-import KubeClient
-import Synchronization
 import Cloud
+import Forecasting
+import Foundation
+import KubeClient
+import PolicyEngine
+import Synchronization
 
-/// Builds and keeps each policy's target and metrics source. Simulated targets live here
+/// Builds and keeps each policy's target and metrics source. A binding is rebuilt when
+/// anything it was built from changes (target, region, simulation, metrics source and
+/// settings, step) and forgotten when its policy is deleted. Simulated targets live here
 /// (in memory), so a test can restart the controller around the same simulated world.
 public final class TargetRegistry: Sendable {
     public struct Binding: Sendable {
@@ -17,13 +20,35 @@ public final class TargetRegistry: Sendable {
         }
     }
 
+    /// Everything a binding is built from.
+    struct BindingKey: Hashable {
+        var namespace: String
+        var targetKind: PolicySpec.TargetKind
+        var targetName: String
+        var region: String?
+        var simulation: PolicySpec.SimulationSpec?
+        var metricsSource: PolicySpec.MetricsSource
+        var cloudWatch: PolicySpec.CloudWatchSpec
+        var stepSeconds: Double
+
+        init(namespace: String, spec: PolicySpec) {
+            self.namespace = namespace
+            targetKind = spec.targetKind
+            targetName = spec.targetName
+            region = spec.region
+            simulation = spec.simulation
+            metricsSource = spec.metricsSource
+            cloudWatch = spec.cloudWatch
+            stepSeconds = spec.stepSeconds
+        }
+    }
+
     private let client: KubernetesClient
     /// An AWS client for a region (nil: AutoScalingGroup targets are refused).
     private let aws: (@Sendable (String) async throws -> AWSClient)?
-    private let bindings = Mutex<[String: (spec: PolicySpec, binding: Binding)]>([:])
+    private let bindings = Mutex<[String: (key: BindingKey, binding: Binding)]>([:])
     /// Trace time is shifted by whole days so virtual time lines up with it (time of day kept).
     private let anchor: Date
-
     /// Where simulation traces other than "seed" may be read from.
     public let fileRoots: FileRoots
 
@@ -35,61 +60,108 @@ public final class TargetRegistry: Sendable {
     }
 
     public func simulated(_ key: String) -> SimulatedTarget? {
-        bindings.withLock { $0[key]?.binding.target as? SimulatedTarget }
+        bindings.withLock { ($0[key]?.binding.target as? SimulatedTargetAdapter)?.target }
     }
 
+    /// Policies with a binding (for tests: deleted policies must leave none behind).
+    public var boundPolicies: Set<String> { bindings.withLock { Set($0.keys) } }
+
     public func binding(for key: String, namespace: String, spec: PolicySpec) async throws -> Binding {
-        if let existing = bindings.withLock({ $0[key] }), existing.spec.targetKind == spec.targetKind, existing.spec.targetName == spec.targetName, existing.spec.simulation == spec.simulation {
-            return existing.binding
-        }
-        if let trace = spec.simulation?.trace, trace != "seed", fileRoots.resolve(trace) == nil {
-            throw TargetError.notFound(fileRoots.refusal(trace, what: "simulation trace"))
-        }
-        let binding: Binding
-        switch spec.targetKind {
-        case .simulated:
-            let simulated = try Self.simulatedTarget(spec: spec, anchor: anchor)
-            binding = Binding(target: simulated, metrics: simulated)
-        case .deployment:
-            // Load comes from the simulation trace when one is given (no metrics pipeline in
-            // the embedded cluster); the capacity is the real Deployment's /scale.
-            guard spec.simulation != nil else { throw TargetError.unsupported("spec.target.simulation is needed as the load source of a Deployment in this build") }
-            let simulated = try Self.simulatedTarget(spec: spec, anchor: anchor)
-            binding = Binding(target: KubernetesScaleTarget(client: client, namespace: namespace, name: spec.targetName), metrics: simulated)
-        case .autoScalingGroup:
-            guard let aws, let region = spec.region else { throw TargetError.unsupported("AutoScalingGroup targets need AWS access (forescale-controller --aws) and spec.target.region") }
-            let awsClient = try await aws(region)
-            let target = AutoScalingGroupTarget(api: AutoScalingAPI(client: awsClient), name: spec.targetName)
-            let dimensions = spec.cloudWatch.dimensions.isEmpty ? ["AutoScalingGroupName": spec.targetName] : spec.cloudWatch.dimensions
-            let metrics = CloudWatchLoadSource(
-                cloudWatch: CloudWatchAPI(client: awsClient), metric: MetricIdentity(namespace: spec.cloudWatch.namespace, name: spec.cloudWatch.metricName, dimensions: dimensions),
-                statistic: spec.cloudWatch.statistic, step: spec.stepSeconds, groupName: spec.targetName,
-                currentInService: { try await target.capacity(at: Date()).inService })
-            binding = Binding(target: target, metrics: metrics)
-        }
-        bindings.withLock { $0[key] = (spec, binding) }
+        let bindingKey = BindingKey(namespace: namespace, spec: spec)
+        if let existing = bindings.withLock({ $0[key] }), existing.key == bindingKey { return existing.binding }
+        let binding = try await makeBinding(namespace: namespace, spec: spec)
+        bindings.withLock { $0[key] = (bindingKey, binding) }
         return binding
     }
 
-    public func register(_ key: String, spec: PolicySpec, binding: Binding) {
-        bindings.withLock { $0[key] = (spec, binding) }
+    /// Drops a deleted policy's binding.
+    public func forget(_ key: String) {
+        bindings.withLock { _ = $0.removeValue(forKey: key) }
     }
 
-    /// The trace a simulation replays: "seed" (the prototype's generator, 30 days, CPU × loadScale)
-    /// or a CSV with a `load`, `value` or `cpu_utilization` column (× loadScale).
-    public static func trace(_ name: String, loadScale: Double) throws -> (start: Date, step: Double, demand: [Double], table: TimeSeriesTable) {
-        // Thousands of simulated policies replay the same few traces: load each once and
-        // share the (copy-on-write) arrays.
+    public func register(_ key: String, namespace: String, spec: PolicySpec, binding: Binding) {
+        bindings.withLock { $0[key] = (BindingKey(namespace: namespace, spec: spec), binding) }
+    }
+
+    private func makeBinding(namespace: String, spec: PolicySpec) async throws -> Binding {
+        if let trace = spec.simulation?.trace, trace != "seed", fileRoots.resolve(trace) == nil {
+            throw TargetError.notFound(fileRoots.refusal(trace, what: "simulation trace"))
+        }
+        let target: any ScalingTarget
+        switch spec.targetKind {
+        case .simulated:
+            target = try Self.simulatedTarget(spec: spec, anchor: anchor)
+        case .deployment:
+            target = KubernetesScaleTarget(client: client, namespace: namespace, name: spec.targetName)
+        case .autoScalingGroup:
+            let (aws, _) = try await awsClient(spec)
+            target = AutoScalingGroupTarget(api: AutoScalingAPI(client: aws), name: spec.targetName)
+        }
+        let metrics: any MetricsSource
+        switch spec.metricsSource {
+        case .simulated:
+            // The target's own replay, or (a Deployment in the embedded cluster) a trace as
+            // the load source beside the real /scale.
+            if let simulated = target as? SimulatedTargetAdapter {
+                metrics = simulated
+            } else {
+                metrics = try Self.simulatedTarget(spec: spec, anchor: anchor)
+            }
+        case .cloudwatch:
+            let (aws, _) = try await awsClient(spec)
+            guard let group = target as? AutoScalingGroupTarget else { throw TargetError.unsupported("CloudWatch metrics need an AutoScalingGroup target") }
+            let dimensions = spec.cloudWatch.dimensions.isEmpty ? ["AutoScalingGroupName": spec.targetName] : spec.cloudWatch.dimensions
+            metrics = CloudWatchLoadSource(
+                cloudWatch: CloudWatchAPI(client: aws), metric: MetricIdentity(namespace: spec.cloudWatch.namespace, name: spec.cloudWatch.metricName, dimensions: dimensions),
+                statistic: spec.cloudWatch.statistic, step: spec.stepSeconds, groupName: spec.targetName,
+                currentInService: { now in try await group.capacity(at: now).inService })
+        case .prometheus:
+            throw TargetError.unsupported("spec.metrics.source prometheus is not available in this build")
+        }
+        return Binding(target: target, metrics: metrics)
+    }
+
+    private func awsClient(_ spec: PolicySpec) async throws -> (AWSClient, String) {
+        guard let aws, let region = spec.region else {
+            throw TargetError.unsupported("AutoScalingGroup targets need AWS access (forescale-controller --aws) and spec.target.region")
+        }
+        return (try await aws(region), region)
+    }
+
+    /// The simulated target of `spec`, its trace shifted by whole days so that step
+    /// `startOffsetSteps` falls at or just after `anchor`.
+    public static func simulatedTarget(spec: PolicySpec, anchor: Date) throws -> SimulatedTargetAdapter {
+        guard let simulation = spec.simulation else { throw TargetError.unsupported("spec.target.simulation is required") }
+        let trace = try TraceLibrary.trace(simulation.trace, loadScale: simulation.loadScale)
+        let start = shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: simulation.startOffsetSteps, anchor: anchor)
+        let shift = start.timeIntervalSince(trace.start)
+        return SimulatedTargetAdapter(SimulatedTarget(trace: trace.shifted(by: shift), warmup: simulation.warmupSeconds, initialCapacity: simulation.initialCapacity),
+                                      timeShift: shift)
+    }
+
+    public static func shiftedStart(traceStart: Date, step: Double, offsetSteps: Int, anchor: Date) -> Date {
+        let offsetTime = traceStart.addingTimeInterval(Double(offsetSteps) * step)
+        let days = (anchor.timeIntervalSince(offsetTime) / 86_400).rounded(.up)
+        return traceStart.addingTimeInterval(days * 86_400)
+    }
+}
+
+/// The traces simulations replay: "seed" (the prototype's generator, 30 days, CPU ×
+/// loadScale) or a CSV with a `load`, `value` or `cpu_utilization` column (× loadScale).
+/// Thousands of simulated policies replay the same few traces: each is loaded once and its
+/// (copy-on-write) arrays shared.
+public enum TraceLibrary {
+    private static let cache = Mutex<[String: Trace]>([:])
+
+    public static func trace(_ name: String, loadScale: Double) throws -> Trace {
         let key = "\(name)|\(loadScale)"
-        if let cached = traceCache.withLock({ $0[key] }) { return cached }
-        let loaded = try loadTrace(name, loadScale: loadScale)
-        traceCache.withLock { $0[key] = loaded }
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        let loaded = try load(name, loadScale: loadScale)
+        cache.withLock { $0[key] = loaded }
         return loaded
     }
 
-    private static let traceCache = Mutex<[String: (start: Date, step: Double, demand: [Double], table: TimeSeriesTable)]>([:])
-
-    private static func loadTrace(_ name: String, loadScale: Double) throws -> (start: Date, step: Double, demand: [Double], table: TimeSeriesTable) {
+    private static func load(_ name: String, loadScale: Double) throws -> Trace {
         let table: TimeSeriesTable
         if name == "seed" {
             table = SyntheticGenerator.generate(days: 30, seed: 42)
@@ -100,21 +172,6 @@ public final class TargetRegistry: Sendable {
             throw TargetError.notFound("\(name): needs a load, value or cpu_utilization column and at least 3 rows")
         }
         let demand = table.columns[column]!.map { Double($0) * loadScale }
-        return (table.timestamps[0], table.timestamps[1].timeIntervalSince(table.timestamps[0]), demand, table)
-    }
-
-    /// The trace shifted by whole days so that step `startOffsetSteps` falls at or just after `anchor`.
-    public static func simulatedTarget(spec: PolicySpec, anchor: Date) throws -> SimulatedTarget {
-        let simulation = spec.simulation!
-        let trace = try trace(simulation.trace, loadScale: simulation.loadScale)
-        let start = shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: simulation.startOffsetSteps, anchor: anchor)
-        return SimulatedTarget(start: start, step: trace.step, demand: trace.demand, warmup: simulation.warmupSeconds, initialCapacity: simulation.initialCapacity,
-                               timeShift: start.timeIntervalSince(trace.start))
-    }
-
-    public static func shiftedStart(traceStart: Date, step: Double, offsetSteps: Int, anchor: Date) -> Date {
-        let offsetTime = traceStart.addingTimeInterval(Double(offsetSteps) * step)
-        let days = (anchor.timeIntervalSince(offsetTime) / 86_400).rounded(.up)
-        return traceStart.addingTimeInterval(days * 86_400)
+        return Trace(start: table.timestamps[0], step: table.timestamps[1].timeIntervalSince(table.timestamps[0]), demand: demand, table: table)
     }
 }

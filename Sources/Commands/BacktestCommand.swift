@@ -3,6 +3,7 @@ import FileIO
 import Forecasting
 import Foundation
 import KubeCore
+import PolicyEngine
 
 enum BacktestCommand: Subcommand {
     static let name = "backtest"
@@ -80,8 +81,14 @@ enum BacktestCommand: Subcommand {
             throw UsageError("--compare takes predictive, reactive, threshold (got \(mode))")
         }
 
-        let trace: (start: Date, step: Double, demand: [Double], table: TimeSeriesTable)
-        do { trace = try TargetRegistry.trace(isSeed ? "seed" : tracePath, loadScale: loadScale) } catch { throw InputFileError(path: tracePath, problem: "\(error)") }
+        let trace: Trace
+        do { trace = try TraceLibrary.trace(isSeed ? "seed" : tracePath, loadScale: loadScale) } catch { throw InputFileError(path: tracePath, problem: "\(error)") }
+        // The backtest does not retrain: the model may age through the replay unless the
+        // manifest says otherwise (the accuracy gate applies as in the controller).
+        if baseSpec.value(at: SpecFields.modelMaxAgeSeconds.path) == nil {
+            let span = (Double(trace.demand.count) * trace.step + 86_400).rounded(.up)
+            baseSpec.setValue(.integer(Int64(min(span, SpecFields.modelMaxAgeSeconds.range.upperBound))), at: SpecFields.modelMaxAgeSeconds.path)
+        }
         let start = startOption ?? (isSeed ? 18 * 288 : trace.demand.count / 2)
         guard start > 48, start < trace.demand.count - 1 else { throw UsageError("--start-step must leave history before it and steps after it") }
 
@@ -104,14 +111,15 @@ enum BacktestCommand: Subcommand {
                 printError("warning: the model's training data ends after the backtest starts (it has seen the future)")
             }
         } else {
-            forecaster = try await trainWalkForward(trace: trace, until: start, events: events, lead: lead, json: json)
+            forecaster = try trainWalkForward(trace: trace, until: start, events: events, lead: lead, json: json)
         }
 
         var results: [Backtest.Result] = []
         let started = ContinuousClock.now
         func replay(_ mode: String, targetUtilization: Double, name: String? = nil) throws -> Backtest.Result {
             var raw = baseSpec
-            raw["target"] = ["kind": "Deployment", "name": "backtest"]
+            raw["target"] = ["kind": "Simulated", "name": "backtest", "simulation": [:]]
+            raw.setValue(nil, at: ["metrics", "source"])
             raw["mode"] = .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold")
             raw["targetUtilization"] = .number(targetUtilization)
             raw["suspend"] = false
@@ -128,8 +136,7 @@ enum BacktestCommand: Subcommand {
             options.sloUtilization = slo
             // Reactive is HPA-like: no model, no calendar.
             let useModel = mode != "reactive"
-            return Backtest.run(name: name ?? mode, policy: spec, start: trace.start, step: trace.step, demand: trace.demand,
-                                forecaster: useModel ? forecaster : nil, events: useModel ? events : [], options: options)
+            return Backtest.run(name: name ?? mode, policy: spec, trace: trace, forecaster: useModel ? forecaster : nil, events: useModel ? events : [], options: options)
         }
         for mode in compare { results.append(try replay(mode, targetUtilization: targetUtilization)) }
         var matchedUtilization: Double?
@@ -184,25 +191,16 @@ enum BacktestCommand: Subcommand {
         return ExitCode.success
     }
 
-    /// Trains the default recipe on the rows before `until` only.
-    static func trainWalkForward(trace: (start: Date, step: Double, demand: [Double], table: TimeSeriesTable), until: Int, events: [CalendarEvent], lead: Double, json: Bool) async throws -> Forecaster {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-backtest-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// Trains the controller's recipe on the rows before `until` only.
+    static func trainWalkForward(trace: Trace, until: Int, events: [CalendarEvent], lead: Double, json: Bool) throws -> Forecaster {
         let table = TimeSeriesTable(timestamps: Array(trace.table.timestamps.prefix(until)), columns: ["load": trace.demand.prefix(until).map { Float($0) }], columnNames: ["load"])
-        try AtomicFile.write(Data(table.csv().utf8), to: directory + "/history.csv")
-        var arguments = ["--data", directory + "/history.csv", "--target-column", "load", "--horizon", String(max(2, Int(((lead + trace.step) / trace.step).rounded()) + 1)),
-                         "--quantiles", "0.5,0.9", "--hidden", "32", "--layers", "1", "--head", "32", "--epochs", "25", "--out", directory + "/model.fsm"]
-        if !events.isEmpty {
-            try AtomicFile.write(BusinessCalendar.encode(events), to: directory + "/calendar.json")
-            arguments += ["--features", "calendar", "--calendar", directory + "/calendar.json"]
-        } else {
-            arguments += ["--features", "advanced"]
-        }
-        if json { arguments.append("--quiet") }
-        var parsed = Arguments(arguments)
+        let horizon = max(2, Int(((lead + trace.step) / trace.step).rounded()) + 1)
         if !json { print("training a model on the \(until) rows before the backtest …") }
-        _ = try await TrainCommand.run(&parsed)
-        return Forecaster(try ModelArtefact.load(path: directory + "/model.fsm"))
+        do {
+            return Forecaster(try Training.run(table: table, targetColumn: "load", recipe: .controller(horizon: horizon, hasCalendar: !events.isEmpty), events: events,
+                                               createdAt: trace.table.timestamps[until - 1]).artefact)
+        } catch {
+            throw UsageError("cannot train on the \(until) rows before --start-step: \(error.description)")
+        }
     }
 }

@@ -61,7 +61,7 @@ public enum ControllerCommand: Subcommand {
         guard historyMegabytes >= 1 else { throw UsageError("--dashboard-history-mb must be at least 1") }
         guard leaderElect == "true" || leaderElect == "false" else { throw UsageError("--leader-elect must be true or false") }
         guard logFormat == "text" || logFormat == "json" else { throw UsageError("--log-format must be text or json") }
-        let log = Log(json: logFormat == "json")
+        let log = Logger(format: logFormat == "json" ? .json : .text)
 
         var environment = ProcessInfo.processInfo.environment
         if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
@@ -83,7 +83,7 @@ public enum ControllerCommand: Subcommand {
         guard fileRoots.roots.count == modelRoots.count else { throw UsageError("--model-root: every root must be an existing directory") }
         let models = ModelRegistry(fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region))
         let targets = TargetRegistry(client: client, anchor: Date(), aws: aws, fileRoots: fileRoots)
-        let controller = Controller(client: client, configuration: configuration, targets: targets, models: models, now: { Date() })
+        let controller = Controller(client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(), now: { Date() }, log: log)
         let endpoint = try ControllerEndpoint.start(controller: controller, address: metricsAddress, port: metricsPort, routes: .operations)
         defer { endpoint.shutdown() }
         let dashboard = noDashboard ? nil : try ControllerEndpoint.start(controller: controller, address: dashboardAddress, port: dashboardPort, routes: .dashboard)
@@ -120,27 +120,6 @@ public enum ControllerCommand: Subcommand {
         }
         log.info("stopped", ["signal": String(signal), "reconciles": String(controller.metrics.reconcileCount)])
         return ExitCode.success
-    }
-}
-
-/// Structured logs on stderr: `key=value` text or one JSON object per line.
-struct Log: Sendable {
-    var json: Bool
-
-    func info(_ message: String, _ fields: [String: String] = [:]) { write("info", message, fields) }
-    func error(_ message: String, _ fields: [String: String] = [:]) { write("error", message, fields) }
-
-    private func write(_ level: String, _ message: String, _ fields: [String: String]) {
-        let time = Timestamps.formatMicro(Date())
-        let line: String
-        if json {
-            var object: [String: JSONValue] = ["ts": .string(time), "level": .string(level), "msg": .string(message)]
-            for (key, value) in fields { object[key] = .string(value) }
-            line = String(decoding: JSONValue.object(object).serialized(), as: UTF8.self)
-        } else {
-            line = "\(time) \(level) \(message)" + fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
 

@@ -54,7 +54,7 @@ enum DemoCommand: Subcommand {
         do { crd = try YAML.parse(String(decoding: crdData, as: UTF8.self)) } catch { throw InputFileError(path: crdPath, problem: "\(error)") }
         if !FileManager.default.fileExists(atPath: modelPath) {
             print("no model at \(modelPath): training one on days 1–18 of the synthetic trace …")
-            try await trainDefaultModel(to: modelPath, directory: dataDirectory)
+            try trainDefaultModel(to: modelPath, now: Date())
         }
 
         // API server and client.
@@ -151,14 +151,15 @@ enum DemoCommand: Subcommand {
         _ = try await client.patch(resource, namespace: namespace, name: name, .apply(object, force: true))
     }
 
-    /// The default model's recipe (see Models/README.md), trained in-process.
-    static func trainDefaultModel(to path: String, directory: String) async throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let data = directory + "/seed-load.csv", calendar = directory + "/seed-calendar.json"
-        var generate = Arguments(["--days", "18", "--seed", "42", "--load-scale", "4", "--out", data, "--calendar-out", calendar])
-        _ = try await GenerateCommand.run(&generate)
-        var train = Arguments(["--data", data, "--target-column", "load", "--features", "calendar", "--calendar", calendar, "--horizon", "3",
-                               "--quantiles", "0.5,0.9", "--hidden", "32", "--layers", "1", "--head", "32", "--epochs", "25", "--out", path])
-        _ = try await TrainCommand.run(&train)
+    /// The default model (see Models/README.md): the controller's recipe on days 1–18 of the
+    /// synthetic trace, as load (CPU × 4), with the sale calendar.
+    static func trainDefaultModel(to path: String, now: Date) throws {
+        let generated = SyntheticGenerator.generate(days: 18, seed: 42)
+        let events = BusinessCalendar.events(timestamps: generated.timestamps, flags: generated.columns["is_sale_active"]!, step: 300, prefix: "sale-day",
+                                             multiplier: SeedScenario.saleMultiplier)
+        let load = TimeSeriesTable(timestamps: generated.timestamps, columns: ["load": generated.columns["cpu_utilization"]!.map { $0 * Float(SeedScenario.loadScale) }],
+                                   columnNames: ["load"])
+        let outcome = try Training.run(table: load, targetColumn: "load", recipe: .controller(horizon: 3, hasCalendar: true), events: events, createdAt: now)
+        try outcome.artefact.write(to: path)
     }
 }

@@ -53,8 +53,8 @@ enum EvaluateCommand: Subcommand {
         let (artefact, table, dataPath, json, events) = try ModelInput.parse(&arguments)
         let prepared = try ModelInput.prepare(artefact, table, dataPath: dataPath, events: events)
         let trainer = Trainer(restoring: artefact)
-        let metrics = TrainCommand.testMetrics(trainer: trainer, prepared: prepared)
-        let baselines = TrainCommand.baselineMetrics(prepared: prepared, table: table)
+        let metrics = Training.testMetrics(trainer: trainer, prepared: prepared)
+        let baselines = Training.baselineMetrics(prepared: prepared, table: table)
         func describe(_ m: ForecastMetrics) -> [String: Any] {
             ["r2": m.r2, "mae": m.mae, "rmse": m.rmse, "mape": m.mape, "accuracy": m.accuracy, "n": m.count, "mape_skipped_zeros": m.mapeSkippedZeros]
         }

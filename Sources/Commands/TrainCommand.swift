@@ -80,48 +80,41 @@ enum TrainCommand: Subcommand {
         let table: TimeSeriesTable
         do { table = try TimeSeriesTable.load(path: dataPath) } catch { throw InputFileError(path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : "")) }
         let target = targetOption ?? (table.columns["cpu_utilization"] != nil ? "cpu_utilization" : "value")
-        let prepared: PreparedData
-        do { prepared = try FeatureBuilder.prepare(table, targetColumn: target, features: features, configuration: configuration, events: events) } catch { throw InputFileError(path: dataPath, problem: error.description) }
+        let present = FeatureBuilder.prototypeColumns.filter { table.columns[$0] != nil }
+        if !present.isEmpty, present.count < FeatureBuilder.prototypeColumns.count {
+            let missing = FeatureBuilder.prototypeColumns.filter { table.columns[$0] == nil }
+            printError("warning: \(dataPath) lacks \(missing.joined(separator: ", ")): the prototype's inputs need all four, so this trains on '\(target)' alone")
+        }
+        let recipe = TrainingRecipe(features: features, configuration: configuration, workers: workers)
+        if !json { print("training on \(dataPath) (target \(target), features \(features.rawValue)); * marks an epoch with the best validation loss so far (its weights are kept)") }
+        let outcome = try train(table: table, target: target, recipe: recipe, events: events, dataPath: dataPath, printsProgress: !json)
+        try report(outcome, out: out, json: json, quiet: quiet)
+        return ExitCode.success
+    }
 
-        var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
-        let data = prepared.dataset
+    /// Writes the model and prints the report (synchronous, for the same reason as `train`).
+    @inline(never)
+    static func report(_ outcome: TrainingOutcome, out: String?, json: Bool, quiet: Bool) throws {
+        let data = outcome.prepared.dataset
         if !json {
-            print("training on \(data.train.count) windows (validation \(data.validation.count), test \(data.test.count)); features: \(prepared.featureNames.joined(separator: ", ")); \(trainer.network.parameterCount) parameters")
+            print("trained on \(data.train.count) windows (validation \(data.validation.count), test \(data.test.count)); features: \(outcome.prepared.featureNames.joined(separator: ", ")); \(outcome.artefact.parameters.count) parameters")
         }
-        let started = ContinuousClock.now
-        let (epochs, _) = trainer.train(data, workers: workers) { report in
-            if !json {
-                print(String(format: "epoch %3d  loss %.5f  val %.5f  lr %.6f  %.2fs%@", report.epoch, report.trainLoss, report.validationLoss, report.learningRate, report.seconds, report.isBest ? "  *" : ""))
-            }
-        }
-        let seconds = Double((ContinuousClock.now - started).components.seconds)
-        let metrics = testMetrics(trainer: trainer, prepared: prepared)
-        let baselines = baselineMetrics(prepared: prepared, table: table)
         if let out {
-            let header = ModelHeader(
-                network: trainer.network.configuration, featureSet: features.rawValue, featureNames: prepared.featureNames,
-                targetColumn: target, scaler: prepared.scaler, sequenceLength: configuration.sequenceLength,
-                stepSeconds: table.timestamps[1].timeIntervalSince(table.timestamps[0]),
-                trainingStart: table.timestamps[0], trainingEnd: table.timestamps[table.count - 1],
-                testMetrics: metrics, baselineMetrics: baselines, createdAt: Date(), parameterCount: trainer.parameters.count,
-                levelNormalization: configuration.levelNormalization, levelSpan: configuration.levelSpan)
-            try ModelArtefact(header: header, parameters: trainer.parameters).write(to: out)
+            try outcome.artefact.write(to: out)
             if !json { print("wrote \(out)") }
         }
+        let metrics = outcome.metrics, baselines = outcome.baselines
         var report: [String: Any] = [
-            "epochs": epochs, "train_seconds": seconds, "n": metrics.count,
+            "epochs": outcome.epochs, "train_seconds": outcome.seconds, "n": metrics.count,
             "r2": metrics.r2, "mae": metrics.mae, "rmse": metrics.rmse, "mape": metrics.mape, "accuracy": metrics.accuracy,
         ]
         report["baselines"] = baselines.mapValues { ["mae": $0.mae, "rmse": $0.rmse, "mape": $0.mape, "r2": $0.r2] }
-        if configuration.horizon > 1 {
-            // The controller acts on the whole horizon: report its far end as well.
-            let far = testMetrics(trainer: trainer, prepared: prepared, step: configuration.horizon)
-            let farBaselines = baselineMetrics(prepared: prepared, table: table, step: configuration.horizon)
-            report["at_horizon"] = ["step": configuration.horizon, "mae": far.mae, "r2": far.r2,
-                                    "baselines": farBaselines.mapValues { ["mae": $0.mae, "r2": $0.r2] }]
+        if let far = outcome.farEnd {
+            report["at_horizon"] = ["step": far.step, "mae": far.metrics.mae, "r2": far.metrics.r2,
+                                    "baselines": far.baselines.mapValues { ["mae": $0.mae, "r2": $0.r2] }]
             if !json {
-                print(String(format: "at step %d: MAE %.3f  R² %.4f", configuration.horizon, far.mae, far.r2)
-                      + farBaselines.sorted(by: { $0.key < $1.key }).map { String(format: "  %@ %.3f", $0.key, $0.value.mae) }.joined())
+                print(String(format: "at step %d: MAE %.3f  R² %.4f", far.step, far.metrics.mae, far.metrics.r2)
+                      + far.baselines.sorted(by: { $0.key < $1.key }).map { String(format: "  %@ %.3f", $0.key, $0.value.mae) }.joined())
             }
         }
         if quiet {
@@ -132,41 +125,35 @@ enum TrainCommand: Subcommand {
             for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
                 print(String(format: "baseline %@: R² %.4f  MAE %.3f", name, baseline.r2, baseline.mae))
             }
-            print(String(format: "test: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d, %d epochs, %.0fs)", metrics.r2, metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count, epochs, seconds))
+            print(String(format: "test: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d, %d epochs, %.0fs)", metrics.r2, metrics.mae, metrics.rmse, metrics.mape,
+                         metrics.accuracy, metrics.count, outcome.epochs, outcome.seconds))
         }
-        return ExitCode.success
     }
 
-    /// Baselines on the same test windows and step, in the target's own units.
-    static func baselineMetrics(prepared: PreparedData, table: TimeSeriesTable, step horizonStep: Int = 1) -> [String: ForecastMetrics] {
-        let data = prepared.dataset
-        let series = table.columns[prepared.targetColumn]!
-        let step = table.timestamps[1].timeIntervalSince(table.timestamps[0])
-        let season = max(1, Int((86_400 / step).rounded()))
-        let actual = data.test.map { series[$0 + horizonStep - 1] }
-        let fitEnd = data.validation.first ?? data.test.first ?? series.count
-        var result: [String: ForecastMetrics] = [:]
-        for baseline in Baseline.allCases {
-            let predicted = baseline.predict(series: series, windows: data.test, step: horizonStep, season: season, fitEnd: fitEnd)
-            result[baseline.rawValue] = ForecastMetrics(actual: actual, predicted: predicted)
+    /// Training with per-epoch progress (synchronous: it runs on this thread). Not inlined:
+    /// inlined into the async `run`, Swift 6.3's coroutine splitting crashes on it.
+    @inline(never)
+    static func train(table: TimeSeriesTable, target: String, recipe: TrainingRecipe, events: [CalendarEvent], dataPath: String, printsProgress: Bool) throws -> TrainingOutcome {
+        let started = ContinuousClock.now
+        let epochs = recipe.configuration.epochs
+        do {
+            return try Training.run(table: table, targetColumn: target, recipe: recipe, events: events, createdAt: Date()) { report in
+                guard printsProgress else { return }
+                let elapsed = (ContinuousClock.now - started).seconds
+                let remaining = elapsed / Double(report.epoch) * Double(epochs - report.epoch)
+                print(String(format: "epoch %3d/%d  loss %.5f  val %.5f  lr %.6f  %.2fs  elapsed %@  ETA ≤ %@%@", report.epoch, epochs, report.trainLoss,
+                             report.validationLoss, report.learningRate, report.seconds, duration(elapsed), duration(remaining), report.isBest ? "  *" : ""))
+            }
+        } catch {
+            throw InputFileError(path: dataPath, problem: error.description)
         }
-        return result
     }
 
-    /// Metrics of the first horizon step (median quantile if any) on the test split, in
-    /// the target's own units.
-    static func testMetrics(trainer: Trainer, prepared: PreparedData, step horizonStep: Int = 1) -> ForecastMetrics {
-        let data = prepared.dataset
-        let outputs = trainer.predict(data, windows: data.test)
-        let perWindow = trainer.network.configuration.outputCount
-        let quantiles = trainer.configuration.quantiles
-        let column = quantiles.isEmpty ? 0 : (quantiles.enumerated().min { abs($0.element - 0.5) < abs($1.element - 0.5) }?.offset ?? 0)
-        var actual: [Float] = [], predicted: [Float] = []
-        for (index, window) in data.test.enumerated() {
-            let offset = (horizonStep - 1) * max(1, quantiles.count) + column
-            predicted.append(prepared.scaler.unscale(outputs[index * perWindow + offset], column: prepared.targetFeatureIndex))
-            actual.append(prepared.scaler.unscale(data.targets[window + horizonStep - 1], column: prepared.targetFeatureIndex))
-        }
-        return ForecastMetrics(actual: actual, predicted: predicted)
+    /// "42s", "3m 05s", "1h 02m".
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(max(0, min(seconds, 360_000)).rounded())
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return String(format: "%dm %02ds", total / 60, total % 60) }
+        return String(format: "%dh %02dm", total / 3600, total % 3600 / 60)
     }
 }

@@ -5,6 +5,7 @@ import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
+import PolicyEngine
 
 /// `forescale trainer` and the `forescale-trainer` executable (the retraining Job).
 public enum TrainerCommand: Subcommand {
@@ -47,11 +48,16 @@ public enum TrainerCommand: Subcommand {
         let fileRoots = FileRoots(modelRoots)
         guard fileRoots.roots.count == modelRoots.count else { throw UsageError("--model-root: every root must be an existing directory") }
         guard (policyKey != nil) != all else { throw UsageError("give exactly one of --policy NAMESPACE/NAME and --all") }
-        guard historyDays > 0, margin >= 0, margin < 1, epochs > 0, hidden > 0 else { throw UsageError("--history-days, --epochs, --hidden must be positive and --margin in [0, 1)") }
-        var now = Date()
+        guard historyDays > 0, historyDays <= 366, margin >= 0, margin < 1, (1...1000).contains(epochs), ModelLimits.hiddenSize.contains(hidden) else {
+            throw UsageError("--history-days must be in (0, 366], --epochs in 1…1000, --hidden in 1…2048 and --margin in [0, 1)")
+        }
+        // The one wall-clock read: everything below takes this time (or --now) as given.
+        let now: Date
         if let nowText {
             guard let parsed = Timestamps.parse(nowText) else { throw UsageError("--now must be an RFC 3339 time") }
             now = parsed
+        } else {
+            now = Date()
         }
         var environment = ProcessInfo.processInfo.environment
         if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
@@ -74,7 +80,8 @@ public enum TrainerCommand: Subcommand {
             let count = max(1, Int(environment["JOB_COMPLETIONS"] ?? "1") ?? 1)
             policies = policies.sorted { ObjectCache.key(of: $0) < ObjectCache.key(of: $1) }.enumerated().filter { $0.offset % count == index }.map(\.element)
         }
-        let recorder = EventRecorder(client: client, reportingController: "forescale.io/trainer", reportingInstance: ProcessInfo.processInfo.hostName, clock: ContinuousClock())
+        let recorder = EventRecorder(client: client, reportingController: "forescale.io/trainer", reportingInstance: ProcessInfo.processInfo.hostName, clock: ContinuousClock(),
+                                     wallTime: { now })
         var failures = 0
         for policy in policies {
             let key = ObjectCache.key(of: policy)
@@ -97,8 +104,9 @@ public enum TrainerCommand: Subcommand {
         let spec = try PolicySpec.parse(policy["spec"]).get()
         guard let artefactURL = spec.modelArtefact else { throw UsageError("spec.model.artefact is not set: nowhere to promote to") }
         let binding = try await TargetRegistry(client: client, anchor: now, aws: aws, fileRoots: fileRoots).binding(for: "\(namespace)/\(name)", namespace: namespace, spec: spec)
-        let steps = Int(historyDays * 86_400 / spec.stepSeconds)
-        let history: [(time: Date, load: Double)]
+        // Both bounded: history-days by the command line, stepSeconds ≥ 1 by the spec.
+        let steps = Int(min(historyDays * 86_400 / spec.stepSeconds, 1_000_000))
+        let history: [LoadSample]
         do { history = try await binding.metrics.loadHistory(until: now, steps: steps) } catch { throw StageError(stage: "reading the load history", underlying: error) }
         guard history.count >= 200 else { throw UsageError("only \(history.count) history points; need at least 200") }
         // A simulated trace is shifted in time: train on its original timestamps, as the
@@ -112,40 +120,33 @@ public enum TrainerCommand: Subcommand {
             events = try BusinessCalendar.parse(Data((map.value(at: ["data", spec.calendarKey])?.stringValue ?? "[]").utf8))
                 .map { CalendarEvent(name: $0.name, start: $0.start.addingTimeInterval(-shift), end: $0.end.addingTimeInterval(-shift), multiplier: $0.multiplier) }
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-trainer-\(getpid())-\(name)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try AtomicFile.write(Data(table.csv().utf8), to: directory + "/history.csv")
-        let horizon = max(2, Int(((spec.leadTimeSeconds + spec.stepSeconds) / spec.stepSeconds).rounded()) + 1)
-        var trainArguments = ["--data", directory + "/history.csv", "--target-column", "load", "--horizon", String(horizon), "--quantiles", "0.5,0.9",
-                              "--hidden", String(hidden), "--layers", "1", "--head", String(hidden), "--epochs", String(epochs), "--out", directory + "/challenger.fsm", "--quiet"]
-        if events.isEmpty {
-            trainArguments += ["--features", "advanced"]
-        } else {
-            try AtomicFile.write(BusinessCalendar.encode(events), to: directory + "/calendar.json")
-            trainArguments += ["--features", "calendar", "--calendar", directory + "/calendar.json"]
+        // The model's horizon covers the lead time and the policy's forecast.horizonSteps.
+        let horizon = max(spec.horizonSteps, max(2, spec.leadSteps + 1))
+        let outcome: TrainingOutcome
+        do {
+            outcome = try Training.run(table: table, targetColumn: "load", recipe: .controller(horizon: horizon, hasCalendar: !events.isEmpty, hidden: hidden, epochs: epochs),
+                                       events: events, createdAt: now)
+        } catch {
+            throw StageError(stage: "training", underlying: error)
         }
-        var parsed = Arguments(trainArguments)
-        _ = try await TrainCommand.run(&parsed)
-        let challengerData = try Data(contentsOf: URL(fileURLWithPath: directory + "/challenger.fsm"))
-        let challenger = try ModelArtefact.decode(challengerData, path: "challenger")
-        guard let challengerMAE = challenger.header.testMetrics.map({ Double($0.mae) }) else { throw UsageError("the challenger has no holdout metrics") }
-        let seasonal = challenger.header.baselineMetrics["seasonal_naive"].map { Double($0.mae) }
+        let challengerData = try outcome.artefact.encoded()
+        let challengerMAE = Double(outcome.metrics.mae)
+        let seasonal = outcome.baselines["seasonal_naive"].map { Double($0.mae) }
 
         // The champion on the same table and split (nil when missing or not comparable).
         var championMAE: Double?
         if case .success(let champion) = await ModelRegistry(fileRoots: fileRoots, s3: s3).model(artefactURL, now: now),
            let prepared = try? champion.forecaster.prepare(table, events: events) {
-            championMAE = Double(TrainCommand.testMetrics(trainer: Trainer(restoring: champion.forecaster.artefact), prepared: prepared).mae)
+            championMAE = Double(Training.testMetrics(trainer: Trainer(restoring: champion.forecaster.artefact), prepared: prepared).mae)
         }
         let verdict = PromotionGate.decide(challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin)
-        let version = challengerData.suffix(32).prefix(6).map { String(format: "%02x", $0) }.joined()
+        let version = ModelRegistry.version(challengerData)
         if verdict.promote {
-            do { try await promote(challengerData, to: artefactURL, version: version, s3: s3, fileRoots: fileRoots) } catch { throw StageError(stage: "promoting to \(artefactURL)", underlying: error) }
+            do { try await promote(challengerData, to: artefactURL, version: version, s3: s3, fileRoots: fileRoots, now: now) } catch { throw StageError(stage: "promoting to \(artefactURL)", underlying: error) }
         }
 
         var training: [String: JSONValue] = [
-            "time": .string(Timestamps.format(Date())), "challengerVersion": .string(version), "challengerMAE": .number(challengerMAE),
+            "time": .string(Timestamps.format(now)), "challengerVersion": .string(version), "challengerMAE": .number(challengerMAE),
             "promoted": .bool(verdict.promote), "reason": .string(verdict.reason), "message": .string(verdict.message),
             "historyPoints": .integer(Int64(history.count)),
         ]
@@ -159,7 +160,7 @@ public enum TrainerCommand: Subcommand {
 
     /// file://: temp + fsync + rename. s3://: a new versioned key first, then the pointer key
     /// the policy reads — a crash in between leaves the old model in use.
-    static func promote(_ data: Data, to url: String, version: String, s3: (@Sendable () async throws -> S3API)?, fileRoots: FileRoots) async throws {
+    static func promote(_ data: Data, to url: String, version: String, s3: (@Sendable () async throws -> S3API)?, fileRoots: FileRoots, now: Date) async throws {
         if url.hasPrefix("file://") {
             // The file may not exist yet: its directory must be under a root.
             let path = String(url.dropFirst("file://".count))
@@ -174,10 +175,8 @@ public enum TrainerCommand: Subcommand {
         let api = try await s3()
         let directory = key.contains("/") ? String(key[..<key.lastIndex(of: "/")!]) + "/" : ""
         // Compact UTC time in the key (no ':'), so keys sort by time and need no escaping.
-        let stamp = Timestamps.format(Date()).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        let stamp = Timestamps.format(now).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
         _ = try await api.putObject(bucket: bucket, key: "\(directory)versions/\(stamp)-\(version).fsm", data: data)
-        // Fault injection for the crash-safety test: die between the two writes.
-        if ProcessInfo.processInfo.environment["FORESCALE_TEST_CRASH_AFTER_VERSIONED_WRITE"] == "1" { abort() }
         _ = try await api.putObject(bucket: bucket, key: key, data: data)
     }
 }

@@ -65,8 +65,9 @@ public enum AtomicFile {
     /// A new private directory with an unpredictable name (`mkdtemp`): `prefix` + six random characters.
     public static func makeTemporaryDirectory(prefix: String) throws(WriteError) -> String {
         var template = Array((prefix + "XXXXXX").utf8CString)
-        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard created != nil else { throw WriteError(path: prefix + "XXXXXX", problem: "mkdtemp failed: \(String(cString: strerror(errno)))") }
-        return String(cString: template)
+        guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw WriteError(path: prefix + "XXXXXX", problem: "mkdtemp failed: \(String(cString: strerror(errno)))")
+        }
+        return String(cString: created)
     }
 }

@@ -63,7 +63,11 @@ public final class EventRecorder: Sendable {
     public func record(regarding: ObjectReference, type: EventType, reason: String, action: String, note: String) async {
         let key = EventAggregator.Key(object: "\(regarding.kind)/\(regarding.namespace)/\(regarding.name)/\(regarding.uid)", type: type.rawValue, reason: reason, action: action, note: note)
         let wall = wallTime()
-        let suffix = String(UInt64(max(0, wall.timeIntervalSince1970 * 1e9)), radix: 16)
+        // client-go names Events by the wall time in hex nanoseconds. The wall time here may
+        // be virtual or fixed (`--now`): a random tail keeps two processes, or two records in
+        // one nanosecond, from colliding on a name.
+        let nanos = UInt64(min(max(0, wall.timeIntervalSince1970 * 1e9), 1.8e19))
+        let suffix = String(nanos, radix: 16) + String(UInt16.random(in: 0...UInt16.max) | 0x1000, radix: 16)
         let at = now()
         let (decision, useCore) = state.withLock { state in
             (state.aggregator.record(key, objectName: regarding.name, suffix: suffix, now: at), state.useCoreV1)

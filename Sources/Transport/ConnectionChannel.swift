@@ -60,6 +60,14 @@ final class ConnectionChannel: @unchecked Sendable {
         Socket.lingeringClose(fd)
     }
 
+    /// An abortive close: SO_LINGER 0 makes the kernel send RST; the socket is shut down
+    /// (the connection's thread closes the descriptor as usual).
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        Glibc.shutdown(fd, Int32(SHUT_RDWR))
+    }
+
     /// Frees the TLS session once (the caller closes the socket).
     func release() {
         if let session { fs_tls_close(session) }

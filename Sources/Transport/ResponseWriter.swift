@@ -76,6 +76,19 @@ public final class ResponseWriter: Sendable {
         }
     }
 
+    /// Sends the head as given (its Content-Length may promise more than `body`) and
+    /// `body`: for fault injection, a response cut short. Follow with `abort()`.
+    public func respondPartially(status: Int, headers: HTTPHeaders, body: Data) {
+        state.withLock { state in
+            guard state.phase == .pending else { return }
+            state.phase = .done
+            state.status = status
+            var bytes = Self.head(status: status, headers: headers, close: true)
+            bytes.append(body)
+            send(bytes, &state)
+        }
+    }
+
     public func respond(status: Int, contentType: String, body: String) {
         respond(status: status, headers: ["Content-Type": contentType], body: Data(body.utf8))
     }
@@ -121,6 +134,16 @@ public final class ResponseWriter: Sendable {
             guard state.phase == .streaming else { return }
             state.phase = .done
             if useChunked && !isHead { send(Data("0\r\n\r\n".utf8), &state) }
+        }
+    }
+
+    /// Resets the connection (RST, no close_notify) at whatever point the response is: for
+    /// fault injection, a peer that vanishes mid-exchange. Later writes fail.
+    public func abort() {
+        state.withLock { state in
+            state.isBroken = true
+            state.phase = .done
+            channel.reset()
         }
     }
 

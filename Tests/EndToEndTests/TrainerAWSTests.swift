@@ -1,6 +1,7 @@
 import AWSSigning
 import Autoscaler
 import Cloud
+import FaultProxy
 import Forecasting
 import Foundation
 import KubeClient
@@ -45,10 +46,21 @@ import TestSupport
                            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1"]
         let arguments = ["trainer", "--policy", "default/shop", "--aws", "--kubeconfig", cluster.kubeconfigPath, "--history-days", "3", "--epochs", "6", "--hidden", "16"]
 
-        // A crash between the versioned write and the pointer update leaves the old model in use.
-        var crashing = environment
-        crashing["FORESCALE_TEST_CRASH_AFTER_VERSIONED_WRITE"] = "1"
-        let crashed = try await ForescaleBinary.run(arguments, environment: crashing)
+        // A crash between the versioned write and the pointer update leaves the old model in
+        // use: the trainer talks to S3 through a fault proxy that holds the pointer's PUT, and
+        // is killed (-9) while it waits — after the versioned key was written.
+        let proxy = FaultProxy(configuration: .init(upstream: moto.endpoint),
+                               rules: [FaultRule(name: "hold-pointer", method: "PUT", pathPrefix: "/models/shop/current.fsm", fault: .hang)])
+        _ = try proxy.start()
+        defer { proxy.shutdown() }
+        var proxied = environment
+        proxied["AWS_ENDPOINT_URL"] = proxy.url
+        let trainer = try ForescaleBinary.start(arguments, environment: proxied)
+        let deadline = ContinuousClock.now + .seconds(240)
+        while proxy.counts.injected["hold-pointer"] == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(proxy.counts.injected["hold-pointer"] == 1, "the trainer reached the pointer update")
+        #expect(proxy.recentRequests.contains { $0.hasPrefix("PUT /models/shop/versions/") }, "the versioned key was written first")
+        let crashed = await trainer.kill9()
         #expect(crashed.status != 0)
         guard case .object(let stillOld) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else { Issue.record("pointer vanished"); return }
         #expect(stillOld.data == (try champion.encoded()), "the pointer still names the champion")

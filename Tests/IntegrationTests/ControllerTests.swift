@@ -3,6 +3,7 @@ import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
+import PolicyEngine
 import Testing
 import TestSupport
 import Transport
@@ -75,7 +76,7 @@ import Transport
             let now = world.clock.value
             for name in ["web", "web-reactive"] {
                 let target = try #require(world.targets.simulated("default/\(name)"))
-                let inService = target.capacityState(at: now).inService
+                let inService = target.capacity(at: now).inService
                 if now >= saleStart, target.demand(at: now) / Double(max(1, inService)) > 80 { overload[name, default: 0] += 1 }
                 if atSaleStart[name] == nil, now >= saleStart { atSaleStart[name] = inService }
             }
@@ -211,14 +212,14 @@ import Transport
         _ = try await world.client.create(.scalingPolicies, namespace: "default", starved)
         let starvedSpec = try PolicySpec.parse(starved["spec"]).get()
         let starvedTarget = try TargetRegistry.simulatedTarget(spec: starvedSpec, anchor: world.anchor)
-        world.targets.register("default/starved", spec: starvedSpec, binding: .init(target: starvedTarget, metrics: NoMetrics()))
+        world.targets.register("default/starved", namespace: "default", spec: starvedSpec, binding: .init(target: starvedTarget, metrics: NoMetrics()))
 
         var controller = world.controller()
         for step in 0..<90 {
             if step == 45 { controller = world.controller() }  // a restart: new informer, queue, caches
             try await world.step(controller, ["web", "starved"])
         }
-        #expect(starvedTarget.changeLog.isEmpty)
+        #expect(starvedTarget.target.changeLog.isEmpty)
         let starvedPolicy = try await world.policy("starved")
         #expect(world.condition(starvedPolicy, "MetricsAvailable")?["status"] == "False")
 
@@ -289,5 +290,5 @@ import Transport
 
 /// A metrics source that never has a datapoint (an exporter that stopped).
 struct NoMetrics: MetricsSource {
-    func loadHistory(until now: Date, steps: Int) async throws -> [(time: Date, load: Double)] { [] }
+    func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] { [] }
 }

@@ -50,7 +50,9 @@ import Transport
         #expect(row.value(at: ["model", "ready"]) == true)
         #expect(row.value(at: ["model", "version"]) == web.value(at: ["status", "model", "version"]))
         #expect(row["conditions"]?.arrayValue?.map { $0["type"]?.stringValue ?? "" }.sorted() == ["Fallback", "MetricsAvailable", "ModelReady", "Ready", "ScalingLimited"])
-        #expect(rows.last?.value(at: ["model", "reason"]) == "NotNeeded")
+        // A Reactive policy uses no model: no model conditions, no model row.
+        #expect(rows.last?.value(at: ["model", "ready"]) == .null)
+        #expect(rows.last?["conditions"]?.arrayValue?.map { $0["type"]?.stringValue ?? "" }.sorted() == ["MetricsAvailable", "Ready", "ScalingLimited"])
 
         let history = try await get("/api/v1/policies/default/web/history")
         #expect(history.status == 200)

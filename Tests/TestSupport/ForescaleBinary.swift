@@ -11,4 +11,10 @@ public enum ForescaleBinary {
         guard let binary = Fixtures.executable("forescale") else { throw NotBuilt() }
         return try await Subprocess.run(binary, arguments, environment: environment)
     }
+
+    /// Starts the executable without waiting for it.
+    public static func start(_ arguments: [String], environment: [String: String]? = nil) throws -> BackgroundProcess {
+        guard let binary = Fixtures.executable("forescale") else { throw NotBuilt() }
+        return try BackgroundProcess(binary, arguments, environment: environment)
+    }
 }

@@ -126,3 +126,43 @@ public final class PeerProcess: Sendable {
         case noPort(String, String)
     }
 }
+
+/// A command started in the background, its output collected into files: for tests that
+/// must act while it runs (a `kill -9` at a chosen moment).
+public final class BackgroundProcess: Sendable {
+    public let pid: pid_t
+    private let stdoutPath: String
+    private let stderrPath: String
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-bg-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        stdoutPath = base + ".out"
+        stderrPath = base + ".err"
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let out = open(stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let err = open(stderrPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer {
+            close(devNull)
+            close(out)
+            close(err)
+        }
+        pid = try ChildProcess.spawn(executable, arguments, environment: Subprocess.mergedEnvironment(environment), stdin: devNull, stdout: out, stderr: err)
+    }
+
+    /// SIGKILL (as a crash ends a process), then the result.
+    public func kill9() async -> CommandResult {
+        kill(pid, SIGKILL)
+        return await wait()
+    }
+
+    /// Waits for the exit (off the cooperative pool) and reads what it printed.
+    public func wait() async -> CommandResult {
+        let pid = self.pid
+        let status = await offload { ChildProcess.waitForExit(pid) }
+        let stdout = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: stdoutPath)
+        try? FileManager.default.removeItem(atPath: stderrPath)
+        return CommandResult(status: status, stdout: stdout, stderr: stderr)
+    }
+}

@@ -1,5 +1,6 @@
-@testable import Autoscaler
+import Forecasting
 import Foundation
+import PolicyEngine
 import KubeCore
 import Testing
 
@@ -8,26 +9,26 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func policy(_ change: (inout PolicySpec) -> Void = { _ in }) -> PolicySpec {
-        var spec = try! PolicySpec.parse(["target": ["kind": "Deployment", "name": "web"], "minCapacity": 2, "maxCapacity": 20]).get()
+        var spec = try! PolicySpec.parse(["target": ["kind": "Simulated", "name": "web", "simulation": [:]], "minCapacity": 2, "maxCapacity": 20]).get()
         change(&spec)
         return spec
     }
 
     /// Forecast load `values` at steps 1, 2, … after now.
-    static func forecast(_ values: [Double]) -> [Observation.ForecastPoint] {
+    static func forecast(_ values: [Double]) -> [ForecastPoint] {
         values.enumerated().map { .init(time: now.addingTimeInterval(Double($0.offset + 1) * 300), value: $0.element, median: $0.element * 0.9) }
     }
 
-    static func observe(current: Int = 4, load: Double? = 240, forecast values: [Double] = [], model: Observation.ModelHealth = .ready,
-                        lastUp: Double? = nil, lastDown: Double? = nil, recommendations: [(Double, Int)] = [], events: [Observation.Event] = []) -> Observation {
-        Observation(now: now, currentCapacity: current, inServiceCapacity: current, currentLoad: load, forecast: forecast(values), model: model, events: events,
-                    lastScaleUp: lastUp.map { now.addingTimeInterval(-$0) }, lastScaleDown: lastDown.map { now.addingTimeInterval(-$0) },
-                    recommendations: recommendations.map { .init(time: now.addingTimeInterval(-$0.0), capacity: $0.1) })
+    static func observe(current: Int = 4, load: Double? = 240, forecast values: [Double] = [], model: ModelProblem? = nil,
+                        lastUp: Double? = nil, lastDown: Double? = nil, recommendations: [(Double, Int)] = [], events: [CalendarEvent] = []) -> DecisionInput {
+        DecisionInput(now: now, currentCapacity: current, currentLoad: load, forecast: forecast(values), modelProblem: model, events: events,
+                      lastScaleUp: lastUp.map { now.addingTimeInterval(-$0) }, lastScaleDown: lastDown.map { now.addingTimeInterval(-$0) },
+                      recommendations: recommendations.map { .init(time: now.addingTimeInterval(-$0.0), capacity: $0.1) })
     }
 
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
-        var observation: Observation
+        var observation: DecisionInput
         var policy: PolicySpec
         var action: Plan.Action
         var reason: String
@@ -61,7 +62,7 @@ import Testing
         Case(name: "min capacity",
              observation: observe(current: 2, load: 10, forecast: [10, 10]), policy: policy(), action: .hold, reason: "Steady", limits: ["MinCapacity"]),
         Case(name: "unusable model: fall back to reactive target tracking",
-             observation: observe(current: 4, load: 420, forecast: [], model: .unusable(reason: "ModelCorrupt", message: "checksum")), policy: policy(), action: .scale(to: 7), reason: "LoadAboveTarget"),
+             observation: observe(current: 4, load: 420, forecast: [], model: .corrupt), policy: policy(), action: .scale(to: 7), reason: "LoadAboveTarget"),
         Case(name: "threshold mode: +1 above 70% predicted CPU",
              observation: observe(current: 4, load: 240, forecast: [320, 320]), policy: policy { $0.mode = .threshold }, action: .scale(to: 5), reason: "PredictedCPUAboveThreshold"),
         Case(name: "threshold mode: -1 below 35% predicted CPU",
@@ -99,20 +100,20 @@ import Testing
         (0.7, [0.5], [100.0], 100.0),
     ])
     func quantileInterpolation(q: Double, levels: [Double], values: [Double], expected: Double) {
-        #expect(abs(Controller.interpolateQuantile(q, levels: levels, values: values) - expected) < 1e-9)
+        #expect(abs(Forecast.interpolate(q, levels: levels, values: values) - expected) < 1e-9)
     }
 
     @Test(arguments: cases)
     func rule(_ test: Case) {
         let plan = decide(test.observation, policy: test.policy)
         #expect(plan.action == test.action)
-        #expect(plan.reason == test.reason)
-        #expect(plan.limits == test.limits)
+        #expect(plan.reason.description == test.reason)
+        #expect(plan.limits.map(\.rawValue) == test.limits)
     }
 
     @Test func fallbackIsReportedAndForecastLoadIsTheQuantileMaximum() {
-        let corrupt = decide(Self.observe(forecast: [], model: .unusable(reason: "ModelCorrupt", message: "")), policy: Self.policy())
-        #expect(corrupt.fallback == "ModelCorrupt" && corrupt.basis == "Reactive")
+        let corrupt = decide(Self.observe(forecast: [], model: .corrupt), policy: Self.policy())
+        #expect(corrupt.fallback == .corrupt && corrupt.basis == .reactive)
         // lead 300 s + step 300 s covers the first two steps only.
         let plan = decide(Self.observe(forecast: [300, 420, 9000]), policy: Self.policy())
         #expect(plan.forecastLoad == 420 && plan.fallback == nil)

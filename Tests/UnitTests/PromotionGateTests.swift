@@ -1,4 +1,4 @@
-import Autoscaler
+import PolicyEngine
 import Testing
 
 @Suite struct PromotionGateTests {

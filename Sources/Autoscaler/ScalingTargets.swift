@@ -1,0 +1,100 @@
+import Cloud
+import Foundation
+import KubeClient
+import KubeCore
+import PolicyEngine
+import Synchronization
+
+/// A scalable thing: its capacity now, and setting it.
+public protocol ScalingTarget: Sendable {
+    func capacity(at now: Date) async throws -> CapacityState
+    func setCapacity(_ capacity: Int, at now: Date) async throws
+}
+
+/// Where load comes from: capacity-independent load per step up to `now`.
+public protocol MetricsSource: Sendable {
+    /// The last `steps` samples at or before `now`, oldest first.
+    func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample]
+    /// How far this source's data was moved in time (a replayed trace); a model trained on
+    /// the original trace is aged by the shifted clock.
+    var timeShift: TimeInterval { get }
+}
+
+extension MetricsSource {
+    public var timeShift: TimeInterval { 0 }
+}
+
+/// A `SimulatedTarget` as a target and a metrics source of this process.
+public final class SimulatedTargetAdapter: ScalingTarget, MetricsSource {
+    private let state: Mutex<SimulatedTarget>
+    public let timeShift: TimeInterval
+
+    public init(_ target: SimulatedTarget, timeShift: TimeInterval) {
+        state = Mutex(target)
+        self.timeShift = timeShift
+    }
+
+    public var target: SimulatedTarget { state.withLock { $0 } }
+
+    public func capacity(at now: Date) async throws -> CapacityState { state.withLock { $0.capacity(at: now) } }
+
+    public func setCapacity(_ capacity: Int, at now: Date) async throws { state.withLock { $0.setCapacity(capacity, at: now) } }
+
+    public func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] { state.withLock { $0.loadHistory(until: now, steps: steps) } }
+}
+
+/// A Deployment (or any resource with `/scale`) through the Kubernetes API.
+public struct KubernetesScaleTarget: ScalingTarget {
+    public let client: KubernetesClient
+    public let resource: ResourceRef
+    public let namespace: String
+    public let name: String
+
+    public init(client: KubernetesClient, resource: ResourceRef = .deployments, namespace: String, name: String) {
+        self.client = client
+        self.resource = resource
+        self.namespace = namespace
+        self.name = name
+    }
+
+    public func capacity(at now: Date) async throws -> CapacityState {
+        let scale = try await client.scale(resource, namespace: namespace, name: name)
+        return CapacityState(desired: scale.specReplicas, inService: scale.statusReplicas)
+    }
+
+    public func setCapacity(_ capacity: Int, at now: Date) async throws {
+        try await client.setScale(resource, namespace: namespace, name: name, replicas: capacity)
+    }
+}
+
+/// An EC2 Auto Scaling group (DescribeAutoScalingGroups / SetDesiredCapacity).
+public struct AutoScalingGroupTarget: ScalingTarget {
+    public let api: AutoScalingAPI
+    public let name: String
+
+    public init(api: AutoScalingAPI, name: String) {
+        self.api = api
+        self.name = name
+    }
+
+    public func capacity(at now: Date) async throws -> CapacityState {
+        guard let group = try await api.describeAutoScalingGroups(names: [name]).first else {
+            throw TargetError.notFound("Auto Scaling group \(name) does not exist")
+        }
+        return CapacityState(desired: group.desiredCapacity, inService: group.inServiceInstances)
+    }
+
+    public func setCapacity(_ capacity: Int, at now: Date) async throws {
+        try await api.setDesiredCapacity(groupName: name, capacity: capacity)
+    }
+}
+
+public enum TargetError: Error, CustomStringConvertible {
+    case notFound(String)
+    case unsupported(String)
+    public var description: String {
+        switch self {
+        case .notFound(let detail), .unsupported(let detail): return detail
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Forecasting
+import Foundation
+
+/// What `decide` reads: the numbers of one observation after `step` has judged freshness,
+/// model health and the forecast. No clock: `now` is in here.
+public struct DecisionInput: Sendable, Equatable {
+    public var now: Date
+    /// The capacity the target is set to.
+    public var currentCapacity: Int
+    /// Capacity-independent load now; nil when no datapoint arrived or the latest is stale.
+    public var currentLoad: Double?
+    /// The forecast per future step, at the policy's quantile.
+    public var forecast: [ForecastPoint]
+    /// Why the model cannot be used (nil: usable, or not needed).
+    public var modelProblem: ModelProblem?
+    public var events: [CalendarEvent]
+    public var lastScaleUp: Date?
+    public var lastScaleDown: Date?
+    /// Raw recommendations of the scale-in stabilization window.
+    public var recommendations: [Recommendation]
+
+    public init(now: Date, currentCapacity: Int, currentLoad: Double?, forecast: [ForecastPoint] = [], modelProblem: ModelProblem? = nil,
+                events: [CalendarEvent] = [], lastScaleUp: Date? = nil, lastScaleDown: Date? = nil, recommendations: [Recommendation] = []) {
+        self.now = now
+        self.currentCapacity = currentCapacity
+        self.currentLoad = currentLoad
+        self.forecast = forecast
+        self.modelProblem = modelProblem
+        self.events = events
+        self.lastScaleUp = lastScaleUp
+        self.lastScaleDown = lastScaleDown
+        self.recommendations = recommendations
+    }
+}
+
+/// A past raw recommendation (time, capacity).
+public struct Recommendation: Sendable, Equatable, Codable {
+    public var time: Date
+    public var capacity: Int
+    public init(time: Date, capacity: Int) {
+        self.time = time
+        self.capacity = capacity
+    }
+}
+
+/// The capacity for `load` at `utilization` % per instance, rounded up. Loads beyond any
+/// capacity a policy may have are clamped (the bounds apply next), never converted blindly.
+func capacity(for load: Double, utilization: Double) -> Int {
+    let needed = (load / utilization).rounded(.up)
+    guard needed.isFinite else { return needed > 0 ? Int(SpecFields.capacityRange.upperBound) + 1 : 0 }
+    return Int(min(max(needed, 0), SpecFields.capacityRange.upperBound + 1))
+}
+
+/// The decision engine: pure, no I/O, no clock. Rules, in order:
+/// recommendation (Predictive target tracking on the quantile of forecast load over
+/// (now, now + leadTime + step], the prototype's Threshold rule on predicted per-instance
+/// CPU, or Reactive target tracking on current load — also the fallback when the model is
+/// unusable); calendar pre-warm floor; min/max; scale-in stabilization (highest
+/// recommendation in the window); scale-up cooldown and max step; scale-in cooldown and max
+/// step; no scale-in on missing or stale metrics; ForecastOnly and suspend never act.
+public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
+    let current = input.currentCapacity
+    var limits: [Plan.Limit] = []
+    var fallback: ModelProblem?
+    let metricsAvailable = input.currentLoad != nil
+    let horizonEnd = input.now.addingTimeInterval(policy.leadTimeSeconds + policy.stepSeconds)
+    let window = input.forecast.filter { $0.time > input.now && $0.time <= horizonEnd }
+    let forecastLoad = window.map(\.value).max()
+    let capacityFor: (Double) -> Int = { capacity(for: $0, utilization: policy.targetUtilization) }
+
+    var basis: Plan.Basis
+    var recommendation: Int
+    var wantsPrediction = policy.mode.usesModel
+    if wantsPrediction {
+        if let problem = input.modelProblem {
+            fallback = problem
+            wantsPrediction = false
+        } else if forecastLoad == nil {
+            fallback = .noForecast
+            wantsPrediction = false
+        }
+    }
+    if wantsPrediction, let forecastLoad {
+        if policy.mode == .threshold {
+            // The prototype's rule: predicted per-instance CPU at the current capacity.
+            let predictedCPU = (window.first?.median ?? forecastLoad) / Double(max(1, current))
+            recommendation = predictedCPU > policy.scaleUpAbove ? current + 1 : predictedCPU < policy.scaleDownBelow ? current - 1 : current
+            basis = .threshold
+        } else {
+            // The higher of the forecast's capacity and target tracking on the current load,
+            // as AWS runs predictive scaling together with dynamic scaling: the forecast
+            // brings capacity forward; it never removes capacity the present load needs.
+            recommendation = max(capacityFor(forecastLoad), input.currentLoad.map(capacityFor) ?? 0)
+            basis = .predictive
+        }
+    } else if let load = input.currentLoad {
+        recommendation = capacityFor(load)
+        basis = .reactive
+    } else {
+        recommendation = current
+        basis = .noMetrics
+    }
+
+    // Calendar pre-warm: from start − leadTime, hold at least the capacity for the event's
+    // expected load (current load × multiplier); once it has begun, hold the capacity — until
+    // the event ends with holdThroughEvent, else for one stabilization window while its ramp
+    // settles; then the forecast (which knows the calendar) and the load decide, so a
+    // day-long event is not paid for at its peak all day.
+    var floor = 0
+    let load = input.currentLoad ?? 0
+    for event in input.events
+    where input.now >= event.start.addingTimeInterval(-policy.leadTimeSeconds)
+        && input.now < (policy.holdThroughEvent ? event.end : min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds))) {
+        if let multiplier = event.multiplier, input.now < event.start {
+            floor = max(floor, capacityFor(load * multiplier))
+        } else {
+            floor = max(floor, current)
+        }
+    }
+    var desired = recommendation
+    if floor > desired {
+        desired = floor
+        limits.append(.calendarPrewarm)
+    }
+    if desired < policy.minCapacity {
+        desired = policy.minCapacity
+        limits.append(.minCapacity)
+    }
+    if desired > policy.maxCapacity {
+        desired = policy.maxCapacity
+        limits.append(.maxCapacity)
+    }
+    let bounded = desired
+
+    var reason: Plan.Reason
+    if desired > current {
+        if let last = input.lastScaleUp, input.now.timeIntervalSince(last) < policy.scaleUpCooldownSeconds {
+            desired = current
+            limits.append(.scaleUpCooldown)
+        } else if desired - current > policy.scaleUpMaxStep {
+            desired = current + policy.scaleUpMaxStep
+            limits.append(.maxStepUp)
+        }
+        if desired == current {
+            reason = .held(by: .scaleUpCooldown)
+        } else if floor > recommendation {
+            reason = .calendarPrewarm
+        } else {
+            reason = switch basis {
+            case .predictive: .forecastAboveTarget
+            case .threshold: .predictedCPUAboveThreshold
+            case .reactive, .noMetrics: .loadAboveTarget
+            }
+        }
+    } else if desired < current {
+        // Scale-in only on fresh metrics, on the highest recommendation of the window.
+        let windowStart = input.now.addingTimeInterval(-policy.stabilizationWindowSeconds)
+        let stabilized = max(bounded, input.recommendations.filter { $0.time > windowStart }
+            .map { min(policy.maxCapacity, max(policy.minCapacity, $0.capacity)) }.max() ?? bounded)
+        if !metricsAvailable {
+            desired = current
+            limits.append(.metricsUnavailable)
+        } else if stabilized > desired {
+            desired = min(current, stabilized)
+            limits.append(.stabilizationWindow)
+        }
+        if desired < current {
+            let lastScale = [input.lastScaleUp, input.lastScaleDown].compactMap { $0 }.max()
+            if let lastScale, input.now.timeIntervalSince(lastScale) < policy.scaleDownCooldownSeconds {
+                desired = current
+                limits.append(.scaleDownCooldown)
+            } else if current - desired > policy.scaleDownMaxStep {
+                desired = current - policy.scaleDownMaxStep
+                limits.append(.maxStepDown)
+            }
+        }
+        if desired < current {
+            reason = switch basis {
+            case .predictive: .forecastBelowTarget
+            case .threshold: .predictedCPUBelowThreshold
+            case .reactive, .noMetrics: .loadBelowTarget
+            }
+        } else {
+            reason = limits.last.map { .held(by: $0) } ?? .steady
+        }
+    } else {
+        reason = .steady
+    }
+
+    var action: Plan.Action = desired == current ? .hold : .scale(to: desired)
+    if policy.suspend {
+        action = .hold
+        reason = .suspended
+    } else if policy.mode == .forecastOnly {
+        action = .hold
+        reason = .forecastOnly
+    }
+    return Plan(action: action, desired: desired, recommendation: recommendation, basis: basis, reason: reason,
+                limits: limits, fallback: fallback, forecastLoad: forecastLoad, metricsAvailable: metricsAvailable)
+}

@@ -1,0 +1,23 @@
+/// An Event `step` asks the controller to record: what a person wants to know — scaling
+/// actions, fallbacks, model changes, invalid specs, failures. Limits are not Events (they
+/// live in the ScalingLimited condition). The recorder aggregates repeats into a series.
+public struct EventIntent: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case normal = "Normal"
+        case warning = "Warning"
+    }
+
+    public var type: Kind
+    /// CamelCase: ScaledUp, ScaledDown, ModelLoaded, InvalidSpec, …
+    public var reason: String
+    /// What the controller was doing (events.k8s.io `action`): Scale, Reconcile, Validate.
+    public var action: String
+    public var note: String
+
+    public init(type: Kind, reason: String, action: String, note: String) {
+        self.type = type
+        self.reason = reason
+        self.action = action
+        self.note = note
+    }
+}

@@ -1,0 +1,74 @@
+import Forecasting
+import Foundation
+import KubeCore
+
+/// The forecast load at one future step: at the policy's quantile, the median, and the
+/// model's lowest and highest quantiles (the band around it).
+public struct ForecastPoint: Sendable, Equatable {
+    public var time: Date
+    public var value: Double
+    public var median: Double
+    public var low: Double
+    public var high: Double
+
+    public init(time: Date, value: Double, median: Double, low: Double? = nil, high: Double? = nil) {
+        self.time = time
+        self.value = value
+        self.median = median
+        self.low = low ?? min(value, median)
+        self.high = high ?? max(value, median)
+    }
+}
+
+public enum Forecast {
+    /// Runs the model on the load history. The policy's quantile is read off the model's
+    /// quantile outputs by linear interpolation between the two that bracket it (clamped to
+    /// the outermost), so a p70 policy works with a p50/p90 model.
+    public static func points(_ forecaster: Forecaster, history: [LoadSample], events: [CalendarEvent], quantile: Double) throws -> [ForecastPoint] {
+        let header = forecaster.header
+        let table = TimeSeriesTable(timestamps: history.map(\.time), columns: [header.targetColumn: history.map { Float($0.load) }], columnNames: [header.targetColumn])
+        let steps = try forecaster.forecast(table, events: events)
+        let levels = header.quantiles.isEmpty ? [0.5] : header.quantiles.map(Double.init)
+        // The model's outputs in ascending quantile order, sorted once for every step.
+        let order = levels.indices.sorted { levels[$0] < levels[$1] }
+        let sortedLevels = order.map { levels[$0] }
+        return steps.map { step in
+            // A model may output anything: negative or non-finite loads mean no load.
+            let values = order.map { index -> Double in
+                let value = Double(step.values[index])
+                return value.isFinite ? max(0, value) : 0
+            }
+            func at(_ q: Double) -> Double { interpolateSorted(q, levels: sortedLevels, values: values) }
+            return ForecastPoint(time: step.timestamp, value: at(quantile), median: at(0.5), low: at(0), high: at(1))
+        }
+    }
+
+    /// The value at quantile `q` from values at `levels` (any order): linear between the
+    /// bracketing levels, the nearest level's value outside them.
+    public static func interpolate(_ q: Double, levels: [Double], values: [Double]) -> Double {
+        let points = zip(levels, values).sorted { $0.0 < $1.0 }
+        return interpolateSorted(q, levels: points.map(\.0), values: points.map(\.1))
+    }
+
+    /// `interpolate` for levels already in ascending order.
+    public static func interpolateSorted(_ q: Double, levels: [Double], values: [Double]) -> Double {
+        guard let first = levels.first, let last = levels.last else { return 0 }
+        if q <= first { return values[0] }
+        if q >= last { return values[levels.count - 1] }
+        guard let upper = levels.firstIndex(where: { $0 >= q }), upper > 0 else { return values[0] }
+        let (qa, va, qb, vb) = (levels[upper - 1], values[upper - 1], levels[upper], values[upper])
+        return qb > qa ? va + (vb - va) * (q - qa) / (qb - qa) : vb
+    }
+
+    /// Stale (trained on data older than maxAge) or failing its recorded accuracy gate.
+    public static func health(of header: ModelHeader, spec: PolicySpec, now: Date) -> (problem: ModelProblem, message: String)? {
+        let age = now.timeIntervalSince(header.trainingEnd)
+        if age > spec.modelMaxAgeSeconds {
+            return (.stale, "trained on data up to \(Timestamps.format(header.trainingEnd)), older than \(Int(spec.modelMaxAgeSeconds)) s")
+        }
+        if let mae = header.testMetrics?.mae, let baseline = header.baselineMetrics["seasonal_naive"]?.mae, Double(mae) > spec.modelMaxMAERatio * Double(baseline) {
+            return (.failsAccuracyGate, String(format: "holdout MAE %.2f is above %.2f × seasonal-naive MAE %.2f", mae, spec.modelMaxMAERatio, baseline))
+        }
+        return nil
+    }
+}

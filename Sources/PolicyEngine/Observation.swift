@@ -1,0 +1,108 @@
+import Forecasting
+import Foundation
+
+/// One capacity-independent load sample (e.g. average CPU% × in-service instances).
+public struct LoadSample: Sendable, Equatable {
+    public var time: Date
+    public var load: Double
+
+    public init(time: Date, load: Double) {
+        self.time = time
+        self.load = load
+    }
+}
+
+/// A target's capacity: what it is set to, and how much of it is in service (warm).
+public struct CapacityState: Sendable, Equatable {
+    public var desired: Int
+    public var inService: Int
+
+    public init(desired: Int, inService: Int) {
+        self.desired = desired
+        self.inService = inService
+    }
+
+    /// Capacities read from a target (a group, a /scale, a simulator) are outside input too.
+    public static let plausible = 0...1_000_000
+    public var isPlausible: Bool { Self.plausible.contains(desired) && Self.plausible.contains(inService) }
+}
+
+/// A model as the controller found it.
+public enum ModelObservation: Sendable {
+    /// `spec.model.artefact` is not set.
+    case notConfigured
+    /// Set, but it could not be loaded.
+    case unavailable(ModelProblem, message: String)
+    case loaded(LoadedModel)
+}
+
+public struct LoadedModel: Sendable {
+    public var forecaster: Forecaster
+    /// The first 12 hex digits of the artefact's SHA-256.
+    public var version: String
+    public var loadedAt: Date
+    public var artefact: String
+
+    public init(forecaster: Forecaster, version: String, loadedAt: Date, artefact: String) {
+        self.forecaster = forecaster
+        self.version = version
+        self.loadedAt = loadedAt
+        self.artefact = artefact
+    }
+}
+
+/// Why a policy that forecasts is not using its model (CamelCase, for conditions and Events).
+public enum ModelProblem: String, Sendable, Equatable, CaseIterable {
+    case noModel = "NoModel"
+    case missing = "ModelMissing"
+    case corrupt = "ModelCorrupt"
+    case unsupported = "ModelUnsupported"
+    case stale = "ModelStale"
+    case failsAccuracyGate = "ModelFailsAccuracyGate"
+    case forecastFailed = "ForecastFailed"
+    case noForecast = "NoForecast"
+}
+
+/// The business calendar as the controller found it.
+public enum CalendarObservation: Sendable, Equatable {
+    case notConfigured
+    case events([CalendarEvent])
+    /// The ConfigMap, its key or its JSON could not be read (the message says which).
+    case unreadable(String)
+
+    public var events: [CalendarEvent] {
+        if case .events(let events) = self { return events }
+        return []
+    }
+}
+
+/// Everything one reconcile observed, gathered by the controller (or the backtest) before
+/// the pure `step`. No clock: `now` is in here.
+public struct Observation: Sendable {
+    public var now: Date
+    public var capacity: CapacityState
+    /// The load history, oldest first, up to `now`.
+    public var history: [LoadSample]
+    public var model: ModelObservation
+    public var calendar: CalendarObservation
+    /// How far the source's data was moved in time (a replayed trace): a model trained on
+    /// the original trace is aged by the shifted clock.
+    public var timeShift: TimeInterval
+
+    public init(now: Date, capacity: CapacityState, history: [LoadSample], model: ModelObservation = .notConfigured,
+                calendar: CalendarObservation = .notConfigured, timeShift: TimeInterval = 0) {
+        self.now = now
+        self.capacity = capacity
+        self.history = history
+        self.model = model
+        self.calendar = calendar
+        self.timeShift = timeShift
+    }
+
+    /// History rows a reconcile reads for `spec` with a model of `sequenceLength` (nil: none):
+    /// two input windows and an hour of margin, at least 48 — what the controller asks its
+    /// metrics source for and what the backtest replays.
+    public static func historySteps(sequenceLength: Int?) -> Int {
+        max(48, (sequenceLength ?? 24) * 2 + 12)
+    }
+}

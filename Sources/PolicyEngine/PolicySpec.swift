@@ -1,0 +1,189 @@
+import Foundation
+import KubeCore
+
+/// A ScalingPolicy's spec (forescale.io/v1alpha1), parsed and range-checked through
+/// `SpecFields`, with the CRD's defaults — so a policy created without schema defaulting,
+/// or against an older CRD, still means the same thing and can never make the controller
+/// trap on a number.
+public struct PolicySpec: Sendable, Equatable {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Target tracking on the forecast load over the lead time.
+        case predictive = "Predictive"
+        /// The prototype's rule on predicted per-instance CPU: +1 above, −1 below.
+        case threshold = "Threshold"
+        /// Target tracking on the current load (also the fallback).
+        case reactive = "Reactive"
+        /// Computes and records everything, never acts.
+        case forecastOnly = "ForecastOnly"
+
+        /// Whether the mode forecasts (and so needs a model).
+        public var usesModel: Bool { self != .reactive }
+    }
+
+    public enum TargetKind: String, Sendable, CaseIterable {
+        case simulated = "Simulated"
+        case deployment = "Deployment"
+        case autoScalingGroup = "AutoScalingGroup"
+    }
+
+    /// Where the load history comes from.
+    public enum MetricsSource: String, Sendable, CaseIterable {
+        /// The target's own trace replay (`spec.target.simulation`).
+        case simulated
+        /// CloudWatch (`spec.metrics.cloudwatch`), for AutoScalingGroup targets.
+        case cloudwatch
+        /// A Prometheus server (`spec.metrics.prometheus`).
+        case prometheus
+
+        /// The default when `spec.metrics.source` is absent: the simulation when the policy
+        /// has one, CloudWatch for an Auto Scaling group, otherwise Prometheus.
+        public static func `default`(for kind: TargetKind, hasSimulation: Bool) -> MetricsSource {
+            if hasSimulation { return .simulated }
+            return kind == .autoScalingGroup ? .cloudwatch : .prometheus
+        }
+    }
+
+    public var targetKind: TargetKind
+    public var targetName: String
+    public var region: String?
+    public var minCapacity: Int
+    public var maxCapacity: Int
+    public var mode: Mode
+    public var suspend: Bool
+    /// Per-instance utilisation (%) to plan for.
+    public var targetUtilization: Double
+    public var scaleUpAbove: Double
+    public var scaleDownBelow: Double
+    /// Forecast steps recorded in status and charted; the trainer's horizon is at least this.
+    public var horizonSteps: Int
+    public var leadTimeSeconds: Double
+    public var quantile: Double
+    public var metricsSource: MetricsSource
+    public var stepSeconds: Double
+    /// Metrics older than this are stale: no scale-in.
+    public var staleAfterSeconds: Double
+    public var modelArtefact: String?
+    public var modelMaxAgeSeconds: Double
+    /// The accuracy gate: the model's holdout MAE must not exceed this × the seasonal-naive MAE.
+    public var modelMaxMAERatio: Double
+    public var calendarConfigMap: String?
+    public var calendarKey: String
+    /// The calendar floor lasts until an event ends (true) or until its ramp has settled.
+    public var holdThroughEvent: Bool
+    public var scaleUpMaxStep: Int
+    public var scaleUpCooldownSeconds: Double
+    public var scaleDownMaxStep: Int
+    public var scaleDownCooldownSeconds: Double
+    public var stabilizationWindowSeconds: Double
+    /// Simulated targets: the trace, the start offset into it, warm-up, initial capacity.
+    public var simulation: SimulationSpec?
+    /// CloudWatch metric of an AutoScalingGroup target (per-instance utilisation).
+    public var cloudWatch: CloudWatchSpec
+
+    /// Defaults of spec.forecast (the dashboard and the backtest fall back to them too).
+    public static let defaultQuantile = SpecFields.quantile.fallback!
+    public static let defaultLeadTimeSeconds = SpecFields.leadTimeSeconds.fallback!
+
+    public struct CloudWatchSpec: Sendable, Equatable, Hashable {
+        public var namespace: String
+        public var metricName: String
+        public var statistic: String
+        /// Empty: AutoScalingGroupName = the target's name.
+        public var dimensions: [String: String]
+    }
+
+    public struct SimulationSpec: Sendable, Equatable, Hashable {
+        /// "seed" (the prototype's generator), or a CSV path with a `load` or `value` column.
+        public var trace: String
+        public var loadScale: Double
+        public var initialCapacity: Int
+        public var warmupSeconds: Double
+        public var startOffsetSteps: Int
+    }
+
+    /// Forecast steps the lead time spans: the window `decide` reads is (now, now + lead + step].
+    public var leadSteps: Int { Int(((leadTimeSeconds + stepSeconds) / stepSeconds).rounded()) }
+
+    /// Parses and validates; the errors name the field as the API server would.
+    public static func parse(_ spec: JSONValue?) -> Result<PolicySpec, InvalidSpec> {
+        var reader = SpecReader(spec ?? [:])
+        if let spec, spec.objectValue == nil { return .failure(InvalidSpec(problems: ["spec: must be an object"])) }
+        let kindText = reader.text(SpecFields.targetKind)
+        if kindText == nil, !reader.has(SpecFields.targetKind.path) { reader.problem("spec.target.kind: required (one of Simulated, Deployment, AutoScalingGroup)") }
+        let kind = kindText.flatMap(TargetKind.init(rawValue:)) ?? .simulated
+        let name = reader.text(SpecFields.targetName) ?? ""
+        if name.isEmpty { reader.problem("spec.target.name: required") }
+        let minCapacity = reader.integer(SpecFields.minCapacity)
+        var policy = PolicySpec(
+            targetKind: kind, targetName: name, region: reader.text(SpecFields.region),
+            minCapacity: minCapacity, maxCapacity: reader.integer(SpecFields.maxCapacity),
+            mode: reader.text(SpecFields.mode).flatMap(Mode.init(rawValue:)) ?? .predictive, suspend: reader.flag(SpecFields.suspend),
+            targetUtilization: reader.number(SpecFields.targetUtilization),
+            scaleUpAbove: reader.number(SpecFields.scaleUpAbove), scaleDownBelow: reader.number(SpecFields.scaleDownBelow),
+            horizonSteps: reader.integer(SpecFields.horizonSteps),
+            leadTimeSeconds: reader.number(SpecFields.leadTimeSeconds), quantile: reader.number(SpecFields.quantile),
+            metricsSource: .simulated,
+            stepSeconds: reader.number(SpecFields.stepSeconds), staleAfterSeconds: reader.number(SpecFields.staleAfterSeconds),
+            modelArtefact: reader.text(SpecFields.artefact),
+            modelMaxAgeSeconds: reader.number(SpecFields.modelMaxAgeSeconds), modelMaxMAERatio: reader.number(SpecFields.modelMaxMAERatio),
+            calendarConfigMap: reader.text(SpecFields.calendarName), calendarKey: reader.text(SpecFields.calendarKey) ?? "events.json",
+            holdThroughEvent: reader.flag(SpecFields.holdThroughEvent),
+            scaleUpMaxStep: reader.integer(SpecFields.scaleUpMaxStep), scaleUpCooldownSeconds: reader.number(SpecFields.scaleUpCooldownSeconds),
+            scaleDownMaxStep: reader.integer(SpecFields.scaleDownMaxStep), scaleDownCooldownSeconds: reader.number(SpecFields.scaleDownCooldownSeconds),
+            stabilizationWindowSeconds: reader.number(SpecFields.stabilizationWindowSeconds),
+            simulation: nil,
+            cloudWatch: CloudWatchSpec(namespace: reader.text(SpecFields.cloudWatchNamespace) ?? "AWS/EC2",
+                                       metricName: reader.text(SpecFields.cloudWatchMetricName) ?? "CPUUtilization",
+                                       statistic: reader.text(SpecFields.cloudWatchStatistic) ?? "Average", dimensions: [:])
+        )
+        if let dimensions = reader.spec.value(at: ["metrics", "cloudwatch", "dimensions"]), dimensions != .null {
+            if let fields = dimensions.objectValue, fields.count <= 30, fields.values.allSatisfy({ $0.stringValue != nil }) {
+                policy.cloudWatch.dimensions = dimensions.stringMap
+            } else {
+                reader.problem("spec.metrics.cloudwatch.dimensions: must map at most 30 names to strings")
+            }
+        }
+        if reader.has(["target", "simulation"]) {
+            policy.simulation = SimulationSpec(
+                trace: reader.text(SpecFields.trace) ?? "seed", loadScale: reader.number(SpecFields.loadScale),
+                initialCapacity: reader.has(SpecFields.initialCapacity.path) ? reader.integer(SpecFields.initialCapacity) : minCapacity,
+                warmupSeconds: reader.number(SpecFields.warmupSeconds), startOffsetSteps: reader.integer(SpecFields.startOffsetSteps)
+            )
+        }
+        let sourceText = reader.text(SpecFields.metricsSource)
+        policy.metricsSource = sourceText.flatMap(MetricsSource.init(rawValue:)) ?? .default(for: kind, hasSimulation: policy.simulation != nil)
+        var problems = reader.problems
+        problems += policy.crossFieldProblems
+        return problems.isEmpty ? .success(policy) : .failure(InvalidSpec(problems: problems))
+    }
+
+    /// Rules between fields (each field is already within its own range).
+    var crossFieldProblems: [String] {
+        var problems: [String] = []
+        if maxCapacity < minCapacity { problems.append("spec.maxCapacity: must be ≥ minCapacity (\(minCapacity))") }
+        if scaleDownBelow >= scaleUpAbove { problems.append("spec.thresholds: scaleDownBelow must be below scaleUpAbove") }
+        if targetKind == .autoScalingGroup, region == nil { problems.append("spec.target.region: required for an AutoScalingGroup") }
+        if targetKind == .simulated, simulation == nil { problems.append("spec.target.simulation: required for a Simulated target") }
+        if let simulation, simulation.loadScale <= 0 { problems.append("spec.target.simulation.loadScale: must be above 0") }
+        if modelMaxMAERatio <= 0 { problems.append("spec.model.maxMAERatio: must be above 0") }
+        if let artefact = modelArtefact, !(artefact.hasPrefix("file://") || artefact.hasPrefix("s3://")) || artefact.count < 8 {
+            problems.append("spec.model.artefact: must be a file:// or s3:// URL")
+        }
+        switch metricsSource {
+        case .simulated where simulation == nil:
+            problems.append("spec.metrics.source: simulated needs spec.target.simulation (the trace to replay)")
+        case .cloudwatch where targetKind != .autoScalingGroup:
+            problems.append("spec.metrics.source: cloudwatch reads an Auto Scaling group's metrics; the target is a \(targetKind.rawValue)")
+        case .prometheus:
+            problems.append("spec.metrics.source: prometheus is not available in this build")
+        default:
+            break
+        }
+        return problems
+    }
+}
+
+public struct InvalidSpec: Error, Sendable, Equatable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "; ") }
+}

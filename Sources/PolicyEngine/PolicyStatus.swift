@@ -1,0 +1,144 @@
+import Foundation
+import KubeCore
+
+/// The controller's part of a ScalingPolicy's status, typed as the CRD's status schema
+/// declares it and encoded once (`json`). `status.training` belongs to the trainer and is
+/// not here: the controller's merge patches never touch it.
+public struct PolicyStatus: Codable, Sendable, Equatable {
+    public var observedGeneration: Int?
+    public var currentCapacity: Int?
+    public var inServiceCapacity: Int?
+    public var desiredCapacity: Int?
+    /// The rule the last decision used (Predictive, Threshold, Reactive, NoMetrics).
+    public var mode: String?
+    /// Load when the observation fields were last refreshed (see `step`), and as a
+    /// percentage of what the current capacity serves at 100 %.
+    public var currentLoad: Double?
+    public var currentUtilization: Double?
+    public var lastScaleUpTime: Date?
+    public var lastScaleDownTime: Date?
+    public var lastAction: Action?
+    /// An action recorded before it was applied: the next pass confirms it (the target shows
+    /// it) or drops it (the target does not), so a crash between the two never applies a
+    /// decision twice and never loses the cooldown it started.
+    public var pendingAction: Action?
+    public var lastForecast: LastForecast?
+    /// The scale-in stabilization window's recommendations (written when they change).
+    public var recommendations: [Recommendation]?
+    public var model: Model?
+    public var conditions: [Condition]?
+
+    public struct Action: Codable, Sendable, Equatable {
+        public var id: String?
+        public var from: Int
+        public var to: Int
+        public var reason: String
+        public var time: Date
+
+        public init(id: String?, from: Int, to: Int, reason: String, time: Date) {
+            self.id = id
+            self.from = from
+            self.to = to
+            self.reason = reason
+            self.time = time
+        }
+    }
+
+    public struct LastForecast: Codable, Sendable, Equatable {
+        public var time: Date
+        /// The load the decision used: the quantile's maximum over the lead time.
+        public var load: Double
+        public var quantile: Double
+        public var leadTimeSeconds: Int
+        public var points: [Point]
+
+        public struct Point: Codable, Sendable, Equatable {
+            public var time: Date
+            public var value: Double
+            public var median: Double
+        }
+    }
+
+    public struct Model: Codable, Sendable, Equatable {
+        public var artefact: String
+        public var version: String
+        public var trainedAt: Date
+        public var loadedAt: Date
+        public var holdoutMAE: Double?
+        /// The baseline the accuracy gate compares with, and its MAE on the same holdout.
+        public var baseline: String?
+        public var baselineMAE: Double?
+    }
+
+    public init() {}
+
+    public var conditionList: [Condition] { conditions ?? [] }
+
+    // MARK: JSON
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamps.format(date))
+        }
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = Timestamps.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 time: \(text)"))
+            }
+            return date
+        }
+        return decoder
+    }()
+
+    /// The status as the API stores it (absent fields omitted).
+    public var json: JSONValue {
+        // Encoding plain values and RFC 3339 strings cannot fail.
+        guard let data = try? Self.encoder.encode(self), let value = try? JSONValue(parsing: data) else { return [:] }
+        return value
+    }
+
+    /// The controller's fields of a stored status. Status is written by other clients too
+    /// (anyone with the status subresource), so a field that does not decode is dropped,
+    /// not a reason to stop reconciling.
+    public init(json: JSONValue?) {
+        self.init()
+        guard let fields = json?.objectValue else { return }
+        func field<T: Decodable>(_ key: String, _ type: T.Type) -> T? {
+            guard let value = fields[key], value != .null else { return nil }
+            return try? Self.decoder.decode(T.self, from: value.serialized())
+        }
+        observedGeneration = field("observedGeneration", Int.self)
+        currentCapacity = field("currentCapacity", Int.self)
+        inServiceCapacity = field("inServiceCapacity", Int.self)
+        desiredCapacity = field("desiredCapacity", Int.self)
+        mode = field("mode", String.self)
+        currentLoad = field("currentLoad", Double.self)
+        currentUtilization = field("currentUtilization", Double.self)
+        lastScaleUpTime = field("lastScaleUpTime", Date.self)
+        lastScaleDownTime = field("lastScaleDownTime", Date.self)
+        lastAction = field("lastAction", Action.self)
+        pendingAction = field("pendingAction", Action.self)
+        lastForecast = field("lastForecast", LastForecast.self)
+        recommendations = field("recommendations", [Recommendation].self)
+        model = field("model", Model.self)
+        conditions = field("conditions", [Condition].self)
+    }
+
+    /// A JSON merge patch of `status` from `old` to `self`: changed fields, and null for the
+    /// controller's fields that disappeared. nil when nothing changed (no write).
+    public func mergePatch(from old: PolicyStatus) -> JSONValue? {
+        let new = json.objectValue ?? [:], previous = old.json.objectValue ?? [:]
+        var patch: [String: JSONValue] = [:]
+        for (key, value) in new where previous[key] != value { patch[key] = value }
+        for key in previous.keys where new[key] == nil { patch[key] = .null }
+        return patch.isEmpty ? nil : .object(patch)
+    }
+}

@@ -1,0 +1,254 @@
+import Forecasting
+import Foundation
+import KubeCore
+
+/// What `step` carries from one pass to the next that is not worth a status write each
+/// time: the exact stabilization window and when the status's observation fields were last
+/// refreshed. A process that has none (first sight, a new leader) seeds it from status.
+public struct PolicyMemory: Sendable, Equatable {
+    public var recommendations: [Recommendation]
+    public var observedAt: Date?
+
+    public init(recommendations: [Recommendation] = [], observedAt: Date? = nil) {
+        self.recommendations = recommendations
+        self.observedAt = observedAt
+    }
+
+    /// From a stored status. The stored window may be older than the last writer's (it is
+    /// written with other changes, not every pass), so its highest recommendation is taken
+    /// as made now: after a failover scale-in waits at most one window longer, never less.
+    public init(seeding status: PolicyStatus, now: Date) {
+        var window = status.recommendations ?? []
+        if let highest = window.map(\.capacity).max() { window.append(Recommendation(time: now, capacity: highest)) }
+        self.init(recommendations: window, observedAt: nil)
+    }
+}
+
+/// One pass's decision part: everything a reconcile computes between observing and acting.
+public struct StepResult: Sendable {
+    public var plan: Plan
+    /// The status to write (the caller skips the write when it equals the stored one).
+    public var status: PolicyStatus
+    public var memory: PolicyMemory
+    public var events: [EventIntent]
+    /// The forecast at the policy's quantile (empty without a usable model or fresh metrics).
+    public var forecast: [ForecastPoint]
+    /// The fresh load the decision used (nil: stale or missing).
+    public var currentLoad: Double?
+}
+
+/// The pure heart of a reconcile, shared by the controller and the backtest: judge the
+/// metrics' freshness and the model's health, forecast, `decide`, and derive the status
+/// and the Events. No I/O, no clock.
+///
+/// Status is quiet: the decision fields (capacities, rule, actions, model, conditions)
+/// change only when something real changes; the observation fields (load, forecast,
+/// window) are refreshed with them, or at most every `observationRefreshSeconds` — so a
+/// watch on a steady policy prints nothing between real changes.
+public enum Step {
+    public static let observationRefreshSeconds: TimeInterval = 3600
+
+    public static func run(spec: PolicySpec, generation: Int, observation: Observation, previous: PolicyStatus, memory: PolicyMemory?) -> StepResult {
+        let now = observation.now
+        var memory = memory ?? PolicyMemory(seeding: previous, now: now)
+        var status = previous
+        var events: [EventIntent] = []
+        resolvePending(&status, capacity: observation.capacity, events: &events)
+
+        // Metrics: capacity-independent load history, fresh enough? Samples a source could
+        // not have meant (non-finite, negative) are gaps.
+        let history = observation.history.filter { $0.load.isFinite && $0.load >= 0 }
+        let latest = history.last
+        let fresh = latest.map { now.timeIntervalSince($0.time) <= spec.staleAfterSeconds } ?? false
+        let currentLoad = fresh ? latest?.load : nil
+
+        // Model health and forecast.
+        var modelProblem: (problem: ModelProblem, message: String)?
+        var forecast: [ForecastPoint] = []
+        var loaded: LoadedModel?
+        if spec.mode.usesModel {
+            switch observation.model {
+            case .notConfigured:
+                modelProblem = (.noModel, "spec.model.artefact is not set")
+            case .unavailable(let problem, let message):
+                modelProblem = (problem, message)
+            case .loaded(let model):
+                loaded = model
+                modelProblem = Forecast.health(of: model.forecaster.header, spec: spec, now: now.addingTimeInterval(-observation.timeShift))
+                if modelProblem == nil, fresh {
+                    do {
+                        forecast = try Forecast.points(model.forecaster, history: history, events: observation.calendar.events, quantile: spec.quantile)
+                    } catch {
+                        modelProblem = (.forecastFailed, "\(error)")
+                    }
+                }
+            }
+        }
+
+        let input = DecisionInput(
+            now: now, currentCapacity: observation.capacity.desired, currentLoad: currentLoad, forecast: forecast, modelProblem: modelProblem?.problem,
+            events: observation.calendar.events,
+            lastScaleUp: status.lastScaleUpTime, lastScaleDown: status.lastScaleDownTime, recommendations: memory.recommendations
+        )
+        let plan = decide(input, policy: spec)
+        let windowStart = now.addingTimeInterval(-spec.stabilizationWindowSeconds)
+        memory.recommendations = Array((memory.recommendations.filter { $0.time > windowStart } + [Recommendation(time: now, capacity: plan.recommendation)]).suffix(64))
+
+        // Decision fields.
+        status.observedGeneration = generation
+        status.currentCapacity = observation.capacity.desired
+        status.inServiceCapacity = observation.capacity.inService
+        status.desiredCapacity = plan.desired
+        status.mode = plan.basis.rawValue
+        if case .scale(let to) = plan.action {
+            status.pendingAction = PolicyStatus.Action(id: actionID(generation: generation, now: now, to: to), from: observation.capacity.desired, to: to,
+                                                       reason: plan.reason.description, time: now)
+        }
+        if spec.mode.usesModel, let loaded {
+            let header = loaded.forecaster.header
+            let previousVersion = status.model?.version
+            status.model = PolicyStatus.Model(
+                artefact: loaded.artefact, version: loaded.version, trainedAt: header.createdAt, loadedAt: loaded.loadedAt,
+                holdoutMAE: header.testMetrics.map { rounded(Double($0.mae), 3) }, baseline: "seasonal_naive",
+                baselineMAE: header.baselineMetrics["seasonal_naive"].map { rounded(Double($0.mae), 3) })
+            if let previousVersion, previousVersion != loaded.version {
+                events.append(EventIntent(type: .normal, reason: "ModelLoaded", action: "Reconcile", note: "model \(loaded.version) replaces \(previousVersion)"))
+            }
+        } else {
+            status.model = nil
+        }
+
+        var conditions = Conditions(status.conditionList, generation: generation, now: now)
+        let calendarProblem: String? = if case .unreadable(let message) = observation.calendar { message } else { nil }
+        let badModel = modelProblem.flatMap { [.corrupt, .unsupported].contains($0.problem) ? $0 : nil }
+        if let calendarProblem {
+            conditions.set("Ready", false, "CalendarUnreadable", calendarProblem)
+        } else if let badModel {
+            conditions.set("Ready", false, badModel.problem.rawValue, "falling back to Reactive target tracking: \(badModel.message)")
+        } else {
+            conditions.set("Ready", true, "Reconciled", "decisions use the \(plan.basis.rawValue) rule")
+        }
+        if spec.mode.usesModel {
+            if let modelProblem {
+                conditions.set("ModelReady", false, modelProblem.problem.rawValue, modelProblem.message)
+            } else {
+                conditions.set("ModelReady", true, "ModelLoaded", loaded.map { "model \($0.version) loaded" } ?? "model loaded")
+            }
+            if let fallback = plan.fallback {
+                let message = modelProblem?.message ?? (fresh ? "the model gave no forecast within the lead time" : "no fresh metrics to forecast from")
+                conditions.set("Fallback", true, fallback.rawValue, "falling back to Reactive target tracking: \(message)", goodWhenTrue: false)
+            } else {
+                conditions.set("Fallback", false, "UsingModel", "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false)
+            }
+        } else {
+            conditions.remove("ModelReady")
+            conditions.remove("Fallback")
+        }
+        conditions.set("MetricsAvailable", fresh, fresh ? "MetricsFresh" : (latest == nil ? "NoMetrics" : "MetricsStale"),
+                       fresh ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s" : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
+        let limited = plan.limits.filter { $0 != .calendarPrewarm }.map(\.rawValue)
+        conditions.set("ScalingLimited", !limited.isEmpty, limited.first ?? "NotLimited",
+                       limited.isEmpty ? "the desired capacity is within every limit" : "limited by \(limited.joined(separator: ", "))",
+                       goodWhenTrue: false, reportsFlips: false)
+        status.conditions = conditions.list
+        events += conditions.flips
+
+        // Observation fields: with any real change, else at most every refresh interval.
+        let decisionChanged = decisionFields(status) != decisionFields(previous)
+        if decisionChanged || memory.observedAt.map({ now.timeIntervalSince($0) >= observationRefreshSeconds || $0 > now }) ?? true {
+            memory.observedAt = now
+            status.currentLoad = currentLoad.map { rounded($0, 2) }
+            status.currentUtilization = currentLoad.map { rounded($0 / Double(max(1, observation.capacity.inService)), 1) }
+            status.lastForecast = plan.forecastLoad.map { load in
+                PolicyStatus.LastForecast(
+                    time: now, load: rounded(load, 2), quantile: spec.quantile, leadTimeSeconds: Int(spec.leadTimeSeconds),
+                    points: forecast.prefix(spec.horizonSteps).map { .init(time: $0.time, value: rounded($0.value, 2), median: rounded($0.median, 2)) })
+            }
+            status.recommendations = memory.recommendations
+        }
+        return StepResult(plan: plan, status: status, memory: memory, events: events, forecast: forecast, currentLoad: currentLoad)
+    }
+
+    /// After the target accepted `status.pendingAction`: it becomes the last action, its
+    /// cooldown starts, and the scaling Event is due. The controller calls this after a
+    /// successful set; `run` calls it when a later pass finds the target already there.
+    public static func confirm(_ status: inout PolicyStatus, events: inout [EventIntent], forecastNote: String = "") {
+        guard let action = status.pendingAction else { return }
+        status.pendingAction = nil
+        status.lastAction = action
+        status.currentCapacity = action.to
+        if action.to > action.from { status.lastScaleUpTime = action.time } else { status.lastScaleDownTime = action.time }
+        events.append(EventIntent(type: .normal, reason: action.to > action.from ? "ScaledUp" : "ScaledDown", action: "Scale",
+                                  note: "capacity \(action.from) -> \(action.to): \(action.reason)\(forecastNote)"))
+    }
+
+    /// A pending action from an earlier pass: applied if the target shows its capacity
+    /// (confirm it), otherwise it never took effect (drop it: no cooldown, decide again).
+    static func resolvePending(_ status: inout PolicyStatus, capacity: CapacityState, events: inout [EventIntent]) {
+        guard let pending = status.pendingAction else { return }
+        if capacity.desired == pending.to {
+            confirm(&status, events: &events)
+        } else {
+            status.pendingAction = nil
+        }
+    }
+
+    /// The status of a policy whose pass failed before `decide` (invalid spec, target or
+    /// API unavailable): Ready=False with the reason, and a Warning Event when it flips.
+    public static func failed(previous: PolicyStatus, generation: Int, now: Date, reason: String, message: String) -> (status: PolicyStatus, events: [EventIntent]) {
+        var status = previous
+        status.observedGeneration = generation
+        var conditions = Conditions(status.conditionList, generation: generation, now: now)
+        conditions.set("Ready", false, reason, message)
+        status.conditions = conditions.list
+        return (status, conditions.flips)
+    }
+
+    /// The fields whose change is a real change (and so refreshes the observation fields).
+    static func decisionFields(_ status: PolicyStatus) -> PolicyStatus {
+        var copy = status
+        copy.currentLoad = nil
+        copy.currentUtilization = nil
+        copy.lastForecast = nil
+        copy.recommendations = nil
+        return copy
+    }
+
+    /// A stable id for an action (the same decision retried keeps it).
+    static func actionID(generation: Int, now: Date, to: Int) -> String {
+        "g\(generation)-\(Int64(now.timeIntervalSince1970.rounded(.down)))-\(to)"
+    }
+
+    static func rounded(_ value: Double, _ digits: Int) -> Double {
+        let scale = digits == 3 ? 1000.0 : digits == 2 ? 100.0 : 10.0
+        return (value * scale).rounded() / scale
+    }
+}
+
+/// Sets conditions as API conventions ask (lastTransitionTime moves only on a flip,
+/// observedGeneration on each) and collects the flips worth an Event.
+struct Conditions {
+    private(set) var list: [Condition]
+    private(set) var flips: [EventIntent] = []
+    let generation: Int
+    let now: Date
+
+    init(_ list: [Condition], generation: Int, now: Date) {
+        self.list = list
+        self.generation = generation
+        self.now = now
+    }
+
+    /// `goodWhenTrue`: which status is healthy (Fallback and ScalingLimited are bad when True).
+    /// A condition's first appearance in its healthy state is not an Event.
+    mutating func set(_ type: String, _ value: Bool, _ reason: String, _ message: String, goodWhenTrue: Bool = true, reportsFlips: Bool = true) {
+        let condition = Condition(type: type, status: value ? .true : .false, observedGeneration: generation, lastTransitionTime: now, reason: reason, message: message)
+        guard case .transitioned(let from, _) = list.set(condition), reportsFlips, from != nil || value != goodWhenTrue else { return }
+        let healthy = value == goodWhenTrue
+        flips.append(EventIntent(type: healthy ? .normal : .warning, reason: reason, action: "Reconcile", note: "\(type) is \(condition.status.rawValue): \(message)"))
+    }
+
+    mutating func remove(_ type: String) {
+        list.removeAll { $0.type == type }
+    }
+}
