@@ -49,6 +49,7 @@ let package = Package(
         // Tests, one folder per tier (see Tests/README.md).
         .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient", "FaultProxy"], path: "Tests/TestSupport"),
         .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "PolicyEngine", "Autoscaler", "Commands", "TestSupport"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "PolicyEngine", "Autoscaler", "Forecasting", "FaultProxy", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "Transport", "APIServer", "FaultProxy", "Cloud"]),
     ],

@@ -12,7 +12,7 @@ public enum SeedScenario {
     public static let loadScale = 4.0
     public static let saleMultiplier = 2.9
 
-    /// Virtual time at the start: the trace is shifted by whole days to land near `anchor`.
+    /// Virtual time at the start: the trace is shifted by whole weeks to land near `anchor`.
     public static func virtualStart(anchor: Date) throws -> (start: Date, shiftedTraceStart: Date) {
         let trace = try TraceLibrary.trace("seed", loadScale: loadScale)
         let shifted = TargetRegistry.shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: startOffsetSteps, anchor: anchor)

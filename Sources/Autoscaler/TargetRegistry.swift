@@ -47,7 +47,7 @@ public final class TargetRegistry: Sendable {
     /// An AWS client for a region (nil: AutoScalingGroup targets are refused).
     private let aws: (@Sendable (String) async throws -> AWSClient)?
     private let bindings = Mutex<[String: (key: BindingKey, binding: Binding)]>([:])
-    /// Trace time is shifted by whole days so virtual time lines up with it (time of day kept).
+    /// Trace time is shifted by whole weeks so virtual time lines up with it (time of day and weekday kept).
     private let anchor: Date
     /// Where simulation traces other than "seed" may be read from.
     public let fileRoots: FileRoots
@@ -128,8 +128,12 @@ public final class TargetRegistry: Sendable {
         return (try await aws(region), region)
     }
 
-    /// The simulated target of `spec`, its trace shifted by whole days so that step
-    /// `startOffsetSteps` falls at or just after `anchor`.
+    /// The simulated target of `spec`, its trace shifted by whole weeks so that step
+    /// `startOffsetSteps` falls at or before `anchor` (within a week). Whole weeks keep the
+    /// time of day and the day of the week, which models take as inputs: a model trained on
+    /// the original trace sees the same features in the replay. Any anchor in the same week
+    /// gives the same shift, so a trainer asked later (its `now` as anchor) reads the part of
+    /// the trace the controller replays.
     public static func simulatedTarget(spec: PolicySpec, anchor: Date) throws -> SimulatedTargetAdapter {
         guard let simulation = spec.simulation else { throw TargetError.unsupported("spec.target.simulation is required") }
         let trace = try TraceLibrary.trace(simulation.trace, loadScale: simulation.loadScale)
@@ -141,8 +145,8 @@ public final class TargetRegistry: Sendable {
 
     public static func shiftedStart(traceStart: Date, step: Double, offsetSteps: Int, anchor: Date) -> Date {
         let offsetTime = traceStart.addingTimeInterval(Double(offsetSteps) * step)
-        let days = (anchor.timeIntervalSince(offsetTime) / 86_400).rounded(.up)
-        return traceStart.addingTimeInterval(days * 86_400)
+        let weeks = (anchor.timeIntervalSince(offsetTime) / 604_800).rounded(.down)
+        return traceStart.addingTimeInterval(weeks * 604_800)
     }
 }
 

@@ -73,7 +73,7 @@ enum DemoCommand: Subcommand {
             server.shutdown()
         }
 
-        // Virtual time: the trace is shifted by whole days so its time of day is kept.
+        // Virtual time: the trace is shifted by whole weeks so its time of day and weekday are kept.
         let anchor = Date()
         let virtualStart = try SeedScenario.virtualStart(anchor: anchor).start
         let realStart = ContinuousClock.now

@@ -19,6 +19,14 @@ public struct ClusterConnection: Sendable, Equatable {
     public var authentication: Authentication
     public var namespace: String
     public var contextName: String?
+
+    public init(server: String, tls: TLSConfiguration = TLSConfiguration(), authentication: Authentication = .none, namespace: String = "default", contextName: String? = nil) {
+        self.server = server
+        self.tls = tls
+        self.authentication = authentication
+        self.namespace = namespace
+        self.contextName = contextName
+    }
 }
 
 /// `users[].user.exec` of a kubeconfig.

@@ -292,3 +292,37 @@ import Transport
 struct NoMetrics: MetricsSource {
     func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] { [] }
 }
+
+/// The controller (embedded API server, informer-less stepping, status round trips through
+/// the API) and the backtest replay the same trace to the same capacities at the same
+/// moments: they share `Step.run`, and nothing else decides.
+@Suite struct ControllerMatchesBacktestTests {
+    @Test func aDayOfTheSeedTraceGivesTheSameActions() async throws {
+        let world = try await ControllerTests.World()
+        defer { world.stop() }
+        let manifest = SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar")
+        let created = try await world.client.create(.scalingPolicies, namespace: "default", manifest)
+        let controller = world.controller()
+        // The backtest decides one second after each sample; so does the controller here.
+        world.clock.withLock { $0 = $0.addingTimeInterval(1) }
+        let steps = 288
+        for _ in 0..<steps { try await world.step(controller, ["web"]) }
+        let simulated = try #require(world.targets.simulated("default/web"))
+        let controllerActions = simulated.changeLog.map { (offset: $0.time.timeIntervalSince(simulated.start), capacity: $0.capacity) }
+
+        let trace = try TraceLibrary.trace("seed", loadScale: SeedScenario.loadScale)
+        let events = BusinessCalendar.events(timestamps: trace.table.timestamps, flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day",
+                                             multiplier: SeedScenario.saleMultiplier)
+        let forecaster = Forecaster(try ModelArtefact.load(path: Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path))
+        var options = Backtest.Options(startIndex: SeedScenario.startOffsetSteps)
+        options.initialCapacity = 2
+        let spec = try PolicySpec.parse(created["spec"]).get()
+        let replay = Backtest.run(name: "predictive", policy: spec, trace: trace, forecaster: forecaster, events: events, options: options)
+        let end = Double(SeedScenario.startOffsetSteps + steps) * trace.step
+        let backtestActions = replay.actions.map { (offset: $0.time.timeIntervalSince(trace.start), capacity: $0.capacity) }.filter { $0.offset < end }
+
+        #expect(controllerActions.count >= 5, "a day with a sale in it scales: \(controllerActions.count) actions")
+        #expect(controllerActions.map(\.capacity) == backtestActions.map(\.capacity))
+        #expect(controllerActions.map(\.offset) == backtestActions.map(\.offset))
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import KubeCore
+import PolicyEngine
+import Testing
+import TestSupport
+
+/// The CRD and `SpecFields` say the same thing about every scalar field of spec: its type,
+/// range and default. A field added to one and not the other fails here.
+@Suite struct SpecFieldsTests {
+    static let schema: JSONValue = {
+        let text = (try? String(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml"), encoding: .utf8)) ?? ""
+        let crd = (try? YAML.parse(text)) ?? .null
+        return crd.value(at: ["spec", "versions"])?.arrayValue?.first?.value(at: ["schema", "openAPIV3Schema", "properties", "spec"]) ?? .null
+    }()
+
+    static func property(_ path: [String]) -> JSONValue? {
+        var node: JSONValue? = schema
+        for key in path { node = node?.value(at: ["properties", key]) }
+        return node
+    }
+
+    @Test(arguments: SpecFields.numbers)
+    func numberFieldMatchesTheCRD(_ field: NumberField) throws {
+        let property = try #require(Self.property(field.path), "\(field) is not in the CRD")
+        #expect(property["type"]?.stringValue == (field.isInteger ? "integer" : "number"), "\(field)")
+        if field.isInteger { #expect(property["format"] == "int64", "\(field): integers are int64, as kube-apiserver decodes them") }
+        #expect(property["minimum"]?.doubleValue == field.range.lowerBound, "\(field) minimum")
+        #expect(property["maximum"]?.doubleValue == field.range.upperBound, "\(field) maximum")
+        #expect(property["default"]?.doubleValue == field.fallback, "\(field) default")
+    }
+
+    @Test(arguments: SpecFields.texts)
+    func textFieldMatchesTheCRD(_ field: TextField) throws {
+        let property = try #require(Self.property(field.path), "\(field) is not in the CRD")
+        #expect(property["type"] == "string", "\(field)")
+        #expect(property["enum"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) } == field.allowed.map(Set.init), "\(field) enum")
+        #expect(property["default"]?.stringValue == field.fallback, "\(field) default")
+        if field.allowed == nil { #expect(property["maxLength"]?.intValue == field.maxLength, "\(field) maxLength") }
+    }
+
+    @Test(arguments: SpecFields.flags)
+    func flagFieldMatchesTheCRD(_ field: FlagField) throws {
+        let property = try #require(Self.property(field.path), "\(field) is not in the CRD")
+        #expect(property["type"] == "boolean")
+        #expect(property["default"] == .bool(field.fallback), "\(field) default")
+    }
+
+    /// Every scalar the CRD declares under spec is read by the parser (no field that does nothing).
+    @Test func everyCRDScalarHasARule() {
+        var paths: [[String]] = []
+        func walk(_ node: JSONValue, _ path: [String]) {
+            if let properties = node["properties"]?.objectValue {
+                for (key, child) in properties { walk(child, path + [key]) }
+            } else if ["integer", "number", "string", "boolean"].contains(node["type"]?.stringValue ?? "") {
+                paths.append(path)
+            }
+        }
+        walk(Self.schema, [])
+        let known = Set(SpecFields.numbers.map(\.path) + SpecFields.texts.map(\.path) + SpecFields.flags.map(\.path))
+        #expect(!paths.isEmpty)
+        for path in paths { #expect(known.contains(path), "spec.\(path.joined(separator: ".")) has no rule in SpecFields") }
+    }
+
+    /// Out-of-range, non-integral and non-finite values are problems naming the field, never traps.
+    static let hostile: [(override: String, field: String)] = [
+        (#"{"maxCapacity": 9223372036854775807}"#, "spec.maxCapacity"),
+        (#"{"maxCapacity": 99999999999999999999999}"#, "spec.maxCapacity"),
+        (#"{"metrics": {"stepSeconds": 1e300}}"#, "spec.metrics.stepSeconds"),
+        (#"{"metrics": {"stepSeconds": 2.5}}"#, "spec.metrics.stepSeconds"),
+        (#"{"metrics": {"staleAfterSeconds": 1e400}}"#, "spec.metrics.staleAfterSeconds"),
+        (#"{"forecast": {"leadTimeSeconds": 1000000000}}"#, "spec.forecast.leadTimeSeconds"),
+        (#"{"forecast": {"quantile": 2}}"#, "spec.forecast.quantile"),
+        (#"{"forecast": {"horizonSteps": -9223372036854775808}}"#, "spec.forecast.horizonSteps"),
+        (#"{"behavior": {"scaleUp": {"maxStep": -1}}}"#, "spec.behavior.scaleUp.maxStep"),
+        (#"{"target": {"simulation": {"loadScale": 1e300}}}"#, "spec.target.simulation.loadScale"),
+        (#"{"target": {"simulation": {"startOffsetSteps": -0.5}}}"#, "spec.target.simulation.startOffsetSteps"),
+        (#"{"target": {"simulation": {"initialCapacity": 1e19}}}"#, "spec.target.simulation.initialCapacity"),
+        (#"{"minCapacity": "3"}"#, "spec.minCapacity"),
+        (#"{"mode": 3}"#, "spec.mode"),
+        (#"{"model": {"maxMAERatio": 0}}"#, "spec.model.maxMAERatio"),
+    ]
+
+    @Test(arguments: hostile)
+    func hostileNumbersAreProblems(_ override: String, _ field: String) throws {
+        let base: JSONValue = ["target": ["kind": "Simulated", "name": "web", "simulation": [:]]]
+        let spec = applyMergePatch(try JSONValue(parsing: Data(override.utf8)), to: base)
+        guard case .failure(let invalid) = PolicySpec.parse(spec) else {
+            Issue.record("accepted \(spec)")
+            return
+        }
+        #expect(invalid.description.contains(field), "\(invalid)")
+    }
+}
