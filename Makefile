@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 # Debian packages the build and the tests need. `make deps` installs only what is missing.
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config openssl curl python3 python3-venv ca-certificates chromium
 
-.PHONY: all deps build release test demo bench clean image-binaries
+.PHONY: all deps build release test demo bench clean image-binaries lint format fuzz
 
 all: build
 
@@ -38,6 +38,15 @@ image-binaries:
 test: deps image-binaries
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# House style (.swift-format: 4-space indent, 120 columns): `make format` rewrites, `make lint`
+# fails on any difference or rule violation. CI runs lint before the tests.
+SWIFT_FORMAT_PATHS := Package.swift Sources Tests
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(SWIFT_FORMAT_PATHS)
+
+format:
+	$(SWIFT) format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)
 
 # Runs until Ctrl-C; DEMO_ARGS passes options (e.g. DEMO_ARGS="--duration 60 --speed 600").
 demo: deps release

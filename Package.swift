@@ -4,7 +4,7 @@ import PackageDescription
 // Release builds of the numeric kernels target Haswell (AVX2 + FMA, x86-64-v3 class; see
 // README "CPU floor"). Debug builds keep the default target so they compile fast.
 let releaseCPU: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release))
 ]
 
 let package = Package(
@@ -38,20 +38,48 @@ let package = Package(
         .target(name: "ChildProcess"),
         .target(name: "KubeClient", dependencies: ["KubeCore", "Transport", "ChildProcess"]),
         .target(name: "APIServer", dependencies: ["KubeCore", "Transport", "Digest", "FileIO"]),
-        .target(name: "Autoscaler", dependencies: ["KubeCore", "KubeClient", "Forecasting", "PolicyEngine", "Cloud", "Transport", "FileIO"]),
+        .target(
+            name: "Autoscaler",
+            dependencies: ["KubeCore", "KubeClient", "Forecasting", "PolicyEngine", "Cloud", "Transport", "FileIO"]),
 
         // Command implementations behind the thin executables.
-        .target(name: "Commands", dependencies: ["Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "ChildProcess", "FaultProxy"]),
+        .target(
+            name: "Commands",
+            dependencies: [
+                "Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "PolicyEngine",
+                "Autoscaler", "ChildProcess", "FaultProxy",
+            ]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-controller", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-trainer", dependencies: ["Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
-        .target(name: "TestSupport", dependencies: ["Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient", "FaultProxy"], path: "Tests/TestSupport"),
-        .testTarget(name: "UnitTests", dependencies: ["Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer", "PolicyEngine", "Autoscaler", "Commands", "TestSupport"]),
-        .testTarget(name: "ScenarioTests", dependencies: ["KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "PolicyEngine", "Autoscaler", "Forecasting", "FaultProxy", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "Transport", "APIServer", "FaultProxy", "Cloud"]),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient", "FaultProxy",
+            ], path: "Tests/TestSupport"),
+        .testTarget(
+            name: "UnitTests",
+            dependencies: [
+                "Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer",
+                "PolicyEngine", "Autoscaler", "Commands", "TestSupport",
+            ]),
+        .testTarget(
+            name: "ScenarioTests",
+            dependencies: ["KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "TestSupport"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "PolicyEngine", "Autoscaler",
+                "Forecasting", "FaultProxy", "TestSupport",
+            ]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "TestSupport", "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "Transport",
+                "APIServer", "FaultProxy", "Cloud",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -24,15 +24,25 @@ struct APIError: Error, Sendable {
     }
 
     static func notFound(_ type: ResourceType, _ name: String) -> APIError {
-        APIError(code: 404, reason: "NotFound", message: "\(type.qualifiedName) \"\(name)\" not found", details: details(type, name))
+        APIError(
+            code: 404, reason: "NotFound", message: "\(type.qualifiedName) \"\(name)\" not found",
+            details: details(type, name))
     }
 
     static func alreadyExists(_ type: ResourceType, _ name: String) -> APIError {
-        APIError(code: 409, reason: "AlreadyExists", message: "\(type.qualifiedName) \"\(name)\" already exists", details: details(type, name))
+        APIError(
+            code: 409, reason: "AlreadyExists", message: "\(type.qualifiedName) \"\(name)\" already exists",
+            details: details(type, name))
     }
 
-    static func conflict(_ type: ResourceType, _ name: String, _ detail: String = "the object has been modified; please apply your changes to the latest version and try again") -> APIError {
-        APIError(code: 409, reason: "Conflict", message: "Operation cannot be fulfilled on \(type.qualifiedName) \"\(name)\": \(detail)", details: details(type, name))
+    static func conflict(
+        _ type: ResourceType, _ name: String,
+        _ detail: String = "the object has been modified; please apply your changes to the latest version and try again"
+    ) -> APIError {
+        APIError(
+            code: 409, reason: "Conflict",
+            message: "Operation cannot be fulfilled on \(type.qualifiedName) \"\(name)\": \(detail)",
+            details: details(type, name))
     }
 
     static func invalid(_ type: ResourceType, _ name: String, _ causes: [FieldCause]) -> APIError {
@@ -42,7 +52,10 @@ struct APIError: Error, Sendable {
             code: 422, reason: "Invalid", message: "\(type.qualifiedKind) \"\(name)\" is invalid: \(text)",
             details: [
                 "name": .string(name), "group": .string(type.group), "kind": .string(type.kind),
-                "causes": .array(causes.map { ["reason": .string($0.type), "message": .string($0.message), "field": .string($0.field)] }),
+                "causes": .array(
+                    causes.map {
+                        ["reason": .string($0.type), "message": .string($0.message), "field": .string($0.field)]
+                    }),
             ]
         )
     }
@@ -52,7 +65,9 @@ struct APIError: Error, Sendable {
     }
 
     static func namespaceNotFound(_ namespace: String) -> APIError {
-        APIError(code: 404, reason: "NotFound", message: "namespaces \"\(namespace)\" not found", details: ["name": .string(namespace), "kind": "namespaces"])
+        APIError(
+            code: 404, reason: "NotFound", message: "namespaces \"\(namespace)\" not found",
+            details: ["name": .string(namespace), "kind": "namespaces"])
     }
 
     static func expired(_ message: String) -> APIError {
@@ -64,7 +79,13 @@ struct APIError: Error, Sendable {
     }
 
     static func unsupportedMediaType(_ contentType: String) -> APIError {
-        APIError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got \(contentType))")
+        APIError(
+            code: 415, reason: "UnsupportedMediaType",
+            message:
+                "the body of the request was in an unknown format - accepted media types include: "
+                + "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got "
+                + "\(contentType))"
+        )
     }
 
     static let unauthorized = APIError(code: 401, reason: "Unauthorized", message: "Unauthorized")

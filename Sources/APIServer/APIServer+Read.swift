@@ -12,7 +12,9 @@ struct ObjectFilter {
     init(_ request: ResourceRequest) throws(APIError) {
         namespace = request.type.isNamespaced ? request.namespace : nil
         if let text = request.http.query("labelSelector"), !text.isEmpty {
-            do { labels = try LabelSelector(parsing: text) } catch { throw .badRequest("unable to parse requirement: \(error)") }
+            do { labels = try LabelSelector(parsing: text) } catch {
+                throw .badRequest("unable to parse requirement: \(error)")
+            }
         }
         if let text = request.http.query("fieldSelector"), !text.isEmpty {
             let selector: FieldSelector
@@ -40,8 +42,10 @@ struct ObjectFilter {
         if let fields {
             for requirement in fields.requirements {
                 switch requirement {
-                case .equals(let path, let value): if object.fields[path.joined(separator: ".")] ?? "" != value { return false }
-                case .notEquals(let path, let value): if object.fields[path.joined(separator: ".")] ?? "" == value { return false }
+                case .equals(let path, let value):
+                    if object.fields[path.joined(separator: ".")] ?? "" != value { return false }
+                case .notEquals(let path, let value):
+                    if object.fields[path.joined(separator: ".")] ?? "" == value { return false }
                 }
             }
         }
@@ -50,7 +54,8 @@ struct ObjectFilter {
 }
 
 /// Snapshots behind `continue` tokens, so every page of a chunked list comes from the
-/// resourceVersion of the first (https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks).
+/// resourceVersion of the first
+/// (https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks).
 /// A token whose snapshot was evicted (64 kept, 5 minutes each) gets 410 Expired, as a
 /// token past etcd compaction does.
 final class PaginationCache: Sendable {
@@ -67,7 +72,9 @@ final class PaginationCache: Sendable {
         entries.withLock { entries in
             let now = Date()
             entries = entries.filter { now.timeIntervalSince($0.value.created) < 300 }
-            if entries.count >= 64, let oldest = entries.min(by: { $0.value.created < $1.value.created }) { entries[oldest.key] = nil }
+            if entries.count >= 64, let oldest = entries.min(by: { $0.value.created < $1.value.created }) {
+                entries[oldest.key] = nil
+            }
             entries[id] = Entry(objects: objects, resourceVersion: resourceVersion, created: now)
         }
         return id
@@ -84,7 +91,8 @@ final class PaginationCache: Sendable {
 
     static func parse(_ token: String) -> (id: String, offset: Int)? {
         guard let data = Data(base64Encoded: token), let json = try? JSONValue(parsing: data),
-              let id = json["id"]?.stringValue, let offset = json["offset"]?.intValue else { return nil }
+            let id = json["id"]?.stringValue, let offset = json["offset"]?.intValue
+        else { return nil }
         return (id, offset)
     }
 }
@@ -102,7 +110,10 @@ extension APIServer {
         }
         if request.wantsTable {
             let object = view(stored, request.type)
-            let table = TableRenderer.table(for: request.type, objects: [object], resourceVersion: String(stored.resourceVersion), continueToken: nil, includeHeaders: true, includeObject: request.http.query("includeObject") ?? "Metadata", now: Date())
+            let table = TableRenderer.table(
+                for: request.type, objects: [object], resourceVersion: String(stored.resourceVersion),
+                continueToken: nil, includeHeaders: true,
+                includeObject: request.http.query("includeObject") ?? "Metadata", now: Date())
             send(writer, 200, table)
             return
         }
@@ -136,7 +147,8 @@ extension APIServer {
             throw .badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
         }
         if let match, match != "Exact", match != "NotOlderThan" {
-            throw .badRequest("resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\"")
+            throw .badRequest(
+                "resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\"")
         }
 
         var objects: [StoredObject]
@@ -144,17 +156,30 @@ extension APIServer {
         var offset = 0
         var snapshotID: String?
         if let token = request.http.query("continue"), !token.isEmpty {
-            guard let (id, start) = PaginationCache.parse(token) else { throw .badRequest("continue key is not valid: incorrect encoded start resourceVersion") }
+            guard let (id, start) = PaginationCache.parse(token) else {
+                throw .badRequest("continue key is not valid: incorrect encoded start resourceVersion")
+            }
             guard let snapshot = pagination.lookup(id) else {
-                throw .expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+                throw .expired(
+                    "The provided continue parameter is too old to display a consistent list result. You can start a "
+                        + "new list without the continue parameter."
+                )
             }
             (objects, listVersion, offset, snapshotID) = (snapshot.objects, snapshot.resourceVersion, start, id)
         } else {
             if let requestedVersion, requestedVersion != "0" {
-                guard let version = Int64(requestedVersion) else { throw .badRequest("invalid resource version \"\(requestedVersion)\"") }
+                guard let version = Int64(requestedVersion) else {
+                    throw .badRequest("invalid resource version \"\(requestedVersion)\"")
+                }
                 let current = store.resourceVersion
                 if version > current, !store.waitForVersion(version, until: Date().addingTimeInterval(3)) {
-                    throw APIError(code: 504, reason: "Timeout", message: "Too large resource version: \(version), current: \(current)", details: ["causes": [["reason": "ResourceVersionTooLarge", "message": "Too large resource version"]], "retryAfterSeconds": 1])
+                    throw APIError(
+                        code: 504, reason: "Timeout",
+                        message: "Too large resource version: \(version), current: \(current)",
+                        details: [
+                            "causes": [["reason": "ResourceVersionTooLarge", "message": "Too large resource version"]],
+                            "retryAfterSeconds": 1,
+                        ])
                 }
                 // Only the newest state is kept: an exact match with anything older is gone.
                 if (match == "Exact" || (match == nil && limit != nil)) && version < store.resourceVersion {

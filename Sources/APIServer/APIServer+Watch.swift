@@ -26,7 +26,16 @@ extension APIServer {
         let sendInitialEvents = request.http.query("sendInitialEvents").map(ResourceRequest.isTrue)
         let requested = request.http.query("resourceVersion").flatMap { $0.isEmpty ? nil : $0 }
         if sendInitialEvents == true && request.http.query("resourceVersionMatch") != "NotOlderThan" {
-            send(writer, APIError.invalid(type, "", [FieldCause(type: "FieldValueForbidden", field: "resourceVersionMatch", message: "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")]))
+            send(
+                writer,
+                APIError.invalid(
+                    type, "",
+                    [
+                        FieldCause(
+                            type: "FieldValueForbidden", field: "resourceVersionMatch",
+                            message:
+                                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+                    ]))
             return
         }
         var position: Int64
@@ -59,7 +68,11 @@ extension APIServer {
         func emit(_ eventType: String, _ stored: StoredObject) -> Bool {
             var line = Data("{\"type\":\"\(eventType)\",\"object\":".utf8)
             if asTable {
-                line.append(TableRenderer.table(for: type, objects: [view(stored, type)], resourceVersion: String(stored.resourceVersion), continueToken: nil, includeHeaders: !sentHeaders, includeObject: includeObject, now: Date()).serialized())
+                line.append(
+                    TableRenderer.table(
+                        for: type, objects: [view(stored, type)], resourceVersion: String(stored.resourceVersion),
+                        continueToken: nil, includeHeaders: !sentHeaders, includeObject: includeObject, now: Date()
+                    ).serialized())
                 sentHeaders = true
             } else {
                 line.append(viewData(stored, type))
@@ -71,7 +84,10 @@ extension APIServer {
         func bookmark(_ version: Int64, initialEventsEnd: Bool = false) -> Bool {
             var metadata: JSONValue = ["resourceVersion": .string(String(version))]
             if initialEventsEnd { metadata["annotations"] = ["k8s.io/initial-events-end": "true"] }
-            let event: JSONValue = ["type": "BOOKMARK", "object": ["kind": .string(type.kind), "apiVersion": .string(type.groupVersion), "metadata": metadata]]
+            let event: JSONValue = [
+                "type": "BOOKMARK",
+                "object": ["kind": .string(type.kind), "apiVersion": .string(type.groupVersion), "metadata": metadata],
+            ]
             var line = event.serialized()
             line.append(UInt8(ascii: "\n"))
             return writer.write(line)
@@ -108,7 +124,9 @@ extension APIServer {
                     let eventType: String?
                     switch event.type {
                     case .added: eventType = matchesNow ? "ADDED" : nil
-                    case .modified: eventType = matchesNow ? (matchedBefore ? "MODIFIED" : "ADDED") : (matchedBefore ? "DELETED" : nil)
+                    case .modified:
+                        eventType =
+                            matchesNow ? (matchedBefore ? "MODIFIED" : "ADDED") : (matchedBefore ? "DELETED" : nil)
                     case .deleted: eventType = matchesNow || matchedBefore ? "DELETED" : nil
                     }
                     if let eventType {
@@ -117,7 +135,9 @@ extension APIServer {
                     }
                 }
                 guard flush() else { return }
-                if !events.isEmpty, configuration.watchCoalescing > .zero { Thread.sleep(forTimeInterval: configuration.watchCoalescing.seconds) }
+                if !events.isEmpty, configuration.watchCoalescing > .zero {
+                    Thread.sleep(forTimeInterval: configuration.watchCoalescing.seconds)
+                }
                 position = version
                 if bookmarks, Date().timeIntervalSince(lastSent) >= bookmarkInterval {
                     guard bookmark(position) else { return }

@@ -31,7 +31,11 @@ public final class APIServer: Sendable {
         /// over TLS, so this is for benchmarks and raw-socket tests.
         public var plainHTTP: Bool
 
-        public init(dataDirectory: String? = nil, address: String = "127.0.0.1", port: Int = 0, token: String, enableTestHooks: Bool = false, watchHistory: Int = 20_000, bookmarkInterval: Duration = .seconds(10), maxConnections: Int = 512, plainHTTP: Bool = false) {
+        public init(
+            dataDirectory: String? = nil, address: String = "127.0.0.1", port: Int = 0, token: String,
+            enableTestHooks: Bool = false, watchHistory: Int = 20_000, bookmarkInterval: Duration = .seconds(10),
+            maxConnections: Int = 512, plainHTTP: Bool = false
+        ) {
             self.plainHTTP = plainHTTP
             self.dataDirectory = dataDirectory
             self.address = address
@@ -75,12 +79,15 @@ public final class APIServer: Sendable {
         do {
             let log = try configuration.dataDirectory.map { try StoreLog(directory: $0) }
             let crdKey = CustomResourceDefinitions.resourceType.storageKey
-            store = try ObjectStore(historyLimit: configuration.watchHistory, log: log, fieldExtractor: { storageKey, object in
-                registry.fieldValues(storageKey: storageKey, object: object)
-            }, recovered: { records in
-                // Serve recovered CRDs before their objects are indexed (selectable fields).
-                registry.replaceCustomResources(from: records.filter { $0.storageKey == crdKey }.map(\.object))
-            })
+            store = try ObjectStore(
+                historyLimit: configuration.watchHistory, log: log,
+                fieldExtractor: { storageKey, object in
+                    registry.fieldValues(storageKey: storageKey, object: object)
+                },
+                recovered: { records in
+                    // Serve recovered CRDs before their objects are indexed (selectable fields).
+                    registry.replaceCustomResources(from: records.filter { $0.storageKey == crdKey }.map(\.object))
+                })
         } catch {
             throw .storage("\(error)")
         }
@@ -88,7 +95,8 @@ public final class APIServer: Sendable {
         if configuration.plainHTTP {
             certificatePEM = nil
         } else {
-            let tls = try ServingCertificate.load(dataDirectory: configuration.dataDirectory, address: configuration.address)
+            let tls = try ServingCertificate.load(
+                dataDirectory: configuration.dataDirectory, address: configuration.address)
             httpConfiguration.tls = tls
             certificatePEM = tls.certificatePEM
         }
@@ -101,7 +109,9 @@ public final class APIServer: Sendable {
         httpConfiguration.idleTimeout = .seconds(90)
         httpConfiguration.untrustedIdleTimeout = .seconds(5)
         let handlerBox = HandlerBox()
-        http = HTTPServer(configuration: httpConfiguration) { request, writer in handlerBox.server?.handle(request, writer) }
+        http = HTTPServer(configuration: httpConfiguration) { request, writer in
+            handlerBox.server?.handle(request, writer)
+        }
         handlerBox.server = self
         bootstrapNamespaces()
     }
@@ -116,7 +126,10 @@ public final class APIServer: Sendable {
     }
 
     public var port: Int { http.port }
-    public var baseURL: String { "\(configuration.plainHTTP ? "http" : "https")://\(configuration.address.contains(":") ? "[\(configuration.address)]" : configuration.address):\(port)" }
+    public var baseURL: String {
+        let host = configuration.address.contains(":") ? "[\(configuration.address)]" : configuration.address
+        return "\(configuration.plainHTTP ? "http" : "https")://\(host):\(port)"
+    }
     public var resourceVersion: Int64 { store.resourceVersion }
     public var objectCount: Int { store.objectCount }
 
@@ -211,15 +224,23 @@ public final class APIServer: Sendable {
     }
 
     private func handleResource(_ request: ResourceRequest, _ writer: ResponseWriter) throws(APIError) {
-        configuration.requestObserver?(ResourceAccess(
-            group: request.type.group, resource: request.type.plural + (request.subresource.map { "/" + $0 } ?? ""),
-            verb: request.verb, namespace: request.namespace, name: request.name, userAgent: request.http.headers["User-Agent"] ?? ""
-        ))
+        configuration.requestObserver?(
+            ResourceAccess(
+                group: request.type.group, resource: request.type.plural + (request.subresource.map { "/" + $0 } ?? ""),
+                verb: request.verb, namespace: request.namespace, name: request.name,
+                userAgent: request.http.headers["User-Agent"] ?? ""
+            ))
         guard request.acceptsJSON else {
-            throw APIError(code: 406, reason: "NotAcceptable", message: "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io")
+            throw APIError(
+                code: 406, reason: "NotAcceptable",
+                message:
+                    "only the following media types are accepted: application/json, "
+                    + "application/json;as=Table;v=v1;g=meta.k8s.io"
+            )
         }
         if let subresource = request.subresource {
-            let supported = (subresource == "status" && (request.type.hasStatusSubresource || request.type.plural == "namespaces"))
+            let supported =
+                (subresource == "status" && (request.type.hasStatusSubresource || request.type.plural == "namespaces"))
                 || (subresource == "scale" && request.type.scale != nil)
             guard supported else { throw .pathNotFound(request.http.path) }
         }
@@ -256,13 +277,15 @@ public final class APIServer: Sendable {
 
     private func bootstrapNamespaces() {
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            _ = try? store.mutate(BuiltinResources.namespaces.storageKey, namespace: "", name: name) { current, version throws(APIError) in
+            _ = try? store.mutate(BuiltinResources.namespaces.storageKey, namespace: "", name: name) {
+                current, version throws(APIError) in
                 guard current == nil else { return .unchanged }
                 return .put([
                     "apiVersion": "v1", "kind": "Namespace",
                     "metadata": [
                         "name": .string(name), "uid": .string(UUID().uuidString.lowercased()),
-                        "resourceVersion": .string(String(version)), "creationTimestamp": .string(Timestamps.format(Date())),
+                        "resourceVersion": .string(String(version)),
+                        "creationTimestamp": .string(Timestamps.format(Date())),
                         "labels": ["kubernetes.io/metadata.name": .string(name)],
                     ],
                     "spec": ["finalizers": ["kubernetes"]],
@@ -273,7 +296,9 @@ public final class APIServer: Sendable {
     }
 
     func refreshCustomResources() {
-        let crds = store.list(CustomResourceDefinitions.resourceType.storageKey, namespace: nil).objects.map { $0.parsed() }
+        let crds = store.list(CustomResourceDefinitions.resourceType.storageKey, namespace: nil).objects.map {
+            $0.parsed()
+        }
         registry.replaceCustomResources(from: crds)
     }
 }

@@ -6,13 +6,19 @@ import KubeCore
 /// into served resource types — nothing here knows any particular CRD.
 enum CustomResourceDefinitions {
     static let resourceType: ResourceType = {
-        var type = ResourceType(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", isNamespaced: false)
+        var type = ResourceType(
+            group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
+            singular: "customresourcedefinition", kind: "CustomResourceDefinition", isNamespaced: false)
         type.shortNames = ["crd", "crds"]
         type.categories = ["api-extensions"]
         type.hasStatusSubresource = true
         type.tracksGeneration = true
         // kube-apiserver prints this column as the timestamp itself, not an age.
-        type.columns = [TableColumn(name: "Created At", type: "date") { object, _ in object.value(at: ["metadata", "creationTimestamp"]) ?? .null }]
+        type.columns = [
+            TableColumn(name: "Created At", type: "date") { object, _ in
+                object.value(at: ["metadata", "creationTimestamp"]) ?? .null
+            }
+        ]
         type.admit = admit
         return type
     }()
@@ -26,7 +32,10 @@ enum CustomResourceDefinitions {
         func condition(_ type: String, _ reason: String, _ message: String) -> JSONValue {
             let previous = existing.first { $0["type"]?.stringValue == type }
             let since = previous?["status"]?.stringValue == "True" ? previous?["lastTransitionTime"] ?? now : now
-            return ["type": .string(type), "status": "True", "lastTransitionTime": since, "reason": .string(reason), "message": .string(message)]
+            return [
+                "type": .string(type), "status": "True", "lastTransitionTime": since, "reason": .string(reason),
+                "message": .string(message),
+            ]
         }
         let versions = crd.value(at: ["spec", "versions"])?.arrayValue ?? []
         var stored = crd.value(at: ["status", "storedVersions"])?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -64,10 +73,14 @@ enum CustomResourceDefinitions {
         let group = spec["group"]?.stringValue ?? ""
         let plural = spec.value(at: ["names", "plural"])?.stringValue ?? ""
         let kind = spec.value(at: ["names", "kind"])?.stringValue ?? ""
-        if group.isEmpty { causes.append(.required("spec.group")) } else if !group.contains(".") {
+        if group.isEmpty {
+            causes.append(.required("spec.group"))
+        } else if !group.contains(".") {
             causes.append(.invalid("spec.group", "\"\(group)\"", "should be a domain with at least one dot"))
         }
-        if plural.isEmpty { causes.append(.required("spec.names.plural")) } else if !Validation.isDNSLabel(plural) {
+        if plural.isEmpty {
+            causes.append(.required("spec.names.plural"))
+        } else if !Validation.isDNSLabel(plural) {
             causes += Validation.dnsLabel(plural, field: "spec.names.plural")
         }
         if kind.isEmpty { causes.append(.required("spec.names.kind")) }
@@ -77,12 +90,18 @@ enum CustomResourceDefinitions {
         }
         let scope = spec["scope"]?.stringValue ?? ""
         if scope != "Namespaced" && scope != "Cluster" {
-            causes.append(FieldCause(type: "FieldValueNotSupported", field: "spec.scope", message: "Unsupported value: \"\(scope)\": supported values: \"Cluster\", \"Namespaced\""))
+            causes.append(
+                FieldCause(
+                    type: "FieldValueNotSupported", field: "spec.scope",
+                    message: "Unsupported value: \"\(scope)\": supported values: \"Cluster\", \"Namespaced\""))
         }
         let versions = spec["versions"]?.arrayValue ?? []
         if versions.isEmpty { causes.append(.required("spec.versions")) }
         if versions.filter({ $0["storage"]?.boolValue == true }).count != 1, !versions.isEmpty {
-            causes.append(.invalid("spec.versions", "\(versions.count) versions", "must have exactly one version marked as storage version"))
+            causes.append(
+                .invalid(
+                    "spec.versions", "\(versions.count) versions",
+                    "must have exactly one version marked as storage version"))
         }
         for (index, version) in versions.enumerated() {
             let field = "spec.versions[\(index)]"
@@ -93,24 +112,43 @@ enum CustomResourceDefinitions {
             if let schema = version.value(at: ["schema", "openAPIV3Schema"]) {
                 do {
                     let parsed = try StructuralSchema(schema)
-                    if parsed.type != "object" { causes.append(.invalid("\(field).schema.openAPIV3Schema.type", "\"\(parsed.type ?? "")\"", "must be object at the root")) }
+                    if parsed.type != "object" {
+                        causes.append(
+                            .invalid(
+                                "\(field).schema.openAPIV3Schema.type", "\"\(parsed.type ?? "")\"",
+                                "must be object at the root"))
+                    }
                 } catch {
-                    causes.append(FieldCause(type: "FieldValueInvalid", field: "\(field).schema.openAPIV3Schema", message: error.problem))
+                    causes.append(
+                        FieldCause(
+                            type: "FieldValueInvalid", field: "\(field).schema.openAPIV3Schema", message: error.problem)
+                    )
                 }
             } else {
-                causes.append(FieldCause(type: "FieldValueRequired", field: "\(field).schema.openAPIV3Schema", message: "Required value: schemas are required"))
+                causes.append(
+                    FieldCause(
+                        type: "FieldValueRequired", field: "\(field).schema.openAPIV3Schema",
+                        message: "Required value: schemas are required"))
             }
             for (columnIndex, column) in (version["additionalPrinterColumns"]?.arrayValue ?? []).enumerated() {
                 let columnField = "\(field).additionalPrinterColumns[\(columnIndex)]"
                 if column["name"]?.stringValue?.isEmpty ?? true { causes.append(.required("\(columnField).name")) }
                 let type = column["type"]?.stringValue ?? ""
                 if !["integer", "number", "string", "boolean", "date"].contains(type) {
-                    causes.append(FieldCause(type: "FieldValueNotSupported", field: "\(columnField).type", message: "Unsupported value: \"\(type)\": supported values: \"boolean\", \"date\", \"integer\", \"number\", \"string\""))
+                    causes.append(
+                        FieldCause(
+                            type: "FieldValueNotSupported", field: "\(columnField).type",
+                            message:
+                                "Unsupported value: \"\(type)\": supported values: \"boolean\", \"date\", "
+                                + "\"integer\", \"number\", \"string\""
+                        ))
                 }
                 do {
                     _ = try JSONPath(parsing: column["jsonPath"]?.stringValue ?? "")
                 } catch {
-                    causes.append(.invalid("\(columnField).jsonPath", "\"\(column["jsonPath"]?.stringValue ?? "")\"", error.detail))
+                    causes.append(
+                        .invalid(
+                            "\(columnField).jsonPath", "\"\(column["jsonPath"]?.stringValue ?? "")\"", error.detail))
                 }
             }
         }
@@ -125,7 +163,8 @@ enum CustomResourceDefinitions {
         let group = spec["group"]?.stringValue ?? ""
         let names = acceptedNames(crd)
         let versions = spec["versions"]?.arrayValue ?? []
-        guard let storageVersion = versions.first(where: { $0["storage"]?.boolValue == true })?["name"]?.stringValue else { return [] }
+        guard let storageVersion = versions.first(where: { $0["storage"]?.boolValue == true })?["name"]?.stringValue
+        else { return [] }
         return versions.compactMap { version -> ResourceType? in
             guard version["served"]?.boolValue ?? true, let name = version["name"]?.stringValue else { return nil }
             var type = ResourceType(
@@ -139,7 +178,9 @@ enum CustomResourceDefinitions {
             type.isCustomResource = true
             type.tracksGeneration = true
             type.allowsUnconditionalUpdate = false
-            type.view = name == storageVersion ? .identity : .apiVersion("\(group)/\(name)", stored: "\(group)/\(storageVersion)")
+            type.view =
+                name == storageVersion
+                ? .identity : .apiVersion("\(group)/\(name)", stored: "\(group)/\(storageVersion)")
             let subresources = version["subresources"]
             type.hasStatusSubresource = subresources?["status"] != nil
             if let scale = subresources?["scale"] {
@@ -147,14 +188,18 @@ enum CustomResourceDefinitions {
                     scale[key]?.stringValue.map { $0.split(separator: ".").map(String.init) }
                 }
                 if let spec = path("specReplicasPath"), let status = path("statusReplicasPath") {
-                    type.scale = ScalePaths(specReplicas: spec, statusReplicas: status, labelSelector: path("labelSelectorPath"))
+                    type.scale = ScalePaths(
+                        specReplicas: spec, statusReplicas: status, labelSelector: path("labelSelectorPath"))
                 }
             }
             type.schema = version.value(at: ["schema", "openAPIV3Schema"]).flatMap { try? StructuralSchema($0) }
-            type.selectableFields = (version["selectableFields"]?.arrayValue ?? []).compactMap { $0["jsonPath"]?.stringValue.map { String($0.drop { $0 == "." }) } }
+            type.selectableFields = (version["selectableFields"]?.arrayValue ?? []).compactMap {
+                $0["jsonPath"]?.stringValue.map { String($0.drop { $0 == "." }) }
+            }
             type.columns = (version["additionalPrinterColumns"]?.arrayValue ?? []).compactMap { column in
                 guard let columnName = column["name"]?.stringValue, let columnType = column["type"]?.stringValue,
-                      let path = column["jsonPath"]?.stringValue, let jsonPath = try? JSONPath(parsing: path) else { return nil }
+                    let path = column["jsonPath"]?.stringValue, let jsonPath = try? JSONPath(parsing: path)
+                else { return nil }
                 return TableColumn.path(
                     name: columnName, type: columnType, jsonPath: jsonPath,
                     format: column["format"]?.stringValue ?? "", description: column["description"]?.stringValue ?? "",

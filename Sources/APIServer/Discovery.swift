@@ -22,7 +22,10 @@ enum Discovery {
     }
 
     static func groupList(_ registry: ResourceRegistry) -> JSONValue {
-        ["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(registry.groups().map { groupEntry($0.name, $0.versions) })]
+        [
+            "kind": "APIGroupList", "apiVersion": "v1",
+            "groups": .array(registry.groups().map { groupEntry($0.name, $0.versions) }),
+        ]
     }
 
     static func group(_ name: String, _ registry: ResourceRegistry) -> JSONValue? {
@@ -46,7 +49,8 @@ enum Discovery {
             resources.append(.object(entry))
             if type.hasStatusSubresource {
                 resources.append([
-                    "name": .string("\(type.plural)/status"), "singularName": "", "namespaced": .bool(type.isNamespaced),
+                    "name": .string("\(type.plural)/status"), "singularName": "",
+                    "namespaced": .bool(type.isNamespaced),
                     "kind": .string(type.kind), "verbs": ["get", "patch", "update"],
                 ])
             }

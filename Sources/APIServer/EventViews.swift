@@ -39,7 +39,10 @@ enum EventViews {
             causes.append(.required(field))
         }
         if let type = object["type"]?.stringValue, type != "Normal", type != "Warning" {
-            causes.append(FieldCause(type: "FieldValueNotSupported", field: "type", message: "Unsupported value: \"\(type)\": supported values: \"Normal\", \"Warning\""))
+            causes.append(
+                FieldCause(
+                    type: "FieldValueNotSupported", field: "type",
+                    message: "Unsupported value: \"\(type)\": supported values: \"Normal\", \"Warning\""))
         }
         return causes
     }
@@ -47,7 +50,10 @@ enum EventViews {
     /// kubectl get events: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE.
     static let columns: [TableColumn] = [
         TableColumn(name: "Last Seen", type: "string", description: "Time of the last occurrence") { object, now in
-            let last = object["lastTimestamp"] ?? object["deprecatedLastTimestamp"] ?? object.value(at: ["series", "lastObservedTime"]) ?? object["eventTime"]
+            let last =
+                object["lastTimestamp"] ?? object["deprecatedLastTimestamp"] ?? object.value(at: [
+                    "series", "lastObservedTime",
+                ]) ?? object["eventTime"]
             return TableColumn.ageCell(last, now: now)
         },
         TableColumn(name: "Type", type: "string") { object, _ in object["type"] ?? "" },

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import KubeCore
+import Synchronization
 import Transport
 
 /// A failure the server returns instead of serving matching requests, for testing clients:
@@ -23,7 +23,8 @@ public struct InjectedFault: Sendable {
     var error: APIError {
         let reason: String
         switch status {
-        case 404: return APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        case 404:
+            return APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
         case 429: reason = "TooManyRequests"
         case 503: reason = "ServiceUnavailable"
         case 504: reason = "Timeout"
@@ -47,7 +48,11 @@ final class FaultInjector: Sendable {
 
     func take(method: String, path: String) -> InjectedFault? {
         faults.withLock { faults in
-            guard let index = faults.firstIndex(where: { ($0.method == nil || $0.method == method) && path.hasPrefix($0.pathPrefix) }) else { return nil }
+            guard
+                let index = faults.firstIndex(where: {
+                    ($0.method == nil || $0.method == method) && path.hasPrefix($0.pathPrefix)
+                })
+            else { return nil }
             let fault = faults[index]
             faults[index].count -= 1
             if faults[index].count <= 0 { faults.remove(at: index) }
@@ -62,13 +67,16 @@ extension APIServer {
     func handleTestHook(_ request: ServerRequest, _ writer: ResponseWriter) throws(APIError) {
         switch (request.method, request.path) {
         case ("POST", "/forescale-test/v1/faults"):
-            guard let body = try? JSONValue(parsing: request.body), let prefix = body["pathPrefix"]?.stringValue, let status = body["status"]?.intValue else {
+            guard let body = try? JSONValue(parsing: request.body), let prefix = body["pathPrefix"]?.stringValue,
+                let status = body["status"]?.intValue
+            else {
                 throw .badRequest("a fault needs pathPrefix and status")
             }
-            faults.add(InjectedFault(
-                method: body["method"]?.stringValue, pathPrefix: prefix, status: status,
-                retryAfterSeconds: body["retryAfterSeconds"]?.intValue, count: body["count"]?.intValue ?? 1
-            ))
+            faults.add(
+                InjectedFault(
+                    method: body["method"]?.stringValue, pathPrefix: prefix, status: status,
+                    retryAfterSeconds: body["retryAfterSeconds"]?.intValue, count: body["count"]?.intValue ?? 1
+                ))
         case ("DELETE", "/forescale-test/v1/faults"):
             faults.clear()
         case ("POST", "/forescale-test/v1/drop-watches"):

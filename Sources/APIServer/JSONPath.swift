@@ -31,7 +31,9 @@ struct JSONPath: Sendable, Equatable {
                 steps.append(.key(String(key)))
                 text = text.dropFirst(key.count)
             } else if first == "[" {
-                guard let close = Self.closingBracket(in: text) else { throw ParseError(expression: expression, detail: "unclosed [") }
+                guard let close = Self.closingBracket(in: text) else {
+                    throw ParseError(expression: expression, detail: "unclosed [")
+                }
                 let inner = text[text.index(after: text.startIndex)..<close].trimmingCharacters(in: .whitespaces)
                 text = text[text.index(after: close)...]
                 steps.append(try Self.bracketStep(inner, expression: expression))
@@ -67,8 +69,11 @@ struct JSONPath: Sendable, Equatable {
         }
         if inner.hasPrefix("?(@."), inner.hasSuffix(")") {
             let body = inner.dropFirst(4).dropLast()
-            guard let range = body.range(of: "==") else { throw ParseError(expression: expression, detail: "only == filters are supported") }
-            let path = body[..<range.lowerBound].trimmingCharacters(in: .whitespaces).split(separator: ".").map(String.init)
+            guard let range = body.range(of: "==") else {
+                throw ParseError(expression: expression, detail: "only == filters are supported")
+            }
+            let path = body[..<range.lowerBound].trimmingCharacters(in: .whitespaces).split(separator: ".").map(
+                String.init)
             var value = body[range.upperBound...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, let quote = value.first, quote == "'" || quote == "\"", value.last == quote {
                 value = String(value.dropFirst().dropLast())
@@ -94,7 +99,9 @@ struct JSONPath: Sendable, Equatable {
                     }
                 case .wildcard:
                     if let items = value.arrayValue { next.append(contentsOf: items) }
-                    if let fields = value.objectValue { next.append(contentsOf: fields.keys.sorted().map { fields[$0]! }) }
+                    if let fields = value.objectValue {
+                        next.append(contentsOf: fields.keys.sorted().map { fields[$0]! })
+                    }
                 case .filter(let path, let expected):
                     for item in value.arrayValue ?? [] where FieldSelector.text(item.value(at: path)) == expected {
                         next.append(item)

@@ -76,7 +76,9 @@ enum ManagedFields {
 
     static func entries(of object: JSONValue) -> [Entry] {
         (object.value(at: ["metadata", "managedFields"])?.arrayValue ?? []).compactMap { item in
-            guard let manager = item["manager"]?.stringValue, let operation = item["operation"]?.stringValue else { return nil }
+            guard let manager = item["manager"]?.stringValue, let operation = item["operation"]?.stringValue else {
+                return nil
+            }
             return Entry(
                 manager: manager, operation: operation, apiVersion: item["apiVersion"]?.stringValue ?? "",
                 time: item["time"]?.stringValue ?? "", subresource: item["subresource"]?.stringValue,
@@ -87,19 +89,25 @@ enum ManagedFields {
 
     static func store(_ entries: [Entry], in object: inout JSONValue) {
         let kept = entries.filter { !$0.fields.isEmpty }
-        object.setValue(kept.isEmpty ? nil : .array(kept.map { entry in
-            var item: [String: JSONValue] = [
-                "manager": .string(entry.manager), "operation": .string(entry.operation),
-                "apiVersion": .string(entry.apiVersion), "time": .string(entry.time),
-                "fieldsType": "FieldsV1", "fieldsV1": fieldsV1(entry.fields),
-            ]
-            if let subresource = entry.subresource { item["subresource"] = .string(subresource) }
-            return .object(item)
-        }), at: ["metadata", "managedFields"])
+        object.setValue(
+            kept.isEmpty
+                ? nil
+                : .array(
+                    kept.map { entry in
+                        var item: [String: JSONValue] = [
+                            "manager": .string(entry.manager), "operation": .string(entry.operation),
+                            "apiVersion": .string(entry.apiVersion), "time": .string(entry.time),
+                            "fieldsType": "FieldsV1", "fieldsV1": fieldsV1(entry.fields),
+                        ]
+                        if let subresource = entry.subresource { item["subresource"] = .string(subresource) }
+                        return .object(item)
+                    }), at: ["metadata", "managedFields"])
     }
 
     /// A non-apply write: the fields it changed now belong to `manager` (operation Update).
-    static func recordUpdate(old: JSONValue?, new: inout JSONValue, manager: String, subresource: String?, apiVersion: String, now: Date) {
+    static func recordUpdate(
+        old: JSONValue?, new: inout JSONValue, manager: String, subresource: String?, apiVersion: String, now: Date
+    ) {
         var entries = old.map(entries(of:)) ?? []
         let oldLeaves = old.map { leafPaths($0, subresource: subresource) } ?? [:]
         let newLeaves = leafPaths(new, subresource: subresource)
@@ -114,29 +122,40 @@ enum ManagedFields {
             entries[index].fields.subtract(removed)
         }
         let time = Timestamps.format(now)
-        if let index = entries.firstIndex(where: { $0.manager == manager && $0.operation == "Update" && $0.subresource == subresource }) {
+        if let index = entries.firstIndex(where: {
+            $0.manager == manager && $0.operation == "Update" && $0.subresource == subresource
+        }) {
             entries[index].fields.formUnion(changed)
             entries[index].time = time
             entries[index].apiVersion = apiVersion
         } else {
-            entries.append(Entry(manager: manager, operation: "Update", apiVersion: apiVersion, time: time, subresource: subresource, fields: changed))
+            entries.append(
+                Entry(
+                    manager: manager, operation: "Update", apiVersion: apiVersion, time: time, subresource: subresource,
+                    fields: changed))
         }
         store(entries, in: &new)
     }
 
     /// Server-side apply of `applied` by `manager` onto `current` (nil: create).
-    static func apply(_ applied: JSONValue, to current: JSONValue?, manager: String, force: Bool, subresource: String?, apiVersion: String, now: Date) throws(Conflict) -> JSONValue {
+    static func apply(
+        _ applied: JSONValue, to current: JSONValue?, manager: String, force: Bool, subresource: String?,
+        apiVersion: String, now: Date
+    ) throws(Conflict) -> JSONValue {
         var object = current ?? .object([:])
         var entries = current.map(entries(of:)) ?? []
         let appliedLeaves = leafPaths(applied, subresource: subresource)
         let currentLeaves = current.map { leafPaths($0, subresource: subresource) } ?? [:]
         let lastApplied: Set<[String]> = {
             guard manager == "kubectl",
-                  let text = current?.value(at: ["metadata", "annotations", lastAppliedAnnotation])?.stringValue,
-                  let config = try? JSONValue(parsing: Data(text.utf8)) else { return [] }
+                let text = current?.value(at: ["metadata", "annotations", lastAppliedAnnotation])?.stringValue,
+                let config = try? JSONValue(parsing: Data(text.utf8))
+            else { return [] }
             return Set(leafPaths(config, subresource: subresource).keys)
         }()
-        let mine = { (entry: Entry) in entry.manager == manager && entry.operation == "Apply" && entry.subresource == subresource }
+        let mine = { (entry: Entry) in
+            entry.manager == manager && entry.operation == "Apply" && entry.subresource == subresource
+        }
 
         var conflicts: [(manager: String, apiVersion: String, path: [String])] = []
         var takeovers: Set<[String]> = []
@@ -151,7 +170,9 @@ enum ManagedFields {
                 }
             }
         }
-        guard conflicts.isEmpty else { throw Conflict(conflicts: conflicts.sorted { $0.path.lexicographicallyPrecedes($1.path) }) }
+        guard conflicts.isEmpty else {
+            throw Conflict(conflicts: conflicts.sorted { $0.path.lexicographicallyPrecedes($1.path) })
+        }
 
         // Fields this manager applied before and no longer applies are removed unless
         // another manager also owns them.
@@ -168,11 +189,18 @@ enum ManagedFields {
         }
         let time = Timestamps.format(now)
         entries.removeAll(where: mine)
-        entries.append(Entry(manager: manager, operation: "Apply", apiVersion: apiVersion, time: time, subresource: subresource, fields: Set(appliedLeaves.keys)))
-        if !lastApplied.isEmpty || current?.value(at: ["metadata", "annotations", lastAppliedAnnotation]) != nil, manager == "kubectl" {
+        entries.append(
+            Entry(
+                manager: manager, operation: "Apply", apiVersion: apiVersion, time: time, subresource: subresource,
+                fields: Set(appliedLeaves.keys)))
+        if !lastApplied.isEmpty || current?.value(at: ["metadata", "annotations", lastAppliedAnnotation]) != nil,
+            manager == "kubectl"
+        {
             var config = applied
             config.setValue(nil, at: ["metadata", "annotations", lastAppliedAnnotation])
-            object.setValue(.string(String(decoding: config.serialized(), as: UTF8.self)), at: ["metadata", "annotations", lastAppliedAnnotation])
+            object.setValue(
+                .string(String(decoding: config.serialized(), as: UTF8.self)),
+                at: ["metadata", "annotations", lastAppliedAnnotation])
         }
         for key in ["apiVersion", "kind"] where object[key] == nil { object[key] = applied[key] }
         if current == nil, let metadata = applied["metadata"] {

@@ -81,7 +81,10 @@ final class ObjectStore: @unchecked Sendable {
 
     /// `recovered` sees the records read from the log before they are indexed (the API
     /// server registers recovered CRDs there, so their objects' fields index once).
-    init(historyLimit: Int = 20_000, log: StoreLog?, fieldExtractor: @escaping FieldExtractor, recovered recoveredHook: ([StoreLog.Record]) -> Void = { _ in }) throws {
+    init(
+        historyLimit: Int = 20_000, log: StoreLog?, fieldExtractor: @escaping FieldExtractor,
+        recovered recoveredHook: ([StoreLog.Record]) -> Void = { _ in }
+    ) throws {
         self.historyLimit = historyLimit
         self.log = log
         self.fieldExtractor = fieldExtractor
@@ -90,7 +93,8 @@ final class ObjectStore: @unchecked Sendable {
             recoveredHook(recovered.objects)
             currentVersion = recovered.resourceVersion
             for record in recovered.objects {
-                buckets[record.storageKey, default: [:]][record.objectKey] = makeStored(record.object, storageKey: record.storageKey, version: record.resourceVersion, data: record.data)
+                buckets[record.storageKey, default: [:]][record.objectKey] = makeStored(
+                    record.object, storageKey: record.storageKey, version: record.resourceVersion, data: record.data)
             }
             floorVersion = currentVersion
         }
@@ -100,7 +104,8 @@ final class ObjectStore: @unchecked Sendable {
 
     var objectCount: Int { condition.withLock { buckets.values.reduce(0) { $0 + $1.count } } }
 
-    private func makeStored(_ object: JSONValue, storageKey: String, version: Int64, data: Data? = nil) -> StoredObject {
+    private func makeStored(_ object: JSONValue, storageKey: String, version: Int64, data: Data? = nil) -> StoredObject
+    {
         let metadata = object["metadata"]
         return StoredObject(
             data: data ?? object.serialized(),
@@ -142,7 +147,10 @@ final class ObjectStore: @unchecked Sendable {
     /// the real resourceVersion, appends to the log and wakes watchers. The log is synced
     /// before this returns.
     @discardableResult
-    func mutate(_ storageKey: String, namespace: String, name: String, _ decide: (_ current: StoredObject?, _ nextVersion: Int64) throws(APIError) -> StoreMutation) throws(APIError) -> StoredObject? {
+    func mutate(
+        _ storageKey: String, namespace: String, name: String,
+        _ decide: (_ current: StoredObject?, _ nextVersion: Int64) throws(APIError) -> StoreMutation
+    ) throws(APIError) -> StoredObject? {
         let key = namespace + "/" + name
         for _ in 0..<64 {
             let current = condition.withLock { buckets[storageKey]?[key] }
@@ -170,19 +178,26 @@ final class ObjectStore: @unchecked Sendable {
                 var stored = prepared.0
                 stored.resourceVersion = version
                 stored.data = Self.splice(stored.data, version: version)
-                syncOffset = try commit(StoreEvent(type: prepared.1, storageKey: storageKey, object: stored, previous: current))
+                syncOffset = try commit(
+                    StoreEvent(type: prepared.1, storageKey: storageKey, object: stored, previous: current))
                 committed = stored
             }
             if let syncOffset { try sync(syncOffset) }
             return committed
         }
-        throw APIError(code: 500, reason: "InternalError", message: "storage contention: the object kept changing; retry")
+        throw APIError(
+            code: 500, reason: "InternalError", message: "storage contention: the object kept changing; retry")
     }
 
     static func checkLimits(_ object: JSONValue) throws(APIError) {
         let depth = object.depth
         guard depth <= StoreLimits.objectDepth else {
-            throw APIError(code: 422, reason: "Invalid", message: "the object is nested \(depth) levels deep (with its managedFields); the limit is \(StoreLimits.objectDepth)")
+            throw APIError(
+                code: 422, reason: "Invalid",
+                message:
+                    "the object is nested \(depth) levels deep (with its managedFields); the limit is "
+                    + "\(StoreLimits.objectDepth)"
+            )
         }
     }
 
@@ -192,7 +207,8 @@ final class ObjectStore: @unchecked Sendable {
         if let offset = onlyOccurrence(of: pendingBytes, in: data) {
             var result = data
             let start = data.startIndex + offset
-            result.replaceSubrange(start..<(start + pendingBytes.count), with: Array("\"resourceVersion\":\"\(version)\"".utf8))
+            result.replaceSubrange(
+                start..<(start + pendingBytes.count), with: Array("\"resourceVersion\":\"\(version)\"".utf8))
             return result
         }
         guard var object = try? JSONValue(parsing: data) else { return data }
@@ -210,7 +226,8 @@ final class ObjectStore: @unchecked Sendable {
                 var found: Int?
                 var position = 0
                 while haystack.count - position >= pattern.count,
-                      let hit = memchr(base + position, Int32(head), haystack.count - position - pattern.count + 1) {
+                    let hit = memchr(base + position, Int32(head), haystack.count - position - pattern.count + 1)
+                {
                     let offset = base.distance(to: UnsafeRawPointer(hit))
                     if memcmp(base + offset, pattern.baseAddress!, pattern.count) == 0 {
                         if found != nil { return nil }
@@ -227,7 +244,9 @@ final class ObjectStore: @unchecked Sendable {
 
     /// Deletes every object of a storage key that matches, each as its own DELETED event
     /// (CRD deletion, namespace deletion, deletecollection).
-    func deleteAll(_ storageKey: String, where predicate: (StoredObject) -> Bool, finalState: (JSONValue, Int64) -> JSONValue) throws(APIError) -> [StoredObject] {
+    func deleteAll(
+        _ storageKey: String, where predicate: (StoredObject) -> Bool, finalState: (JSONValue, Int64) -> JSONValue
+    ) throws(APIError) -> [StoredObject] {
         var deleted: [StoredObject] = []
         var syncOffset: UInt64?
         condition.lock()
@@ -237,7 +256,8 @@ final class ObjectStore: @unchecked Sendable {
             for object in doomed {
                 let version = currentVersion + 1
                 let stored = makeStored(finalState(object.parsed(), version), storageKey: storageKey, version: version)
-                syncOffset = try commit(StoreEvent(type: .deleted, storageKey: storageKey, object: stored, previous: object))
+                syncOffset = try commit(
+                    StoreEvent(type: .deleted, storageKey: storageKey, object: stored, previous: object))
                 deleted.append(stored)
             }
         }

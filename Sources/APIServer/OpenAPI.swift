@@ -9,7 +9,9 @@ import Transport
 /// parameter — what kubectl needs to use server-side field validation. Component schemas are
 /// the CRD schemas; built-ins are described as open objects.
 enum OpenAPI {
-    static func serve(_ request: ServerRequest, _ writer: ResponseWriter, registry: ResourceRegistry, server: APIServer) throws(APIError) {
+    static func serve(_ request: ServerRequest, _ writer: ResponseWriter, registry: ResourceRegistry, server: APIServer)
+        throws(APIError)
+    {
         let path = request.path
         if path == "/openapi/v3" || path == "/openapi/v3/" {
             var paths: [String: JSONValue] = [:]
@@ -31,7 +33,8 @@ enum OpenAPI {
     static func documents(_ registry: ResourceRegistry) -> [String: JSONValue] {
         var byGroupVersion: [String: [ResourceType]] = [:]
         for type in registry.all {
-            byGroupVersion[type.group.isEmpty ? "api/v1" : "apis/\(type.group)/\(type.version)", default: []].append(type)
+            byGroupVersion[type.group.isEmpty ? "api/v1" : "apis/\(type.group)/\(type.version)", default: []].append(
+                type)
         }
         return byGroupVersion.mapValues(document)
     }
@@ -44,15 +47,22 @@ enum OpenAPI {
         var paths: [String: JSONValue] = [:]
         var schemas: [String: JSONValue] = [:]
         for type in types {
-            let gvk: JSONValue = ["group": .string(type.group), "version": .string(type.version), "kind": .string(type.kind)]
-            let writeParameters: JSONValue = [parameter("dryRun"), parameter("fieldManager"), parameter("fieldValidation")]
+            let gvk: JSONValue = [
+                "group": .string(type.group), "version": .string(type.version), "kind": .string(type.kind),
+            ]
+            let writeParameters: JSONValue = [
+                parameter("dryRun"), parameter("fieldManager"), parameter("fieldValidation"),
+            ]
             var patchParameters = writeParameters.arrayValue!
             patchParameters.append(parameter("force", "boolean"))
             var patchMediaTypes: [String: JSONValue] = [
-                "application/json-patch+json": [:], "application/merge-patch+json": [:], "application/apply-patch+yaml": [:],
+                "application/json-patch+json": [:], "application/merge-patch+json": [:],
+                "application/apply-patch+yaml": [:],
             ]
             if !type.isCustomResource { patchMediaTypes["application/strategic-merge-patch+json"] = [:] }
-            let base = (type.group.isEmpty ? "/api/v1" : "/apis/\(type.groupVersion)") + (type.isNamespaced ? "/namespaces/{namespace}" : "")
+            let base =
+                (type.group.isEmpty ? "/api/v1" : "/apis/\(type.groupVersion)")
+                + (type.isNamespaced ? "/namespaces/{namespace}" : "")
             paths["\(base)/\(type.plural)"] = [
                 "post": ["parameters": writeParameters, "responses": [:], "x-kubernetes-group-version-kind": gvk],
                 "get": ["responses": [:], "x-kubernetes-group-version-kind": gvk],
@@ -66,12 +76,16 @@ enum OpenAPI {
                 "get": ["responses": [:], "x-kubernetes-group-version-kind": gvk],
                 "delete": ["responses": [:], "x-kubernetes-group-version-kind": gvk],
             ]
-            let reversedGroup = type.group.isEmpty ? "io.k8s.api.core" : type.group.split(separator: ".").reversed().joined(separator: ".")
+            let reversedGroup =
+                type.group.isEmpty
+                ? "io.k8s.api.core" : type.group.split(separator: ".").reversed().joined(separator: ".")
             schemas["\(reversedGroup).\(type.version).\(type.kind)"] = [
                 "type": "object",
                 "x-kubernetes-preserve-unknown-fields": true,
                 "x-kubernetes-group-version-kind": [gvk],
-                "properties": ["apiVersion": ["type": "string"], "kind": ["type": "string"], "metadata": ["type": "object"]],
+                "properties": [
+                    "apiVersion": ["type": "string"], "kind": ["type": "string"], "metadata": ["type": "object"],
+                ],
             ]
         }
         return [

@@ -14,7 +14,9 @@ enum KubeProtobuf {
 
     static func decode(_ data: Data) throws(DecodeError) -> JSONValue {
         let bytes = [UInt8](data)
-        guard bytes.count >= 4, Array(bytes[0..<4]) == magic else { throw DecodeError(problem: "missing the k8s protobuf envelope") }
+        guard bytes.count >= 4, Array(bytes[0..<4]) == magic else {
+            throw DecodeError(problem: "missing the k8s protobuf envelope")
+        }
         var apiVersion = ""
         var kind = ""
         var raw: [UInt8] = []
@@ -58,7 +60,11 @@ enum KubeProtobuf {
                 object["metadata"] = try objectMeta(field.bytes)
             }
         default:
-            throw DecodeError(problem: "protobuf bodies are accepted for ConfigMap, Secret and Namespace only (got kind \"\(kind)\"); send JSON")
+            throw DecodeError(
+                problem:
+                    "protobuf bodies are accepted for ConfigMap, Secret and Namespace only (got kind \"\(kind)\"); "
+                    + "send JSON"
+            )
         }
         return .object(object)
     }
@@ -86,7 +92,9 @@ enum KubeProtobuf {
         return .object(meta)
     }
 
-    private static func addMapEntry(_ bytes: ArraySlice<UInt8>, to object: inout [String: JSONValue], key: String, binary: Bool) throws(DecodeError) {
+    private static func addMapEntry(
+        _ bytes: ArraySlice<UInt8>, to object: inout [String: JSONValue], key: String, binary: Bool
+    ) throws(DecodeError) {
         var entryKey = ""
         var value: JSONValue = .string("")
         for field in try fields(bytes) {
@@ -126,7 +134,9 @@ enum KubeProtobuf {
         while index < bytes.endIndex {
             let tag = try varint()
             // Field numbers are at most 2^29 − 1; lengths at most what is left of the body.
-            guard let number = Int(exactly: tag >> 3), number >= 1, number < 1 << 29 else { throw DecodeError(problem: "bad field number") }
+            guard let number = Int(exactly: tag >> 3), number >= 1, number < 1 << 29 else {
+                throw DecodeError(problem: "bad field number")
+            }
             var field = Field(number: number)
             switch tag & 7 {
             case 0: field.varint = try varint()

@@ -53,7 +53,9 @@ final class ResourceRegistry: @unchecked Sendable {
         var versions: [String: [String]] = [:]
         for type in all where !type.group.isEmpty {
             if versions[type.group] == nil { order.append(type.group) }
-            if !(versions[type.group]?.contains(type.version) ?? false) { versions[type.group, default: []].append(type.version) }
+            if !(versions[type.group]?.contains(type.version) ?? false) {
+                versions[type.group, default: []].append(type.version)
+            }
         }
         return order.map { ($0, versions[$0]!.sorted(by: Self.versionPriority)) }
     }

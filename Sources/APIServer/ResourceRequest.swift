@@ -19,7 +19,9 @@ struct ResourceRequest {
     }
 
     static func parse(_ request: ServerRequest, registry: ResourceRegistry) -> Parse {
-        let segments = request.rawPath.split(separator: "/").map { $0.utf8.contains(UInt8(ascii: "%")) ? ($0.removingPercentEncoding ?? String($0)) : String($0) }
+        let segments = request.rawPath.split(separator: "/").map {
+            $0.utf8.contains(UInt8(ascii: "%")) ? ($0.removingPercentEncoding ?? String($0)) : String($0)
+        }
         let group: String
         let version: String
         let rest: ArraySlice<String>
@@ -34,18 +36,24 @@ struct ResourceRequest {
         let parts = Array(rest)
         // namespaces/{ns}/{resource}[/{name}[/{subresource}]] when {resource} is namespaced.
         if parts.count >= 3, parts[0] == "namespaces",
-           let type = registry.lookup(group: group, version: version, plural: parts[2]), type.isNamespaced, parts.count <= 5 {
-            return .resource(ResourceRequest(
-                type: type, namespace: parts[1], name: parts.count > 3 ? parts[3] : nil,
-                subresource: parts.count > 4 ? parts[4] : nil, http: request
-            ))
+            let type = registry.lookup(group: group, version: version, plural: parts[2]), type.isNamespaced,
+            parts.count <= 5
+        {
+            return .resource(
+                ResourceRequest(
+                    type: type, namespace: parts[1], name: parts.count > 3 ? parts[3] : nil,
+                    subresource: parts.count > 4 ? parts[4] : nil, http: request
+                ))
         }
-        guard parts.count <= 3, let type = registry.lookup(group: group, version: version, plural: parts[0]) else { return .notFound }
+        guard parts.count <= 3, let type = registry.lookup(group: group, version: version, plural: parts[0]) else {
+            return .notFound
+        }
         if type.isNamespaced && parts.count > 1 { return .notFound }
-        return .resource(ResourceRequest(
-            type: type, namespace: nil, name: parts.count > 1 ? parts[1] : nil,
-            subresource: parts.count > 2 ? parts[2] : nil, http: request
-        ))
+        return .resource(
+            ResourceRequest(
+                type: type, namespace: nil, name: parts.count > 1 ? parts[1] : nil,
+                subresource: parts.count > 2 ? parts[2] : nil, http: request
+            ))
     }
 
     var verb: String {

@@ -47,7 +47,10 @@ struct ResourceType: Sendable {
     var qualifiedName: String { group.isEmpty ? plural : "\(plural).\(group)" }
     var qualifiedKind: String { group.isEmpty ? kind : "\(kind).\(group)" }
 
-    init(group: String, version: String, plural: String, singular: String, kind: String, isNamespaced: Bool, storageKey: String? = nil) {
+    init(
+        group: String, version: String, plural: String, singular: String, kind: String, isNamespaced: Bool,
+        storageKey: String? = nil
+    ) {
         self.group = group
         self.version = version
         self.plural = plural
@@ -97,8 +100,16 @@ struct ObjectView: Sendable {
     /// Only apiVersion differs (CRD versions with conversion strategy None).
     static func apiVersion(_ served: String, stored: String) -> ObjectView {
         ObjectView(
-            toStored: { object in var copy = object; copy["apiVersion"] = .string(stored); return copy },
-            fromStored: { object in var copy = object; copy["apiVersion"] = .string(served); return copy }
+            toStored: { object in
+                var copy = object
+                copy["apiVersion"] = .string(stored)
+                return copy
+            },
+            fromStored: { object in
+                var copy = object
+                copy["apiVersion"] = .string(served)
+                return copy
+            }
         )
     }
 }

@@ -9,11 +9,16 @@ enum ScaleSubresource {
         for key in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
             if let value = metadata[key] { scaleMetadata[key] = value }
         }
-        var status: [String: JSONValue] = ["replicas": .integer(Int64(object.value(at: paths.statusReplicas)?.intValue ?? 0))]
+        var status: [String: JSONValue] = [
+            "replicas": .integer(Int64(object.value(at: paths.statusReplicas)?.intValue ?? 0))
+        ]
         if let selectorPath = paths.labelSelector, let selector = object.value(at: selectorPath)?.stringValue {
             status["selector"] = .string(selector)
-        } else if let matchLabels = object.value(at: ["spec", "selector", "matchLabels"])?.stringMap, !matchLabels.isEmpty {
-            status["selector"] = .string(matchLabels.keys.sorted().map { "\($0)=\(matchLabels[$0]!)" }.joined(separator: ","))
+        } else if let matchLabels = object.value(at: ["spec", "selector", "matchLabels"])?.stringMap,
+            !matchLabels.isEmpty
+        {
+            status["selector"] = .string(
+                matchLabels.keys.sorted().map { "\($0)=\(matchLabels[$0]!)" }.joined(separator: ","))
         }
         return [
             "kind": "Scale", "apiVersion": "autoscaling/v1",
@@ -24,7 +29,9 @@ enum ScaleSubresource {
     }
 
     /// Writes a (patched or PUT) Scale back into the object; 422 for a bad replica count.
-    static func apply(_ scale: JSONValue, to object: JSONValue, type: ResourceType, name: String) throws(APIError) -> JSONValue {
+    static func apply(_ scale: JSONValue, to object: JSONValue, type: ResourceType, name: String) throws(APIError)
+        -> JSONValue
+    {
         guard let replicas = scale.value(at: ["spec", "replicas"])?.intValue else {
             throw .invalid(type, name, [.required("spec.replicas")])
         }

@@ -1,8 +1,9 @@
 import FileIO
 import Foundation
 import KubeCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Durable state in a data directory: `snapshot.jsonl` (a header line, then one stored object
@@ -59,13 +60,24 @@ final class StoreLog: @unchecked Sendable {
         var version: Int64 = 0
         if let snapshot = FileManager.default.contents(atPath: snapshotPath) {
             let lines = snapshot.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
-            guard let headerLine = lines.first else { throw CorruptFile(path: snapshotPath, line: 1, problem: "empty snapshot") }
+            guard let headerLine = lines.first else {
+                throw CorruptFile(path: snapshotPath, line: 1, problem: "empty snapshot")
+            }
             let header = try parse(Data(headerLine), path: snapshotPath, line: 1)
             guard header["format"]?.stringValue == Self.format else {
-                throw CorruptFile(path: snapshotPath, line: 1, problem: "not a Forescale API server snapshot (expected format \(Self.format))")
+                throw CorruptFile(
+                    path: snapshotPath, line: 1,
+                    problem: "not a Forescale API server snapshot (expected format \(Self.format))")
             }
             guard header["version"]?.intValue == Int(Self.formatVersion) else {
-                throw CorruptFile(path: snapshotPath, line: 1, problem: "snapshot format version \(header["version"].map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "?") is not \(Self.formatVersion); start with an empty --data-dir or use the matching forescale version")
+                throw CorruptFile(
+                    path: snapshotPath, line: 1,
+                    problem:
+                        "snapshot format version "
+                        + "\(header["version"].map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "?") "
+                        + "is not \(Self.formatVersion); start with an empty --data-dir or use the matching "
+                        + "forescale version"
+                )
             }
             version = Int64(header["resourceVersion"]?.intValue ?? 0)
             for (offset, line) in lines.dropFirst().enumerated() {
@@ -82,7 +94,7 @@ final class StoreLog: @unchecked Sendable {
                 let record: JSONValue
                 do {
                     record = try parse(Data(line), path: walPath, line: offset + 1)
-                } catch where isLast && wal.last != UInt8(ascii: "\n") {
+                } catch  where isLast && wal.last != UInt8(ascii: "\n") {
                     break  // torn final append: that write was never acknowledged
                 }
                 let parsed = try decodeRecord(record, line: Data(line), path: walPath, number: offset + 1)
@@ -114,9 +126,12 @@ final class StoreLog: @unchecked Sendable {
 
     private func decodeRecord(_ record: JSONValue, line: Data, path: String, number: Int) throws -> Record {
         guard let storageKey = record["k"]?.stringValue, let object = record["o"],
-              let name = object.value(at: ["metadata", "name"])?.stringValue,
-              let version = object.value(at: ["metadata", "resourceVersion"])?.stringValue.flatMap({ Int64($0) })
-        else { throw CorruptFile(path: path, line: number, problem: "record lacks k, o, metadata.name or metadata.resourceVersion") }
+            let name = object.value(at: ["metadata", "name"])?.stringValue,
+            let version = object.value(at: ["metadata", "resourceVersion"])?.stringValue.flatMap({ Int64($0) })
+        else {
+            throw CorruptFile(
+                path: path, line: number, problem: "record lacks k, o, metadata.name or metadata.resourceVersion")
+        }
         let namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? ""
         // Lines are `{"k":…,"t":…,"o":OBJECT}` as `line(storageKey:type:objectData:)` writes them.
         let bytes = [UInt8](line)
@@ -126,11 +141,16 @@ final class StoreLog: @unchecked Sendable {
         } else {
             data = object.serialized()
         }
-        return Record(storageKey: storageKey, objectKey: namespace + "/" + name, resourceVersion: version, object: object, data: data)
+        return Record(
+            storageKey: storageKey, objectKey: namespace + "/" + name, resourceVersion: version, object: object,
+            data: data)
     }
 
     private func writeSnapshot(_ objects: [(storageKey: String, data: Data)], resourceVersion: Int64) throws {
-        var data = JSONValue.object(["format": .string(Self.format), "version": .integer(Self.formatVersion), "resourceVersion": .integer(resourceVersion)]).serialized()
+        var data = JSONValue.object([
+            "format": .string(Self.format), "version": .integer(Self.formatVersion),
+            "resourceVersion": .integer(resourceVersion),
+        ]).serialized()
         data.append(UInt8(ascii: "\n"))
         for (storageKey, objectData) in objects {
             data.append(line(storageKey: storageKey, type: "put", objectData: objectData))
@@ -151,7 +171,9 @@ final class StoreLog: @unchecked Sendable {
     private func openEmptyLog() throws {
         if walFD >= 0 { Glibc.close(walFD) }
         walFD = open(walPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
-        guard walFD >= 0 else { throw CorruptFile(path: walPath, line: 0, problem: "cannot open: \(String(cString: strerror(errno)))") }
+        guard walFD >= 0 else {
+            throw CorruptFile(path: walPath, line: 0, problem: "cannot open: \(String(cString: strerror(errno)))")
+        }
         fsync(walFD)
         writtenLock.withLock { writtenBytes = 0 }
         syncState.withLock { syncedBytes = 0 }
@@ -159,13 +181,18 @@ final class StoreLog: @unchecked Sendable {
 
     /// Appends one committed event (caller holds the store lock); returns the offset to sync to.
     func append(_ event: StoreEvent) throws -> UInt64 {
-        let data = line(storageKey: event.storageKey, type: event.type == .deleted ? "delete" : "put", objectData: event.object.data)
+        let data = line(
+            storageKey: event.storageKey, type: event.type == .deleted ? "delete" : "put", objectData: event.object.data
+        )
         try data.withUnsafeBytes { raw throws in
             var offset = 0
             while offset < raw.count {
                 let count = Glibc.write(walFD, raw.baseAddress! + offset, raw.count - offset)
                 if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { throw CorruptFile(path: walPath, line: 0, problem: "append failed: \(String(cString: strerror(errno)))") }
+                guard count > 0 else {
+                    throw CorruptFile(
+                        path: walPath, line: 0, problem: "append failed: \(String(cString: strerror(errno)))")
+                }
                 offset += count
             }
         }
@@ -182,16 +209,24 @@ final class StoreLog: @unchecked Sendable {
         try syncState.withLock {
             guard syncedBytes < offset else { return }
             let target = writtenLock.withLock { writtenBytes }
-            guard fdatasync(walFD) == 0 else { throw CorruptFile(path: walPath, line: 0, problem: "fdatasync failed: \(String(cString: strerror(errno)))") }
+            guard fdatasync(walFD) == 0 else {
+                throw CorruptFile(
+                    path: walPath, line: 0, problem: "fdatasync failed: \(String(cString: strerror(errno)))")
+            }
             syncedBytes = target
         }
     }
 
     /// Replaces the snapshot with the current state and empties the log (caller holds the store lock).
     func compact(snapshot buckets: [String: [String: StoredObject]], resourceVersion: Int64) throws {
-        try writeSnapshot(buckets.flatMap { storageKey, bucket in bucket.values.map { (storageKey, $0.data) } }, resourceVersion: resourceVersion)
+        try writeSnapshot(
+            buckets.flatMap { storageKey, bucket in bucket.values.map { (storageKey, $0.data) } },
+            resourceVersion: resourceVersion)
         try syncState.withLock {
-            guard ftruncate(walFD, 0) == 0 else { throw CorruptFile(path: walPath, line: 0, problem: "truncate failed: \(String(cString: strerror(errno)))") }
+            guard ftruncate(walFD, 0) == 0 else {
+                throw CorruptFile(
+                    path: walPath, line: 0, problem: "truncate failed: \(String(cString: strerror(errno)))")
+            }
             fsync(walFD)
             syncedBytes = 0
             writtenLock.withLock { writtenBytes = 0 }

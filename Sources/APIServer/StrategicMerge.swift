@@ -21,12 +21,16 @@ enum StrategicMerge {
     static let mergedPrimitiveLists: Set<String> = ["finalizers"]
 
     static func apply(_ patch: JSONValue, to original: JSONValue) throws(PatchError) -> JSONValue {
-        guard case .object(let patchFields) = patch else { throw PatchError(problem: "a strategic merge patch must be a JSON object") }
+        guard case .object(let patchFields) = patch else {
+            throw PatchError(problem: "a strategic merge patch must be a JSON object")
+        }
         return try mergeMap(original.objectValue ?? [:], patchFields) ?? .object([:])
     }
 
     /// nil means the map itself is deleted (`$patch: delete`).
-    private static func mergeMap(_ original: [String: JSONValue], _ patch: [String: JSONValue]) throws(PatchError) -> JSONValue? {
+    private static func mergeMap(_ original: [String: JSONValue], _ patch: [String: JSONValue]) throws(PatchError)
+        -> JSONValue?
+    {
         switch patch["$patch"]?.stringValue {
         case "delete"?: return nil
         case "replace"?: return .object(stripDirectives(patch))
@@ -41,7 +45,9 @@ enum StrategicMerge {
             } else if key.hasPrefix("$deleteFromPrimitiveList/") {
                 let field = String(key.dropFirst("$deleteFromPrimitiveList/".count))
                 let doomed = value.arrayValue ?? []
-                if let items = result[field]?.arrayValue { result[field] = .array(items.filter { !doomed.contains($0) }) }
+                if let items = result[field]?.arrayValue {
+                    result[field] = .array(items.filter { !doomed.contains($0) })
+                }
             }
         }
         for (key, value) in patch where !key.hasPrefix("$") {
@@ -70,16 +76,24 @@ enum StrategicMerge {
         return .object(result)
     }
 
-    private static func mergeList(_ field: String, _ original: [JSONValue], _ patch: [JSONValue]) throws(PatchError) -> [JSONValue] {
+    private static func mergeList(_ field: String, _ original: [JSONValue], _ patch: [JSONValue]) throws(PatchError)
+        -> [JSONValue]
+    {
         if mergedPrimitiveLists.contains(field) {
             return original + patch.filter { !original.contains($0) }
         }
         guard let mergeKey = mergeKeys[field] else { return patch.map(stripDirectivesDeep) }
         var result = original
         for item in patch {
-            guard case .object(let itemFields) = item else { throw PatchError(problem: "\(field): list items must be objects with \(mergeKey)") }
-            if itemFields["$patch"]?.stringValue == "replace" { return patch.filter { $0["$patch"] == nil }.map(stripDirectivesDeep) }
-            guard let keyValue = itemFields[mergeKey] else { throw PatchError(problem: "\(field): item has no merge key \(mergeKey)") }
+            guard case .object(let itemFields) = item else {
+                throw PatchError(problem: "\(field): list items must be objects with \(mergeKey)")
+            }
+            if itemFields["$patch"]?.stringValue == "replace" {
+                return patch.filter { $0["$patch"] == nil }.map(stripDirectivesDeep)
+            }
+            guard let keyValue = itemFields[mergeKey] else {
+                throw PatchError(problem: "\(field): item has no merge key \(mergeKey)")
+            }
             let index = result.firstIndex { $0[mergeKey] == keyValue }
             if itemFields["$patch"]?.stringValue == "delete" {
                 if let index { result.remove(at: index) }

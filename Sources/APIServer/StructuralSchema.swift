@@ -152,7 +152,9 @@ final class StructuralSchema: Sendable {
                 if fields[key] != nil { schema.applyDefaults(&fields[key]!) }
             }
             if let additionalProperties {
-                for key in fields.keys where properties[key] == nil { additionalProperties.applyDefaults(&fields[key]!) }
+                for key in fields.keys where properties[key] == nil {
+                    additionalProperties.applyDefaults(&fields[key]!)
+                }
             }
             value = .object(fields)
         case .array(var items):
@@ -169,42 +171,84 @@ final class StructuralSchema: Sendable {
     func validate(_ value: JSONValue, path: String = "", isRoot: Bool = true) -> [FieldCause] {
         let field = path.isEmpty ? "<root>" : path
         if case .null = value {
-            return nullable || isRoot ? [] : [FieldCause(type: "FieldValueTypeInvalid", field: field, message: "Invalid value: \"null\": \(field) in body must be of type \(type ?? "object"): \"null\"")]
+            return nullable || isRoot
+                ? []
+                : [
+                    FieldCause(
+                        type: "FieldValueTypeInvalid", field: field,
+                        message:
+                            "Invalid value: \"null\": \(field) in body must be of type \(type ?? "object"): \"null\"")
+                ]
         }
         if let typeProblem = typeMismatch(value) {
-            return [FieldCause(type: "FieldValueTypeInvalid", field: field, message: "Invalid value: \"\(typeProblem)\": \(field) in body must be of type \(type ?? "object"): \"\(typeProblem)\"")]
+            return [
+                FieldCause(
+                    type: "FieldValueTypeInvalid", field: field,
+                    message:
+                        "Invalid value: \"\(typeProblem)\": \(field) in body must be of type \(type ?? "object"): "
+                        + "\"\(typeProblem)\""
+                )
+            ]
         }
         var causes: [FieldCause] = []
         if let enumValues, !enumValues.contains(value) {
             let supported = enumValues.map { String(decoding: $0.serialized(), as: UTF8.self) }.joined(separator: ", ")
-            causes.append(FieldCause(type: "FieldValueNotSupported", field: field, message: "Unsupported value: \(String(decoding: value.serialized(), as: UTF8.self)): supported values: \(supported)"))
+            causes.append(
+                FieldCause(
+                    type: "FieldValueNotSupported", field: field,
+                    message:
+                        "Unsupported value: \(String(decoding: value.serialized(), as: UTF8.self)): supported values: "
+                        + "\(supported)"
+                ))
         }
         switch value {
         case .integer, .number:
-            let number: Double = { if case .integer(let v) = value { return Double(v) }; if case .number(let v) = value { return v }; return 0 }()
+            let number: Double = {
+                if case .integer(let v) = value { return Double(v) }
+                if case .number(let v) = value { return v }
+                return 0
+            }()
             let shown = String(decoding: value.serialized(), as: UTF8.self)
             if let minimum, exclusiveMinimum ? number <= minimum : number < minimum {
-                causes.append(.invalid(field, shown, "\(field) in body should be greater than \(exclusiveMinimum ? "" : "or equal to ")\(Self.format(minimum))"))
+                causes.append(
+                    .invalid(
+                        field, shown,
+                        "\(field) in body should be greater than "
+                            + "\(exclusiveMinimum ? "" : "or equal to ")\(Self.format(minimum))"
+                    ))
             }
             if let maximum, exclusiveMaximum ? number >= maximum : number > maximum {
-                causes.append(.invalid(field, shown, "\(field) in body should be less than \(exclusiveMaximum ? "" : "or equal to ")\(Self.format(maximum))"))
+                causes.append(
+                    .invalid(
+                        field, shown,
+                        "\(field) in body should be less than "
+                            + "\(exclusiveMaximum ? "" : "or equal to ")\(Self.format(maximum))"
+                    ))
             }
         case .string(let text):
             if let minLength, text.count < minLength {
-                causes.append(.invalid(field, "\"\(text)\"", "\(field) in body should be at least \(minLength) chars long"))
+                causes.append(
+                    .invalid(field, "\"\(text)\"", "\(field) in body should be at least \(minLength) chars long"))
             }
             if let maxLength, text.count > maxLength {
-                causes.append(FieldCause(type: "FieldValueTooLong", field: field, message: "Too long: may not be more than \(maxLength) bytes"))
+                causes.append(
+                    FieldCause(
+                        type: "FieldValueTooLong", field: field,
+                        message: "Too long: may not be more than \(maxLength) bytes"))
             }
             if let regex, let pattern, regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
                 causes.append(.invalid(field, "\"\(text)\"", "\(field) in body should match '\(pattern)'"))
             }
         case .array(let elements):
             if let minItems, elements.count < minItems {
-                causes.append(.invalid(field, "\(elements.count)", "\(field) in body should have at least \(minItems) items"))
+                causes.append(
+                    .invalid(field, "\(elements.count)", "\(field) in body should have at least \(minItems) items"))
             }
             if let maxItems, elements.count > maxItems {
-                causes.append(FieldCause(type: "FieldValueTooMany", field: field, message: "Too many: \(elements.count): must have at most \(maxItems) items"))
+                causes.append(
+                    FieldCause(
+                        type: "FieldValueTooMany", field: field,
+                        message: "Too many: \(elements.count): must have at most \(maxItems) items"))
             }
             if let items {
                 for (index, element) in elements.enumerated() {
@@ -213,10 +257,15 @@ final class StructuralSchema: Sendable {
             }
         case .object(let fields):
             if let minProperties, fields.count < minProperties {
-                causes.append(.invalid(field, "\(fields.count)", "\(field) in body should have at least \(minProperties) properties"))
+                causes.append(
+                    .invalid(
+                        field, "\(fields.count)", "\(field) in body should have at least \(minProperties) properties"))
             }
             if let maxProperties, fields.count > maxProperties {
-                causes.append(FieldCause(type: "FieldValueTooMany", field: field, message: "Too many: \(fields.count): must have at most \(maxProperties) items"))
+                causes.append(
+                    FieldCause(
+                        type: "FieldValueTooMany", field: field,
+                        message: "Too many: \(fields.count): must have at most \(maxProperties) items"))
             }
             for name in required where fields[name] == nil {
                 causes.append(.required(path.isEmpty ? name : "\(path).\(name)"))
@@ -246,11 +295,12 @@ final class StructuralSchema: Sendable {
         guard let type else { return nil }
         switch (type, value) {
         case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool),
-             ("integer", .integer), ("number", .integer), ("number", .number):
+            ("integer", .integer), ("number", .integer), ("number", .number):
             return nil
         case ("integer", .integer(let value)) where format == "int32" && Int32(exactly: value) == nil:
             return "integer"
-        case ("integer", .number(let number)) where format == "int32" ? Int32(exactly: number) != nil : Int64(exactly: number) != nil:
+        case ("integer", .number(let number))
+        where format == "int32" ? Int32(exactly: number) != nil : Int64(exactly: number) != nil:
             // A whole number within the integer's range (`3.0`); 1e23 is not an int64.
             return nil
         default:

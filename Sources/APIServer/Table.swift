@@ -17,14 +17,20 @@ struct TableColumn: Sendable {
         ])
     }
 
-    static let age = TableColumn(name: "Age", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created.") { object, now in
+    static let age = TableColumn(
+        name: "Age", type: "date",
+        description: "CreationTimestamp is a timestamp representing the server time when this object was created."
+    ) { object, now in
         ageCell(object.value(at: ["metadata", "creationTimestamp"]), now: now)
     }
 
     /// A column read through a JSONPath, typed as apiextensions' `cellForJSONValue` does:
     /// a value of the wrong type prints as nothing; dates print as a human age.
-    static func path(name: String, type: String, jsonPath: JSONPath, format: String = "", description: String = "", priority: Int = 0) -> TableColumn {
-        TableColumn(name: name, type: type, format: format, description: description, priority: priority) { object, now in
+    static func path(
+        name: String, type: String, jsonPath: JSONPath, format: String = "", description: String = "", priority: Int = 0
+    ) -> TableColumn {
+        TableColumn(name: name, type: type, format: format, description: description, priority: priority) {
+            object, now in
             let values = jsonPath.evaluate(object)
             guard let first = values.first else { return .null }
             switch type {
@@ -78,7 +84,9 @@ struct TableColumn: Sendable {
 /// Builds Table responses (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`).
 enum TableRenderer {
     static func nameColumn(_ type: ResourceType) -> TableColumn {
-        TableColumn(name: "Name", type: "string", format: "name", description: "Name must be unique within a namespace.") { object, _ in
+        TableColumn(
+            name: "Name", type: "string", format: "name", description: "Name must be unique within a namespace."
+        ) { object, _ in
             object.value(at: ["metadata", "name"]) ?? .string("")
         }
     }
@@ -89,7 +97,10 @@ enum TableRenderer {
 
     /// `includeObject=Metadata` (kubectl's default) puts PartialObjectMetadata in each row,
     /// which `-A` needs for its NAMESPACE column.
-    static func table(for type: ResourceType, objects: [JSONValue], resourceVersion: String, continueToken: String?, includeHeaders: Bool, includeObject: String, now: Date) -> JSONValue {
+    static func table(
+        for type: ResourceType, objects: [JSONValue], resourceVersion: String, continueToken: String?,
+        includeHeaders: Bool, includeObject: String, now: Date
+    ) -> JSONValue {
         let columns = columns(for: type)
         var metadata: [String: JSONValue] = ["resourceVersion": .string(resourceVersion)]
         if let continueToken { metadata["continue"] = .string(continueToken) }

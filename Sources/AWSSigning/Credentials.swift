@@ -12,6 +12,7 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "AWSCredentials(accessKeyID: \(accessKeyID), secretAccessKey: <redacted>\(sessionToken == nil ? "" : ", sessionToken: <redacted>"))"
+        "AWSCredentials(accessKeyID: \(accessKeyID), secretAccessKey: "
+            + "<redacted>\(sessionToken == nil ? "" : ", sessionToken: <redacted>"))"
     }
 }

@@ -16,7 +16,8 @@ public enum HMACSHA256 {
         return outer.finalize()
     }
 
-    public static func authenticationCode<Key: Collection>(key: Key, message: String) -> [UInt8] where Key.Element == UInt8 {
+    public static func authenticationCode<Key: Collection>(key: Key, message: String) -> [UInt8]
+    where Key.Element == UInt8 {
         authenticationCode(key: key, message: Array(message.utf8))
     }
 }

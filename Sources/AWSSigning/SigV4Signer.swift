@@ -1,7 +1,8 @@
 import Digest
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// AWS Signature Version 4, stage by stage
@@ -19,7 +20,10 @@ public struct SigV4Signer: Sendable {
     /// Add `X-Amz-Security-Token` after signing instead of signing it (a few services).
     public var omitsSessionTokenFromSignature: Bool
 
-    public init(service: String, region: String, normalizesPath: Bool = true, signsPayloadHash: Bool = false, omitsSessionTokenFromSignature: Bool = false) {
+    public init(
+        service: String, region: String, normalizesPath: Bool = true, signsPayloadHash: Bool = false,
+        omitsSessionTokenFromSignature: Bool = false
+    ) {
         self.service = service
         self.region = region
         self.normalizesPath = normalizesPath
@@ -35,7 +39,10 @@ public struct SigV4Signer: Sendable {
         public var headers: [(name: String, value: String)]
         public var body: [UInt8]
 
-        public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [(name: String, value: String)], body: [UInt8] = []) {
+        public init(
+            method: String, path: String, query: [(name: String, value: String)] = [],
+            headers: [(name: String, value: String)], body: [UInt8] = []
+        ) {
             self.method = method
             self.path = path
             self.query = query
@@ -53,20 +60,25 @@ public struct SigV4Signer: Sendable {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        return String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
     /// The headers that will be signed for `request` at `date`: the request's own plus
     /// X-Amz-Date, the payload hash (S3) and the session token (unless omitted).
-    public func headersToSign(_ request: Request, date: Date, credentials: AWSCredentials) -> [(name: String, value: String)] {
+    public func headersToSign(_ request: Request, date: Date, credentials: AWSCredentials) -> [(
+        name: String, value: String
+    )] {
         var headers = request.headers
         let names = Set(headers.map { $0.name.lowercased() })
         if !names.contains("x-amz-date") { headers.append((name: "X-Amz-Date", value: Self.amzDate(date))) }
         if signsPayloadHash && !names.contains("x-amz-content-sha256") {
             headers.append((name: "X-Amz-Content-SHA256", value: SHA256.hash(request.body).hexString))
         }
-        if let token = credentials.sessionToken, !omitsSessionTokenFromSignature, !names.contains("x-amz-security-token") {
+        if let token = credentials.sessionToken, !omitsSessionTokenFromSignature,
+            !names.contains("x-amz-security-token")
+        {
             headers.append((name: "X-Amz-Security-Token", value: token))
         }
         return headers
@@ -74,7 +86,9 @@ public struct SigV4Signer: Sendable {
 
     public func canonicalRequest(_ request: Request, headers: [(name: String, value: String)]) -> String {
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(headers)
-        let payloadHash = headers.first { $0.name.lowercased() == "x-amz-content-sha256" }?.value ?? SHA256.hash(request.body).hexString
+        let payloadHash =
+            headers.first { $0.name.lowercased() == "x-amz-content-sha256" }?.value
+            ?? SHA256.hash(request.body).hexString
         return [
             request.method.uppercased(),
             canonicalURI(request.path),
@@ -125,7 +139,8 @@ public struct SigV4Signer: Sendable {
     static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (canonical: String, signed: String) {
         var values: [String: [String]] = [:]
         for header in headers {
-            let folded = header.value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+            let folded = header.value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+                .joined(separator: " ")
             values[header.name.lowercased(), default: []].append(folded)
         }
         let names = values.keys.sorted()
@@ -166,14 +181,17 @@ public struct SigV4Signer: Sendable {
     // MARK: Task 3: signature
 
     public func signingKey(secretAccessKey: String, date: Date) -> [UInt8] {
-        let day = HMACSHA256.authenticationCode(key: Array("AWS4\(secretAccessKey)".utf8), message: String(Self.amzDate(date).prefix(8)))
+        let day = HMACSHA256.authenticationCode(
+            key: Array("AWS4\(secretAccessKey)".utf8), message: String(Self.amzDate(date).prefix(8)))
         let regionKey = HMACSHA256.authenticationCode(key: day, message: region)
         let serviceKey = HMACSHA256.authenticationCode(key: regionKey, message: service)
         return HMACSHA256.authenticationCode(key: serviceKey, message: "aws4_request")
     }
 
     public func signature(stringToSign: String, secretAccessKey: String, date: Date) -> String {
-        HMACSHA256.authenticationCode(key: signingKey(secretAccessKey: secretAccessKey, date: date), message: stringToSign).hexString
+        HMACSHA256.authenticationCode(
+            key: signingKey(secretAccessKey: secretAccessKey, date: date), message: stringToSign
+        ).hexString
     }
 
     // MARK: All stages
@@ -193,11 +211,15 @@ public struct SigV4Signer: Sendable {
         let toSign = stringToSign(canonicalRequest: canonical, date: date)
         let signature = signature(stringToSign: toSign, secretAccessKey: credentials.secretAccessKey, date: date)
         let signedHeaders = Self.canonicalHeaders(headers).signed
-        let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(credentialScope(date)), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+        let authorization =
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(credentialScope(date)), "
+            + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
         if let token = credentials.sessionToken, omitsSessionTokenFromSignature {
             headers.append((name: "X-Amz-Security-Token", value: token))
         }
         headers.append((name: "Authorization", value: authorization))
-        return Signed(canonicalRequest: canonical, stringToSign: toSign, signature: signature, authorization: authorization, headers: headers)
+        return Signed(
+            canonicalRequest: canonical, stringToSign: toSign, signature: signature, authorization: authorization,
+            headers: headers)
     }
 }

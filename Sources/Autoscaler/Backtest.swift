@@ -55,26 +55,38 @@ public enum Backtest {
         }
     }
 
-    public static func run(name: String, policy: PolicySpec, trace: Trace, forecaster: Forecaster?, events: [CalendarEvent], options: Options) -> Result {
-        var target = SimulatedTarget(trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity)
+    public static func run(
+        name: String, policy: PolicySpec, trace: Trace, forecaster: Forecaster?, events: [CalendarEvent],
+        options: Options
+    ) -> Result {
+        var target = SimulatedTarget(
+            trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity)
         var status = PolicyStatus()
         var memory: PolicyMemory?
         var overload = 0
-        var underMinutes = 0.0, instanceHours = 0.0
+        var underMinutes = 0.0
+        var instanceHours = 0.0
         var forecastErrors: [Double] = []
         var timeline: [Step] = []
-        let demand = trace.demand, step = trace.step
+        let demand = trace.demand
+        let step = trace.step
         let historySteps = Observation.historySteps(sequenceLength: forecaster?.header.sequenceLength)
         let leadSteps = max(1, Int(((policy.leadTimeSeconds + policy.stepSeconds) / step).rounded()))
-        let model: ModelObservation = forecaster.map { .loaded(LoadedModel(forecaster: $0, version: "backtest", loadedAt: trace.start, artefact: "backtest")) } ?? .notConfigured
+        let model: ModelObservation =
+            forecaster.map {
+                .loaded(LoadedModel(forecaster: $0, version: "backtest", loadedAt: trace.start, artefact: "backtest"))
+            } ?? .notConfigured
         let calendar: CalendarObservation = events.isEmpty ? .notConfigured : .events(events)
 
         for index in max(options.startIndex, 1)..<demand.count {
             // Decide just after the sample at `index` was observed, as the controller would.
             let now = trace.start.addingTimeInterval(Double(index) * step + 1)
-            let observation = Observation(now: now, capacity: target.capacity(at: now), history: target.loadHistory(until: now, steps: historySteps),
-                                          model: model, calendar: calendar)
-            let result = PolicyEngine.Step.run(spec: policy, generation: 1, observation: observation, previous: status, memory: memory)
+            let observation = Observation(
+                now: now, capacity: target.capacity(at: now),
+                history: target.loadHistory(until: now, steps: historySteps),
+                model: model, calendar: calendar)
+            let result = PolicyEngine.Step.run(
+                spec: policy, generation: 1, observation: observation, previous: status, memory: memory)
             status = result.status
             memory = result.memory
             let plan = result.plan
@@ -99,11 +111,17 @@ public enum Backtest {
             let window = result.forecast.filter { $0.time > now && $0.time <= horizonEnd }
             let used = window.max { $0.value < $1.value }
             let band: ClosedRange<Double>? = used.map { min($0.low, $0.high)...max($0.low, $0.high) }
-            timeline.append(Step(time: intervalEnd, demand: next, inService: inService, desired: served.desired, forecast: plan.forecastLoad, band: band))
+            timeline.append(
+                Step(
+                    time: intervalEnd, demand: next, inService: inService, desired: served.desired,
+                    forecast: plan.forecastLoad, band: band))
         }
-        return Result(name: name, steps: timeline.count, overloadIntervals: overload, underProvisionedInstanceMinutes: underMinutes,
-                      instanceHours: instanceHours, scalingActions: target.changeLog.count,
-                      forecastMAE: forecastErrors.isEmpty ? nil : forecastErrors.reduce(0, +) / Double(forecastErrors.count), timeline: timeline,
-                      actions: target.changeLog)
+        return Result(
+            name: name, steps: timeline.count, overloadIntervals: overload,
+            underProvisionedInstanceMinutes: underMinutes,
+            instanceHours: instanceHours, scalingActions: target.changeLog.count,
+            forecastMAE: forecastErrors.isEmpty ? nil : forecastErrors.reduce(0, +) / Double(forecastErrors.count),
+            timeline: timeline,
+            actions: target.changeLog)
     }
 }

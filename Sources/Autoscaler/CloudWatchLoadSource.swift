@@ -16,7 +16,10 @@ public struct CloudWatchLoadSource: MetricsSource {
     /// The group's in-service count at a time (used when GroupInServiceInstances is missing).
     public let currentInService: @Sendable (Date) async throws -> Int
 
-    public init(cloudWatch: CloudWatchAPI, metric: MetricIdentity, statistic: String, step: Double, groupName: String, currentInService: @escaping @Sendable (Date) async throws -> Int) {
+    public init(
+        cloudWatch: CloudWatchAPI, metric: MetricIdentity, statistic: String, step: Double, groupName: String,
+        currentInService: @escaping @Sendable (Date) async throws -> Int
+    ) {
         self.cloudWatch = cloudWatch
         self.metric = metric
         self.statistic = statistic
@@ -28,13 +31,22 @@ public struct CloudWatchLoadSource: MetricsSource {
     public func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] {
         let period = max(60, Int(step))
         let start = now.addingTimeInterval(-Double(steps) * step)
-        let series = try await cloudWatch.getMetricData([
-            MetricQuery(id: "utilization", metric: metric, periodSeconds: period, statistic: statistic),
-            MetricQuery(id: "inservice", metric: MetricIdentity(namespace: "AWS/AutoScaling", name: "GroupInServiceInstances", dimensions: ["AutoScalingGroupName": groupName]), periodSeconds: period, statistic: "Average"),
-        ], start: start, end: now)
+        let series = try await cloudWatch.getMetricData(
+            [
+                MetricQuery(id: "utilization", metric: metric, periodSeconds: period, statistic: statistic),
+                MetricQuery(
+                    id: "inservice",
+                    metric: MetricIdentity(
+                        namespace: "AWS/AutoScaling", name: "GroupInServiceInstances",
+                        dimensions: ["AutoScalingGroupName": groupName]), periodSeconds: period, statistic: "Average"),
+            ], start: start, end: now)
         let utilization = (series.first { $0.id == "utilization" }?.points ?? []).sorted { $0.timestamp < $1.timestamp }
-        let inService = Dictionary((series.first { $0.id == "inservice" }?.points ?? []).map { ($0.timestamp, $0.value) }, uniquingKeysWith: { $1 })
+        let inService = Dictionary(
+            (series.first { $0.id == "inservice" }?.points ?? []).map { ($0.timestamp, $0.value) },
+            uniquingKeysWith: { $1 })
         let fallback = utilization.isEmpty ? 0 : Double(try await currentInService(now))
-        return utilization.suffix(steps).map { point in LoadSample(time: point.timestamp, load: point.value * (inService[point.timestamp] ?? fallback)) }
+        return utilization.suffix(steps).map { point in
+            LoadSample(time: point.timestamp, load: point.value * (inService[point.timestamp] ?? fallback))
+        }
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import Forecasting
+import Foundation
 import KubeClient
 import KubeCore
 import PolicyEngine
@@ -55,8 +55,11 @@ public final class Controller: Sendable {
     private let eventSends: AsyncStream<@Sendable () async -> Void>.Continuation
     private let pendingEvents = PendingCount()
 
-    public init<C: Clock>(client: KubernetesClient, configuration: Configuration, targets: TargetRegistry, models: ModelRegistry = ModelRegistry(),
-                          clock: C, now: @escaping @Sendable () -> Date, log: Logger = Logger()) where C.Duration == Duration {
+    public init<C: Clock>(
+        client: KubernetesClient, configuration: Configuration, targets: TargetRegistry,
+        models: ModelRegistry = ModelRegistry(),
+        clock: C, now: @escaping @Sendable () -> Date, log: Logger = Logger()
+    ) where C.Duration == Duration {
         self.client = client
         self.configuration = configuration
         self.targets = targets
@@ -65,28 +68,39 @@ public final class Controller: Sendable {
         self.log = log
         let start = clock.now
         elapsed = { start.duration(to: clock.now) }
-        history = PolicyHistory(sampleLimit: max(1, configuration.historySamples), memoryBudget: configuration.historyMemoryBudget)
-        recorder = EventRecorder(client: client, reportingController: "forescale.io/controller", reportingInstance: configuration.reportingInstance, clock: clock, wallTime: now)
+        history = PolicyHistory(
+            sampleLimit: max(1, configuration.historySamples), memoryBudget: configuration.historyMemoryBudget)
+        recorder = EventRecorder(
+            client: client, reportingController: "forescale.io/controller",
+            reportingInstance: configuration.reportingInstance, clock: clock, wallTime: now)
         let queue = WorkQueue<String>(clock: clock)
         self.queue = queue
         let (stream, continuation) = AsyncStream<@Sendable () async -> Void>.makeStream()
         eventSends = continuation
         Task { for await send in stream { await send() } }
-        informer = Informer(client: client, resource: .scalingPolicies, options: .init(namespace: configuration.namespace)) { event in
+        informer = Informer(
+            client: client, resource: .scalingPolicies, options: .init(namespace: configuration.namespace)
+        ) { event in
             // controller-runtime's GenerationChangedPredicate: our own status writes (and any
             // metadata-only change) do not trigger a reconcile; the requeue timer paces them.
             if case .updated(let old, let new) = event,
-               old.value(at: ["metadata", "generation"]) == new.value(at: ["metadata", "generation"]),
-               old.value(at: ["metadata", "deletionTimestamp"]) == new.value(at: ["metadata", "deletionTimestamp"]) {
+                old.value(at: ["metadata", "generation"]) == new.value(at: ["metadata", "generation"]),
+                old.value(at: ["metadata", "deletionTimestamp"]) == new.value(at: ["metadata", "deletionTimestamp"])
+            {
                 return
             }
             queue.add(event.key)
         }
     }
 
-    public convenience init(client: KubernetesClient, configuration: Configuration, targets: TargetRegistry, models: ModelRegistry = ModelRegistry(),
-                            now: @escaping @Sendable () -> Date, log: Logger = Logger()) {
-        self.init(client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(), now: now, log: log)
+    public convenience init(
+        client: KubernetesClient, configuration: Configuration, targets: TargetRegistry,
+        models: ModelRegistry = ModelRegistry(),
+        now: @escaping @Sendable () -> Date, log: Logger = Logger()
+    ) {
+        self.init(
+            client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(),
+            now: now, log: log)
     }
 
     deinit { eventSends.finish() }
@@ -128,7 +142,9 @@ public final class Controller: Sendable {
         } catch {
             let reason = Self.errorReason(error)
             metrics.recordReconcile(seconds: (elapsed() - started).seconds, error: reason)
-            log.error("reconcile failed; retrying with backoff", ["policy": key, "reason": reason, "error": "\(error)", "duration": Logger.seconds(elapsed() - started)])
+            log.error(
+                "reconcile failed; retrying with backoff",
+                ["policy": key, "reason": reason, "error": "\(error)", "duration": Logger.seconds(elapsed() - started)])
             queue.addRateLimited(key)
         }
         queue.done(key)
@@ -175,7 +191,9 @@ public final class Controller: Sendable {
         switch PolicySpec.parse(object["spec"]) {
         case .failure(let invalid):
             // Terminal: a condition and an Event, no retry loop.
-            try await recordFailure(policy, previous: previous, reason: "InvalidSpec", message: invalid.description, at: at, started: started)
+            try await recordFailure(
+                policy, previous: previous, reason: "InvalidSpec", message: invalid.description, at: at,
+                started: started)
             return .awaitChange
         case .success(let parsed):
             spec = parsed
@@ -191,11 +209,13 @@ public final class Controller: Sendable {
         } catch {
             // The world outside the API server (target, metrics, AWS): visible on the policy,
             // looked at again next step rather than after a growing backoff.
-            try await recordFailure(policy, previous: previous, reason: "TargetUnavailable", message: "\(error)", at: at, started: started)
+            try await recordFailure(
+                policy, previous: previous, reason: "TargetUnavailable", message: "\(error)", at: at, started: started)
             return .requeue(after: requeueDelay(spec))
         }
 
-        var result = Step.run(spec: spec, generation: policy.generation, observation: observation, previous: previous, memory: memory)
+        var result = Step.run(
+            spec: spec, generation: policy.generation, observation: observation, previous: previous, memory: memory)
         if case .scale(let to) = result.plan.action {
             // Record, then act, then confirm: the pending action makes a crash or a failed
             // write in between harmless (the next pass finds the target there or not).
@@ -203,18 +223,35 @@ public final class Controller: Sendable {
             do {
                 try await binding.target.setCapacity(to, at: at)
             } catch {
-                let failure = Step.failed(previous: result.status, generation: policy.generation, now: at, reason: "ScalingFailed", message: "setting capacity \(to): \(error)")
+                let failure = Step.failed(
+                    previous: result.status, generation: policy.generation, now: at, reason: "ScalingFailed",
+                    message: "setting capacity \(to): \(error)")
                 try await writeStatus(policy, failure.status, replacing: result.status, memory: result.memory)
                 emit(policy.reference, failure.events)
-                log.error("scaling failed", ["policy": policy.key, "to": String(to), "error": "\(error)", "duration": Logger.seconds(elapsed() - started)])
+                log.error(
+                    "scaling failed",
+                    [
+                        "policy": policy.key, "to": String(to), "error": "\(error)",
+                        "duration": Logger.seconds(elapsed() - started),
+                    ])
                 return .requeue(after: requeueDelay(spec))
             }
-            let forecastNote = result.plan.forecastLoad.map { String(format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100, spec.leadTimeSeconds + spec.stepSeconds) } ?? ""
+            let forecastNote =
+                result.plan.forecastLoad.map {
+                    String(
+                        format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100,
+                        spec.leadTimeSeconds + spec.stepSeconds)
+                } ?? ""
             let intent = result.status
             Step.confirm(&result.status, events: &result.events, forecastNote: forecastNote)
             try await writeStatus(policy, result.status, replacing: intent, memory: result.memory)
-            log.info("scaled", ["policy": policy.key, "from": String(observation.capacity.desired), "to": String(to), "reason": result.plan.reason.description,
-                                "duration": Logger.seconds(elapsed() - started)])
+            log.info(
+                "scaled",
+                [
+                    "policy": policy.key, "from": String(observation.capacity.desired), "to": String(to),
+                    "reason": result.plan.reason.description,
+                    "duration": Logger.seconds(elapsed() - started),
+                ])
         } else {
             try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
         }
@@ -224,14 +261,22 @@ public final class Controller: Sendable {
     }
 
     /// Target, capacity, model, history and calendar, as this pass sees them.
-    private func observe(_ spec: PolicySpec, _ policy: PolicyIdentity, binding: TargetRegistry.Binding, at: Date) async throws -> Observation {
+    private func observe(_ spec: PolicySpec, _ policy: PolicyIdentity, binding: TargetRegistry.Binding, at: Date)
+        async throws -> Observation
+    {
         let capacity = try await binding.target.capacity(at: at)
-        guard capacity.isPlausible else { throw TargetError.unsupported("the target reports capacity \(capacity.desired) (\(capacity.inService) in service)") }
+        guard capacity.isPlausible else {
+            throw TargetError.unsupported(
+                "the target reports capacity \(capacity.desired) (\(capacity.inService) in service)")
+        }
         let model = spec.mode.usesModel ? await models.observe(spec.modelArtefact, now: at) : .notConfigured
         var sequenceLength: Int?
         if case .loaded(let loaded) = model { sequenceLength = loaded.forecaster.header.sequenceLength }
-        let history = try await binding.metrics.loadHistory(until: at, steps: Observation.historySteps(sequenceLength: sequenceLength))
-        return Observation(now: at, capacity: capacity, history: history, model: model, calendar: await calendar(spec, namespace: policy.namespace), timeShift: binding.metrics.timeShift)
+        let history = try await binding.metrics.loadHistory(
+            until: at, steps: Observation.historySteps(sequenceLength: sequenceLength))
+        return Observation(
+            now: at, capacity: capacity, history: history, model: model,
+            calendar: await calendar(spec, namespace: policy.namespace), timeShift: binding.metrics.timeShift)
     }
 
     private func calendar(_ spec: PolicySpec, namespace: String) async -> CalendarObservation {
@@ -250,27 +295,41 @@ public final class Controller: Sendable {
     }
 
     /// Ready=False with the reason (and an Event when it flips), one log line.
-    private func recordFailure(_ policy: PolicyIdentity, previous: PolicyStatus, reason: String, message: String, at: Date, started: Duration) async throws {
-        let failure = Step.failed(previous: previous, generation: policy.generation, now: at, reason: reason, message: message)
+    private func recordFailure(
+        _ policy: PolicyIdentity, previous: PolicyStatus, reason: String, message: String, at: Date, started: Duration
+    ) async throws {
+        let failure = Step.failed(
+            previous: previous, generation: policy.generation, now: at, reason: reason, message: message)
         try await writeStatus(policy, failure.status, replacing: previous, memory: nil)
         emit(policy.reference, failure.events)
-        log.error("reconcile failed", ["policy": policy.key, "reason": reason, "error": message, "duration": Logger.seconds(elapsed() - started)])
+        log.error(
+            "reconcile failed",
+            ["policy": policy.key, "reason": reason, "error": message, "duration": Logger.seconds(elapsed() - started)])
     }
 
     /// The status and memory to step from: this process's own record when it has one for
     /// this object (uid), else the stored status.
     private func knownState(_ policy: PolicyIdentity, _ object: JSONValue) -> (PolicyStatus, PolicyMemory?) {
-        if let record = known.withLock({ $0[policy.key] }), record.uid == policy.uid { return (record.status, record.memory) }
+        if let record = known.withLock({ $0[policy.key] }), record.uid == policy.uid {
+            return (record.status, record.memory)
+        }
         return (PolicyStatus(json: object["status"]), nil)
     }
 
     /// A merge patch of what changed, on /status; nothing when nothing changed.
-    private func writeStatus(_ policy: PolicyIdentity, _ status: PolicyStatus, replacing old: PolicyStatus, memory: PolicyMemory?) async throws {
+    private func writeStatus(
+        _ policy: PolicyIdentity, _ status: PolicyStatus, replacing old: PolicyStatus, memory: PolicyMemory?
+    ) async throws {
         if let patch = status.mergePatch(from: old) {
-            _ = try await client.patch(.scalingPolicies, namespace: policy.namespace, name: policy.name, .merge(["status": patch]), subresource: "status")
+            _ = try await client.patch(
+                .scalingPolicies, namespace: policy.namespace, name: policy.name, .merge(["status": patch]),
+                subresource: "status")
         }
         known.withLock { known in
-            known[policy.key] = (policy.uid, status, memory ?? known[policy.key].flatMap { $0.uid == policy.uid ? $0.memory : nil } ?? PolicyMemory())
+            known[policy.key] = (
+                policy.uid, status,
+                memory ?? known[policy.key].flatMap { $0.uid == policy.uid ? $0.memory : nil } ?? PolicyMemory()
+            )
         }
     }
 
@@ -280,7 +339,9 @@ public final class Controller: Sendable {
             let recorder = self.recorder
             let pending = self.pendingEvents
             eventSends.yield {
-                await recorder.record(regarding: regarding, type: event.type == .warning ? .warning : .normal, reason: event.reason, action: event.action, note: event.note)
+                await recorder.record(
+                    regarding: regarding, type: event.type == .warning ? .warning : .normal, reason: event.reason,
+                    action: event.action, note: event.note)
                 pending.add(-1)
             }
         }
@@ -294,17 +355,29 @@ public final class Controller: Sendable {
     }
 
     /// Dashboard history and Prometheus gauges.
-    private func record(_ key: String, spec: PolicySpec, observation: Observation, result: StepResult, timeShift: TimeInterval) {
-        let at = observation.now, plan = result.plan
+    private func record(
+        _ key: String, spec: PolicySpec, observation: Observation, result: StepResult, timeShift: TimeInterval
+    ) {
+        let at = observation.now
+        let plan = result.plan
         let current = result.status.currentCapacity ?? observation.capacity.desired
-        let lead = result.forecast.min { abs($0.time.timeIntervalSince(at) - spec.leadTimeSeconds) < abs($1.time.timeIntervalSince(at) - spec.leadTimeSeconds) }
+        let lead = result.forecast.min {
+            abs($0.time.timeIntervalSince(at) - spec.leadTimeSeconds)
+                < abs($1.time.timeIntervalSince(at) - spec.leadTimeSeconds)
+        }
         let scaled = result.status.lastAction.flatMap { $0.time == at ? $0 : nil }
-        history.record(key, PolicyHistory.Sample(
-            time: at, load: result.currentLoad, forecastTime: lead?.time, forecast: lead?.value, median: lead?.median, low: lead?.low, high: lead?.high,
-            currentCapacity: current, inServiceCapacity: observation.capacity.inService, desiredCapacity: plan.desired
-        ), action: scaled.map { PolicyHistory.Action(time: at, from: $0.from, to: $0.to, reason: $0.reason) })
+        history.record(
+            key,
+            PolicyHistory.Sample(
+                time: at, load: result.currentLoad, forecastTime: lead?.time, forecast: lead?.value,
+                median: lead?.median, low: lead?.low, high: lead?.high,
+                currentCapacity: current, inServiceCapacity: observation.capacity.inService,
+                desiredCapacity: plan.desired
+            ), action: scaled.map { PolicyHistory.Action(time: at, from: $0.from, to: $0.to, reason: $0.reason) })
         var modelAge: Double?
-        if case .loaded(let model) = observation.model { modelAge = at.addingTimeInterval(-timeShift).timeIntervalSince(model.forecaster.header.trainingEnd) }
+        if case .loaded(let model) = observation.model {
+            modelAge = at.addingTimeInterval(-timeShift).timeIntervalSince(model.forecaster.header.trainingEnd)
+        }
         metrics.update(key, current: current, desired: plan.desired, forecast: plan.forecastLoad, modelAge: modelAge)
     }
 }

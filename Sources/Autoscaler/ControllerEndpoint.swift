@@ -1,7 +1,7 @@
 import Foundation
-import PolicyEngine
 import KubeClient
 import KubeCore
+import PolicyEngine
 import Transport
 
 /// The controller's HTTP endpoints. `operations`: Prometheus `/metrics`, `/healthz` (alive)
@@ -32,27 +32,33 @@ public final class ControllerEndpoint: Sendable {
     /// The limits of these servers: bodies are refused (413) beyond a few KiB, at most 64
     /// connections (threads) in all and 16 per client address.
     static func serverConfiguration(address: String, port: Int) -> HTTPServer.Configuration {
-        HTTPServer.Configuration(address: address, port: port, maxHeaderBytes: 16 * 1024, maxBodyBytes: 4 * 1024,
-                                 headerTimeout: .seconds(5), bodyTimeout: .seconds(5), idleTimeout: .seconds(15),
-                                 maxConnections: 64, maxConnectionsPerClient: 16)
+        HTTPServer.Configuration(
+            address: address, port: port, maxHeaderBytes: 16 * 1024, maxBodyBytes: 4 * 1024,
+            headerTimeout: .seconds(5), bodyTimeout: .seconds(5), idleTimeout: .seconds(15),
+            maxConnections: 64, maxConnectionsPerClient: 16)
     }
 
-    public static func start(controller: Controller, address: String, port: Int, routes: Routes = .all) throws -> ControllerEndpoint {
+    public static func start(controller: Controller, address: String, port: Int, routes: Routes = .all) throws
+        -> ControllerEndpoint
+    {
         var router = Router()
         if routes.contains(.operations) {
             router.add("GET", "/metrics") { _, writer in
-                writer.respond(status: 200, contentType: "text/plain; version=0.0.4", body: controller.metrics.exposition())
+                writer.respond(
+                    status: 200, contentType: "text/plain; version=0.0.4", body: controller.metrics.exposition())
             }
             router.add("GET", "/healthz") { _, writer in
                 writer.respond(status: 200, contentType: "text/plain", body: "ok")
             }
             router.add("GET", "/readyz") { _, writer in
                 let ready = controller.informer.hasSynced
-                writer.respond(status: ready ? 200 : 503, contentType: "text/plain", body: ready ? "ok" : "informer not synced")
+                writer.respond(
+                    status: ready ? 200 : 503, contentType: "text/plain", body: ready ? "ok" : "informer not synced")
             }
         }
         if routes.contains(.dashboard) { Dashboard(controller: controller).register(in: &router) }
-        let server = HTTPServer(configuration: serverConfiguration(address: address, port: port), handler: router.handler)
+        let server = HTTPServer(
+            configuration: serverConfiguration(address: address, port: port), handler: router.handler)
         let bound = try server.start()
         return ControllerEndpoint(server: server, port: bound)
     }
@@ -70,33 +76,50 @@ struct Dashboard: Sendable {
 
     func register(in router: inout Router) {
         router.add("GET", "/") { _, writer in
-            writer.respond(status: 200, headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
-                                                  "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"],
-                           body: Data(DashboardPage.html.utf8))
+            writer.respond(
+                status: 200,
+                headers: [
+                    "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
+                    "Content-Security-Policy":
+                        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:",
+                ],
+                body: Data(DashboardPage.html.utf8))
         }
         router.add("GET", "/api/v1/policies") { _, writer in
             let (policies, reconciling) = self.policies()
             switch policies {
-            case .success(let items): respondJSON(writer, 200, DashboardAPI.list(items, generatedAt: controller.now(), isReconciling: reconciling))
+            case .success(let items):
+                respondJSON(
+                    writer, 200, DashboardAPI.list(items, generatedAt: controller.now(), isReconciling: reconciling))
             case .failure(let error): respondJSON(writer, 503, ["error": .string("listing ScalingPolicies: \(error)")])
             }
         }
         router.add("GET", "/api/v1/policies/{namespace}/{name}/history") { request, writer in
-            let namespace = request.pathParameters["namespace"] ?? "", name = request.pathParameters["name"] ?? ""
+            let namespace = request.pathParameters["namespace"] ?? ""
+            let name = request.pathParameters["name"] ?? ""
             let key = "\(namespace)/\(name)"
             let policy: JSONValue?
             if controller.informer.hasSynced {
                 policy = controller.informer.cache.get(key)
             } else {
-                policy = blocking { try? await controller.client.get(.scalingPolicies, namespace: namespace, name: name) }
+                policy = blocking {
+                    try? await controller.client.get(.scalingPolicies, namespace: namespace, name: name)
+                }
             }
             guard let policy else { return respondJSON(writer, 404, ["error": .string("no ScalingPolicy \(key)")]) }
             // Events are best effort: the page still charts when they cannot be listed.
-            let events = blocking {
-                try? await controller.client.list(.coreEvents, namespace: namespace, fieldSelector: "involvedObject.kind=ScalingPolicy,involvedObject.name=\(name)").items
-            } ?? []
-            respondJSON(writer, 200, DashboardAPI.history(policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
-                                                          events: events, generatedAt: controller.now()))
+            let events =
+                blocking {
+                    try? await controller.client.list(
+                        .coreEvents, namespace: namespace,
+                        fieldSelector: "involvedObject.kind=ScalingPolicy,involvedObject.name=\(name)"
+                    ).items
+                } ?? []
+            respondJSON(
+                writer, 200,
+                DashboardAPI.history(
+                    policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
+                    events: events, generatedAt: controller.now()))
         }
         router.add("GET", "/api/v1/stream") { _, writer in
             stream(writer)
@@ -106,7 +129,11 @@ struct Dashboard: Sendable {
     private func policies() -> (Result<[JSONValue], KubeError>, reconciling: Bool) {
         if controller.informer.hasSynced { return (.success(controller.informer.cache.list()), true) }
         let listed = blocking { () async -> Result<[JSONValue], KubeError> in
-            do throws(KubeError) { return .success(try await controller.client.listAll(.scalingPolicies, namespace: controller.configuration.namespace).items) } catch { return .failure(error) }
+            do throws(KubeError) {
+                return .success(
+                    try await controller.client.listAll(.scalingPolicies, namespace: controller.configuration.namespace)
+                        .items)
+            } catch { return .failure(error) }
         }
         return (listed, false)
     }
@@ -114,7 +141,11 @@ struct Dashboard: Sendable {
     /// Server-sent events: `reconciled` whenever the history changed (at most every
     /// `streamPoll`), a comment as keep-alive. Ends when the client goes or the server stops.
     private func stream(_ writer: ResponseWriter) {
-        guard writer.beginStream(status: 200, headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"]) else { return }
+        guard
+            writer.beginStream(
+                status: 200,
+                headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"])
+        else { return }
         var seen = -1
         var quiet = Duration.zero
         _ = writer.write(Data("retry: 5000\n\n".utf8))
@@ -136,7 +167,9 @@ struct Dashboard: Sendable {
 }
 
 private func respondJSON(_ writer: ResponseWriter, _ status: Int, _ body: JSONValue) {
-    writer.respond(status: status, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body.serialized())
+    writer.respond(
+        status: status, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
+        body: body.serialized())
 }
 
 /// Runs async work to completion from a server thread (handlers are synchronous, one

@@ -37,25 +37,46 @@ public final class ControllerMetrics: Sendable {
 
     public func exposition() -> String {
         state.withLock { state in
-            var text = "# HELP forescale_reconcile_total Reconcile passes.\n# TYPE forescale_reconcile_total counter\nforescale_reconcile_total \(state.reconciles)\n"
-            text += "# HELP forescale_reconcile_errors_total Failed reconcile passes by reason.\n# TYPE forescale_reconcile_errors_total counter\n"
-            for (reason, count) in state.errors.sorted(by: { $0.key < $1.key }) { text += "forescale_reconcile_errors_total{reason=\"\(reason)\"} \(count)\n" }
-            text += "# HELP forescale_reconcile_duration_seconds Reconcile duration.\n# TYPE forescale_reconcile_duration_seconds histogram\n"
-            for (index, bound) in Self.buckets.enumerated() { text += "forescale_reconcile_duration_seconds_bucket{le=\"\(bound)\"} \(state.bucketCounts[index])\n" }
-            text += "forescale_reconcile_duration_seconds_bucket{le=\"+Inf\"} \(state.reconciles)\nforescale_reconcile_duration_seconds_sum \(state.durationSum)\nforescale_reconcile_duration_seconds_count \(state.reconciles)\n"
+            var text =
+                "# HELP forescale_reconcile_total Reconcile passes.\n# TYPE forescale_reconcile_total "
+                + "counter\nforescale_reconcile_total \(state.reconciles)\n"
+            text +=
+                "# HELP forescale_reconcile_errors_total Failed reconcile passes by reason.\n# TYPE "
+                + "forescale_reconcile_errors_total counter\n"
+            for (reason, count) in state.errors.sorted(by: { $0.key < $1.key }) {
+                text += "forescale_reconcile_errors_total{reason=\"\(reason)\"} \(count)\n"
+            }
+            text +=
+                "# HELP forescale_reconcile_duration_seconds Reconcile duration.\n# TYPE "
+                + "forescale_reconcile_duration_seconds histogram\n"
+            for (index, bound) in Self.buckets.enumerated() {
+                text += "forescale_reconcile_duration_seconds_bucket{le=\"\(bound)\"} \(state.bucketCounts[index])\n"
+            }
+            text +=
+                "forescale_reconcile_duration_seconds_bucket{le=\"+Inf\"} "
+                + "\(state.reconciles)\nforescale_reconcile_duration_seconds_sum "
+                + "\(state.durationSum)\nforescale_reconcile_duration_seconds_count \(state.reconciles)\n"
             text += "# HELP forescale_policy_capacity Capacity per policy.\n# TYPE forescale_policy_capacity gauge\n"
             for (key, value) in state.policies.sorted(by: { $0.key < $1.key }) {
                 let (namespace, name) = Self.split(key)
-                text += "forescale_policy_capacity{namespace=\"\(namespace)\",policy=\"\(name)\",kind=\"current\"} \(value.current)\n"
-                text += "forescale_policy_capacity{namespace=\"\(namespace)\",policy=\"\(name)\",kind=\"desired\"} \(value.desired)\n"
+                text +=
+                    "forescale_policy_capacity{namespace=\"\(namespace)\",policy=\"\(name)\",kind=\"current\"} "
+                    + "\(value.current)\n"
+                text +=
+                    "forescale_policy_capacity{namespace=\"\(namespace)\",policy=\"\(name)\",kind=\"desired\"} "
+                    + "\(value.desired)\n"
             }
-            text += "# HELP forescale_policy_forecast_load Forecast load at the policy's quantile over the lead time.\n# TYPE forescale_policy_forecast_load gauge\n"
+            text +=
+                "# HELP forescale_policy_forecast_load Forecast load at the policy's quantile over the lead time.\n# "
+                + "TYPE forescale_policy_forecast_load gauge\n"
             for (key, value) in state.policies.sorted(by: { $0.key < $1.key }) {
                 guard let forecast = value.forecast else { continue }
                 let (namespace, name) = Self.split(key)
                 text += "forescale_policy_forecast_load{namespace=\"\(namespace)\",policy=\"\(name)\"} \(forecast)\n"
             }
-            text += "# HELP forescale_model_age_seconds Age of the data the policy's model was trained on.\n# TYPE forescale_model_age_seconds gauge\n"
+            text +=
+                "# HELP forescale_model_age_seconds Age of the data the policy's model was trained on.\n# TYPE "
+                + "forescale_model_age_seconds gauge\n"
             for (key, value) in state.policies.sorted(by: { $0.key < $1.key }) {
                 guard let age = value.modelAge else { continue }
                 let (namespace, name) = Self.split(key)

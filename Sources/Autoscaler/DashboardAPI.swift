@@ -1,6 +1,6 @@
 import Foundation
-import PolicyEngine
 import KubeCore
+import PolicyEngine
 
 /// The dashboard's JSON API (`/api/v1/policies`, `/api/v1/policies/{ns}/{name}/history`),
 /// built from the policy objects, the controller's in-memory history and the policy's Events.
@@ -27,7 +27,10 @@ public enum DashboardAPI {
             "name": policy.value(at: ["metadata", "name"]) ?? "",
             "mode": spec["mode"] ?? "Predictive",
             "basis": status["mode"] ?? .null,
-            "target": ["kind": spec.value(at: ["target", "kind"]) ?? .null, "name": spec.value(at: ["target", "name"]) ?? .null],
+            "target": [
+                "kind": spec.value(at: ["target", "kind"]) ?? .null,
+                "name": spec.value(at: ["target", "name"]) ?? .null,
+            ],
             "minCapacity": spec["minCapacity"] ?? .null,
             "maxCapacity": spec["maxCapacity"] ?? .null,
             "targetUtilization": spec["targetUtilization"] ?? .null,
@@ -36,10 +39,14 @@ public enum DashboardAPI {
             "desiredCapacity": status["desiredCapacity"] ?? .null,
             "currentLoad": status["currentLoad"] ?? .null,
             "ready": condition("Ready").map { .bool($0["status"]?.stringValue == "True") } ?? .null,
-            "conditions": .array(conditions.map { item in
-                ["type": item["type"] ?? .null, "status": item["status"] ?? .null, "reason": item["reason"] ?? .null,
-                 "message": item["message"] ?? .null, "lastTransitionTime": item["lastTransitionTime"] ?? .null]
-            }),
+            "conditions": .array(
+                conditions.map { item in
+                    [
+                        "type": item["type"] ?? .null, "status": item["status"] ?? .null,
+                        "reason": item["reason"] ?? .null,
+                        "message": item["message"] ?? .null, "lastTransitionTime": item["lastTransitionTime"] ?? .null,
+                    ]
+                }),
             "model": .object(model),
             "lastAction": status["lastAction"] ?? .null,
             "lastForecast": status["lastForecast"] ?? .null,
@@ -51,34 +58,55 @@ public enum DashboardAPI {
     /// `isReconciling`: this replica runs the controller (holds the lease) and so has history.
     public static func list(_ policies: [JSONValue], generatedAt: Date, isReconciling: Bool) -> JSONValue {
         let rows = policies.map(summary).sorted {
-            ($0["namespace"]?.stringValue ?? "", $0["name"]?.stringValue ?? "") < ($1["namespace"]?.stringValue ?? "", $1["name"]?.stringValue ?? "")
+            ($0["namespace"]?.stringValue ?? "", $0["name"]?.stringValue ?? "") < (
+                $1["namespace"]?.stringValue ?? "", $1["name"]?.stringValue ?? ""
+            )
         }
-        return ["generatedAt": .string(Timestamps.format(generatedAt)), "reconciling": .bool(isReconciling), "policies": .array(rows)]
+        return [
+            "generatedAt": .string(Timestamps.format(generatedAt)), "reconciling": .bool(isReconciling),
+            "policies": .array(rows),
+        ]
     }
 
     /// A policy's page: summary, the charted series, actions, Events and promotions.
     /// `events` are core/v1 Events regarding the policy, in any order.
-    public static func history(policy: JSONValue, samples: [PolicyHistory.Sample], actions: [PolicyHistory.Action], events: [JSONValue], generatedAt: Date) -> JSONValue {
+    public static func history(
+        policy: JSONValue, samples: [PolicyHistory.Sample], actions: [PolicyHistory.Action], events: [JSONValue],
+        generatedAt: Date
+    ) -> JSONValue {
         let spec = policy["spec"] ?? [:]
         func number(_ value: Double?) -> JSONValue { value.map { .number(($0 * 100).rounded() / 100) } ?? .null }
         func time(_ date: Date?) -> JSONValue { date.map { .string(Timestamps.format($0)) } ?? .null }
         let series: [JSONValue] = samples.map { sample in
             [
                 "time": time(sample.time), "load": number(sample.load), "forecastTime": time(sample.forecastTime),
-                "forecast": number(sample.forecast), "median": number(sample.median), "low": number(sample.low), "high": number(sample.high),
-                "currentCapacity": .integer(Int64(sample.currentCapacity)), "inServiceCapacity": .integer(Int64(sample.inServiceCapacity)),
+                "forecast": number(sample.forecast), "median": number(sample.median), "low": number(sample.low),
+                "high": number(sample.high),
+                "currentCapacity": .integer(Int64(sample.currentCapacity)),
+                "inServiceCapacity": .integer(Int64(sample.inServiceCapacity)),
                 "desiredCapacity": .integer(Int64(sample.desiredCapacity)),
             ]
         }
-        let recentEvents = events.map(event).sorted { ($0["lastTime"]?.stringValue ?? "") > ($1["lastTime"]?.stringValue ?? "") }
-        let promotions = recentEvents.filter { ["ModelPromoted", "ModelRejected"].contains($0["reason"]?.stringValue ?? "") }
+        let recentEvents = events.map(event).sorted {
+            ($0["lastTime"]?.stringValue ?? "") > ($1["lastTime"]?.stringValue ?? "")
+        }
+        let promotions = recentEvents.filter {
+            ["ModelPromoted", "ModelRejected"].contains($0["reason"]?.stringValue ?? "")
+        }
         return [
             "generatedAt": time(generatedAt),
             "policy": summary(policy),
             "forecastQuantile": spec.value(at: ["forecast", "quantile"]) ?? .number(PolicySpec.defaultQuantile),
-            "leadTimeSeconds": spec.value(at: ["forecast", "leadTimeSeconds"]) ?? .integer(Int64(PolicySpec.defaultLeadTimeSeconds)),
+            "leadTimeSeconds": spec.value(at: ["forecast", "leadTimeSeconds"])
+                ?? .integer(Int64(PolicySpec.defaultLeadTimeSeconds)),
             "samples": .array(series),
-            "actions": .array(actions.map { ["time": time($0.time), "from": .integer(Int64($0.from)), "to": .integer(Int64($0.to)), "reason": .string($0.reason)] }),
+            "actions": .array(
+                actions.map {
+                    [
+                        "time": time($0.time), "from": .integer(Int64($0.from)), "to": .integer(Int64($0.to)),
+                        "reason": .string($0.reason),
+                    ]
+                }),
             "events": .array(Array(recentEvents.prefix(50))),
             "training": policy.value(at: ["status", "training"]) ?? .null,
             "promotions": .array(promotions),
@@ -87,7 +115,9 @@ public enum DashboardAPI {
 
     /// A core/v1 Event as the dashboard shows it.
     static func event(_ object: JSONValue) -> JSONValue {
-        let last = object["lastTimestamp"]?.stringValue ?? object.value(at: ["series", "lastObservedTime"])?.stringValue ?? object["eventTime"]?.stringValue
+        let last =
+            object["lastTimestamp"]?.stringValue ?? object.value(at: ["series", "lastObservedTime"])?.stringValue
+            ?? object["eventTime"]?.stringValue
             ?? object.value(at: ["metadata", "creationTimestamp"])?.stringValue
         return [
             "type": object["type"] ?? .null, "reason": object["reason"] ?? .null,

@@ -23,7 +23,8 @@ public struct FileRoots: Sendable, Equatable {
     /// The real path of `path` if it exists under a root, else nil.
     public func resolve(_ path: String) -> String? {
         guard let real = Self.realPath(path) else { return nil }
-        return roots.contains { root in real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") } ? real : nil
+        return roots.contains { root in real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") }
+            ? real : nil
     }
 
     /// The one error for a path that is outside the roots or missing.

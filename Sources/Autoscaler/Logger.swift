@@ -16,7 +16,10 @@ public struct Logger: Sendable {
     private let sink: @Sendable (String) -> Void
     private let now: @Sendable () -> Date
 
-    public init(format: Format = .text, now: @escaping @Sendable () -> Date = { Date() }, sink: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        format: Format = .text, now: @escaping @Sendable () -> Date = { Date() },
+        sink: (@Sendable (String) -> Void)? = nil
+    ) {
         self.format = format
         self.now = now
         self.sink = sink ?? { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
@@ -38,15 +41,21 @@ public struct Logger: Sendable {
             for (key, value) in fields { object[key] = .string(value) }
             line = String(decoding: JSONValue.object(object).serialized(), as: UTF8.self)
         case .text:
-            line = "\(time) \(level) \(message)" + fields.sorted { $0.key < $1.key }.map { " \($0.key)=\(Self.quoted($0.value))" }.joined()
+            line =
+                "\(time) \(level) \(message)"
+                + fields.sorted { $0.key < $1.key }.map { " \($0.key)=\(Self.quoted($0.value))" }.joined()
         }
         sink(line)
     }
 
     /// Values with spaces, quotes or `=` are quoted, so a line splits back into its fields.
     static func quoted(_ value: String) -> String {
-        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) else {
+            return value
+        }
+        return "\""
+            + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 
     /// A duration as the logs show it: seconds with millisecond precision.

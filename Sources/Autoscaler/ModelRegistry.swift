@@ -1,6 +1,6 @@
 import Cloud
-import Foundation
 import Forecasting
+import Foundation
 import PolicyEngine
 import Synchronization
 
@@ -58,9 +58,12 @@ public final class ModelRegistry: Sendable {
     private func s3Model(_ url: String, now: Date) async -> Result<Loaded, Failure> {
         let location = url.dropFirst("s3://".count)
         guard let slash = location.firstIndex(of: "/"), let s3 else {
-            return .failure(.unsupported("\(url): s3:// artefacts need AWS access (forescale-controller --aws) and s3://bucket/key"))
+            return .failure(
+                .unsupported("\(url): s3:// artefacts need AWS access (forescale-controller --aws) and s3://bucket/key")
+            )
         }
-        let bucket = String(location[..<slash]), key = String(location[location.index(after: slash)...])
+        let bucket = String(location[..<slash])
+        let key = String(location[location.index(after: slash)...])
         let cached = s3Entries.withLock { $0[url] }
         do {
             switch try await s3().getObject(bucket: bucket, key: key, ifNoneMatch: cached?.eTag) {
@@ -71,7 +74,10 @@ public final class ModelRegistry: Sendable {
                 let result: Result<Loaded, Failure>
                 do {
                     let artefact = try ModelArtefact.decode(object.data, path: url)
-                    result = .success(Loaded(forecaster: Forecaster(artefact), version: Self.version(object.data), loadedAt: now, artefact: url))
+                    result = .success(
+                        Loaded(
+                            forecaster: Forecaster(artefact), version: Self.version(object.data), loadedAt: now,
+                            artefact: url))
                 } catch {
                     result = .failure(.corrupt(error.description))
                 }
@@ -95,15 +101,19 @@ public final class ModelRegistry: Sendable {
             return .failure(.unsupported("\(url): artefacts are file:// or s3:// URLs"))
         }
         let requested = String(url.dropFirst("file://".count))
-        guard let path = fileRoots.resolve(requested), let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              attributes[.type] as? FileAttributeType == .typeRegular else {
+        guard let path = fileRoots.resolve(requested),
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType == .typeRegular
+        else {
             entries.withLock { $0[url] = nil }
             return .failure(.missing(fileRoots.refusal(requested, what: "model file")))
         }
         let modified = attributes[.modificationDate] as? Date
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         guard size <= ModelLimits.fileBytes else {
-            return .failure(.corrupt("\(path): \(size) bytes is larger than any model this controller loads (\(ModelLimits.fileBytes))"))
+            return .failure(
+                .corrupt(
+                    "\(path): \(size) bytes is larger than any model this controller loads (\(ModelLimits.fileBytes))"))
         }
         if let entry = entries.withLock({ $0[url] }), entry.modified == modified, entry.size == size {
             return entry.result
@@ -112,7 +122,8 @@ public final class ModelRegistry: Sendable {
         do throws(ModelArtefact.LoadError) {
             guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
             let artefact = try ModelArtefact.decode(data, path: path)
-            result = .success(Loaded(forecaster: Forecaster(artefact), version: Self.version(data), loadedAt: now, artefact: url))
+            result = .success(
+                Loaded(forecaster: Forecaster(artefact), version: Self.version(data), loadedAt: now, artefact: url))
         } catch {
             result = .failure(.corrupt(error.description))
         }

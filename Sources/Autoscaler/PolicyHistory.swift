@@ -21,8 +21,11 @@ public final class PolicyHistory: Sendable {
         public var inServiceCapacity: Int
         public var desiredCapacity: Int
 
-        public init(time: Date, load: Double?, forecastTime: Date? = nil, forecast: Double? = nil, median: Double? = nil, low: Double? = nil, high: Double? = nil,
-                    currentCapacity: Int, inServiceCapacity: Int, desiredCapacity: Int) {
+        public init(
+            time: Date, load: Double?, forecastTime: Date? = nil, forecast: Double? = nil, median: Double? = nil,
+            low: Double? = nil, high: Double? = nil,
+            currentCapacity: Int, inServiceCapacity: Int, desiredCapacity: Int
+        ) {
             self.time = time
             self.load = load
             self.forecastTime = forecastTime
@@ -74,9 +77,10 @@ public final class PolicyHistory: Sendable {
         var sample: Sample {
             func unpack(_ value: Float) -> Double? { value.isNaN ? nil : Double(value) }
             let at = Date(timeIntervalSinceReferenceDate: time)
-            return Sample(time: at, load: unpack(load), forecastTime: lead.isNaN ? nil : at.addingTimeInterval(Double(lead)),
-                          forecast: unpack(forecast), median: unpack(median), low: unpack(low), high: unpack(high),
-                          currentCapacity: Int(current), inServiceCapacity: Int(inService), desiredCapacity: Int(desired))
+            return Sample(
+                time: at, load: unpack(load), forecastTime: lead.isNaN ? nil : at.addingTimeInterval(Double(lead)),
+                forecast: unpack(forecast), median: unpack(median), low: unpack(low), high: unpack(high),
+                currentCapacity: Int(current), inServiceCapacity: Int(inService), desiredCapacity: Int(desired))
         }
     }
 
@@ -115,7 +119,8 @@ public final class PolicyHistory: Sendable {
     public func record(_ key: String, _ sample: Sample, action: Action? = nil) {
         series.withLock { all in
             let limit = samplesPerPolicy(policies: all.count + (all[key] == nil ? 1 : 0))
-            var entry = all.removeValue(forKey: key) ?? Series(samples: Ring(limit: limit), actions: Ring(limit: actionLimit))
+            var entry =
+                all.removeValue(forKey: key) ?? Series(samples: Ring(limit: limit), actions: Ring(limit: actionLimit))
             entry.samples.limit = limit
             entry.samples.append(Packed(sample))
             if let action { entry.actions.append(action) }

@@ -38,9 +38,13 @@ public final class SimulatedTargetAdapter: ScalingTarget, MetricsSource {
 
     public func capacity(at now: Date) async throws -> CapacityState { state.withLock { $0.capacity(at: now) } }
 
-    public func setCapacity(_ capacity: Int, at now: Date) async throws { state.withLock { $0.setCapacity(capacity, at: now) } }
+    public func setCapacity(_ capacity: Int, at now: Date) async throws {
+        state.withLock { $0.setCapacity(capacity, at: now) }
+    }
 
-    public func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] { state.withLock { $0.loadHistory(until: now, steps: steps) } }
+    public func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] {
+        state.withLock { $0.loadHistory(until: now, steps: steps) }
+    }
 }
 
 /// A Deployment (or any resource with `/scale`) through the Kubernetes API.

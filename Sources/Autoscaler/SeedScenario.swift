@@ -1,7 +1,7 @@
 import Forecasting
 import Foundation
-import PolicyEngine
 import KubeCore
+import PolicyEngine
 
 /// The demo's world, shared with the end-to-end tests: the prototype's synthetic trace as
 /// load (CPU × 4 instances), replayed from day 19, four virtual hours before the sale on
@@ -15,7 +15,8 @@ public enum SeedScenario {
     /// Virtual time at the start: the trace is shifted by whole weeks to land near `anchor`.
     public static func virtualStart(anchor: Date) throws -> (start: Date, shiftedTraceStart: Date) {
         let trace = try TraceLibrary.trace("seed", loadScale: loadScale)
-        let shifted = TargetRegistry.shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: startOffsetSteps, anchor: anchor)
+        let shifted = TargetRegistry.shiftedStart(
+            traceStart: trace.start, step: trace.step, offsetSteps: startOffsetSteps, anchor: anchor)
         return (shifted.addingTimeInterval(Double(startOffsetSteps) * trace.step), shifted)
     }
 
@@ -23,28 +24,42 @@ public enum SeedScenario {
     public static func events(anchor: Date) throws -> [CalendarEvent] {
         let trace = try TraceLibrary.trace("seed", loadScale: loadScale)
         let shift = try virtualStart(anchor: anchor).shiftedTraceStart.timeIntervalSince(trace.start)
-        return BusinessCalendar.events(timestamps: trace.table.timestamps.map { $0.addingTimeInterval(shift) },
-                                       flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day", multiplier: saleMultiplier)
+        return BusinessCalendar.events(
+            timestamps: trace.table.timestamps.map { $0.addingTimeInterval(shift) },
+            flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day",
+            multiplier: saleMultiplier)
     }
 
     public static func calendarConfigMap(anchor: Date, name: String = "shop-calendar") throws -> JSONValue {
         [
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)],
-            "data": ["events.json": .string(String(decoding: BusinessCalendar.encode(try events(anchor: anchor)), as: UTF8.self))],
+            "data": [
+                "events.json": .string(
+                    String(decoding: BusinessCalendar.encode(try events(anchor: anchor)), as: UTF8.self))
+            ],
         ]
     }
 
-    public static func policy(name: String, mode: String, modelURL: String?, calendar: String?, initialCapacity: Int = 2) -> JSONValue {
+    public static func policy(
+        name: String, mode: String, modelURL: String?, calendar: String?, initialCapacity: Int = 2
+    ) -> JSONValue {
         var spec: JSONValue = [
-            "target": ["kind": "Simulated", "name": .string(name), "simulation": [
-                "trace": "seed", "loadScale": .number(loadScale), "initialCapacity": .integer(Int64(initialCapacity)),
-                "warmupSeconds": 300, "startOffsetSteps": .integer(Int64(startOffsetSteps)),
-            ]],
+            "target": [
+                "kind": "Simulated", "name": .string(name),
+                "simulation": [
+                    "trace": "seed", "loadScale": .number(loadScale),
+                    "initialCapacity": .integer(Int64(initialCapacity)),
+                    "warmupSeconds": 300, "startOffsetSteps": .integer(Int64(startOffsetSteps)),
+                ],
+            ],
             "minCapacity": 2, "maxCapacity": 12, "mode": .string(mode), "targetUtilization": 60,
             "forecast": ["leadTimeSeconds": 300, "quantile": .number(0.8)],
         ]
         if let modelURL { spec["model"] = ["artefact": .string(modelURL)] }
         if let calendar { spec["calendar"] = ["configMapRef": ["name": .string(calendar), "key": "events.json"]] }
-        return ["apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": .string(name)], "spec": spec]
+        return [
+            "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": .string(name)],
+            "spec": spec,
+        ]
     }
 }

@@ -52,7 +52,10 @@ public final class TargetRegistry: Sendable {
     /// Where simulation traces other than "seed" may be read from.
     public let fileRoots: FileRoots
 
-    public init(client: KubernetesClient, anchor: Date, aws: (@Sendable (String) async throws -> AWSClient)? = nil, fileRoots: FileRoots = .none) {
+    public init(
+        client: KubernetesClient, anchor: Date, aws: (@Sendable (String) async throws -> AWSClient)? = nil,
+        fileRoots: FileRoots = .none
+    ) {
         self.client = client
         self.anchor = anchor
         self.aws = aws
@@ -109,10 +112,16 @@ public final class TargetRegistry: Sendable {
             }
         case .cloudwatch:
             let (aws, _) = try await awsClient(spec)
-            guard let group = target as? AutoScalingGroupTarget else { throw TargetError.unsupported("CloudWatch metrics need an AutoScalingGroup target") }
-            let dimensions = spec.cloudWatch.dimensions.isEmpty ? ["AutoScalingGroupName": spec.targetName] : spec.cloudWatch.dimensions
+            guard let group = target as? AutoScalingGroupTarget else {
+                throw TargetError.unsupported("CloudWatch metrics need an AutoScalingGroup target")
+            }
+            let dimensions =
+                spec.cloudWatch.dimensions.isEmpty
+                ? ["AutoScalingGroupName": spec.targetName] : spec.cloudWatch.dimensions
             metrics = CloudWatchLoadSource(
-                cloudWatch: CloudWatchAPI(client: aws), metric: MetricIdentity(namespace: spec.cloudWatch.namespace, name: spec.cloudWatch.metricName, dimensions: dimensions),
+                cloudWatch: CloudWatchAPI(client: aws),
+                metric: MetricIdentity(
+                    namespace: spec.cloudWatch.namespace, name: spec.cloudWatch.metricName, dimensions: dimensions),
                 statistic: spec.cloudWatch.statistic, step: spec.stepSeconds, groupName: spec.targetName,
                 currentInService: { now in try await group.capacity(at: now).inService })
         case .prometheus:
@@ -123,7 +132,8 @@ public final class TargetRegistry: Sendable {
 
     private func awsClient(_ spec: PolicySpec) async throws -> (AWSClient, String) {
         guard let aws, let region = spec.region else {
-            throw TargetError.unsupported("AutoScalingGroup targets need AWS access (forescale-controller --aws) and spec.target.region")
+            throw TargetError.unsupported(
+                "AutoScalingGroup targets need AWS access (forescale-controller --aws) and spec.target.region")
         }
         return (try await aws(region), region)
     }
@@ -135,12 +145,18 @@ public final class TargetRegistry: Sendable {
     /// gives the same shift, so a trainer asked later (its `now` as anchor) reads the part of
     /// the trace the controller replays.
     public static func simulatedTarget(spec: PolicySpec, anchor: Date) throws -> SimulatedTargetAdapter {
-        guard let simulation = spec.simulation else { throw TargetError.unsupported("spec.target.simulation is required") }
+        guard let simulation = spec.simulation else {
+            throw TargetError.unsupported("spec.target.simulation is required")
+        }
         let trace = try TraceLibrary.trace(simulation.trace, loadScale: simulation.loadScale)
-        let start = shiftedStart(traceStart: trace.start, step: trace.step, offsetSteps: simulation.startOffsetSteps, anchor: anchor)
+        let start = shiftedStart(
+            traceStart: trace.start, step: trace.step, offsetSteps: simulation.startOffsetSteps, anchor: anchor)
         let shift = start.timeIntervalSince(trace.start)
-        return SimulatedTargetAdapter(SimulatedTarget(trace: trace.shifted(by: shift), warmup: simulation.warmupSeconds, initialCapacity: simulation.initialCapacity),
-                                      timeShift: shift)
+        return SimulatedTargetAdapter(
+            SimulatedTarget(
+                trace: trace.shifted(by: shift), warmup: simulation.warmupSeconds,
+                initialCapacity: simulation.initialCapacity),
+            timeShift: shift)
     }
 
     public static func shiftedStart(traceStart: Date, step: Double, offsetSteps: Int, anchor: Date) -> Date {
@@ -172,10 +188,14 @@ public enum TraceLibrary {
         } else {
             do { table = try TimeSeriesTable.load(path: name) } catch { throw TargetError.notFound("\(error)") }
         }
-        guard table.count > 2, let column = ["load", "value", "cpu_utilization"].first(where: { table.columns[$0] != nil }) else {
+        guard table.count > 2,
+            let column = ["load", "value", "cpu_utilization"].first(where: { table.columns[$0] != nil })
+        else {
             throw TargetError.notFound("\(name): needs a load, value or cpu_utilization column and at least 3 rows")
         }
         let demand = table.columns[column]!.map { Double($0) * loadScale }
-        return Trace(start: table.timestamps[0], step: table.timestamps[1].timeIntervalSince(table.timestamps[0]), demand: demand, table: table)
+        return Trace(
+            start: table.timestamps[0], step: table.timestamps[1].timeIntervalSince(table.timestamps[0]),
+            demand: demand, table: table)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Child processes through posix_spawn and waitpid — for exec credential plugins and the
@@ -27,8 +28,10 @@ public enum ChildProcess {
     /// threads of this process (Dispatch's among them) block signals, and posix_spawn would
     /// pass that mask on, leaving a child that ignores SIGTERM. ETXTBSY (a just-written
     /// executable whose write descriptor another thread's child briefly holds) is retried.
-    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String],
-                             stdin: Int32, stdout: Int32, stderr: Int32) throws(SpawnError) -> pid_t {
+    public static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String],
+        stdin: Int32, stdout: Int32, stderr: Int32
+    ) throws(SpawnError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -49,8 +52,8 @@ public enum ChildProcess {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for item in argv { free(item) }
+            for item in envp { free(item) }
         }
         var pid: pid_t = 0
         var result = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
@@ -66,13 +69,19 @@ public enum ChildProcess {
 
     /// Runs to completion, feeding `input` to stdin and collecting stdout and stderr
     /// (drained concurrently so a chatty child never blocks on a full pipe). Blocking.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String], input: Data? = nil) throws(SpawnError) -> Output {
-        let stdin = try Pipe(executable), stdout = try Pipe(executable), stderr = try Pipe(executable)
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String], input: Data? = nil
+    ) throws(SpawnError) -> Output {
+        let stdin = try Pipe(executable)
+        let stdout = try Pipe(executable)
+        let stderr = try Pipe(executable)
         let pid: pid_t
         do {
-            pid = try spawn(executable, arguments, environment: environment, stdin: stdin.read, stdout: stdout.write, stderr: stderr.write)
+            pid = try spawn(
+                executable, arguments, environment: environment, stdin: stdin.read, stdout: stdout.write,
+                stderr: stderr.write)
         } catch {
-            [stdin.read, stdin.write, stdout.read, stdout.write, stderr.read, stderr.write].forEach { close($0) }
+            for item in [stdin.read, stdin.write, stdout.read, stdout.write, stderr.read, stderr.write] { close(item) }
             throw error
         }
         close(stdin.read)
@@ -111,7 +120,13 @@ public enum ChildProcess {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = read(fd, &buffer, buffer.count)
-            if count > 0 { data.append(contentsOf: buffer[0..<count]) } else if count < 0 && errno == EINTR { continue } else { break }
+            if count > 0 {
+                data.append(contentsOf: buffer[0..<count])
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
         }
         return data
     }
@@ -132,7 +147,9 @@ public enum ChildProcess {
 
         public init(_ executable: String = "") throws(SpawnError) {
             var fds: [Int32] = [0, 0]
-            guard Glibc.pipe(&fds) == 0 else { throw SpawnError(executable: executable, reason: "no pipe: \(String(cString: strerror(errno)))") }
+            guard Glibc.pipe(&fds) == 0 else {
+                throw SpawnError(executable: executable, reason: "no pipe: \(String(cString: strerror(errno)))")
+            }
             read = fds[0]
             write = fds[1]
             _ = fcntl(read, F_SETFD, FD_CLOEXEC)

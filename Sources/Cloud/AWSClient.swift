@@ -20,7 +20,10 @@ public struct AWSConfiguration: Sendable {
     public var environment: [String: String]
     public var maxAttempts: Int
 
-    public init(region: String, credentials: AWSCredentials, endpoint: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment, maxAttempts: Int = 4) {
+    public init(
+        region: String, credentials: AWSCredentials, endpoint: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment, maxAttempts: Int = 4
+    ) {
         self.region = region
         self.credentials = credentials
         self.endpoint = endpoint
@@ -45,8 +48,11 @@ public struct AWSClient: Sendable {
     let now: @Sendable () -> Date
     let sleep: @Sendable (Duration) async throws -> Void
 
-    public init(configuration: AWSConfiguration, http: HTTPClient = HTTPClient(), now: @escaping @Sendable () -> Date = { Date() },
-                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+    public init(
+        configuration: AWSConfiguration, http: HTTPClient = HTTPClient(),
+        now: @escaping @Sendable () -> Date = { Date() },
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
         self.configuration = configuration
         self.http = http
         self.now = now
@@ -57,17 +63,27 @@ public struct AWSClient: Sendable {
     /// Returns the response body (XML) of a 2xx answer; throws `AWSError` otherwise.
     /// `signed: false` sends the form without credentials (AssumeRoleWithWebIdentity, which
     /// is how a pod without credentials gets its first ones).
-    public func query(service: String, sdkID: String, action: String, version: String, parameters: [(String, String)], signed: Bool = true) async throws -> Data {
+    public func query(
+        service: String, sdkID: String, action: String, version: String, parameters: [(String, String)],
+        signed: Bool = true
+    ) async throws -> Data {
         let form = ([("Action", action), ("Version", version)] + parameters)
             .map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }
             .joined(separator: "&")
-        return try await send(service: service, sdkID: sdkID, method: "POST", path: "/", query: [],
-                              headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8), signed: signed).body
+        return try await send(
+            service: service, sdkID: sdkID, method: "POST", path: "/", query: [],
+            headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8),
+            signed: signed
+        ).body
     }
 
     /// `query`, with the answer parsed as XML (every Query-protocol response is).
-    public func queryXML(service: String, sdkID: String, action: String, version: String, parameters: [(String, String)], signed: Bool = true) async throws -> XMLElement {
-        let body = try await query(service: service, sdkID: sdkID, action: action, version: version, parameters: parameters, signed: signed)
+    public func queryXML(
+        service: String, sdkID: String, action: String, version: String, parameters: [(String, String)],
+        signed: Bool = true
+    ) async throws -> XMLElement {
+        let body = try await query(
+            service: service, sdkID: sdkID, action: action, version: version, parameters: parameters, signed: signed)
         guard let root = (try? XMLDocument(data: body))?.rootElement() else {
             throw AWSError.malformedResponse("\(action): response is not XML")
         }
@@ -83,9 +99,11 @@ public struct AWSClient: Sendable {
     /// Signs (host, x-amz-date, content-type, x-amz-target, x-amz-content-sha256,
     /// x-amz-security-token only) and sends, retrying retryable failures.
     /// Statuses in `accepting` (e.g. 304, or 404 for HEAD) are returned rather than thrown.
-    public func send(service: String, sdkID: String, method: String, path: String, query: [(name: String, value: String)],
-                     headers: [(name: String, value: String)], body: [UInt8], s3: Bool = false, accepting: Set<Int> = [],
-                     signed: Bool = true) async throws -> HTTPResponse {
+    public func send(
+        service: String, sdkID: String, method: String, path: String, query: [(name: String, value: String)],
+        headers: [(name: String, value: String)], body: [UInt8], s3: Bool = false, accepting: Set<Int> = [],
+        signed: Bool = true
+    ) async throws -> HTTPResponse {
         let base = configuration.endpoint(service: service, sdkID: sdkID)
         guard let components = URLComponents(string: base), let host = components.host else {
             throw AWSError.malformedResponse("bad endpoint URL '\(base)'")
@@ -93,33 +111,46 @@ public struct AWSClient: Sendable {
         let hostHeader = components.port.map { "\(host):\($0)" } ?? host
         let basePath = components.path == "/" ? "" : components.path
         let fullPath = basePath + path
-        let signer = SigV4Signer(service: service, region: configuration.region, normalizesPath: !s3, signsPayloadHash: true)
+        let signer = SigV4Signer(
+            service: service, region: configuration.region, normalizesPath: !s3, signsPayloadHash: true)
         let canonicalQuery = SigV4Signer.canonicalQuery(query)
-        let url = "\(components.scheme ?? "https")://\(hostHeader)\(SigV4Signer.percentEncode(fullPath.isEmpty ? "/" : fullPath, keepingSlash: true))"
+        let url =
+            "\(components.scheme ?? "https")://\(hostHeader)"
+            + SigV4Signer.percentEncode(fullPath.isEmpty ? "/" : fullPath, keepingSlash: true)
             + (canonicalQuery.isEmpty ? "" : "?\(canonicalQuery)")
         var attempt = 0
         while true {
             attempt += 1
-            let request = SigV4Signer.Request(method: method, path: fullPath.isEmpty ? "/" : fullPath, query: query,
-                                              headers: [("Host", hostHeader)] + headers, body: body)
+            let request = SigV4Signer.Request(
+                method: method, path: fullPath.isEmpty ? "/" : fullPath, query: query,
+                headers: [("Host", hostHeader)] + headers, body: body)
             var httpHeaders = HTTPHeaders()
             if signed {
                 let credentials: AWSCredentials
                 if let provider = configuration.credentialProvider {
-                    do { credentials = try await provider() } catch { throw AWSError.missingCredentials("refreshing credentials: \(error)") }
+                    do { credentials = try await provider() } catch {
+                        throw AWSError.missingCredentials("refreshing credentials: \(error)")
+                    }
                 } else {
                     credentials = configuration.credentials
                 }
                 let signedRequest = signer.sign(request, credentials: credentials, date: now())
-                for header in signedRequest.headers where header.name.lowercased() != "host" { httpHeaders.add(header.name, header.value) }
+                for header in signedRequest.headers where header.name.lowercased() != "host" {
+                    httpHeaders.add(header.name, header.value)
+                }
             } else {
                 for header in headers { httpHeaders.add(header.name, header.value) }
             }
             let outcome: Result<HTTPResponse, AWSError>
             do {
-                let response = try await http.execute(HTTPRequest(method: method, url: url, headers: httpHeaders, body: method == "GET" || method == "HEAD" ? nil : Data(body)))
-                outcome = response.isSuccess || accepting.contains(response.status)
-                    ? .success(response) : .failure(.from(status: response.status, headers: response.headers, body: response.body))
+                let response = try await http.execute(
+                    HTTPRequest(
+                        method: method, url: url, headers: httpHeaders,
+                        body: method == "GET" || method == "HEAD" ? nil : Data(body)))
+                outcome =
+                    response.isSuccess || accepting.contains(response.status)
+                    ? .success(response)
+                    : .failure(.from(status: response.status, headers: response.headers, body: response.body))
             } catch let error as TransportError {
                 outcome = .failure(.transport(error))
             }

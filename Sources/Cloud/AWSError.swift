@@ -18,7 +18,10 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         case .transport(let error): return error.isRetryable
         case .api(let status, let code, _, _):
             return status == 429 || status >= 500
-                || ["Throttling", "ThrottlingException", "RequestLimitExceeded", "SlowDown", "RequestThrottled", "TooManyRequestsException"].contains(code)
+                || [
+                    "Throttling", "ThrottlingException", "RequestLimitExceeded", "SlowDown", "RequestThrottled",
+                    "TooManyRequestsException",
+                ].contains(code)
         case .malformedResponse, .missingCredentials, .missingRegion: return false
         }
     }
@@ -44,7 +47,9 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         let requestID = headers["x-amzn-RequestId"] ?? headers["x-amz-request-id"]
         let text = String(decoding: body, as: UTF8.self)
         if let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
-            let type = (json["__type"] as? String ?? json["code"] as? String ?? "Unknown").split(separator: "#").last.map(String.init) ?? "Unknown"
+            let type =
+                (json["__type"] as? String ?? json["code"] as? String ?? "Unknown").split(separator: "#").last.map(
+                    String.init) ?? "Unknown"
             let message = json["message"] as? String ?? json["Message"] as? String ?? ""
             return .api(status: status, code: type, message: message, requestID: requestID)
         }
@@ -53,13 +58,19 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
                 (try? root.nodes(forXPath: "//*[local-name()='\(name)']"))?.first?.stringValue
             }
             if let code = first("Code") {
-                return .api(status: status, code: code, message: first("Message") ?? "", requestID: requestID ?? first("RequestId"))
+                return .api(
+                    status: status, code: code, message: first("Message") ?? "",
+                    requestID: requestID ?? first("RequestId"))
             }
         }
         // An HTML or empty error page (moto answers some failures this way).
         let title = text.range(of: "<title>").flatMap { start in
-            text.range(of: "</title>", range: start.upperBound..<text.endIndex).map { String(text[start.upperBound..<$0.lowerBound]) }
+            text.range(of: "</title>", range: start.upperBound..<text.endIndex).map {
+                String(text[start.upperBound..<$0.lowerBound])
+            }
         }
-        return .api(status: status, code: status == 403 ? "AccessDenied" : "HTTP\(status)", message: title ?? String(text.prefix(200)), requestID: requestID)
+        return .api(
+            status: status, code: status == 403 ? "AccessDenied" : "HTTP\(status)",
+            message: title ?? String(text.prefix(200)), requestID: requestID)
     }
 }

@@ -22,7 +22,9 @@ public struct AutoScalingAPI: Sendable {
     }
 
     func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLElement {
-        try await client.queryXML(service: "autoscaling", sdkID: "AUTO_SCALING", action: action, version: Self.version, parameters: parameters)
+        try await client.queryXML(
+            service: "autoscaling", sdkID: "AUTO_SCALING", action: action, version: Self.version, parameters: parameters
+        )
     }
 
     /// DescribeAutoScalingGroups, following NextToken until every page is read.
@@ -36,16 +38,18 @@ public struct AutoScalingAPI: Sendable {
             let root = try await call("DescribeAutoScalingGroups", parameters)
             for member in root.elements(path: ["DescribeAutoScalingGroupsResult", "AutoScalingGroups", "member"]) {
                 guard let name = member.text("AutoScalingGroupName"),
-                      let minSize = member.text("MinSize").flatMap(Int.init),
-                      let maxSize = member.text("MaxSize").flatMap(Int.init),
-                      let desired = member.text("DesiredCapacity").flatMap(Int.init) else {
+                    let minSize = member.text("MinSize").flatMap(Int.init),
+                    let maxSize = member.text("MaxSize").flatMap(Int.init),
+                    let desired = member.text("DesiredCapacity").flatMap(Int.init)
+                else {
                     throw AWSError.malformedResponse("DescribeAutoScalingGroups: group without name or sizes")
                 }
                 let instances = member.elements(path: ["Instances", "member"])
-                groups.append(AutoScalingGroup(
-                    name: name, minSize: minSize, maxSize: maxSize, desiredCapacity: desired,
-                    inServiceInstances: instances.filter { $0.text("LifecycleState") == "InService" }.count,
-                    instances: instances.count))
+                groups.append(
+                    AutoScalingGroup(
+                        name: name, minSize: minSize, maxSize: maxSize, desiredCapacity: desired,
+                        inServiceInstances: instances.filter { $0.text("LifecycleState") == "InService" }.count,
+                        instances: instances.count))
             }
             let next = root.elements(path: ["DescribeAutoScalingGroupsResult", "NextToken"]).first?.stringValue
             token = (next?.isEmpty ?? true) ? nil : next
@@ -55,11 +59,13 @@ public struct AutoScalingAPI: Sendable {
 
     /// SetDesiredCapacity. With `honorCooldown`, AWS refuses while the group is in a cooldown.
     public func setDesiredCapacity(groupName: String, capacity: Int, honorCooldown: Bool = false) async throws {
-        _ = try await call("SetDesiredCapacity", [
-            ("AutoScalingGroupName", groupName),
-            ("DesiredCapacity", String(capacity)),
-            ("HonorCooldown", honorCooldown ? "true" : "false"),
-        ])
+        _ = try await call(
+            "SetDesiredCapacity",
+            [
+                ("AutoScalingGroupName", groupName),
+                ("DesiredCapacity", String(capacity)),
+                ("HonorCooldown", honorCooldown ? "true" : "false"),
+            ])
     }
 }
 
@@ -75,7 +81,8 @@ public struct ScalingActivity: Sendable, Equatable {
 extension AutoScalingAPI {
     /// DescribeScalingActivities for one group, newest first, up to `maxRecords`.
     public func describeScalingActivities(groupName: String, maxRecords: Int = 20) async throws -> [ScalingActivity] {
-        let root = try await call("DescribeScalingActivities", [("AutoScalingGroupName", groupName), ("MaxRecords", String(maxRecords))])
+        let root = try await call(
+            "DescribeScalingActivities", [("AutoScalingGroupName", groupName), ("MaxRecords", String(maxRecords))])
         return root.elements(path: ["DescribeScalingActivitiesResult", "Activities", "member"]).map { member in
             ScalingActivity(
                 activityID: member.text("ActivityId") ?? "",

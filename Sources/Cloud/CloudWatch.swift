@@ -34,7 +34,8 @@ public struct MetricSeries: Sendable, Equatable {
     public var points: [(timestamp: Date, value: Double)]
 
     public static func == (lhs: MetricSeries, rhs: MetricSeries) -> Bool {
-        lhs.id == rhs.id && lhs.points.elementsEqual(rhs.points) { $0.timestamp == $1.timestamp && $0.value == $1.value }
+        lhs.id == rhs.id
+            && lhs.points.elementsEqual(rhs.points) { $0.timestamp == $1.timestamp && $0.value == $1.value }
     }
 }
 
@@ -62,12 +63,17 @@ public struct CloudWatchAPI: Sendable {
 
     private static func dimensionParameters(_ prefix: String, _ dimensions: [String: String]) -> [(String, String)] {
         dimensions.sorted { $0.key < $1.key }.enumerated().flatMap { index, dimension in
-            [("\(prefix).Dimensions.member.\(index + 1).Name", dimension.key), ("\(prefix).Dimensions.member.\(index + 1).Value", dimension.value)]
+            [
+                ("\(prefix).Dimensions.member.\(index + 1).Name", dimension.key),
+                ("\(prefix).Dimensions.member.\(index + 1).Value", dimension.value),
+            ]
         }
     }
 
     /// PutMetricData in batches (AWS accepts up to 1,000 values per call).
-    public func putMetricData(_ metric: MetricIdentity, points: [(timestamp: Date, value: Double)], batchSize: Int = 500) async throws {
+    public func putMetricData(
+        _ metric: MetricIdentity, points: [(timestamp: Date, value: Double)], batchSize: Int = 500
+    ) async throws {
         var start = 0
         while start < points.count {
             let batch = points[start..<min(points.count, start + batchSize)]
@@ -79,7 +85,9 @@ public struct CloudWatchAPI: Sendable {
                 parameters.append(("\(prefix).Timestamp", Self.timestamp(point.timestamp)))
                 parameters.append(("\(prefix).Value", String(point.value)))
             }
-            _ = try await client.query(service: "monitoring", sdkID: "CLOUDWATCH", action: "PutMetricData", version: Self.version, parameters: parameters)
+            _ = try await client.query(
+                service: "monitoring", sdkID: "CLOUDWATCH", action: "PutMetricData", version: Self.version,
+                parameters: parameters)
             start += batchSize
         }
     }
@@ -90,7 +98,8 @@ public struct CloudWatchAPI: Sendable {
         var token: String?
         repeat {
             var parameters: [(String, String)] = [
-                ("StartTime", Self.timestamp(start)), ("EndTime", Self.timestamp(end)), ("ScanBy", "TimestampAscending"),
+                ("StartTime", Self.timestamp(start)), ("EndTime", Self.timestamp(end)),
+                ("ScanBy", "TimestampAscending"),
             ]
             for (index, query) in queries.enumerated() {
                 let prefix = "MetricDataQueries.member.\(index + 1)"
@@ -105,12 +114,21 @@ public struct CloudWatchAPI: Sendable {
                 parameters += Self.dimensionParameters("\(prefix).MetricStat.Metric", query.metric.dimensions)
             }
             if let token { parameters.append(("NextToken", token)) }
-            let root = try await client.queryXML(service: "monitoring", sdkID: "CLOUDWATCH", action: "GetMetricData", version: Self.version, parameters: parameters)
+            let root = try await client.queryXML(
+                service: "monitoring", sdkID: "CLOUDWATCH", action: "GetMetricData", version: Self.version,
+                parameters: parameters)
             for result in root.elements(path: ["GetMetricDataResult", "MetricDataResults", "member"]) {
                 guard let id = result.text("Id") else { continue }
-                let times = result.elements(path: ["Timestamps", "member"]).compactMap { $0.stringValue.flatMap(Self.parseTimestamp) }
-                let values = result.elements(path: ["Values", "member"]).compactMap { $0.stringValue.flatMap(Double.init) }
-                guard times.count == values.count else { throw AWSError.malformedResponse("GetMetricData: \(times.count) timestamps for \(values.count) values") }
+                let times = result.elements(path: ["Timestamps", "member"]).compactMap {
+                    $0.stringValue.flatMap(Self.parseTimestamp)
+                }
+                let values = result.elements(path: ["Values", "member"]).compactMap {
+                    $0.stringValue.flatMap(Double.init)
+                }
+                guard times.count == values.count else {
+                    throw AWSError.malformedResponse(
+                        "GetMetricData: \(times.count) timestamps for \(values.count) values")
+                }
                 collected[id, default: []] += zip(times, values).map { (timestamp: $0, value: $1) }
             }
             let next = root.elements(path: ["GetMetricDataResult", "NextToken"]).first?.stringValue

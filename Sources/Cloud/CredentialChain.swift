@@ -12,7 +12,11 @@ import Transport
 /// Errors name sources and files, never secrets.
 public final class CredentialChain: Sendable {
     public enum Source: String, Sendable {
-        case environment, webIdentity = "web identity", container, sharedFiles = "shared files", instanceMetadata = "instance metadata"
+        case environment
+        case webIdentity = "web identity"
+        case container
+        case sharedFiles = "shared files"
+        case instanceMetadata = "instance metadata"
     }
 
     public struct Resolved: Sendable {
@@ -27,8 +31,10 @@ public final class CredentialChain: Sendable {
     let now: @Sendable () -> Date
     private let cache = Mutex<Resolved?>(nil)
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, homeDirectory: String = NSHomeDirectory(),
-                http: HTTPClient = HTTPClient(), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment, homeDirectory: String = NSHomeDirectory(),
+        http: HTTPClient = HTTPClient(), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.environment = environment
         self.homeDirectory = homeDirectory
         self.http = http
@@ -49,14 +55,18 @@ public final class CredentialChain: Sendable {
     public func resolve() async throws -> Resolved {
         var tried: [String] = []
         if let id = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") {
-            return Resolved(credentials: AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")), expiration: nil, source: .environment)
+            return Resolved(
+                credentials: AWSCredentials(
+                    accessKeyID: id, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")),
+                expiration: nil, source: .environment)
         }
         tried.append("environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
         if let role = value("AWS_ROLE_ARN"), let tokenFile = value("AWS_WEB_IDENTITY_TOKEN_FILE") {
             return try await webIdentity(role: role, tokenFile: tokenFile)
         }
         tried.append("web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)")
-        if value("AWS_CONTAINER_CREDENTIALS_FULL_URI") != nil || value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != nil {
+        if value("AWS_CONTAINER_CREDENTIALS_FULL_URI") != nil || value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != nil
+        {
             return try await container()
         }
         tried.append("container (AWS_CONTAINER_CREDENTIALS_FULL_URI)")
@@ -87,64 +97,97 @@ public final class CredentialChain: Sendable {
     var metadataEndpoint: String { value("AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254" }
 
     private func webIdentity(role: String, tokenFile: String) async throws -> Resolved {
-        guard let token = FileManager.default.contents(atPath: tokenFile).map({ String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }),
-              !token.isEmpty else {
+        guard
+            let token = FileManager.default.contents(atPath: tokenFile).map({
+                String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }),
+            !token.isEmpty
+        else {
             throw AWSError.missingCredentials("cannot read the web identity token file \(tokenFile)")
         }
         let region = (try? self.region()) ?? "us-east-1"
-        let sts = STSAPI(client: AWSClient(configuration: AWSConfiguration(region: region, credentials: AWSCredentials(accessKeyID: "", secretAccessKey: ""),
-                                                                            environment: environment), http: http, now: now))
+        let sts = STSAPI(
+            client: AWSClient(
+                configuration: AWSConfiguration(
+                    region: region, credentials: AWSCredentials(accessKeyID: "", secretAccessKey: ""),
+                    environment: environment), http: http, now: now))
         let session = value("AWS_ROLE_SESSION_NAME") ?? "forescale-\(Int(now().timeIntervalSince1970))"
-        let temporary = try await sts.assumeRoleWithWebIdentity(roleARN: role, sessionName: session, webIdentityToken: token)
+        let temporary = try await sts.assumeRoleWithWebIdentity(
+            roleARN: role, sessionName: session, webIdentityToken: token)
         return Resolved(credentials: temporary.credentials, expiration: temporary.expiration, source: .webIdentity)
     }
 
     private func container() async throws -> Resolved {
-        let url = value("AWS_CONTAINER_CREDENTIALS_FULL_URI") ?? "http://169.254.170.2\(value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ?? "")"
+        let url =
+            value("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+            ?? "http://169.254.170.2\(value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ?? "")"
         var headers = HTTPHeaders()
         if let file = value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
             guard let token = FileManager.default.contents(atPath: file) else {
                 throw AWSError.missingCredentials("cannot read the container authorization token file \(file)")
             }
-            headers.add("Authorization", String(decoding: token, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            headers.add(
+                "Authorization", String(decoding: token, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         } else if let token = value("AWS_CONTAINER_AUTHORIZATION_TOKEN") {
             headers.add("Authorization", token)
         }
         let response = try await http.execute(HTTPRequest(url: url, headers: headers, timeout: .seconds(5)))
-        guard response.isSuccess else { throw AWSError.missingCredentials("container credentials endpoint answered HTTP \(response.status)") }
+        guard response.isSuccess else {
+            throw AWSError.missingCredentials("container credentials endpoint answered HTTP \(response.status)")
+        }
         return try parseCredentialDocument(response.body, source: .container)
     }
 
     private func instanceMetadata() async throws -> Resolved {
         let base = metadataEndpoint.hasSuffix("/") ? String(metadataEndpoint.dropLast()) : metadataEndpoint
-        let tokenResponse = try await http.execute(HTTPRequest(method: "PUT", url: "\(base)/latest/api/token",
-                                                               headers: ["X-aws-ec2-metadata-token-ttl-seconds": "21600"], timeout: .seconds(2)))
-        guard tokenResponse.isSuccess else { throw AWSError.missingCredentials("IMDSv2 token request answered HTTP \(tokenResponse.status)") }
+        let tokenResponse = try await http.execute(
+            HTTPRequest(
+                method: "PUT", url: "\(base)/latest/api/token",
+                headers: ["X-aws-ec2-metadata-token-ttl-seconds": "21600"], timeout: .seconds(2)))
+        guard tokenResponse.isSuccess else {
+            throw AWSError.missingCredentials("IMDSv2 token request answered HTTP \(tokenResponse.status)")
+        }
         let token: HTTPHeaders = ["X-aws-ec2-metadata-token": String(decoding: tokenResponse.body, as: UTF8.self)]
-        let roles = try await http.execute(HTTPRequest(url: "\(base)/latest/meta-data/iam/security-credentials/", headers: token, timeout: .seconds(2)))
-        guard roles.isSuccess, let role = String(decoding: roles.body, as: UTF8.self).split(separator: "\n").first else {
+        let roles = try await http.execute(
+            HTTPRequest(url: "\(base)/latest/meta-data/iam/security-credentials/", headers: token, timeout: .seconds(2))
+        )
+        guard roles.isSuccess, let role = String(decoding: roles.body, as: UTF8.self).split(separator: "\n").first
+        else {
             throw AWSError.missingCredentials("no instance profile role in instance metadata")
         }
-        let document = try await http.execute(HTTPRequest(url: "\(base)/latest/meta-data/iam/security-credentials/\(role)", headers: token, timeout: .seconds(2)))
-        guard document.isSuccess else { throw AWSError.missingCredentials("instance metadata answered HTTP \(document.status) for the role credentials") }
+        let document = try await http.execute(
+            HTTPRequest(
+                url: "\(base)/latest/meta-data/iam/security-credentials/\(role)", headers: token, timeout: .seconds(2)))
+        guard document.isSuccess else {
+            throw AWSError.missingCredentials(
+                "instance metadata answered HTTP \(document.status) for the role credentials")
+        }
         return try parseCredentialDocument(document.body, source: .instanceMetadata)
     }
 
     /// `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}` (container and IMDS format).
     private func parseCredentialDocument(_ body: Data, source: Source) throws -> Resolved {
         guard let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let id = json["AccessKeyId"] as? String, let secret = json["SecretAccessKey"] as? String else {
-            throw AWSError.missingCredentials("the \(source.rawValue) credentials document has no AccessKeyId/SecretAccessKey")
+            let id = json["AccessKeyId"] as? String, let secret = json["SecretAccessKey"] as? String
+        else {
+            throw AWSError.missingCredentials(
+                "the \(source.rawValue) credentials document has no AccessKeyId/SecretAccessKey")
         }
         let expiration = (json["Expiration"] as? String).flatMap(CloudWatchAPI.parseTimestamp)
-        return Resolved(credentials: AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: json["Token"] as? String), expiration: expiration, source: source)
+        return Resolved(
+            credentials: AWSCredentials(
+                accessKeyID: id, secretAccessKey: secret, sessionToken: json["Token"] as? String),
+            expiration: expiration, source: source)
     }
 
     private func sharedFiles() throws -> Resolved? {
         for (file, isConfig) in [(credentialsFile, false), (configFile, true)] {
             guard let section = profileSection(in: file, config: isConfig) else { continue }
             guard let id = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else { continue }
-            return Resolved(credentials: AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: section["aws_session_token"]), expiration: nil, source: .sharedFiles)
+            return Resolved(
+                credentials: AWSCredentials(
+                    accessKeyID: id, secretAccessKey: secret, sessionToken: section["aws_session_token"]),
+                expiration: nil, source: .sharedFiles)
         }
         return nil
     }

@@ -33,12 +33,16 @@ public struct S3API: Sendable {
         isPathStyle ? "/\(bucket)/\(key)" : "/\(key)"
     }
 
-    private func send(_ method: String, bucket: String, key: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [], accepting: Set<Int> = []) async throws -> HTTPResponse {
+    private func send(
+        _ method: String, bucket: String, key: String, headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [], accepting: Set<Int> = []
+    ) async throws -> HTTPResponse {
         var configuration = client.configuration
         if !isPathStyle { configuration.endpoint = "https://\(bucket).s3.\(configuration.region).amazonaws.com" }
         let target = AWSClient(configuration: configuration, http: client.http, now: client.now, sleep: client.sleep)
-        return try await target.send(service: "s3", sdkID: "S3", method: method, path: path(bucket: bucket, key: key), query: [],
-                                     headers: headers, body: body, s3: true, accepting: accepting)
+        return try await target.send(
+            service: "s3", sdkID: "S3", method: method, path: path(bucket: bucket, key: key), query: [],
+            headers: headers, body: body, s3: true, accepting: accepting)
     }
 
     public func createBucket(_ bucket: String) async throws {
@@ -47,7 +51,10 @@ public struct S3API: Sendable {
 
     /// PutObject; returns the new ETag. `ifNoneMatch: "*"` refuses to overwrite (412).
     @discardableResult
-    public func putObject(bucket: String, key: String, data: Data, contentType: String = "application/octet-stream", ifNoneMatch: String? = nil) async throws -> String? {
+    public func putObject(
+        bucket: String, key: String, data: Data, contentType: String = "application/octet-stream",
+        ifNoneMatch: String? = nil
+    ) async throws -> String? {
         var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
         if let ifNoneMatch { headers.append(("If-None-Match", ifNoneMatch)) }
         return try await send("PUT", bucket: bucket, key: key, headers: headers, body: Array(data)).headers["ETag"]

@@ -10,11 +10,16 @@ import Transport
 /// 2. RSS with `objects` stored objects.
 /// 3. Restart time (recovery of those objects from the data directory).
 enum APIServerBenchmark {
-    static func run(writes: Int, writers: Int, watchers: Int, objects: Int, plainHTTP: Bool = false, inMemory: Bool = false) async throws -> [String: Any] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-bench-apiserver-\(UUID().uuidString)").path
+    static func run(
+        writes: Int, writers: Int, watchers: Int, objects: Int, plainHTTP: Bool = false, inMemory: Bool = false
+    ) async throws -> [String: Any] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "forescale-bench-apiserver-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let token = APIServer.generateToken()
-        let configuration = APIServer.Configuration(dataDirectory: inMemory ? nil : directory, token: token, plainHTTP: plainHTTP)
+        let configuration = APIServer.Configuration(
+            dataDirectory: inMemory ? nil : directory, token: token, plainHTTP: plainHTTP)
         let server = try APIServer(configuration: configuration)
         _ = try server.start()
         var clientConfiguration = HTTPClient.Configuration()
@@ -22,7 +27,9 @@ enum APIServerBenchmark {
         let client = HTTPClient(configuration: clientConfiguration)
         defer { client.shutdown() }
         let baseURL = server.baseURL
-        let headers: HTTPHeaders = ["Authorization": "Bearer \(token)", "Content-Type": "application/json", "Accept": "application/json"]
+        let headers: HTTPHeaders = [
+            "Authorization": "Bearer \(token)", "Content-Type": "application/json", "Accept": "application/json",
+        ]
         let collection = "/api/v1/namespaces/default/configmaps"
         let epoch = ContinuousClock.now
         let elapsedMicros: @Sendable () -> Int64 = {
@@ -31,7 +38,13 @@ enum APIServerBenchmark {
         }
         let configMap: @Sendable (String, Int64) -> JSONValue = { name, sent in
             [
-                "metadata": ["name": .string(name), "labels": ["app": "bench", "tier": "web", "team": "forescale", "env": "test", "shard": .string(String(name.hash & 7))]],
+                "metadata": [
+                    "name": .string(name),
+                    "labels": [
+                        "app": "bench", "tier": "web", "team": "forescale", "env": "test",
+                        "shard": .string(String(name.hash & 7)),
+                    ],
+                ],
                 "data": [
                     "sentMicros": .string(String(sent)),
                     "calendar": .string(String(repeating: "2026-11-27 black-friday; ", count: 14)),
@@ -46,35 +59,42 @@ enum APIServerBenchmark {
         let expectedEvents = writes * watchers
         var watchTasks: [Task<Void, Error>] = []
         for _ in 0..<watchers {
-            let response = try await client.stream(HTTPRequest(method: "GET", url: baseURL + collection + "?watch=true&resourceVersion=\(startVersion)", headers: headers, timeout: nil))
-            watchTasks.append(Task { @Sendable in
-                // The client side only finds each event's send time (no full JSON parse), so the
-                // figures measure the server rather than this loop.
-                let marker = Array("\"sentMicros\":\"".utf8)
-                var pending: [UInt8] = []
-                for try await chunk in response.body {
-                    let now = elapsedMicros()
-                    pending.append(contentsOf: chunk)
-                    var samples: [Int64] = []
-                    var lineStart = 0
-                    while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
-                        if let found = Self.find(marker, in: pending, from: lineStart, to: newline) {
-                            var value: Int64 = 0
-                            var index = found
-                            while index < newline, pending[index] >= 48, pending[index] <= 57 {
-                                value = value * 10 + Int64(pending[index] - 48)
-                                index += 1
+            let response = try await client.stream(
+                HTTPRequest(
+                    method: "GET", url: baseURL + collection + "?watch=true&resourceVersion=\(startVersion)",
+                    headers: headers, timeout: nil))
+            watchTasks.append(
+                Task { @Sendable in
+                    // The client side only finds each event's send time (no full JSON parse), so the
+                    // figures measure the server rather than this loop.
+                    let marker = Array("\"sentMicros\":\"".utf8)
+                    var pending: [UInt8] = []
+                    for try await chunk in response.body {
+                        let now = elapsedMicros()
+                        pending.append(contentsOf: chunk)
+                        var samples: [Int64] = []
+                        var lineStart = 0
+                        while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
+                            if let found = Self.find(marker, in: pending, from: lineStart, to: newline) {
+                                var value: Int64 = 0
+                                var index = found
+                                while index < newline, pending[index] >= 48, pending[index] <= 57 {
+                                    value = value * 10 + Int64(pending[index] - 48)
+                                    index += 1
+                                }
+                                samples.append(now - value)
                             }
-                            samples.append(now - value)
+                            lineStart = newline + 1
                         }
-                        lineStart = newline + 1
+                        pending.removeFirst(lineStart)
+                        latencies.withLock { $0.append(contentsOf: samples) }
+                        let total = received.withLock { count -> Int in
+                            count += samples.count
+                            return count
+                        }
+                        if total >= expectedEvents { return }
                     }
-                    pending.removeFirst(lineStart)
-                    latencies.withLock { $0.append(contentsOf: samples) }
-                    let total = received.withLock { count -> Int in count += samples.count; return count }
-                    if total >= expectedEvents { return }
-                }
-            })
+                })
         }
         let writeStart = ContinuousClock.now
         let failures = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -83,7 +103,8 @@ enum APIServerBenchmark {
                     var failed = 0
                     for index in stride(from: writer, to: writes, by: writers) {
                         let body = configMap("w-\(index)", elapsedMicros()).serialized()
-                        let response = try await client.execute(HTTPRequest(method: "POST", url: baseURL + collection, headers: headers, body: body))
+                        let response = try await client.execute(
+                            HTTPRequest(method: "POST", url: baseURL + collection, headers: headers, body: body))
                         if response.status != 201 { failed += 1 }
                     }
                     return failed
@@ -96,7 +117,7 @@ enum APIServerBenchmark {
         while received.withLock({ $0 }) < expectedEvents && ContinuousClock.now < watchDeadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        watchTasks.forEach { $0.cancel() }
+        for item in watchTasks { item.cancel() }
         let sorted = latencies.withLock { $0 }.sorted()
         // JSON has no NaN: without watchers the latency fields are null.
         func percentile(_ p: Double) -> Any {
@@ -111,7 +132,8 @@ enum APIServerBenchmark {
                 group.addTask {
                     for index in stride(from: writer, to: remaining, by: writers) {
                         let body = configMap("m-\(index)", 0).serialized()
-                        _ = try await client.execute(HTTPRequest(method: "POST", url: baseURL + collection, headers: headers, body: body))
+                        _ = try await client.execute(
+                            HTTPRequest(method: "POST", url: baseURL + collection, headers: headers, body: body))
                     }
                 }
             }
@@ -162,8 +184,9 @@ enum APIServerBenchmark {
     /// VmRSS of this process (server and bench client together).
     static func residentMegabytes() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return .nan }
         return kilobytes / 1024
     }
 }

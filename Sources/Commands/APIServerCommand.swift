@@ -6,16 +6,16 @@ enum APIServerCommand: Subcommand {
     static let name = "apiserver"
     static let summary = "run the embedded Kubernetes-compatible API server"
     static let usage = """
-    Usage: forescale apiserver --data-dir DIR [--address 127.0.0.1] [--port 0]
-                               [--kubeconfig-out FILE] [--token TOKEN | --token-file FILE]
-                               [--enable-test-hooks]
+        Usage: forescale apiserver --data-dir DIR [--address 127.0.0.1] [--port 0]
+                                   [--kubeconfig-out FILE] [--token TOKEN | --token-file FILE]
+                                   [--enable-test-hooks]
 
-    Serves the Kubernetes API subset Forescale needs (CRDs, ConfigMaps, Secrets, Events,
-    Leases, Deployments with /scale, Jobs, CronJobs) over HTTP, persisting to DIR.
-    Every request needs the bearer token: generated unless given, and written into the
-    kubeconfig. A non-loopback --address requires --token or --token-file.
-    Stops gracefully on SIGINT or SIGTERM.
-    """
+        Serves the Kubernetes API subset Forescale needs (CRDs, ConfigMaps, Secrets, Events,
+        Leases, Deployments with /scale, Jobs, CronJobs) over HTTP, persisting to DIR.
+        Every request needs the bearer token: generated unless given, and written into the
+        kubeconfig. A non-loopback --address requires --token or --token-file.
+        Stops gracefully on SIGINT or SIGTERM.
+        """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         let dataDirectory = try arguments.required("data-dir")
@@ -29,16 +29,22 @@ enum APIServerCommand: Subcommand {
         guard (0...65535).contains(port) else { throw UsageError("--port must be between 0 and 65535") }
         var token = tokenOption
         if let tokenFile {
-            guard let text = FileManager.default.contents(atPath: tokenFile).map({ String(decoding: $0, as: UTF8.self) }) else {
+            guard
+                let text = FileManager.default.contents(atPath: tokenFile).map({ String(decoding: $0, as: UTF8.self) })
+            else {
                 throw InputFileError(path: tokenFile, problem: "cannot read the token file")
             }
             token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !(token ?? "").isEmpty else { throw InputFileError(path: tokenFile, problem: "the token file is empty") }
+            guard !(token ?? "").isEmpty else {
+                throw InputFileError(path: tokenFile, problem: "the token file is empty")
+            }
         }
         if token == nil && !APIServer.isLoopback(address) {
             throw UsageError("refusing to listen on non-loopback address \(address) without --token or --token-file")
         }
-        let configuration = APIServer.Configuration(dataDirectory: dataDirectory, address: address, port: port, token: token ?? APIServer.generateToken(), enableTestHooks: testHooks)
+        let configuration = APIServer.Configuration(
+            dataDirectory: dataDirectory, address: address, port: port, token: token ?? APIServer.generateToken(),
+            enableTestHooks: testHooks)
         let server: APIServer
         do {
             server = try APIServer(configuration: configuration)
@@ -50,7 +56,10 @@ enum APIServerCommand: Subcommand {
         if let kubeconfigOut {
             try AtomicFile.write(Data(server.kubeconfig().utf8), to: kubeconfigOut, mode: AtomicFile.secretMode)
         }
-        print("forescale apiserver: serving \(server.baseURL) (port \(bound)), \(server.objectCount) objects at resourceVersion \(server.resourceVersion)\(kubeconfigOut.map { "; kubeconfig \($0)" } ?? "")")
+        print(
+            "forescale apiserver: serving \(server.baseURL) (port \(bound)), \(server.objectCount) objects at "
+                + "resourceVersion \(server.resourceVersion)\(kubeconfigOut.map { "; kubeconfig \($0)" } ?? "")"
+        )
         let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
         print("forescale apiserver: signal \(signal), shutting down")
         server.shutdown()

@@ -47,13 +47,15 @@ public struct Arguments {
         return value
     }
 
-    public mutating func option<T: LosslessStringConvertible>(_ name: String, as type: T.Type) throws(UsageError) -> T? {
+    public mutating func option<T: LosslessStringConvertible>(_ name: String, as type: T.Type) throws(UsageError) -> T?
+    {
         guard let text = try option(name) else { return nil }
         guard let value = T(text) else { throw UsageError("--\(name): '\(text)' is not a valid \(T.self)") }
         return value
     }
 
-    public mutating func option<T: LosslessStringConvertible>(_ name: String, default value: T) throws(UsageError) -> T {
+    public mutating func option<T: LosslessStringConvertible>(_ name: String, default value: T) throws(UsageError) -> T
+    {
         try option(name, as: T.self) ?? value
     }
 

@@ -9,38 +9,41 @@ enum BacktestCommand: Subcommand {
     static let name = "backtest"
     static let summary = "replay a trace through predictive, reactive and threshold policies and compare"
     static let usage = """
-    Usage: forescale backtest --trace F.csv|seed [--policy policy.yaml] [--model M.fsm] [--calendar events.json]
-                              [--compare predictive,reactive,threshold] [--warmup 300]
-                              [--initial-capacity 2] [--load-scale K | --capacity-per-instance X] [--slo 80]
-                              [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
-                              [--quantile 0.8] [--start-step N] [--matched-cost]
-                              [--json] [--html report.html]
+        Usage: forescale backtest --trace F.csv|seed [--policy policy.yaml] [--model M.fsm] [--calendar events.json]
+                                  [--compare predictive,reactive,threshold] [--warmup 300]
+                                  [--initial-capacity 2] [--load-scale K | --capacity-per-instance X] [--slo 80]
+                                  [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
+                                  [--quantile 0.8] [--start-step N] [--matched-cost]
+                                  [--json] [--html report.html]
 
-    --policy takes a ScalingPolicy manifest: its spec (bounds, target utilisation, thresholds,
-    forecast, behavior; simulation.initialCapacity and warmupSeconds) is what is replayed,
-    with each compared mode in turn; the options below override it.
-    Walk-forward replay with the real decide() and forecaster: the trace's load drives a
-    simulated target whose capacity changes after --warmup seconds. Load is in
-    instance-percent (100 = one instance fully busy). A utilisation trace (column load,
-    value or cpu_utilization, in %) becomes load at the stated capacity: × --load-scale,
-    default --initial-capacity. A throughput trace (requests, bytes) needs
-    --capacity-per-instance X, the throughput one instance serves at 100 %: load = value / X × 100. The model must predate --start-step (default: half the trace); without
-    --model one is trained on the rows before it. `--trace seed` replays days 19–30 of the
-    synthetic data (load scale 4) with Models/seed-load.fsm and the sale calendar.
-    Reports per policy: overload intervals (utilisation above --slo), under-provisioned
-    instance-minutes, instance-hours, scaling actions, forecast MAE at the lead time, and
-    the differences against Reactive and Threshold. --matched-cost adds Reactive run at the
-    lower target utilisation that spends as much as Predictive (found by bisection): the
-    overloads more headroom alone would have avoided. --html writes a self-contained report
-    (inline SVG charts of load vs. forecast and capacity per policy, the summary table).
-    """
+        --policy takes a ScalingPolicy manifest: its spec (bounds, target utilisation, thresholds,
+        forecast, behavior; simulation.initialCapacity and warmupSeconds) is what is replayed,
+        with each compared mode in turn; the options below override it.
+        Walk-forward replay with the real decide() and forecaster: the trace's load drives a
+        simulated target whose capacity changes after --warmup seconds. Load is in
+        instance-percent (100 = one instance fully busy). A utilisation trace (column load,
+        value or cpu_utilization, in %) becomes load at the stated capacity: × --load-scale,
+        default --initial-capacity. A throughput trace (requests, bytes) needs
+        --capacity-per-instance X, the throughput one instance serves at 100 %: load = value / X × 100. The model\
+         must predate --start-step (default: half the trace); without
+        --model one is trained on the rows before it. `--trace seed` replays days 19–30 of the
+        synthetic data (load scale 4) with Models/seed-load.fsm and the sale calendar.
+        Reports per policy: overload intervals (utilisation above --slo), under-provisioned
+        instance-minutes, instance-hours, scaling actions, forecast MAE at the lead time, and
+        the differences against Reactive and Threshold. --matched-cost adds Reactive run at the
+        lower target utilisation that spends as much as Predictive (found by bisection): the
+        overloads more headroom alone would have avoided. --html writes a self-contained report
+        (inline SVG charts of load vs. forecast and capacity per policy, the summary table).
+        """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         let tracePath = try arguments.required("trace")
         let isSeed = tracePath == "seed"
         var modelPath = try arguments.option("model")
         let calendarPath = try arguments.option("calendar")
-        let compare = (try arguments.option("compare") ?? "predictive,reactive,threshold").split(separator: ",").map { $0.lowercased() }
+        let compare = (try arguments.option("compare") ?? "predictive,reactive,threshold").split(separator: ",").map {
+            $0.lowercased()
+        }
         let policyPath = try arguments.option("policy")
         let warmupOption = try arguments.option("warmup", as: Double.self)
         let initialCapacityOption = try arguments.option("initial-capacity", as: Int.self)
@@ -48,56 +51,91 @@ enum BacktestCommand: Subcommand {
         let capacityPerInstance = try arguments.option("capacity-per-instance", as: Double.self)
         let slo = try arguments.option("slo", default: 80.0)
         // The replayed spec: defaults, then the --policy manifest's spec, then explicit options.
-        var baseSpec: JSONValue = ["minCapacity": 1, "maxCapacity": 100, "targetUtilization": 60,
-                                   "forecast": ["leadTimeSeconds": .number(PolicySpec.defaultLeadTimeSeconds), "quantile": .number(PolicySpec.defaultQuantile)]]
+        var baseSpec: JSONValue = [
+            "minCapacity": 1, "maxCapacity": 100, "targetUtilization": 60,
+            "forecast": [
+                "leadTimeSeconds": .number(PolicySpec.defaultLeadTimeSeconds),
+                "quantile": .number(PolicySpec.defaultQuantile),
+            ],
+        ]
         if let policyPath {
-            guard let data = FileManager.default.contents(atPath: policyPath) else { throw InputFileError(path: policyPath, problem: "cannot read the file") }
+            guard let data = FileManager.default.contents(atPath: policyPath) else {
+                throw InputFileError(path: policyPath, problem: "cannot read the file")
+            }
             let manifest: JSONValue
-            do { manifest = try YAML.parse(String(decoding: data, as: UTF8.self)) } catch { throw InputFileError(path: policyPath, problem: "\(error)") }
+            do { manifest = try YAML.parse(String(decoding: data, as: UTF8.self)) } catch {
+                throw InputFileError(path: policyPath, problem: "\(error)")
+            }
             guard manifest["kind"] == "ScalingPolicy", let spec = manifest["spec"], spec.objectValue != nil else {
                 throw InputFileError(path: policyPath, problem: "not a ScalingPolicy manifest with a spec")
             }
             baseSpec = applyMergePatch(spec, to: baseSpec)
         }
-        if let value = try arguments.option("target-utilization", as: Double.self) { baseSpec["targetUtilization"] = .number(value) }
+        if let value = try arguments.option("target-utilization", as: Double.self) {
+            baseSpec["targetUtilization"] = .number(value)
+        }
         if let value = try arguments.option("min", as: Int.self) { baseSpec["minCapacity"] = .integer(Int64(value)) }
         if let value = try arguments.option("max", as: Int.self) { baseSpec["maxCapacity"] = .integer(Int64(value)) }
-        if let value = try arguments.option("lead", as: Double.self) { baseSpec.setValue(.number(value), at: ["forecast", "leadTimeSeconds"]) }
-        if let value = try arguments.option("quantile", as: Double.self) { baseSpec.setValue(.number(value), at: ["forecast", "quantile"]) }
+        if let value = try arguments.option("lead", as: Double.self) {
+            baseSpec.setValue(.number(value), at: ["forecast", "leadTimeSeconds"])
+        }
+        if let value = try arguments.option("quantile", as: Double.self) {
+            baseSpec.setValue(.number(value), at: ["forecast", "quantile"])
+        }
         let targetUtilization = baseSpec["targetUtilization"]?.doubleValue ?? 60
         let lead = baseSpec.value(at: ["forecast", "leadTimeSeconds"])?.doubleValue ?? 300
         let warmup = warmupOption ?? baseSpec.value(at: ["target", "simulation", "warmupSeconds"])?.doubleValue ?? 300
-        let initialCapacity = initialCapacityOption ?? baseSpec.value(at: ["target", "simulation", "initialCapacity"])?.intValue ?? 2
+        let initialCapacity =
+            initialCapacityOption ?? baseSpec.value(at: ["target", "simulation", "initialCapacity"])?.intValue ?? 2
         let startOption = try arguments.option("start-step", as: Int.self)
         let matchedCost = arguments.flag("matched-cost")
         let json = arguments.flag("json")
         let htmlPath = try arguments.option("html")
         try arguments.finish()
-        guard loadScaleOption == nil || capacityPerInstance == nil else { throw UsageError("--load-scale and --capacity-per-instance are alternatives: give one") }
-        if let capacityPerInstance, !(capacityPerInstance > 0) { throw UsageError("--capacity-per-instance must be positive") }
-        let loadScale = capacityPerInstance.map { 100 / $0 } ?? loadScaleOption ?? baseSpec.value(at: ["target", "simulation", "loadScale"])?.doubleValue
+        guard loadScaleOption == nil || capacityPerInstance == nil else {
+            throw UsageError("--load-scale and --capacity-per-instance are alternatives: give one")
+        }
+        if let capacityPerInstance, !(capacityPerInstance > 0) {
+            throw UsageError("--capacity-per-instance must be positive")
+        }
+        let loadScale =
+            capacityPerInstance.map { 100 / $0 } ?? loadScaleOption ?? baseSpec.value(at: [
+                "target", "simulation", "loadScale",
+            ])?.doubleValue
             ?? (isSeed ? SeedScenario.loadScale : Double(initialCapacity))
         for mode in compare where !["predictive", "reactive", "threshold"].contains(mode) {
             throw UsageError("--compare takes predictive, reactive, threshold (got \(mode))")
         }
 
         let trace: Trace
-        do { trace = try TraceLibrary.trace(isSeed ? "seed" : tracePath, loadScale: loadScale) } catch { throw InputFileError(path: tracePath, problem: "\(error)") }
+        do { trace = try TraceLibrary.trace(isSeed ? "seed" : tracePath, loadScale: loadScale) } catch {
+            throw InputFileError(path: tracePath, problem: "\(error)")
+        }
         // The backtest does not retrain: the model may age through the replay unless the
         // manifest says otherwise (the accuracy gate applies as in the controller).
         if baseSpec.value(at: SpecFields.modelMaxAgeSeconds.path) == nil {
             let span = (Double(trace.demand.count) * trace.step + 86_400).rounded(.up)
-            baseSpec.setValue(.integer(Int64(min(span, SpecFields.modelMaxAgeSeconds.range.upperBound))), at: SpecFields.modelMaxAgeSeconds.path)
+            baseSpec.setValue(
+                .integer(Int64(min(span, SpecFields.modelMaxAgeSeconds.range.upperBound))),
+                at: SpecFields.modelMaxAgeSeconds.path)
         }
         let start = startOption ?? (isSeed ? 18 * 288 : trace.demand.count / 2)
-        guard start > 48, start < trace.demand.count - 1 else { throw UsageError("--start-step must leave history before it and steps after it") }
+        guard start > 48, start < trace.demand.count - 1 else {
+            throw UsageError("--start-step must leave history before it and steps after it")
+        }
 
         var events: [CalendarEvent] = []
         if let calendarPath {
-            guard let data = FileManager.default.contents(atPath: calendarPath) else { throw InputFileError(path: calendarPath, problem: "cannot read the file") }
-            do { events = try BusinessCalendar.parse(data) } catch { throw InputFileError(path: calendarPath, problem: error.description) }
+            guard let data = FileManager.default.contents(atPath: calendarPath) else {
+                throw InputFileError(path: calendarPath, problem: "cannot read the file")
+            }
+            do { events = try BusinessCalendar.parse(data) } catch {
+                throw InputFileError(path: calendarPath, problem: error.description)
+            }
         } else if isSeed {
-            events = BusinessCalendar.events(timestamps: trace.table.timestamps, flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day", multiplier: SeedScenario.saleMultiplier)
+            events = BusinessCalendar.events(
+                timestamps: trace.table.timestamps, flags: trace.table.columns["is_sale_active"]!, step: trace.step,
+                prefix: "sale-day", multiplier: SeedScenario.saleMultiplier)
         }
         if modelPath == nil && isSeed { modelPath = DemoCommand.locate("Models/seed-load.fsm") }
         let forecaster: Forecaster?
@@ -105,7 +143,9 @@ enum BacktestCommand: Subcommand {
             forecaster = nil  // Reactive alone uses no model: nothing to train
         } else if let modelPath {
             let loaded: Forecaster
-            do { loaded = Forecaster(try ModelArtefact.load(path: modelPath)) } catch { throw InputFileError(path: modelPath, problem: error.description) }
+            do { loaded = Forecaster(try ModelArtefact.load(path: modelPath)) } catch {
+                throw InputFileError(path: modelPath, problem: error.description)
+            }
             forecaster = loaded
             if loaded.header.trainingEnd > trace.start.addingTimeInterval(Double(start) * trace.step) && !isSeed {
                 printError("warning: the model's training data ends after the backtest starts (it has seen the future)")
@@ -127,7 +167,8 @@ enum BacktestCommand: Subcommand {
             var spec: PolicySpec
             switch PolicySpec.parse(raw) {
             case .success(let parsed): spec = parsed
-            case .failure(let invalid): throw InputFileError(path: policyPath ?? "--options", problem: invalid.description)
+            case .failure(let invalid):
+                throw InputFileError(path: policyPath ?? "--options", problem: invalid.description)
             }
             spec.stepSeconds = trace.step
             var options = Backtest.Options(startIndex: start)
@@ -136,69 +177,115 @@ enum BacktestCommand: Subcommand {
             options.sloUtilization = slo
             // Reactive is HPA-like: no model, no calendar.
             let useModel = mode != "reactive"
-            return Backtest.run(name: name ?? mode, policy: spec, trace: trace, forecaster: useModel ? forecaster : nil, events: useModel ? events : [], options: options)
+            return Backtest.run(
+                name: name ?? mode, policy: spec, trace: trace, forecaster: useModel ? forecaster : nil,
+                events: useModel ? events : [], options: options)
         }
         for mode in compare { results.append(try replay(mode, targetUtilization: targetUtilization)) }
         var matchedUtilization: Double?
         if matchedCost, let predictive = results.first(where: { $0.name == "predictive" }) {
             // Instance-hours fall as the target utilisation rises: bisect for Predictive's spend,
             // keeping the run that comes closest.
-            var low = 5.0, high = targetUtilization
-            var best = (utilization: high, result: try replay("reactive", targetUtilization: high, name: "reactive-matched"))
+            var low = 5.0
+            var high = targetUtilization
+            var best = (
+                utilization: high, result: try replay("reactive", targetUtilization: high, name: "reactive-matched")
+            )
             if best.result.instanceHours < predictive.instanceHours {
                 for _ in 0..<12 {
                     let middle = (low + high) / 2
                     let candidate = try replay("reactive", targetUtilization: middle, name: "reactive-matched")
                     if candidate.instanceHours >= predictive.instanceHours { low = middle } else { high = middle }
-                    if abs(candidate.instanceHours - predictive.instanceHours) < abs(best.result.instanceHours - predictive.instanceHours) { best = (middle, candidate) }
+                    if abs(candidate.instanceHours - predictive.instanceHours)
+                        < abs(best.result.instanceHours - predictive.instanceHours)
+                    {
+                        best = (middle, candidate)
+                    }
                 }
             }
             matchedUtilization = best.utilization
             results.append(best.result)
         }
         let seconds = (ContinuousClock.now - started).seconds
-        var report: [String: Any] = ["trace": tracePath, "steps": trace.demand.count - start, "start_step": start, "slo_utilization": slo, "load_scale": loadScale,
-                                     "seconds": seconds, "policies": results.map(\.json)]
+        var report: [String: Any] = [
+            "trace": tracePath, "steps": trace.demand.count - start, "start_step": start, "slo_utilization": slo,
+            "load_scale": loadScale,
+            "seconds": seconds, "policies": results.map(\.json),
+        ]
         var comparisons: [[String: Any]] = []
         if let predictive = results.first(where: { $0.name == "predictive" }) {
             for baseline in results where baseline.name != "predictive" {
-                let overload = baseline.overloadIntervals == 0 ? 0 : 100 * Double(baseline.overloadIntervals - predictive.overloadIntervals) / Double(baseline.overloadIntervals)
+                let overload =
+                    baseline.overloadIntervals == 0
+                    ? 0
+                    : 100 * Double(baseline.overloadIntervals - predictive.overloadIntervals)
+                        / Double(baseline.overloadIntervals)
                 let cost = 100 * (predictive.instanceHours - baseline.instanceHours) / max(baseline.instanceHours, 1e-9)
-                comparisons.append(["against": baseline.name, "overload_reduction_percent": overload, "instance_hours_change_percent": cost])
+                comparisons.append([
+                    "against": baseline.name, "overload_reduction_percent": overload,
+                    "instance_hours_change_percent": cost,
+                ])
             }
         }
         report["predictive_vs"] = comparisons
         if let matchedUtilization { report["matched_cost_target_utilization"] = matchedUtilization }
         if let htmlPath {
-            try AtomicFile.write(Data(BacktestReport.html(title: "Forescale backtest: \(tracePath)", results: results, slo: slo).utf8), to: htmlPath)
+            try AtomicFile.write(
+                Data(BacktestReport.html(title: "Forescale backtest: \(tracePath)", results: results, slo: slo).utf8),
+                to: htmlPath)
             report["html"] = htmlPath
         }
         if json {
             printJSON(report)
         } else {
-            print("backtest of \(tracePath): \(trace.demand.count - start) steps of \(Int(trace.step)) s from step \(start); SLO \(Int(slo)) %; \(String(format: "%.1f", seconds)) s")
+            print(
+                "backtest of \(tracePath): \(trace.demand.count - start) steps of \(Int(trace.step)) s from step "
+                    + "\(start); SLO \(Int(slo)) %; \(String(format: "%.1f", seconds)) s"
+            )
             print("policy            overload  under-inst-min  instance-h  actions  forecast-MAE")
             for result in results {
-                print(String(format: "%-17@ %8d  %14.0f  %10.1f  %7d  %@", result.name, result.overloadIntervals, result.underProvisionedInstanceMinutes,
-                             result.instanceHours, result.scalingActions, result.forecastMAE.map { String(format: "%.2f", $0) } ?? "-"))
+                print(
+                    String(
+                        format: "%-17@ %8d  %14.0f  %10.1f  %7d  %@", result.name, result.overloadIntervals,
+                        result.underProvisionedInstanceMinutes,
+                        result.instanceHours, result.scalingActions,
+                        result.forecastMAE.map { String(format: "%.2f", $0) } ?? "-"))
             }
-            if let matchedUtilization { print(String(format: "reactive-matched: Reactive at target utilisation %.1f %%, about Predictive's instance-hours", matchedUtilization)) }
+            if let matchedUtilization {
+                print(
+                    String(
+                        format:
+                            "reactive-matched: Reactive at target utilisation %.1f %%, about Predictive's "
+                            + "instance-hours",
+                        matchedUtilization))
+            }
             for comparison in comparisons {
-                print(String(format: "predictive vs %@: %.0f %% fewer overload intervals, %+.1f %% instance-hours",
-                             comparison["against"] as! String, comparison["overload_reduction_percent"] as! Double, comparison["instance_hours_change_percent"] as! Double))
+                print(
+                    String(
+                        format: "predictive vs %@: %.0f %% fewer overload intervals, %+.1f %% instance-hours",
+                        comparison["against"] as! String, comparison["overload_reduction_percent"] as! Double,
+                        comparison["instance_hours_change_percent"] as! Double))
             }
         }
         return ExitCode.success
     }
 
     /// Trains the controller's recipe on the rows before `until` only.
-    static func trainWalkForward(trace: Trace, until: Int, events: [CalendarEvent], lead: Double, json: Bool) throws -> Forecaster {
-        let table = TimeSeriesTable(timestamps: Array(trace.table.timestamps.prefix(until)), columns: ["load": trace.demand.prefix(until).map { Float($0) }], columnNames: ["load"])
+    static func trainWalkForward(trace: Trace, until: Int, events: [CalendarEvent], lead: Double, json: Bool) throws
+        -> Forecaster
+    {
+        let table = TimeSeriesTable(
+            timestamps: Array(trace.table.timestamps.prefix(until)),
+            columns: ["load": trace.demand.prefix(until).map { Float($0) }], columnNames: ["load"])
         let horizon = max(2, Int(((lead + trace.step) / trace.step).rounded()) + 1)
         if !json { print("training a model on the \(until) rows before the backtest …") }
         do {
-            return Forecaster(try Training.run(table: table, targetColumn: "load", recipe: .controller(horizon: horizon, hasCalendar: !events.isEmpty), events: events,
-                                               createdAt: trace.table.timestamps[until - 1]).artefact)
+            return Forecaster(
+                try Training.run(
+                    table: table, targetColumn: "load",
+                    recipe: .controller(horizon: horizon, hasCalendar: !events.isEmpty), events: events,
+                    createdAt: trace.table.timestamps[until - 1]
+                ).artefact)
         } catch {
             throw UsageError("cannot train on the \(until) rows before --start-step: \(error.description)")
         }

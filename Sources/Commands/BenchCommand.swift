@@ -1,7 +1,7 @@
-import Foundation
-import Synchronization
 import Forecasting
+import Foundation
 import KubeCore
+import Synchronization
 import Transport
 
 /// `forescale bench …`: measured figures as JSON (benchmarks, never timed tests).
@@ -9,40 +9,40 @@ enum BenchCommand: Subcommand {
     static let name = "bench"
     static let summary = "measure speed and memory (http, …), printing JSON"
     static let usage = """
-    Usage: forescale bench <benchmark> [options]
+        Usage: forescale bench <benchmark> [options]
 
-    Benchmarks:
-      http    requests/s and latency of our libcurl client against our HTTP server over
-              loopback keep-alive
-              --seconds S      how long to run (default 3)
-              --concurrency N  requests in flight at once (default 8)
+        Benchmarks:
+          http    requests/s and latency of our libcurl client against our HTTP server over
+                  loopback keep-alive
+                  --seconds S      how long to run (default 3)
+                  --concurrency N  requests in flight at once (default 8)
 
-      train   seconds per epoch of the prototype recipe (seq 24, 3×128, batch 64) on the
-              seed data (examples/data or --data F.csv)
-              --epochs N  (default 3)   --threads N  (default: up to 2)
-      infer   single-sequence forecast latency p50/p99 over --calls N (default 2000)
-              after warm-up, and artefact load time; --model M.fsm or a fresh model
+          train   seconds per epoch of the prototype recipe (seq 24, 3×128, batch 64) on the
+                  seed data (examples/data or --data F.csv)
+                  --epochs N  (default 3)   --threads N  (default: up to 2)
+          infer   single-sequence forecast latency p50/p99 over --calls N (default 2000)
+                  after warm-up, and artefact load time; --model M.fsm or a fresh model
 
-      apiserver
-              the embedded API server over HTTPS with persistence: writes/s with open
-              watches, watch delivery p50/p99, RSS with many stored objects, restart time
-              --writes N (default 10000)  --writers N (default 16)
-              --watchers N (default 10)   --objects N (default 10000)
-              --plain-http (no TLS)       --in-memory (no persistence)
+          apiserver
+                  the embedded API server over HTTPS with persistence: writes/s with open
+                  watches, watch delivery p50/p99, RSS with many stored objects, restart time
+                  --writes N (default 10000)  --writers N (default 16)
+                  --watchers N (default 10)   --objects N (default 10000)
+                  --plain-http (no TLS)       --in-memory (no persistence)
 
-      informer
-              informer initial sync time and memory for --objects N ConfigMaps (default
-              10000) from the embedded API server, and update round trips through the watch
-      queue   work-queue adds/s and keys processed/s with 4 producers and 4 workers
-              --keys N (default 200000)
-      reconcile
-              the controller's first reconcile of --policies N (default 10000) Predictive
-              policies on simulated targets against a forescale apiserver process:
-              policies/s, controller RSS idle and with the policies; --workers N (default 2)
+          informer
+                  informer initial sync time and memory for --objects N ConfigMaps (default
+                  10000) from the embedded API server, and update round trips through the watch
+          queue   work-queue adds/s and keys processed/s with 4 producers and 4 workers
+                  --keys N (default 200000)
+          reconcile
+                  the controller's first reconcile of --policies N (default 10000) Predictive
+                  policies on simulated targets against a forescale apiserver process:
+                  policies/s, controller RSS idle and with the policies; --workers N (default 2)
 
-    Options:
-      --json   print only the JSON result
-    """
+        Options:
+          --json   print only the JSON result
+        """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         guard let benchmark = arguments.positional() else { throw UsageError("which benchmark? (http)") }
@@ -76,8 +76,12 @@ enum BenchCommand: Subcommand {
             let plainHTTP = arguments.flag("plain-http")
             let inMemory = arguments.flag("in-memory")
             try arguments.finish()
-            guard writes > 0, writers > 0, watchers >= 0, objects >= 0 else { throw UsageError("counts must be positive") }
-            report = try await APIServerBenchmark.run(writes: writes, writers: writers, watchers: watchers, objects: objects, plainHTTP: plainHTTP, inMemory: inMemory)
+            guard writes > 0, writers > 0, watchers >= 0, objects >= 0 else {
+                throw UsageError("counts must be positive")
+            }
+            report = try await APIServerBenchmark.run(
+                writes: writes, writers: writers, watchers: watchers, objects: objects, plainHTTP: plainHTTP,
+                inMemory: inMemory)
         case "informer":
             let objects = try arguments.option("objects", default: 10_000)
             try arguments.finish()

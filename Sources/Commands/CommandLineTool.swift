@@ -19,18 +19,21 @@ public enum ExitCode {
 /// Entry point of the `forescale` executable: parse → validate → run.
 public enum CommandLineTool {
     static var subcommands: [any Subcommand.Type] {
-        [DemoCommand.self, BacktestCommand.self, ControllerCommand.self, TrainerCommand.self, APIServerCommand.self, GenerateCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self]
+        [
+            DemoCommand.self, BacktestCommand.self, ControllerCommand.self, TrainerCommand.self, APIServerCommand.self,
+            GenerateCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
+        ]
     }
 
     static var overview: String {
         var text = """
-        forescale — predictive autoscaling for Kubernetes and AWS Auto Scaling groups
+            forescale — predictive autoscaling for Kubernetes and AWS Auto Scaling groups
 
-        Usage: forescale <command> [options]
+            Usage: forescale <command> [options]
 
-        Commands:
+            Commands:
 
-        """
+            """
         for command in subcommands {
             text += "  \(command.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(command.summary)\n"
         }

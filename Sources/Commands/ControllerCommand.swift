@@ -9,29 +9,29 @@ public enum ControllerCommand: Subcommand {
     static let name = "controller"
     static let summary = "run the ScalingPolicy controller against a cluster"
     static let usage = """
-    Usage: forescale-controller [--kubeconfig F] [--context C] [--namespace NS] [--workers 2]
-                                [--leader-elect true|false] [--lease-name forescale-controller]
-                                [--lease-namespace NS] [--identity ID]
-                                [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
-                                [--dashboard-address 127.0.0.1] [--dashboard-port 8081] [--no-dashboard]
-                                [--dashboard-history-mb 64] [--model-root DIR]...
-                                [--aws]
+        Usage: forescale-controller [--kubeconfig F] [--context C] [--namespace NS] [--workers 2]
+                                    [--leader-elect true|false] [--lease-name forescale-controller]
+                                    [--lease-namespace NS] [--identity ID]
+                                    [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
+                                    [--dashboard-address 127.0.0.1] [--dashboard-port 8081] [--no-dashboard]
+                                    [--dashboard-history-mb 64] [--model-root DIR]...
+                                    [--aws]
 
-    Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
-    account), watches ScalingPolicies (all namespaces unless --namespace) and reconciles them
-    with --workers workers. With leader election (default on) only the holder of the Lease
-    acts; the others wait and take over when it stops renewing. Serves /metrics, /healthz and
-    /readyz on --metrics-address:--metrics-port, and the read-only dashboard (/,
-    /api/v1/policies, …: every watched namespace's policies and Events) on
-    --dashboard-address:--dashboard-port, loopback by default (kubectl port-forward reaches
-    it); its history (a day per policy at most) is held to --dashboard-history-mb of memory.
-    file:// model artefacts and simulation traces are read only under a --model-root
-    (repeatable; none by default: a policy cannot make the controller open local files).
-    SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
-    --aws enables AutoScalingGroup targets, with credentials from the standard chain
-    (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
-    AWS_ENDPOINT_URL overrides.
-    """
+        Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
+        account), watches ScalingPolicies (all namespaces unless --namespace) and reconciles them
+        with --workers workers. With leader election (default on) only the holder of the Lease
+        acts; the others wait and take over when it stops renewing. Serves /metrics, /healthz and
+        /readyz on --metrics-address:--metrics-port, and the read-only dashboard (/,
+        /api/v1/policies, …: every watched namespace's policies and Events) on
+        --dashboard-address:--dashboard-port, loopback by default (kubectl port-forward reaches
+        it); its history (a day per policy at most) is held to --dashboard-history-mb of memory.
+        file:// model artefacts and simulation traces are read only under a --model-root
+        (repeatable; none by default: a policy cannot make the controller open local files).
+        SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
+        --aws enables AutoScalingGroup targets, with credentials from the standard chain
+        (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
+        AWS_ENDPOINT_URL overrides.
+        """
 
     public static func main(_ words: [String]) async -> Int32 {
         await CommandLineTool.main([name] + words)
@@ -57,9 +57,13 @@ public enum ControllerCommand: Subcommand {
         let useAWS = arguments.flag("aws")
         try arguments.finish()
         guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
-        guard (0...65535).contains(metricsPort), (0...65535).contains(dashboardPort) else { throw UsageError("--metrics-port and --dashboard-port must be between 0 and 65535") }
+        guard (0...65535).contains(metricsPort), (0...65535).contains(dashboardPort) else {
+            throw UsageError("--metrics-port and --dashboard-port must be between 0 and 65535")
+        }
         guard historyMegabytes >= 1 else { throw UsageError("--dashboard-history-mb must be at least 1") }
-        guard leaderElect == "true" || leaderElect == "false" else { throw UsageError("--leader-elect must be true or false") }
+        guard leaderElect == "true" || leaderElect == "false" else {
+            throw UsageError("--leader-elect must be true or false")
+        }
         guard logFormat == "text" || logFormat == "json" else { throw UsageError("--log-format must be text or json") }
         let log = Logger(format: logFormat == "json" ? .json : .text)
 
@@ -78,24 +82,42 @@ public enum ControllerCommand: Subcommand {
         configuration.reportingInstance = identity
         configuration.historyMemoryBudget = historyMegabytes << 20
         let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
-        let region = ProcessInfo.processInfo.environment["AWS_REGION"] ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        let region =
+            ProcessInfo.processInfo.environment["AWS_REGION"] ?? ProcessInfo.processInfo.environment[
+                "AWS_DEFAULT_REGION"] ?? "us-east-1"
         let fileRoots = FileRoots(modelRoots)
-        guard fileRoots.roots.count == modelRoots.count else { throw UsageError("--model-root: every root must be an existing directory") }
+        guard fileRoots.roots.count == modelRoots.count else {
+            throw UsageError("--model-root: every root must be an existing directory")
+        }
         let models = ModelRegistry(fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region))
         let targets = TargetRegistry(client: client, anchor: Date(), aws: aws, fileRoots: fileRoots)
-        let controller = Controller(client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(), now: { Date() }, log: log)
-        let endpoint = try ControllerEndpoint.start(controller: controller, address: metricsAddress, port: metricsPort, routes: .operations)
+        let controller = Controller(
+            client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(),
+            now: { Date() }, log: log)
+        let endpoint = try ControllerEndpoint.start(
+            controller: controller, address: metricsAddress, port: metricsPort, routes: .operations)
         defer { endpoint.shutdown() }
-        let dashboard = noDashboard ? nil : try ControllerEndpoint.start(controller: controller, address: dashboardAddress, port: dashboardPort, routes: .dashboard)
+        let dashboard =
+            noDashboard
+            ? nil
+            : try ControllerEndpoint.start(
+                controller: controller, address: dashboardAddress, port: dashboardPort, routes: .dashboard)
         defer { dashboard?.shutdown() }
-        log.info("forescale-controller started", ["identity": identity, "server": connection.server, "namespace": namespace ?? "(all)", "metricsPort": String(endpoint.port),
-                                                  "dashboard": dashboard.map { "\(dashboardAddress):\($0.port)" } ?? "off", "leaderElection": leaderElect])
+        log.info(
+            "forescale-controller started",
+            [
+                "identity": identity, "server": connection.server, "namespace": namespace ?? "(all)",
+                "metricsPort": String(endpoint.port),
+                "dashboard": dashboard.map { "\(dashboardAddress):\($0.port)" } ?? "off", "leaderElection": leaderElect,
+            ])
 
         let lostLeadership = Locked(false)
         let running = Task {
             if leaderElect == "true" {
-                let lock = KubernetesLeaseLock(client: client, namespace: leaseNamespace ?? connection.namespace, name: leaseName)
-                let elector = LeaderElector(lock: lock, configuration: .init(identity: identity), clock: ContinuousClock())
+                let lock = KubernetesLeaseLock(
+                    client: client, namespace: leaseNamespace ?? connection.namespace, name: leaseName)
+                let elector = LeaderElector(
+                    lock: lock, configuration: .init(identity: identity), clock: ContinuousClock())
                 await elector.run {
                     log.info("became leader", ["lease": leaseName])
                     await controller.run()
@@ -131,7 +153,9 @@ final class AWSClients: Sendable {
     private let clients = Locked<[String: AWSClient]>([:])
 
     /// S3 in `region` through `aws`, for model artefacts (nil without AWS access).
-    static func s3(_ aws: (@Sendable (String) async throws -> AWSClient)?, region: String) -> (@Sendable () async throws -> S3API)? {
+    static func s3(_ aws: (@Sendable (String) async throws -> AWSClient)?, region: String) -> (
+        @Sendable () async throws -> S3API
+    )? {
         guard let aws else { return nil }
         return { S3API(client: try await aws(region)) }
     }

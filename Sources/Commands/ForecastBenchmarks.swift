@@ -4,12 +4,17 @@ import Foundation
 enum TrainingBenchmark {
     static func run(dataPath: String, epochs: Int, threads: Int) throws -> [String: Any] {
         let table: TimeSeriesTable
-        do { table = try TimeSeriesTable.load(path: dataPath) } catch { throw InputFileError(path: dataPath, problem: error.problem) }
+        do { table = try TimeSeriesTable.load(path: dataPath) } catch {
+            throw InputFileError(path: dataPath, problem: error.problem)
+        }
         var configuration = TrainingConfiguration()
         configuration.epochs = epochs
         configuration.earlyStoppingPatience = epochs + 1
         let prepared: PreparedData
-        do { prepared = try FeatureBuilder.prepare(table, targetColumn: "cpu_utilization", features: .basic, configuration: configuration) } catch { throw InputFileError(path: dataPath, problem: error.description) }
+        do {
+            prepared = try FeatureBuilder.prepare(
+                table, targetColumn: "cpu_utilization", features: .basic, configuration: configuration)
+        } catch { throw InputFileError(path: dataPath, problem: error.description) }
         var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
         var seconds: [Double] = []
         _ = trainer.train(prepared.dataset, workers: threads) { seconds.append($0.seconds) }
@@ -31,7 +36,9 @@ enum InferenceBenchmark {
         if let modelPath {
             let started = ContinuousClock.now
             let artefact: ModelArtefact
-            do { artefact = try ModelArtefact.load(path: modelPath) } catch { throw InputFileError(path: modelPath, problem: error.description) }
+            do { artefact = try ModelArtefact.load(path: modelPath) } catch {
+                throw InputFileError(path: modelPath, problem: error.description)
+            }
             loadMilliseconds = (ContinuousClock.now - started).seconds * 1000
             network = ForecasterNetwork(artefact.header.network)
             parameters = artefact.parameters

@@ -9,23 +9,33 @@ enum KubeRuntimeBenchmarks {
     /// Informer memory and sync time for `objects` ConfigMaps served by the embedded API
     /// server (in memory, HTTPS) in this process; RSS is measured around the informer only.
     static func informer(objects: Int) async throws -> [String: Any] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-bench-informer-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "forescale-bench-informer-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = try APIServer(configuration: .init(token: APIServer.generateToken()))
         _ = try server.start()
         defer { server.shutdown(gracePeriod: .milliseconds(100)) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Data(server.kubeconfig().utf8).write(to: URL(fileURLWithPath: directory + "/kubeconfig"))
-        let client = KubernetesClient(connection: try KubeConfigLoader(environment: ["KUBECONFIG": directory + "/kubeconfig"]).load())
+        let client = KubernetesClient(
+            connection: try KubeConfigLoader(environment: ["KUBECONFIG": directory + "/kubeconfig"]).load())
         defer { client.shutdown() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<16 {
                 group.addTask {
                     for index in stride(from: writer, to: objects, by: 16) {
-                        _ = try await client.create(.configMaps, namespace: "default", [
-                            "metadata": ["name": .string("cm-\(index)"), "labels": ["app": "bench", "shard": .string(String(index % 8))]],
-                            "data": ["calendar": .string(String(repeating: "2026-11-27 black-friday; ", count: 20))],
-                        ])
+                        _ = try await client.create(
+                            .configMaps, namespace: "default",
+                            [
+                                "metadata": [
+                                    "name": .string("cm-\(index)"),
+                                    "labels": ["app": "bench", "shard": .string(String(index % 8))],
+                                ],
+                                "data": [
+                                    "calendar": .string(String(repeating: "2026-11-27 black-friday; ", count: 20))
+                                ],
+                            ])
                     }
                 }
             }
@@ -33,7 +43,9 @@ enum KubeRuntimeBenchmarks {
         }
         let before = APIServerBenchmark.residentMegabytes()
         let events = Counter()
-        let informer = Informer(client: client, resource: .configMaps, options: .init(namespace: "default")) { _ in events.increment() }
+        let informer = Informer(client: client, resource: .configMaps, options: .init(namespace: "default")) { _ in
+            events.increment()
+        }
         let start = ContinuousClock.now
         let running = Task { await informer.run() }
         await informer.waitForSync()
@@ -43,7 +55,9 @@ enum KubeRuntimeBenchmarks {
         let updateStart = ContinuousClock.now
         let baseline = events.value
         for index in 0..<1000 {
-            _ = try await client.patch(.configMaps, namespace: "default", name: "cm-\(index % max(1, objects))", .merge(["data": ["n": .string(String(index))]]))
+            _ = try await client.patch(
+                .configMaps, namespace: "default", name: "cm-\(index % max(1, objects))",
+                .merge(["data": ["n": .string(String(index))]]))
         }
         while events.value < baseline + 1000 && ContinuousClock.now - updateStart < .seconds(30) {
             try await Task.sleep(for: .milliseconds(5))
@@ -87,7 +101,8 @@ enum KubeRuntimeBenchmarks {
         let seconds = (ContinuousClock.now - start).seconds
         return [
             "benchmark": "queue", "keys": keys, "adds": keys * 2, "processed": processed.value,
-            "seconds": seconds, "adds_per_second": Double(keys * 2) / seconds, "processed_per_second": Double(processed.value) / seconds,
+            "seconds": seconds, "adds_per_second": Double(keys * 2) / seconds,
+            "processed_per_second": Double(processed.value) / seconds,
         ]
     }
 }

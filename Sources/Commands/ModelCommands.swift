@@ -6,14 +6,22 @@ import KubeCore
 enum ModelInput {
     static func load(modelPath: String, dataPath: String) throws -> (ModelArtefact, TimeSeriesTable) {
         let artefact: ModelArtefact
-        do { artefact = try ModelArtefact.load(path: modelPath) } catch { throw InputFileError(path: modelPath, problem: error.description.replacingOccurrences(of: "\(modelPath): ", with: "")) }
+        do { artefact = try ModelArtefact.load(path: modelPath) } catch {
+            throw InputFileError(
+                path: modelPath, problem: error.description.replacingOccurrences(of: "\(modelPath): ", with: ""))
+        }
         let table: TimeSeriesTable
-        do { table = try TimeSeriesTable.load(path: dataPath) } catch { throw InputFileError(path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : "")) }
+        do { table = try TimeSeriesTable.load(path: dataPath) } catch {
+            throw InputFileError(
+                path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : ""))
+        }
         return (artefact, table)
     }
 
     /// `--model`, `--data` and `--json`, then the loaded model and data.
-    static func parse(_ arguments: inout Arguments) throws -> (artefact: ModelArtefact, table: TimeSeriesTable, dataPath: String, json: Bool, events: [CalendarEvent]) {
+    static func parse(_ arguments: inout Arguments) throws -> (
+        artefact: ModelArtefact, table: TimeSeriesTable, dataPath: String, json: Bool, events: [CalendarEvent]
+    ) {
         let modelPath = try arguments.required("model")
         let dataPath = try arguments.required("data")
         let json = arguments.flag("json")
@@ -23,8 +31,13 @@ enum ModelInput {
         return (artefact, table, dataPath, json, events)
     }
 
-    static func prepare(_ artefact: ModelArtefact, _ table: TimeSeriesTable, dataPath: String, minimumRows: Int? = nil, events: [CalendarEvent]) throws -> PreparedData {
-        do { return try Forecaster(artefact).prepare(table, minimumRows: minimumRows, events: events) } catch { throw InputFileError(path: dataPath, problem: error.description) }
+    static func prepare(
+        _ artefact: ModelArtefact, _ table: TimeSeriesTable, dataPath: String, minimumRows: Int? = nil,
+        events: [CalendarEvent]
+    ) throws -> PreparedData {
+        do { return try Forecaster(artefact).prepare(table, minimumRows: minimumRows, events: events) } catch {
+            throw InputFileError(path: dataPath, problem: error.description)
+        }
     }
 
     /// `--calendar events.json`, required by models trained with the calendar feature set.
@@ -33,8 +46,12 @@ enum ModelInput {
             if required { throw UsageError("this model uses calendar features: pass --calendar events.json") }
             return []
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputFileError(path: path, problem: "cannot read the file") }
-        do { return try BusinessCalendar.parse(data) } catch { throw InputFileError(path: path, problem: error.description) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputFileError(path: path, problem: "cannot read the file")
+        }
+        do { return try BusinessCalendar.parse(data) } catch {
+            throw InputFileError(path: path, problem: error.description)
+        }
     }
 }
 
@@ -42,12 +59,12 @@ enum EvaluateCommand: Subcommand {
     static let name = "evaluate"
     static let summary = "score a model and the baselines on a CSV's test split"
     static let usage = """
-    Usage: forescale evaluate --model M.fsm --data F.csv [--calendar events.json] [--json]
+        Usage: forescale evaluate --model M.fsm --data F.csv [--calendar events.json] [--json]
 
-    Metrics of the first horizon step (the median quantile, if any) on the chronological
-    test split (last 15%), with naive, seasonal-naive and Holt-Winters baselines on the
-    same windows. accuracy = 100 − MAPE; MAPE skips zero actuals (reported).
-    """
+        Metrics of the first horizon step (the median quantile, if any) on the chronological
+        test split (last 15%), with naive, seasonal-naive and Holt-Winters baselines on the
+        same windows. accuracy = 100 − MAPE; MAPE skips zero actuals (reported).
+        """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         let (artefact, table, dataPath, json, events) = try ModelInput.parse(&arguments)
@@ -56,16 +73,25 @@ enum EvaluateCommand: Subcommand {
         let metrics = Training.testMetrics(trainer: trainer, prepared: prepared)
         let baselines = Training.baselineMetrics(prepared: prepared, table: table)
         func describe(_ m: ForecastMetrics) -> [String: Any] {
-            ["r2": m.r2, "mae": m.mae, "rmse": m.rmse, "mape": m.mape, "accuracy": m.accuracy, "n": m.count, "mape_skipped_zeros": m.mapeSkippedZeros]
+            [
+                "r2": m.r2, "mae": m.mae, "rmse": m.rmse, "mape": m.mape, "accuracy": m.accuracy, "n": m.count,
+                "mape_skipped_zeros": m.mapeSkippedZeros,
+            ]
         }
         var report = describe(metrics)
         report["baselines"] = baselines.mapValues(describe)
         if json {
             printJSON(report)
         } else {
-            print(String(format: "model: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d)", metrics.r2, metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count))
+            print(
+                String(
+                    format: "model: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d)", metrics.r2,
+                    metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count))
             for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
-                print(String(format: "%@: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%", name, baseline.r2, baseline.mae, baseline.rmse, baseline.mape))
+                print(
+                    String(
+                        format: "%@: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%", name, baseline.r2, baseline.mae,
+                        baseline.rmse, baseline.mape))
             }
         }
         return ExitCode.success
@@ -76,27 +102,33 @@ enum PredictCommand: Subcommand {
     static let name = "predict"
     static let summary = "forecast the next horizon steps after a CSV's last row"
     static let usage = """
-    Usage: forescale predict --model M.fsm --data F.csv [--calendar events.json] [--json]
+        Usage: forescale predict --model M.fsm --data F.csv [--calendar events.json] [--json]
 
-    Uses the last sequence-length rows of the data; prints one line (or JSON object) per
-    horizon step with its timestamp and the point forecast or each quantile.
-    """
+        Uses the last sequence-length rows of the data; prints one line (or JSON object) per
+        horizon step with its timestamp and the point forecast or each quantile.
+        """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         let (artefact, table, dataPath, json, events) = try ModelInput.parse(&arguments)
         let header = artefact.header
         guard table.count >= header.sequenceLength else {
-            throw InputFileError(path: dataPath, problem: "needs at least \(header.sequenceLength) rows for this model, has \(table.count)")
+            throw InputFileError(
+                path: dataPath,
+                problem: "needs at least \(header.sequenceLength) rows for this model, has \(table.count)")
         }
         let steps: [Forecaster.Step]
-        do { steps = try Forecaster(artefact).forecast(table, events: events) } catch { throw InputFileError(path: dataPath, problem: error.description) }
+        do { steps = try Forecaster(artefact).forecast(table, events: events) } catch {
+            throw InputFileError(path: dataPath, problem: error.description)
+        }
         var rows: [[String: Any]] = []
         for (index, step) in steps.enumerated() {
             var row: [String: Any] = ["step": index + 1, "timestamp": Timestamps.format(step.timestamp)]
             if header.quantiles.isEmpty {
                 row["value"] = Double(step.values[0])
             } else {
-                row["quantiles"] = Dictionary(uniqueKeysWithValues: zip(header.quantiles.map { String(format: "p%.0f", $0 * 100) }, step.values.map(Double.init)))
+                row["quantiles"] = Dictionary(
+                    uniqueKeysWithValues: zip(
+                        header.quantiles.map { String(format: "p%.0f", $0 * 100) }, step.values.map(Double.init)))
             }
             rows.append(row)
         }

@@ -11,15 +11,18 @@ import KubeCore
 /// forecast, decide, act, status write) and RSS with them cached.
 enum ReconcileBenchmark {
     static func run(policies: Int, workers: Int) async throws -> [String: Any] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-bench-reconcile-\(getpid())").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "forescale-bench-reconcile-\(getpid())"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let kubeconfig = directory + "/kubeconfig"
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { close(devNull) }
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-        let server = try ChildProcess.spawn(executable, ["apiserver", "--data-dir", directory + "/data", "--kubeconfig-out", kubeconfig],
-                                            environment: ProcessInfo.processInfo.environment, stdin: devNull, stdout: devNull, stderr: devNull)
+        let server = try ChildProcess.spawn(
+            executable, ["apiserver", "--data-dir", directory + "/data", "--kubeconfig-out", kubeconfig],
+            environment: ProcessInfo.processInfo.environment, stdin: devNull, stdout: devNull, stderr: devNull)
         defer {
             kill(server, SIGTERM)
             _ = ChildProcess.waitForExit(server)
@@ -29,13 +32,18 @@ enum ReconcileBenchmark {
             guard ContinuousClock.now < deadline else { throw UsageError("the API server did not start") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let client = KubernetesClient(connection: try KubeConfigLoader(environment: ["KUBECONFIG": kubeconfig]).load(), fieldManager: "forescale-bench")
+        let client = KubernetesClient(
+            connection: try KubeConfigLoader(environment: ["KUBECONFIG": kubeconfig]).load(),
+            fieldManager: "forescale-bench")
         defer { client.shutdown() }
         let crdPath = DemoCommand.locate("crds/scalingpolicy.yaml")
-        guard let crdData = FileManager.default.contents(atPath: crdPath) else { throw InputFileError(path: crdPath, problem: "cannot read the CRD (run from the repository)") }
+        guard let crdData = FileManager.default.contents(atPath: crdPath) else {
+            throw InputFileError(path: crdPath, problem: "cannot read the CRD (run from the repository)")
+        }
         let crd = try YAML.parse(String(decoding: crdData, as: UTF8.self))
         _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
-        let modelURL = "file://" + URL(fileURLWithPath: DemoCommand.locate("Models/seed-load.fsm")).standardizedFileURL.path
+        let modelURL =
+            "file://" + URL(fileURLWithPath: DemoCommand.locate("Models/seed-load.fsm")).standardizedFileURL.path
         let anchor = Date(timeIntervalSince1970: 1_800_000_000)
         let virtualNow = try SeedScenario.virtualStart(anchor: anchor).start
 
@@ -43,8 +51,10 @@ enum ReconcileBenchmark {
             var configuration = Controller.Configuration(namespace: "default")
             configuration.workers = workers
             let roots = FileRoots([URL(fileURLWithPath: DemoCommand.locate("Models")).path])
-            return Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
-                              models: ModelRegistry(fileRoots: roots), now: { virtualNow })
+            return Controller(
+                client: client, configuration: configuration,
+                targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
+                models: ModelRegistry(fileRoots: roots), now: { virtualNow })
         }
         // Idle: a synced controller with nothing to do.
         let idle = controller()
@@ -59,7 +69,10 @@ enum ReconcileBenchmark {
             for writer in 0..<16 {
                 group.addTask {
                     for index in stride(from: writer, to: policies, by: 16) {
-                        _ = try await client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "p-\(index)", mode: "Predictive", modelURL: modelURL, calendar: nil))
+                        _ = try await client.create(
+                            .scalingPolicies, namespace: "default",
+                            SeedScenario.policy(
+                                name: "p-\(index)", mode: "Predictive", modelURL: modelURL, calendar: nil))
                     }
                 }
             }
@@ -77,8 +90,12 @@ enum ReconcileBenchmark {
         let perPolicy = busy.history.samplesPerPolicy(policies: policies)
         for index in 0..<policies {
             for step in 0..<perPolicy {
-                busy.history.record("default/p-\(index)", .init(time: virtualNow.addingTimeInterval(Double(step) * 300), load: 100, forecastTime: virtualNow, forecast: 110,
-                                                                median: 100, low: 90, high: 120, currentCapacity: 2, inServiceCapacity: 2, desiredCapacity: 2))
+                busy.history.record(
+                    "default/p-\(index)",
+                    .init(
+                        time: virtualNow.addingTimeInterval(Double(step) * 300), load: 100, forecastTime: virtualNow,
+                        forecast: 110,
+                        median: 100, low: 90, high: 120, currentCapacity: 2, inServiceCapacity: 2, desiredCapacity: 2))
             }
         }
         let rssWithHistory = APIServerBenchmark.residentMegabytes()
@@ -86,11 +103,14 @@ enum ReconcileBenchmark {
         busyTask.cancel()
         await busyTask.value
         return [
-            "benchmark": "reconcile", "policies": policies, "workers": workers, "reconciled": busy.metrics.reconcileCount,
+            "benchmark": "reconcile", "policies": policies, "workers": workers,
+            "reconciled": busy.metrics.reconcileCount,
             "seconds_for_all": seconds, "policies_per_second": Double(busy.metrics.reconcileCount) / seconds,
             "errors": errors, "controller_rss_mb_idle": idleRSS, "controller_rss_mb_with_policies": rss,
             "dashboard_samples_per_policy": perPolicy, "controller_rss_mb_with_full_dashboard_history": rssWithHistory,
-            "note": "controller in this process; API server in a separate forescale apiserver process; first reconcile of each policy includes its LSTM forecast and status write",
+            "note":
+                "controller in this process; API server in a separate forescale apiserver process; first reconcile of "
+                + "each policy includes its LSTM forecast and status write",
         ]
     }
 }

@@ -27,7 +27,7 @@ enum SignalWaiter {
         func resume(_ number: Int32) {
             continuation?.resume(returning: number)
             continuation = nil
-            keepAlive.forEach { $0.cancel() }
+            for item in keepAlive { item.cancel() }
         }
     }
 }

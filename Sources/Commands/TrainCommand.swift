@@ -5,29 +5,29 @@ enum TrainCommand: Subcommand {
     static let name = "train"
     static let summary = "train an LSTM forecaster on a CSV and report test metrics"
     static let usage = """
-    Usage: forescale train --data F.csv [options] [--out model.fsm]
+        Usage: forescale train --data F.csv [options] [--out model.fsm]
 
-      --target-column C   column to forecast (default cpu_utilization, or value)
-      --features basic|advanced|calendar
-                          basic: the prototype's four columns (univariate: the target alone);
-                          advanced: + clock, rolling statistics, sin/cos of day and week;
-                          calendar: advanced + events (needs --calendar events.json)
-      --calendar F.json   business events [{"name","start","end","multiplier"?}]
-      --seq-len 24 --hidden 128 --layers 3 --dropout 0.2 --head 64
-      --lr 0.0005 --batch 64 --epochs 50 --horizon 1 --seed 42
-      --quantiles 0.5,0.9 pinball loss on these quantiles (default: MSE point forecast)
-      --threads N         data-parallel training threads (default: up to 2 cores)
-      --level-normalization on|off  inputs and targets relative to each window's mean
-                          (default on: follows a load that leaves the training range)
-      --level-span N      rows averaged into a window's level (default 1: the last value)
-      --weight-averaging D  keep an exponential moving average of the weights (decay D,
-                          e.g. 0.999) and validate and save it (default 0: off)
-      --attention         attention pooling over all steps (the prototype's "advanced" model)
-      --json              print the final report as JSON
+          --target-column C   column to forecast (default cpu_utilization, or value)
+          --features basic|advanced|calendar
+                              basic: the prototype's four columns (univariate: the target alone);
+                              advanced: + clock, rolling statistics, sin/cos of day and week;
+                              calendar: advanced + events (needs --calendar events.json)
+          --calendar F.json   business events [{"name","start","end","multiplier"?}]
+          --seq-len 24 --hidden 128 --layers 3 --dropout 0.2 --head 64
+          --lr 0.0005 --batch 64 --epochs 50 --horizon 1 --seed 42
+          --quantiles 0.5,0.9 pinball loss on these quantiles (default: MSE point forecast)
+          --threads N         data-parallel training threads (default: up to 2 cores)
+          --level-normalization on|off  inputs and targets relative to each window's mean
+                              (default on: follows a load that leaves the training range)
+          --level-span N      rows averaged into a window's level (default 1: the last value)
+          --weight-averaging D  keep an exponential moving average of the weights (decay D,
+                              e.g. 0.999) and validate and save it (default 0: off)
+          --attention         attention pooling over all steps (the prototype's "advanced" model)
+          --json              print the final report as JSON
 
-    Prints per-epoch progress (loss, val loss, lr, seconds) and the test metrics of the
-    chronological 70/15/15 split (early stopping on validation, metrics on test).
-    """
+        Prints per-epoch progress (loss, val loss, lr, seconds) and the test metrics of the
+        chronological 70/15/15 split (early stopping on validation, metrics on test).
+        """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         let dataPath = try arguments.required("data")
@@ -55,12 +55,16 @@ enum TrainCommand: Subcommand {
         }
         configuration.levelSpan = try arguments.option("level-span", default: configuration.levelSpan)
         configuration.weightAveraging = try arguments.option("weight-averaging", default: configuration.weightAveraging)
-        guard (0..<1).contains(configuration.weightAveraging) else { throw UsageError("--weight-averaging must be in [0, 1)") }
+        guard (0..<1).contains(configuration.weightAveraging) else {
+            throw UsageError("--weight-averaging must be in [0, 1)")
+        }
         guard configuration.levelSpan >= 1 && configuration.levelSpan <= configuration.sequenceLength else {
             throw UsageError("--level-span must be between 1 and --seq-len")
         }
         let featureName = try arguments.option("features") ?? "basic"
-        guard let features = FeatureSet(rawValue: featureName) else { throw UsageError("--features: unknown set '\(featureName)'") }
+        guard let features = FeatureSet(rawValue: featureName) else {
+            throw UsageError("--features: unknown set '\(featureName)'")
+        }
         let targetOption = try arguments.option("target-column")
         let events = try ModelInput.events(&arguments, required: features == .calendar)
         // --quiet: no output at all (for callers that train in-process and print their own).
@@ -72,22 +76,35 @@ enum TrainCommand: Subcommand {
         let out = try arguments.option("out")
         try arguments.finish()
         guard configuration.sequenceLength > 0, configuration.hiddenSize > 0, configuration.layers > 0,
-              configuration.batchSize > 0, configuration.epochs > 0, configuration.horizon > 0,
-              configuration.dropout >= 0, configuration.dropout < 1, configuration.learningRate > 0 else {
+            configuration.batchSize > 0, configuration.epochs > 0, configuration.horizon > 0,
+            configuration.dropout >= 0, configuration.dropout < 1, configuration.learningRate > 0
+        else {
             throw UsageError("sizes, epochs and --lr must be positive and --dropout in [0, 1)")
         }
 
         let table: TimeSeriesTable
-        do { table = try TimeSeriesTable.load(path: dataPath) } catch { throw InputFileError(path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : "")) }
+        do { table = try TimeSeriesTable.load(path: dataPath) } catch {
+            throw InputFileError(
+                path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : ""))
+        }
         let target = targetOption ?? (table.columns["cpu_utilization"] != nil ? "cpu_utilization" : "value")
         let present = FeatureBuilder.prototypeColumns.filter { table.columns[$0] != nil }
         if !present.isEmpty, present.count < FeatureBuilder.prototypeColumns.count {
             let missing = FeatureBuilder.prototypeColumns.filter { table.columns[$0] == nil }
-            printError("warning: \(dataPath) lacks \(missing.joined(separator: ", ")): the prototype's inputs need all four, so this trains on '\(target)' alone")
+            printError(
+                "warning: \(dataPath) lacks \(missing.joined(separator: ", ")): the prototype's inputs need all four, "
+                    + "so this trains on '\(target)' alone"
+            )
         }
         let recipe = TrainingRecipe(features: features, configuration: configuration, workers: workers)
-        if !json { print("training on \(dataPath) (target \(target), features \(features.rawValue)); * marks an epoch with the best validation loss so far (its weights are kept)") }
-        let outcome = try train(table: table, target: target, recipe: recipe, events: events, dataPath: dataPath, printsProgress: !json)
+        if !json {
+            print(
+                "training on \(dataPath) (target \(target), features \(features.rawValue)); * marks an epoch with the "
+                    + "best validation loss so far (its weights are kept)"
+            )
+        }
+        let outcome = try train(
+            table: table, target: target, recipe: recipe, events: events, dataPath: dataPath, printsProgress: !json)
         try report(outcome, out: out, json: json, quiet: quiet)
         return ExitCode.success
     }
@@ -97,24 +114,35 @@ enum TrainCommand: Subcommand {
     static func report(_ outcome: TrainingOutcome, out: String?, json: Bool, quiet: Bool) throws {
         let data = outcome.prepared.dataset
         if !json {
-            print("trained on \(data.train.count) windows (validation \(data.validation.count), test \(data.test.count)); features: \(outcome.prepared.featureNames.joined(separator: ", ")); \(outcome.artefact.parameters.count) parameters")
+            print(
+                "trained on \(data.train.count) windows (validation \(data.validation.count), test "
+                    + "\(data.test.count)); features: \(outcome.prepared.featureNames.joined(separator: ", ")); "
+                    + "\(outcome.artefact.parameters.count) parameters"
+            )
         }
         if let out {
             try outcome.artefact.write(to: out)
             if !json { print("wrote \(out)") }
         }
-        let metrics = outcome.metrics, baselines = outcome.baselines
+        let metrics = outcome.metrics
+        let baselines = outcome.baselines
         var report: [String: Any] = [
             "epochs": outcome.epochs, "train_seconds": outcome.seconds, "n": metrics.count,
-            "r2": metrics.r2, "mae": metrics.mae, "rmse": metrics.rmse, "mape": metrics.mape, "accuracy": metrics.accuracy,
+            "r2": metrics.r2, "mae": metrics.mae, "rmse": metrics.rmse, "mape": metrics.mape,
+            "accuracy": metrics.accuracy,
         ]
         report["baselines"] = baselines.mapValues { ["mae": $0.mae, "rmse": $0.rmse, "mape": $0.mape, "r2": $0.r2] }
         if let far = outcome.farEnd {
-            report["at_horizon"] = ["step": far.step, "mae": far.metrics.mae, "r2": far.metrics.r2,
-                                    "baselines": far.baselines.mapValues { ["mae": $0.mae, "r2": $0.r2] }]
+            report["at_horizon"] = [
+                "step": far.step, "mae": far.metrics.mae, "r2": far.metrics.r2,
+                "baselines": far.baselines.mapValues { ["mae": $0.mae, "r2": $0.r2] },
+            ]
             if !json {
-                print(String(format: "at step %d: MAE %.3f  R² %.4f", far.step, far.metrics.mae, far.metrics.r2)
-                      + far.baselines.sorted(by: { $0.key < $1.key }).map { String(format: "  %@ %.3f", $0.key, $0.value.mae) }.joined())
+                print(
+                    String(format: "at step %d: MAE %.3f  R² %.4f", far.step, far.metrics.mae, far.metrics.r2)
+                        + far.baselines.sorted(by: { $0.key < $1.key }).map {
+                            String(format: "  %@ %.3f", $0.key, $0.value.mae)
+                        }.joined())
             }
         }
         if quiet {
@@ -125,24 +153,37 @@ enum TrainCommand: Subcommand {
             for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
                 print(String(format: "baseline %@: R² %.4f  MAE %.3f", name, baseline.r2, baseline.mae))
             }
-            print(String(format: "test: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d, %d epochs, %.0fs)", metrics.r2, metrics.mae, metrics.rmse, metrics.mape,
-                         metrics.accuracy, metrics.count, outcome.epochs, outcome.seconds))
+            print(
+                String(
+                    format:
+                        "test: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d, %d epochs, %.0fs)",
+                    metrics.r2, metrics.mae, metrics.rmse, metrics.mape,
+                    metrics.accuracy, metrics.count, outcome.epochs, outcome.seconds))
         }
     }
 
     /// Training with per-epoch progress (synchronous: it runs on this thread). Not inlined:
     /// inlined into the async `run`, Swift 6.3's coroutine splitting crashes on it.
     @inline(never)
-    static func train(table: TimeSeriesTable, target: String, recipe: TrainingRecipe, events: [CalendarEvent], dataPath: String, printsProgress: Bool) throws -> TrainingOutcome {
+    static func train(
+        table: TimeSeriesTable, target: String, recipe: TrainingRecipe, events: [CalendarEvent], dataPath: String,
+        printsProgress: Bool
+    ) throws -> TrainingOutcome {
         let started = ContinuousClock.now
         let epochs = recipe.configuration.epochs
         do {
-            return try Training.run(table: table, targetColumn: target, recipe: recipe, events: events, createdAt: Date()) { report in
+            return try Training.run(
+                table: table, targetColumn: target, recipe: recipe, events: events, createdAt: Date()
+            ) { report in
                 guard printsProgress else { return }
                 let elapsed = (ContinuousClock.now - started).seconds
                 let remaining = elapsed / Double(report.epoch) * Double(epochs - report.epoch)
-                print(String(format: "epoch %3d/%d  loss %.5f  val %.5f  lr %.6f  %.2fs  elapsed %@  ETA ≤ %@%@", report.epoch, epochs, report.trainLoss,
-                             report.validationLoss, report.learningRate, report.seconds, duration(elapsed), duration(remaining), report.isBest ? "  *" : ""))
+                print(
+                    String(
+                        format: "epoch %3d/%d  loss %.5f  val %.5f  lr %.6f  %.2fs  elapsed %@  ETA ≤ %@%@",
+                        report.epoch, epochs, report.trainLoss,
+                        report.validationLoss, report.learningRate, report.seconds, duration(elapsed),
+                        duration(remaining), report.isBest ? "  *" : ""))
             }
         } catch {
             throw InputFileError(path: dataPath, problem: error.description)

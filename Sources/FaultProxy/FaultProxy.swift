@@ -19,8 +19,11 @@ public final class FaultProxy: Sendable {
         public var tls: ServerTLS?
         public var seed: UInt64
 
-        public init(upstream: String, upstreamTLS: TLSConfiguration = TLSConfiguration(), address: String = "127.0.0.1", port: Int = 0,
-                    tls: ServerTLS? = nil, seed: UInt64 = 1) {
+        public init(
+            upstream: String, upstreamTLS: TLSConfiguration = TLSConfiguration(), address: String = "127.0.0.1",
+            port: Int = 0,
+            tls: ServerTLS? = nil, seed: UInt64 = 1
+        ) {
             self.upstream = upstream
             self.upstreamTLS = upstreamTLS
             self.address = address
@@ -62,8 +65,9 @@ public final class FaultProxy: Sendable {
 
     /// Starts listening; returns the bound port.
     public func start() throws -> Int {
-        var serverConfiguration = HTTPServer.Configuration(address: configuration.address, port: configuration.port, maxBodyBytes: 64 << 20,
-                                                           idleTimeout: .seconds(90), maxConnections: 2048)
+        var serverConfiguration = HTTPServer.Configuration(
+            address: configuration.address, port: configuration.port, maxBodyBytes: 64 << 20,
+            idleTimeout: .seconds(90), maxConnections: 2048)
         serverConfiguration.tls = configuration.tls
         let http = HTTPServer(configuration: serverConfiguration) { [self] request, writer in handle(request, writer) }
         let port = try http.start()
@@ -115,7 +119,10 @@ public final class FaultProxy: Sendable {
 
     // MARK: Forwarding
 
-    private static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"]
+    private static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "content-length",
+    ]
 
     private func handle(_ request: ServerRequest, _ writer: ResponseWriter) {
         let chosen = fault(method: request.method, target: request.target)
@@ -123,7 +130,9 @@ public final class FaultProxy: Sendable {
         case .status(let code, let retryAfter)?:
             var headers: HTTPHeaders = ["Content-Type": "application/json"]
             if let retryAfter { headers.set("Retry-After", String(retryAfter)) }
-            let body = #"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected fault","reason":"\#(code == 429 ? "TooManyRequests" : "InternalError")","code":\#(code)}"#
+            let body =
+                #"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected fault","#
+                + #""reason":"\#(code == 429 ? "TooManyRequests" : "InternalError")","code":\#(code)}"#
             writer.respond(status: code, headers: headers, body: Data(body.utf8))
             return
         case .reset?:
@@ -139,11 +148,16 @@ public final class FaultProxy: Sendable {
             break
         }
         var headers = HTTPHeaders()
-        for field in request.headers where !Self.hopByHop.contains(field.name.lowercased()) { headers.add(field.name, field.value) }
-        let isStream = request.target.contains("watch=true") || request.target.contains("watch=1") || request.target.contains("follow=true")
-        let upstream = HTTPRequest(method: request.method, url: configuration.upstream + request.target, headers: headers,
-                                   body: request.body.isEmpty && request.method == "GET" ? nil : request.body,
-                                   timeout: isStream ? nil : .seconds(120))
+        for field in request.headers where !Self.hopByHop.contains(field.name.lowercased()) {
+            headers.add(field.name, field.value)
+        }
+        let isStream =
+            request.target.contains("watch=true") || request.target.contains("watch=1")
+            || request.target.contains("follow=true")
+        let upstream = HTTPRequest(
+            method: request.method, url: configuration.upstream + request.target, headers: headers,
+            body: request.body.isEmpty && request.method == "GET" ? nil : request.body,
+            timeout: isStream ? nil : .seconds(120))
         if isStream {
             stream(upstream, writer, fault: chosen?.fault)
         } else {
@@ -171,7 +185,8 @@ public final class FaultProxy: Sendable {
             // Promise the whole body, deliver half, close.
             var promised = headers
             promised.set("Content-Length", String(response.body.count))
-            writer.respondPartially(status: response.status, headers: promised, body: response.body.prefix(response.body.count / 2))
+            writer.respondPartially(
+                status: response.status, headers: promised, body: response.body.prefix(response.body.count / 2))
             writer.abort()
         default:
             writer.respond(status: response.status, headers: headers, body: response.body)
@@ -185,17 +200,25 @@ public final class FaultProxy: Sendable {
             do {
                 let response = try await client.stream(request)
                 state.withLock { $0.counts.forwarded += 1 }
-                guard writer.beginStream(status: response.status, headers: Self.responseHeaders(response.headers)) else { return }
+                guard writer.beginStream(status: response.status, headers: Self.responseHeaders(response.headers))
+                else { return }
                 for try await chunk in response.body {
                     guard writer.write(chunk) else { return }
                 }
                 writer.endStream()
             } catch {
                 state.withLock { $0.counts.upstreamErrors += 1 }
-                if !writer.hasResponded { writer.respond(status: 502, contentType: "text/plain", body: "upstream: \(error)\n") } else { writer.abort() }
+                if !writer.hasResponded {
+                    writer.respond(status: 502, contentType: "text/plain", body: "upstream: \(error)\n")
+                } else {
+                    writer.abort()
+                }
             }
         }
-        let deadline: DispatchTime = if case .dropStream(let milliseconds)? = fault { .now() + .milliseconds(max(0, milliseconds)) } else { .distantFuture }
+        let deadline: DispatchTime =
+            if case .dropStream(let milliseconds)? = fault { .now() + .milliseconds(max(0, milliseconds)) } else {
+                .distantFuture
+            }
         while done.wait(timeout: min(deadline, .now() + .milliseconds(200))) == .timedOut {
             if !writer.isOpen || DispatchTime.now() >= deadline {
                 task.cancel()

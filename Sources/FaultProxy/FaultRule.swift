@@ -35,8 +35,10 @@ public struct FaultRule: Sendable, Equatable, Codable {
     /// Faults injected at most (nil: no limit).
     public var limit: Int?
 
-    public init(name: String, method: String? = nil, pathPrefix: String = "/", contains: String? = nil, fault: Fault,
-                probability: Double = 1, skip: Int = 0, limit: Int? = nil) {
+    public init(
+        name: String, method: String? = nil, pathPrefix: String = "/", contains: String? = nil, fault: Fault,
+        probability: Double = 1, skip: Int = 0, limit: Int? = nil
+    ) {
         self.name = name
         self.method = method
         self.pathPrefix = pathPrefix
@@ -48,7 +50,8 @@ public struct FaultRule: Sendable, Equatable, Codable {
     }
 
     func matches(method: String, target: String) -> Bool {
-        (self.method == nil || self.method == method) && target.hasPrefix(pathPrefix) && (contains.map { target.contains($0) } ?? true)
+        (self.method == nil || self.method == method) && target.hasPrefix(pathPrefix)
+            && (contains.map { target.contains($0) } ?? true)
     }
 }
 

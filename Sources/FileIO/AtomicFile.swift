@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes files the safe way: a temporary file in the same directory, fsync, rename, then
@@ -21,7 +22,9 @@ public enum AtomicFile {
         let directory = url.deletingLastPathComponent().path
         let temporary = "\(directory)/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw WriteError(path: path, problem: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw WriteError(path: path, problem: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
         let written = data.withUnsafeBytes { raw -> Bool in
             var offset = 0
             while offset < raw.count {
@@ -55,11 +58,15 @@ public enum AtomicFile {
     /// existing one to 0700.
     public static func createPrivateDirectory(_ path: String) throws(WriteError) {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw WriteError(path: path, problem: "cannot create the directory: \(error.localizedDescription)")
         }
-        guard chmod(path, 0o700) == 0 else { throw WriteError(path: path, problem: "cannot make the directory private: \(String(cString: strerror(errno)))") }
+        guard chmod(path, 0o700) == 0 else {
+            throw WriteError(
+                path: path, problem: "cannot make the directory private: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// A new private directory with an unpredictable name (`mkdtemp`): `prefix` + six random characters.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Vectorised logistic sigmoid and tanh over Float buffers, in place.
 ///
 /// Both come from one SIMD `exp` (Cephes `expf`: range reduction by ln 2, degree-6
@@ -47,11 +49,15 @@ public enum Activations {
     }
 
     @inline(__always)
-    private static func apply(_ buffer: UnsafeMutablePointer<Float>, count: Int, _ vector: (V) -> V, _ scalar: (Float) -> Float) {
+    private static func apply(
+        _ buffer: UnsafeMutablePointer<Float>, count: Int, _ vector: (V) -> V, _ scalar: (Float) -> Float
+    ) {
         let raw = UnsafeMutableRawPointer(buffer)
         var index = 0
         while index + 8 <= count {
-            raw.storeBytes(of: vector(raw.loadUnaligned(fromByteOffset: index * 4, as: V.self)), toByteOffset: index * 4, as: V.self)
+            raw.storeBytes(
+                of: vector(raw.loadUnaligned(fromByteOffset: index * 4, as: V.self)), toByteOffset: index * 4,
+                as: V.self)
             index += 8
         }
         while index < count {
@@ -68,5 +74,3 @@ public enum Activations {
         Float(Foundation.tanh(Double(x)))
     }
 }
-
-import Foundation

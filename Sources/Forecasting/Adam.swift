@@ -1,3 +1,5 @@
+import Foundation
+
 /// Adam with PyTorch `torch.optim.Adam` semantics (L2 weight decay added to the gradient,
 /// bias-corrected moments, ε outside the square root).
 public struct Adam: Sendable {
@@ -54,5 +56,3 @@ public func clipGradientNorm(_ gradients: inout [Float], maxNorm: Float) -> Floa
     }
     return norm
 }
-
-import Foundation

@@ -28,11 +28,16 @@ public enum BusinessCalendar {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = ISO8601DateFormatter().date(from: text) ?? TimeSeriesTable.parseTimestamp(text) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad time '\(text)'"))
+            if let date = ISO8601DateFormatter().date(from: text) ?? TimeSeriesTable.parseTimestamp(text) {
+                return date
+            }
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "bad time '\(text)'"))
         }
         let events: [CalendarEvent]
-        do { events = try decoder.decode([CalendarEvent].self, from: data) } catch { throw ParseError(detail: "not a valid events list: \(error)") }
+        do { events = try decoder.decode([CalendarEvent].self, from: data) } catch {
+            throw ParseError(detail: "not a valid events list: \(error)")
+        }
         for event in events where event.end <= event.start {
             throw ParseError(detail: "event '\(event.name)' ends before it starts")
         }
@@ -41,8 +46,12 @@ public enum BusinessCalendar {
 
     /// Per timestamp: event active (0/1), hours until the next event starts (capped at
     /// `horizonHours`, divided by it: 1 = nothing soon), and the active multiplier (1 if none).
-    public static func features(for timestamps: [Date], events: [CalendarEvent], horizonHours: Double = 168) -> (active: [Float], untilNext: [Float], multiplier: [Float]) {
-        var active: [Float] = [], until: [Float] = [], multiplier: [Float] = []
+    public static func features(for timestamps: [Date], events: [CalendarEvent], horizonHours: Double = 168) -> (
+        active: [Float], untilNext: [Float], multiplier: [Float]
+    ) {
+        var active: [Float] = []
+        var until: [Float] = []
+        var multiplier: [Float] = []
         for time in timestamps {
             let current = events.first { $0.start <= time && time < $0.end }
             active.append(current == nil ? 0 : 1)
@@ -57,14 +66,19 @@ public enum BusinessCalendar {
 
 extension BusinessCalendar {
     /// Events from a 0/1 flag column: one event per run of 1s (`prefix-1`, `prefix-2`, …).
-    public static func events(timestamps: [Date], flags: [Float], step: Double, prefix: String, multiplier: Double?) -> [CalendarEvent] {
+    public static func events(timestamps: [Date], flags: [Float], step: Double, prefix: String, multiplier: Double?)
+        -> [CalendarEvent]
+    {
         var events: [CalendarEvent] = []
         var runStart: Int?
         for index in 0...flags.count {
             let active = index < flags.count && flags[index] > 0.5
             if active, runStart == nil { runStart = index }
             if !active, let start = runStart {
-                events.append(CalendarEvent(name: "\(prefix)-\(events.count + 1)", start: timestamps[start], end: timestamps[index - 1].addingTimeInterval(step), multiplier: multiplier))
+                events.append(
+                    CalendarEvent(
+                        name: "\(prefix)-\(events.count + 1)", start: timestamps[start],
+                        end: timestamps[index - 1].addingTimeInterval(step), multiplier: multiplier))
                 runStart = nil
             }
         }

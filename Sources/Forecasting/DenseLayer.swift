@@ -21,29 +21,37 @@ public struct DenseLayer: Sendable {
     }
 
     /// output (rows, out) = input (rows, in) · Wᵀ + b
-    public func forward(_ input: UnsafePointer<Float>, rows: Int, parameters p: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, workspace: GEMM.Workspace) {
-        GEMM.blocked(transA: false, transB: true, m: rows, n: outputSize, k: inputSize,
-                     a: input, lda: inputSize, b: p + weight.offset, ldb: inputSize,
-                     beta: 0, c: output, ldc: outputSize, workspace: workspace)
+    public func forward(
+        _ input: UnsafePointer<Float>, rows: Int, parameters p: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, workspace: GEMM.Workspace
+    ) {
+        GEMM.blocked(
+            transA: false, transB: true, m: rows, n: outputSize, k: inputSize,
+            a: input, lda: inputSize, b: p + weight.offset, ldb: inputSize,
+            beta: 0, c: output, ldc: outputSize, workspace: workspace)
         for row in 0..<rows {
             for j in 0..<outputSize { output[row * outputSize + j] += p[bias.offset + j] }
         }
     }
 
     /// dW += dYᵀ·X, db += Σ dY, dX = dY·W (when asked).
-    public func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Int,
-                         parameters p: UnsafePointer<Float>, gradients d: UnsafeMutablePointer<Float>,
-                         inputGradient: UnsafeMutablePointer<Float>?, workspace: GEMM.Workspace) {
-        GEMM.blocked(transA: true, transB: false, m: outputSize, n: inputSize, k: rows,
-                     a: outputGradient, lda: outputSize, b: input, ldb: inputSize,
-                     beta: 1, c: d + weight.offset, ldc: inputSize, workspace: workspace)
+    public func backward(
+        _ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Int,
+        parameters p: UnsafePointer<Float>, gradients d: UnsafeMutablePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>?, workspace: GEMM.Workspace
+    ) {
+        GEMM.blocked(
+            transA: true, transB: false, m: outputSize, n: inputSize, k: rows,
+            a: outputGradient, lda: outputSize, b: input, ldb: inputSize,
+            beta: 1, c: d + weight.offset, ldc: inputSize, workspace: workspace)
         for row in 0..<rows {
             for j in 0..<outputSize { d[bias.offset + j] += outputGradient[row * outputSize + j] }
         }
         if let inputGradient {
-            GEMM.blocked(transA: false, transB: false, m: rows, n: inputSize, k: outputSize,
-                         a: outputGradient, lda: outputSize, b: p + weight.offset, ldb: inputSize,
-                         beta: 0, c: inputGradient, ldc: inputSize, workspace: workspace)
+            GEMM.blocked(
+                transA: false, transB: false, m: rows, n: inputSize, k: outputSize,
+                a: outputGradient, lda: outputSize, b: p + weight.offset, ldb: inputSize,
+                beta: 0, c: inputGradient, ldc: inputSize, workspace: workspace)
         }
     }
 }

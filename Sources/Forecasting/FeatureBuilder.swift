@@ -33,10 +33,13 @@ public enum FeatureBuilder {
     ]
 
     /// Adds the derived columns of `features` to the table and returns the model's column list.
-    static func derive(_ features: FeatureSet, from table: TimeSeriesTable, target: String, events: [CalendarEvent]) -> ([String], TimeSeriesTable) {
+    static func derive(_ features: FeatureSet, from table: TimeSeriesTable, target: String, events: [CalendarEvent])
+        -> ([String], TimeSeriesTable)
+    {
         let hasPrototypeColumns = prototypeColumns.allSatisfy { table.columns[$0] != nil }
         // The target is always an input (a `load` column beside the prototype's four is appended).
-        let basic = hasPrototypeColumns ? prototypeColumns + (prototypeColumns.contains(target) ? [] : [target]) : [target]
+        let basic =
+            hasPrototypeColumns ? prototypeColumns + (prototypeColumns.contains(target) ? [] : [target]) : [target]
         guard features != .basic else { return (basic, table) }
         var table = table
         var names = basic
@@ -45,7 +48,9 @@ public enum FeatureBuilder {
             names.append(name)
         }
         let calendar = TimeSeriesTable.utcCalendar
-        let hours = table.timestamps.map { Float(calendar.component(.hour, from: $0)) + Float(calendar.component(.minute, from: $0)) / 60 }
+        let hours = table.timestamps.map {
+            Float(calendar.component(.hour, from: $0)) + Float(calendar.component(.minute, from: $0)) / 60
+        }
         let weekdays = table.timestamps.map { Float((calendar.component(.weekday, from: $0) + 5) % 7) }  // Monday = 0
         add("hour", hours.map { $0.rounded(.down) })
         add("day_of_week", weekdays)
@@ -56,16 +61,22 @@ public enum FeatureBuilder {
         let span = max(1, Int((1800 / step).rounded()))
         let values = table.columns[target]!
         add("target_rolling_mean", rolling(values, span) { $0.reduce(0, +) / Float($0.count) })
-        add("target_rolling_std", rolling(values, span) { window in
-            let mean = window.reduce(0, +) / Float(window.count)
-            return (window.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(window.count)).squareRoot()
-        })
+        add(
+            "target_rolling_std",
+            rolling(values, span) { window in
+                let mean = window.reduce(0, +) / Float(window.count)
+                return (window.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(window.count)).squareRoot()
+            })
         add("target_rolling_min", rolling(values, span) { $0.min()! })
         add("target_rolling_max", rolling(values, span) { $0.max()! })
         add("target_rate_of_change", values.indices.map { $0 == 0 ? 0 : values[$0] - values[$0 - 1] })
         if hasPrototypeColumns {
-            add("network_rolling_mean", rolling(table.columns["network_in"]!, span) { $0.reduce(0, +) / Float($0.count) })
-            add("requests_rolling_mean", rolling(table.columns["request_count"]!, span) { $0.reduce(0, +) / Float($0.count) })
+            add(
+                "network_rolling_mean",
+                rolling(table.columns["network_in"]!, span) { $0.reduce(0, +) / Float($0.count) })
+            add(
+                "requests_rolling_mean",
+                rolling(table.columns["request_count"]!, span) { $0.reduce(0, +) / Float($0.count) })
         }
         add("sin_day", hours.map { Foundation.sin(2 * .pi * $0 / 24) })
         add("cos_day", hours.map { Foundation.cos(2 * .pi * $0 / 24) })
@@ -92,7 +103,8 @@ public enum FeatureBuilder {
 
         public var description: String {
             switch self {
-            case .missingColumn(let name, let available): "no column '\(name)' (columns: \(available.joined(separator: ", ")))"
+            case .missingColumn(let name, let available):
+                "no column '\(name)' (columns: \(available.joined(separator: ", ")))"
             case .tooShort(let rows, let needed): "\(rows) rows is too short: at least \(needed) are needed"
             }
         }
@@ -100,9 +112,13 @@ public enum FeatureBuilder {
 
     /// Builds scaled features and windows. `scaler` (from a model) is reused as is; without
     /// one, a scaler is fit on the training rows only.
-    public static func prepare(_ table: TimeSeriesTable, targetColumn: String, features: FeatureSet, configuration: TrainingConfiguration,
-                               scaler given: MinMaxScaler? = nil, minimumRows: Int? = nil, events: [CalendarEvent] = []) throws(FeatureError) -> PreparedData {
-        guard table.columns[targetColumn] != nil else { throw .missingColumn(targetColumn, available: table.columnNames) }
+    public static func prepare(
+        _ table: TimeSeriesTable, targetColumn: String, features: FeatureSet, configuration: TrainingConfiguration,
+        scaler given: MinMaxScaler? = nil, minimumRows: Int? = nil, events: [CalendarEvent] = []
+    ) throws(FeatureError) -> PreparedData {
+        guard table.columns[targetColumn] != nil else {
+            throw .missingColumn(targetColumn, available: table.columnNames)
+        }
         let (names, table) = derive(features, from: table, target: targetColumn, events: events)
         let rows = table.count
         let needed = configuration.sequenceLength + configuration.horizon + 20
@@ -122,10 +138,13 @@ public enum FeatureBuilder {
         let targets = (0..<rows).map { scaled[$0 * f + targetIndex] }
         // Indicator columns (0/1 flags) keep their absolute value; load-like columns follow the level.
         let levelFeatures = configuration.levelNormalization ? names.map { !indicatorColumns.contains($0) } : []
-        let dataset = WindowDataset(features: scaled, targets: targets, featureCount: f, sequenceLength: configuration.sequenceLength,
-                                    horizon: configuration.horizon, trainEnd: trainEnd, validationEnd: validationEnd,
-                                    levelFeatures: levelFeatures, targetFeature: names.firstIndex(of: targetColumn) ?? 0,
-                                    levelSpan: configuration.levelSpan)
-        return PreparedData(dataset: dataset, scaler: scaler, featureNames: names, targetColumn: targetColumn, targetFeatureIndex: targetIndex)
+        let dataset = WindowDataset(
+            features: scaled, targets: targets, featureCount: f, sequenceLength: configuration.sequenceLength,
+            horizon: configuration.horizon, trainEnd: trainEnd, validationEnd: validationEnd,
+            levelFeatures: levelFeatures, targetFeature: names.firstIndex(of: targetColumn) ?? 0,
+            levelSpan: configuration.levelSpan)
+        return PreparedData(
+            dataset: dataset, scaler: scaler, featureNames: names, targetColumn: targetColumn,
+            targetFeatureIndex: targetIndex)
     }
 }

@@ -35,17 +35,27 @@ public struct Forecaster: Sendable {
     }
 
     /// Features of `table` for this model (same columns, same scaler).
-    public func prepare(_ table: TimeSeriesTable, minimumRows: Int? = nil, events: [CalendarEvent]) throws(ForecastError) -> PreparedData {
-        guard let features = FeatureSet(rawValue: header.featureSet) else { throw ForecastError(description: "model uses unknown feature set '\(header.featureSet)'") }
+    public func prepare(_ table: TimeSeriesTable, minimumRows: Int? = nil, events: [CalendarEvent])
+        throws(ForecastError) -> PreparedData
+    {
+        guard let features = FeatureSet(rawValue: header.featureSet) else {
+            throw ForecastError(description: "model uses unknown feature set '\(header.featureSet)'")
+        }
         let prepared: PreparedData
         do {
-            prepared = try FeatureBuilder.prepare(table, targetColumn: header.targetColumn, features: features, configuration: Self.configuration(of: header),
-                                                  scaler: header.scaler, minimumRows: minimumRows, events: events)
+            prepared = try FeatureBuilder.prepare(
+                table, targetColumn: header.targetColumn, features: features,
+                configuration: Self.configuration(of: header),
+                scaler: header.scaler, minimumRows: minimumRows, events: events)
         } catch {
             throw ForecastError(description: error.description)
         }
         guard prepared.featureNames == header.featureNames else {
-            throw ForecastError(description: "the model was trained on columns \(header.featureNames.joined(separator: ", ")); the data gives \(prepared.featureNames.joined(separator: ", "))")
+            throw ForecastError(
+                description:
+                    "the model was trained on columns \(header.featureNames.joined(separator: ", ")); the data gives "
+                    + "\(prepared.featureNames.joined(separator: ", "))"
+            )
         }
         return prepared
     }
@@ -53,12 +63,14 @@ public struct Forecaster: Sendable {
     /// The next `horizon` steps after `history`'s last row.
     public func forecast(_ history: TimeSeriesTable, events: [CalendarEvent] = []) throws(ForecastError) -> [Step] {
         guard history.count >= header.sequenceLength else {
-            throw ForecastError(description: "needs at least \(header.sequenceLength) rows of history, has \(history.count)")
+            throw ForecastError(
+                description: "needs at least \(header.sequenceLength) rows of history, has \(history.count)")
         }
         // `horizon` placeholder rows after the history so its last rows form one window.
         var extended = history
         for index in 1...header.horizon {
-            extended.timestamps.append(history.timestamps[history.count - 1].addingTimeInterval(header.stepSeconds * Double(index)))
+            extended.timestamps.append(
+                history.timestamps[history.count - 1].addingTimeInterval(header.stepSeconds * Double(index)))
             for name in history.columnNames { extended.columns[name]!.append(history.columns[name]!.last!) }
         }
         let prepared = try prepare(extended, minimumRows: 0, events: events)
@@ -66,8 +78,11 @@ public struct Forecaster: Sendable {
         let outputs = runner.predict(prepared.dataset, windows: [window])
         let perStep = header.network.outputsPerStep
         return (0..<header.horizon).map { step in
-            Step(timestamp: extended.timestamps[window + step],
-                 values: (0..<perStep).map { prepared.scaler.unscale(outputs[step * perStep + $0], column: prepared.targetFeatureIndex) })
+            Step(
+                timestamp: extended.timestamps[window + step],
+                values: (0..<perStep).map {
+                    prepared.scaler.unscale(outputs[step * perStep + $0], column: prepared.targetFeatureIndex)
+                })
         }
     }
 }

@@ -84,8 +84,9 @@ public enum GEMM {
         while k0 < k {
             let kb = min(kc, k - k0)
             packB(transB: transB, b: b, ldb: ldb, k0: k0, kb: kb, n: n, into: workspace.packedB)
-            multiplyBlock(transA: transA, m: m, n: n, k0: k0, kb: kb, a: a, lda: lda, packedB: workspace.packedB,
-                          beta: beta, c: c, ldc: ldc, workspace: workspace)
+            multiplyBlock(
+                transA: transA, m: m, n: n, k0: k0, kb: kb, a: a, lda: lda, packedB: workspace.packedB,
+                beta: beta, c: c, ldc: ldc, workspace: workspace)
             k0 += kb
         }
     }
@@ -105,7 +106,8 @@ public enum GEMM {
             var k0 = 0
             while k0 < k {
                 let kb = min(kc, k - k0)
-                packB(transB: transB, b: b, ldb: ldb, k0: k0, kb: kb, n: n, into: buffer.baseAddress! + panels * nr * k0)
+                packB(
+                    transB: transB, b: b, ldb: ldb, k0: k0, kb: kb, n: n, into: buffer.baseAddress! + panels * nr * k0)
                 k0 += kb
             }
         }
@@ -128,8 +130,9 @@ public enum GEMM {
             var k0 = 0
             while k0 < packedB.k {
                 let kb = min(kc, packedB.k - k0)
-                multiplyBlock(transA: transA, m: m, n: packedB.n, k0: k0, kb: kb, a: a, lda: lda,
-                              packedB: buffer.baseAddress! + panels * nr * k0, beta: beta, c: c, ldc: ldc, workspace: workspace)
+                multiplyBlock(
+                    transA: transA, m: m, n: packedB.n, k0: k0, kb: kb, a: a, lda: lda,
+                    packedB: buffer.baseAddress! + panels * nr * k0, beta: beta, c: c, ldc: ldc, workspace: workspace)
                 k0 += kb
             }
         }
@@ -139,12 +142,20 @@ public enum GEMM {
     /// no packing, no horizontal sums. k is unrolled by 4 into eight independent 8-wide
     /// accumulators: with one pair, every FMA waited for the previous one (latency-bound,
     /// ~4× slower than the FMA units allow); the pairs are summed at the end.
-    private static func vectorTimesPacked(a: UnsafePointer<Float>, packedB: PackedB, beta: Float, c: UnsafeMutablePointer<Float>) {
+    private static func vectorTimesPacked(
+        a: UnsafePointer<Float>, packedB: PackedB, beta: Float, c: UnsafeMutablePointer<Float>
+    ) {
         let panels = (packedB.n + nr - 1) / nr
         packedB.storage.withUnsafeBufferPointer { buffer in
             for panel in 0..<panels {
-                var lo0 = SIMD8<Float>(), hi0 = SIMD8<Float>(), lo1 = SIMD8<Float>(), hi1 = SIMD8<Float>()
-                var lo2 = SIMD8<Float>(), hi2 = SIMD8<Float>(), lo3 = SIMD8<Float>(), hi3 = SIMD8<Float>()
+                var lo0 = SIMD8<Float>()
+                var hi0 = SIMD8<Float>()
+                var lo1 = SIMD8<Float>()
+                var hi1 = SIMD8<Float>()
+                var lo2 = SIMD8<Float>()
+                var hi2 = SIMD8<Float>()
+                var lo3 = SIMD8<Float>()
+                var hi3 = SIMD8<Float>()
                 var k0 = 0
                 while k0 < packedB.k {
                     let kb = min(kc, packedB.k - k0)
@@ -153,26 +164,35 @@ public enum GEMM {
                     let end = k0 + kb
                     while p + 4 <= end {
                         lo0.addProduct(SIMD8(repeating: a[p]), pb.loadUnaligned(as: SIMD8<Float>.self))
-                        hi0.addProduct(SIMD8(repeating: a[p]), pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
-                        lo1.addProduct(SIMD8(repeating: a[p + 1]), pb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
-                        hi1.addProduct(SIMD8(repeating: a[p + 1]), pb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
-                        lo2.addProduct(SIMD8(repeating: a[p + 2]), pb.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self))
-                        hi2.addProduct(SIMD8(repeating: a[p + 2]), pb.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self))
-                        lo3.addProduct(SIMD8(repeating: a[p + 3]), pb.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self))
-                        hi3.addProduct(SIMD8(repeating: a[p + 3]), pb.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self))
+                        hi0.addProduct(
+                            SIMD8(repeating: a[p]), pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+                        lo1.addProduct(
+                            SIMD8(repeating: a[p + 1]), pb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+                        hi1.addProduct(
+                            SIMD8(repeating: a[p + 1]), pb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+                        lo2.addProduct(
+                            SIMD8(repeating: a[p + 2]), pb.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self))
+                        hi2.addProduct(
+                            SIMD8(repeating: a[p + 2]), pb.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self))
+                        lo3.addProduct(
+                            SIMD8(repeating: a[p + 3]), pb.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self))
+                        hi3.addProduct(
+                            SIMD8(repeating: a[p + 3]), pb.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self))
                         pb += 256
                         p += 4
                     }
                     while p < end {
                         lo0.addProduct(SIMD8(repeating: a[p]), pb.loadUnaligned(as: SIMD8<Float>.self))
-                        hi0.addProduct(SIMD8(repeating: a[p]), pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+                        hi0.addProduct(
+                            SIMD8(repeating: a[p]), pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
                         pb += 64
                         p += 1
                     }
                     k0 += kb
                 }
-                store((lo0 + lo1) + (lo2 + lo3), (hi0 + hi1) + (hi2 + hi3), row: 0, c: c + panel * nr, ldc: 0, rows: 1,
-                      columns: min(nr, packedB.n - panel * nr), beta: beta)
+                store(
+                    (lo0 + lo1) + (lo2 + lo3), (hi0 + hi1) + (hi2 + hi3), row: 0, c: c + panel * nr, ldc: 0, rows: 1,
+                    columns: min(nr, packedB.n - panel * nr), beta: beta)
             }
         }
     }
@@ -199,14 +219,16 @@ public enum GEMM {
             while pb < panelsB {
                 if rows <= 4 && pb + 1 < panelsB {
                     for r0 in stride(from: 0, to: rows, by: 2) {
-                        twoRowKernel(kb: kb, a: panelA + r0, b: packedB + pb * nr * kb, c: rowC + r0 * ldc + pb * nr, ldc: ldc,
-                                     rows: min(2, rows - r0), columns: (nr, min(nr, n - (pb + 1) * nr)), beta: blockBeta)
+                        twoRowKernel(
+                            kb: kb, a: panelA + r0, b: packedB + pb * nr * kb, c: rowC + r0 * ldc + pb * nr, ldc: ldc,
+                            rows: min(2, rows - r0), columns: (nr, min(nr, n - (pb + 1) * nr)), beta: blockBeta)
                     }
                     pb += 2
                     continue
                 }
-                microKernel(kb: kb, a: panelA, b: packedB + pb * nr * kb, c: rowC + pb * nr, ldc: ldc,
-                            rows: rows, columns: min(nr, n - pb * nr), beta: blockBeta)
+                microKernel(
+                    kb: kb, a: panelA, b: packedB + pb * nr * kb, c: rowC + pb * nr, ldc: ldc,
+                    rows: rows, columns: min(nr, n - pb * nr), beta: blockBeta)
                 pb += 1
             }
         }
@@ -220,16 +242,32 @@ public enum GEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: (Int, Int), beta: Float
     ) {
         typealias V = SIMD8<Float>
-        var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V(), c12 = V(), c13 = V()
+        var c00 = V()
+        var c01 = V()
+        var c02 = V()
+        var c03 = V()
+        var c10 = V()
+        var c11 = V()
+        var c12 = V()
+        var c13 = V()
         var pa = UnsafeRawPointer(a)
         var pb0 = UnsafeRawPointer(b)
         var pb1 = UnsafeRawPointer(b + nr * kb)
         for _ in 0..<kb {
-            let b0 = pb0.loadUnaligned(as: V.self), b1 = pb0.loadUnaligned(fromByteOffset: 32, as: V.self)
-            let b2 = pb1.loadUnaligned(as: V.self), b3 = pb1.loadUnaligned(fromByteOffset: 32, as: V.self)
-            let x0 = V(repeating: pa.load(as: Float.self)), x1 = V(repeating: pa.load(fromByteOffset: 4, as: Float.self))
-            c00.addProduct(x0, b0); c01.addProduct(x0, b1); c02.addProduct(x0, b2); c03.addProduct(x0, b3)
-            c10.addProduct(x1, b0); c11.addProduct(x1, b1); c12.addProduct(x1, b2); c13.addProduct(x1, b3)
+            let b0 = pb0.loadUnaligned(as: V.self)
+            let b1 = pb0.loadUnaligned(fromByteOffset: 32, as: V.self)
+            let b2 = pb1.loadUnaligned(as: V.self)
+            let b3 = pb1.loadUnaligned(fromByteOffset: 32, as: V.self)
+            let x0 = V(repeating: pa.load(as: Float.self))
+            let x1 = V(repeating: pa.load(fromByteOffset: 4, as: Float.self))
+            c00.addProduct(x0, b0)
+            c01.addProduct(x0, b1)
+            c02.addProduct(x0, b2)
+            c03.addProduct(x0, b3)
+            c10.addProduct(x1, b0)
+            c11.addProduct(x1, b1)
+            c12.addProduct(x1, b2)
+            c13.addProduct(x1, b3)
             pa += 24
             pb0 += 64
             pb1 += 64
@@ -241,17 +279,24 @@ public enum GEMM {
     }
 
     /// C[i, j] = dot(A row i, B row j) + beta·C[i, j] (op(B) = Bᵀ, B stored n×k).
-    private static func dotProducts(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    private static func dotProducts(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         typealias V = SIMD8<Float>
         for i in 0..<m {
             let row = UnsafeRawPointer(a + i * lda)
             var j = 0
             // Four outputs at a time share each load of the A row.
             while j + 4 <= n {
-                let b0 = UnsafeRawPointer(b + j * ldb), b1 = UnsafeRawPointer(b + (j + 1) * ldb)
-                let b2 = UnsafeRawPointer(b + (j + 2) * ldb), b3 = UnsafeRawPointer(b + (j + 3) * ldb)
-                var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+                let b0 = UnsafeRawPointer(b + j * ldb)
+                let b1 = UnsafeRawPointer(b + (j + 1) * ldb)
+                let b2 = UnsafeRawPointer(b + (j + 2) * ldb)
+                let b3 = UnsafeRawPointer(b + (j + 3) * ldb)
+                var s0 = V()
+                var s1 = V()
+                var s2 = V()
+                var s3 = V()
                 var p = 0
                 while p + 8 <= k {
                     let x = row.loadUnaligned(fromByteOffset: p * 4, as: V.self)
@@ -290,7 +335,10 @@ public enum GEMM {
 
     /// Packs rows of op(A)[:, k0..<k0+kb] into panels of `mr` rows, k-major, zero-padded:
     /// panel p holds, for each k, the `mr` values of rows p*mr ..< p*mr+mr.
-    private static func packA(transA: Bool, a: UnsafePointer<Float>, lda: Int, k0: Int, kb: Int, m: Int, into packed: UnsafeMutablePointer<Float>) {
+    private static func packA(
+        transA: Bool, a: UnsafePointer<Float>, lda: Int, k0: Int, kb: Int, m: Int,
+        into packed: UnsafeMutablePointer<Float>
+    ) {
         let panels = (m + mr - 1) / mr
         for panel in 0..<panels {
             let base = packed + panel * mr * kb
@@ -308,10 +356,19 @@ public enum GEMM {
                     }
                 } else {
                     // Six row pointers: mr is 6 (the micro-kernel's row count).
-                    let r0 = a + i0 * lda + k0, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
+                    let r0 = a + i0 * lda + k0
+                    let r1 = r0 + lda
+                    let r2 = r1 + lda
+                    let r3 = r2 + lda
+                    let r4 = r3 + lda
+                    let r5 = r4 + lda
                     for p in 0..<kb {
-                        out[0] = r0[p]; out[1] = r1[p]; out[2] = r2[p]
-                        out[3] = r3[p]; out[4] = r4[p]; out[5] = r5[p]
+                        out[0] = r0[p]
+                        out[1] = r1[p]
+                        out[2] = r2[p]
+                        out[3] = r3[p]
+                        out[4] = r4[p]
+                        out[5] = r5[p]
                         out += mr
                     }
                 }
@@ -331,7 +388,10 @@ public enum GEMM {
     }
 
     /// Packs op(B)[k0..<k0+kb, :] into panels of `nr` columns, k-major, zero-padded.
-    private static func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kb: Int, n: Int, into packed: UnsafeMutablePointer<Float>) {
+    private static func packB(
+        transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kb: Int, n: Int,
+        into packed: UnsafeMutablePointer<Float>
+    ) {
         let panels = (n + nr - 1) / nr
         for panel in 0..<panels {
             let base = packed + panel * nr * kb
@@ -354,7 +414,8 @@ public enum GEMM {
                 let out = base + p * nr
                 let source = b + (k0 + p) * ldb + j0
                 if columns == nr {
-                    UnsafeMutableRawPointer(out).storeBytes(of: UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(out).storeBytes(
+                        of: UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
                 } else {
                     for j in 0..<columns { out[j] = source[j] }
                     for j in columns..<nr { out[j] = 0 }
@@ -371,25 +432,41 @@ public enum GEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, beta: Float
     ) {
         typealias V = SIMD8<Float>
-        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
-        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var c00 = V()
+        var c01 = V()
+        var c10 = V()
+        var c11 = V()
+        var c20 = V()
+        var c21 = V()
+        var c30 = V()
+        var c31 = V()
+        var c40 = V()
+        var c41 = V()
+        var c50 = V()
+        var c51 = V()
         var pa = UnsafeRawPointer(a)
         var pb = UnsafeRawPointer(b)
         for _ in 0..<kb {
             let b0 = pb.loadUnaligned(as: V.self)
             let b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
             var x = V(repeating: pa.load(as: Float.self))
-            c00.addProduct(x, b0); c01.addProduct(x, b1)
+            c00.addProduct(x, b0)
+            c01.addProduct(x, b1)
             x = V(repeating: pa.load(fromByteOffset: 4, as: Float.self))
-            c10.addProduct(x, b0); c11.addProduct(x, b1)
+            c10.addProduct(x, b0)
+            c11.addProduct(x, b1)
             x = V(repeating: pa.load(fromByteOffset: 8, as: Float.self))
-            c20.addProduct(x, b0); c21.addProduct(x, b1)
+            c20.addProduct(x, b0)
+            c21.addProduct(x, b1)
             x = V(repeating: pa.load(fromByteOffset: 12, as: Float.self))
-            c30.addProduct(x, b0); c31.addProduct(x, b1)
+            c30.addProduct(x, b0)
+            c31.addProduct(x, b1)
             x = V(repeating: pa.load(fromByteOffset: 16, as: Float.self))
-            c40.addProduct(x, b0); c41.addProduct(x, b1)
+            c40.addProduct(x, b0)
+            c41.addProduct(x, b1)
             x = V(repeating: pa.load(fromByteOffset: 20, as: Float.self))
-            c50.addProduct(x, b0); c51.addProduct(x, b1)
+            c50.addProduct(x, b0)
+            c51.addProduct(x, b1)
             pa += 24
             pb += 64
         }
@@ -409,7 +486,8 @@ public enum GEMM {
         guard r < rows else { return }
         if columns == nr {
             let row = UnsafeMutableRawPointer(c + r * ldc)
-            var lo = lo, hi = hi
+            var lo = lo
+            var hi = hi
             if beta != 0 {
                 lo.addProduct(SIMD8(repeating: beta), row.loadUnaligned(as: SIMD8<Float>.self))
                 hi.addProduct(SIMD8(repeating: beta), row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))

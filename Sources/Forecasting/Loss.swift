@@ -7,7 +7,10 @@ public enum Loss: Sendable, Equatable {
     /// max(q·e, (q − 1)·e).
     case pinball(quantiles: [Float])
 
-    public func evaluate(predictions: UnsafePointer<Float>, targets: UnsafePointer<Float>, count: Int, gradient: UnsafeMutablePointer<Float>) -> Float {
+    public func evaluate(
+        predictions: UnsafePointer<Float>, targets: UnsafePointer<Float>, count: Int,
+        gradient: UnsafeMutablePointer<Float>
+    ) -> Float {
         var total: Double = 0
         let scale = 1 / Float(count)
         switch self {

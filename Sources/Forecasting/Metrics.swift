@@ -11,7 +11,10 @@ public struct ForecastMetrics: Codable, Sendable, Equatable {
 
     public init(actual: [Float], predicted: [Float]) {
         precondition(actual.count == predicted.count && !actual.isEmpty)
-        var absolute = 0.0, squared = 0.0, percent = 0.0, percentCount = 0
+        var absolute = 0.0
+        var squared = 0.0
+        var percent = 0.0
+        var percentCount = 0
         var mean = 0.0
         for value in actual { mean += Double(value) }
         mean /= Double(actual.count)

@@ -27,7 +27,9 @@ extension ModelHeader {
     public var structuralProblems: [String] {
         var problems: [String] = []
         func check<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ field: String) {
-            if !range.contains(value) { problems.append("\(field) is \(value), must be in \(range.lowerBound)…\(range.upperBound)") }
+            if !range.contains(value) {
+                problems.append("\(field) is \(value), must be in \(range.lowerBound)…\(range.upperBound)")
+            }
         }
         check(network.inputSize, ModelLimits.inputSize, "network.inputSize")
         check(network.hiddenSize, ModelLimits.hiddenSize, "network.hiddenSize")
@@ -35,22 +37,40 @@ extension ModelHeader {
         check(network.headSize, ModelLimits.headSize, "network.headSize")
         check(network.horizon, ModelLimits.horizon, "network.horizon")
         check(network.quantiles.count, ModelLimits.quantileCount, "the number of network.quantiles")
-        if !(network.dropout.isFinite && network.dropout >= 0 && network.dropout < 1) { problems.append("network.dropout is \(network.dropout), must be in [0, 1)") }
-        if let bad = network.quantiles.first(where: { !($0 > 0 && $0 < 1) }) { problems.append("network.quantiles holds \(bad), each must be in (0, 1)") }
-        if Set(network.quantiles).count != network.quantiles.count { problems.append("network.quantiles has duplicates") }
+        if !(network.dropout.isFinite && network.dropout >= 0 && network.dropout < 1) {
+            problems.append("network.dropout is \(network.dropout), must be in [0, 1)")
+        }
+        if let bad = network.quantiles.first(where: { !($0 > 0 && $0 < 1) }) {
+            problems.append("network.quantiles holds \(bad), each must be in (0, 1)")
+        }
+        if Set(network.quantiles).count != network.quantiles.count {
+            problems.append("network.quantiles has duplicates")
+        }
         check(sequenceLength, ModelLimits.sequenceLength, "sequenceLength")
         if !stepSeconds.isFinite || !ModelLimits.stepSeconds.contains(stepSeconds) {
-            problems.append("stepSeconds is \(stepSeconds), must be in \(Int(ModelLimits.stepSeconds.lowerBound))…\(Int(ModelLimits.stepSeconds.upperBound))")
+            problems.append(
+                "stepSeconds is \(stepSeconds), must be in "
+                    + "\(Int(ModelLimits.stepSeconds.lowerBound))…\(Int(ModelLimits.stepSeconds.upperBound))"
+            )
         }
-        if let levelSpan, levelSpan < 1 || levelSpan > sequenceLength { problems.append("levelSpan is \(levelSpan), must be in 1…sequenceLength") }
+        if let levelSpan, levelSpan < 1 || levelSpan > sequenceLength {
+            problems.append("levelSpan is \(levelSpan), must be in 1…sequenceLength")
+        }
         if featureNames.count != network.inputSize {
             problems.append("featureNames has \(featureNames.count) names for network.inputSize \(network.inputSize)")
         }
         if Set(featureNames).count != featureNames.count { problems.append("featureNames has duplicates") }
-        if !featureNames.contains(targetColumn) { problems.append("targetColumn \"\(targetColumn)\" is not among featureNames") }
-        if FeatureSet(rawValue: featureSet) == nil { problems.append("featureSet \"\(featureSet)\" is unknown (basic, advanced, calendar)") }
+        if !featureNames.contains(targetColumn) {
+            problems.append("targetColumn \"\(targetColumn)\" is not among featureNames")
+        }
+        if FeatureSet(rawValue: featureSet) == nil {
+            problems.append("featureSet \"\(featureSet)\" is unknown (basic, advanced, calendar)")
+        }
         if scaler.minimum.count != featureNames.count || scaler.maximum.count != featureNames.count {
-            problems.append("scaler has \(scaler.minimum.count) minima and \(scaler.maximum.count) maxima for \(featureNames.count) features")
+            problems.append(
+                "scaler has \(scaler.minimum.count) minima and \(scaler.maximum.count) maxima for "
+                    + "\(featureNames.count) features"
+            )
         } else if zip(scaler.minimum, scaler.maximum).contains(where: { !$0.isFinite || !$1.isFinite || $1 < $0 }) {
             problems.append("scaler holds a non-finite value or a maximum below its minimum")
         }
@@ -62,7 +82,10 @@ extension ModelHeader {
             if expected != parameterCount {
                 problems.append("parameterCount is \(parameterCount), the architecture has \(expected)")
             } else if !ModelLimits.parameterCount.contains(parameterCount) {
-                problems.append("parameterCount is \(parameterCount), must be in \(ModelLimits.parameterCount.lowerBound)…\(ModelLimits.parameterCount.upperBound)")
+                problems.append(
+                    "parameterCount is \(parameterCount), must be in "
+                        + "\(ModelLimits.parameterCount.lowerBound)…\(ModelLimits.parameterCount.upperBound)"
+                )
             }
         }
         return problems

@@ -1,6 +1,6 @@
 import Digest
-import Foundation
 import FileIO
+import Foundation
 
 /// What a trained model needs besides its weights, stored as the artefact's JSON header.
 public struct ModelHeader: Codable, Sendable, Equatable {
@@ -23,9 +23,13 @@ public struct ModelHeader: Codable, Sendable, Equatable {
     /// Rows averaged into a window's level (absent: 1).
     public var levelSpan: Int?
 
-    public init(network: NetworkConfiguration, featureSet: String, featureNames: [String], targetColumn: String, scaler: MinMaxScaler,
-                sequenceLength: Int, stepSeconds: Double, trainingStart: Date, trainingEnd: Date, testMetrics: ForecastMetrics?,
-                baselineMetrics: [String: ForecastMetrics], createdAt: Date, parameterCount: Int, levelNormalization: Bool, levelSpan: Int = 1) {
+    public init(
+        network: NetworkConfiguration, featureSet: String, featureNames: [String], targetColumn: String,
+        scaler: MinMaxScaler,
+        sequenceLength: Int, stepSeconds: Double, trainingStart: Date, trainingEnd: Date, testMetrics: ForecastMetrics?,
+        baselineMetrics: [String: ForecastMetrics], createdAt: Date, parameterCount: Int, levelNormalization: Bool,
+        levelSpan: Int = 1
+    ) {
         self.levelSpan = levelSpan
         self.levelNormalization = levelNormalization
         self.network = network
@@ -81,7 +85,8 @@ public struct ModelArtefact: Sendable {
             case .notAnArtefact(let path):
                 "\(path): not a Forescale model (bad magic number); pass a file written by 'forescale train'"
             case .unsupportedVersion(let path, let found):
-                "\(path): model format version \(found) is newer than this forescale supports (\(ModelArtefact.formatVersion)); upgrade forescale or retrain the model with this version"
+                "\(path): model format version \(found) is newer than this forescale supports "
+                    + "(\(ModelArtefact.formatVersion)); upgrade forescale or retrain the model with this version"
             case .truncated(let path):
                 "\(path): the model file is truncated; copy it again or retrain"
             case .checksumMismatch(let path):
@@ -128,7 +133,8 @@ public struct ModelArtefact: Sendable {
     public static func decode(_ data: Data, path: String) throws(LoadError) -> ModelArtefact {
         let bytes = [UInt8](data)
         guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
-            throw bytes.count < 16 && magic.starts(with: bytes.prefix(8)) ? .truncated(path: path) : .notAnArtefact(path: path)
+            throw bytes.count < 16 && magic.starts(with: bytes.prefix(8))
+                ? .truncated(path: path) : .notAnArtefact(path: path)
         }
         let version = readLittleEndian(bytes, at: 8)
         guard version <= formatVersion, version >= 1 else { throw .unsupportedVersion(path: path, found: version) }
@@ -154,12 +160,18 @@ public struct ModelArtefact: Sendable {
         // A header that asks for more weights than the file holds: truncated, whatever its checksum.
         if actual != expected {
             let needed = header.parameterCount.multipliedReportingOverflow(by: 4)
-            throw !needed.overflow && needed.partialValue > weightBytes ? .truncated(path: path) : .checksumMismatch(path: path)
+            throw !needed.overflow && needed.partialValue > weightBytes
+                ? .truncated(path: path) : .checksumMismatch(path: path)
         }
         let problems = header.structuralProblems
         guard problems.isEmpty else { throw .badHeader(path: path, detail: problems.joined(separator: "; ")) }
         guard weightBytes == header.parameterCount * 4 else {
-            throw .badHeader(path: path, detail: "\(weightBytes) bytes of weights for parameterCount \(header.parameterCount) (\(header.parameterCount * 4) bytes)")
+            throw .badHeader(
+                path: path,
+                detail:
+                    "\(weightBytes) bytes of weights for parameterCount \(header.parameterCount) "
+                    + "(\(header.parameterCount * 4) bytes)"
+            )
         }
         var parameters = [Float](repeating: 0, count: header.parameterCount)
         parameters.withUnsafeMutableBytes { destination in
@@ -175,7 +187,9 @@ public struct ModelArtefact: Sendable {
 }
 
 private struct ModelHeaderSizeError: Error, CustomStringConvertible {
-    var description: String { "header length outside \(ModelLimits.headerBytes.lowerBound)…\(ModelLimits.headerBytes.upperBound) bytes" }
+    var description: String {
+        "header length outside \(ModelLimits.headerBytes.lowerBound)…\(ModelLimits.headerBytes.upperBound) bytes"
+    }
 }
 
 private func appendLittleEndian(_ value: UInt32, to data: inout Data) {
@@ -183,5 +197,6 @@ private func appendLittleEndian(_ value: UInt32, to data: inout Data) {
 }
 
 private func readLittleEndian(_ bytes: [UInt8], at offset: Int) -> UInt32 {
-    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3])
+        << 24
 }

@@ -5,14 +5,20 @@ import Foundation
 /// to the prototype's own output (examples/data/seed_multi_metric_data.csv): CPU mean 20,
 /// amplitude 15 peaking at midnight, noise σ 5, sale +40; network and requests follow CPU.
 public enum SyntheticGenerator {
-    public static func generate(days: Int, seed: UInt64, start: Date = Date(timeIntervalSince1970: 1_758_392_400)) -> TimeSeriesTable {
+    public static func generate(days: Int, seed: UInt64, start: Date = Date(timeIntervalSince1970: 1_758_392_400))
+        -> TimeSeriesTable
+    {
         var random = SeededRandom(seed: seed)
         let steps = days * 288
         var timestamps: [Date] = []
-        var cpu: [Float] = [], network: [Float] = [], requests: [Float] = [], sale: [Float] = []
+        var cpu: [Float] = []
+        var network: [Float] = []
+        var requests: [Float] = []
+        var sale: [Float] = []
         for step in 0..<steps {
             let time = start.addingTimeInterval(Double(step) * 300)
-            let hour = Float(TimeSeriesTable.utcCalendar.component(.hour, from: time))
+            let hour =
+                Float(TimeSeriesTable.utcCalendar.component(.hour, from: time))
                 + Float(TimeSeriesTable.utcCalendar.component(.minute, from: time)) / 60
             let day = step / 288 + 1
             let isSale: Float = day % 5 == 0 ? 1 : 0
@@ -26,7 +32,9 @@ public enum SyntheticGenerator {
         }
         return TimeSeriesTable(
             timestamps: timestamps,
-            columns: ["cpu_utilization": cpu, "network_in": network, "request_count": requests, "is_sale_active": sale],
+            columns: [
+                "cpu_utilization": cpu, "network_in": network, "request_count": requests, "is_sale_active": sale,
+            ],
             columnNames: ["cpu_utilization", "network_in", "request_count", "is_sale_active"]
         )
     }

@@ -34,11 +34,15 @@ public struct TimeSeriesTable: Sendable {
         guard !lines.isEmpty else { throw ParseError(path: path, line: 0, problem: "empty file") }
         let header = lines.removeFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let timeIndex = header.firstIndex(of: "timestamp") else {
-            throw ParseError(path: path, line: 1, problem: "no 'timestamp' column (header: \(header.joined(separator: ",")))")
+            throw ParseError(
+                path: path, line: 1, problem: "no 'timestamp' column (header: \(header.joined(separator: ",")))")
         }
         let names = header.enumerated().filter { $0.offset != timeIndex }.map(\.element)
-        if let bad = names.first(where: { $0.isEmpty || $0 == "timestamp" }) ?? Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
-            throw ParseError(path: path, line: 1, problem: bad.isEmpty ? "a column has no name" : "column '\(bad)' appears twice")
+        if let bad = names.first(where: { $0.isEmpty || $0 == "timestamp" })
+            ?? Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key
+        {
+            throw ParseError(
+                path: path, line: 1, problem: bad.isEmpty ? "a column has no name" : "column '\(bad)' appears twice")
         }
         var values = names.map { _ in [Float]() }
         var timestamps: [Date] = []
@@ -46,26 +50,31 @@ public struct TimeSeriesTable: Sendable {
         for (offset, line) in lines.enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == header.count else {
-                throw ParseError(path: path, line: offset + 2, problem: "expected \(header.count) fields, found \(fields.count)")
+                throw ParseError(
+                    path: path, line: offset + 2, problem: "expected \(header.count) fields, found \(fields.count)")
             }
             guard let time = parseTimestamp(String(fields[timeIndex])) else {
                 throw ParseError(path: path, line: offset + 2, problem: "bad timestamp '\(fields[timeIndex])'")
             }
             if let previous = timestamps.last, time <= previous {
-                throw ParseError(path: path, line: offset + 2, problem: "timestamp '\(fields[timeIndex])' does not come after the row before it")
+                throw ParseError(
+                    path: path, line: offset + 2,
+                    problem: "timestamp '\(fields[timeIndex])' does not come after the row before it")
             }
             timestamps.append(time)
             var column = 0
             for (index, field) in fields.enumerated() where index != timeIndex {
                 guard let value = Float(field.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                    throw ParseError(path: path, line: offset + 2, problem: "column '\(names[column])': '\(field)' is not a number")
+                    throw ParseError(
+                        path: path, line: offset + 2, problem: "column '\(names[column])': '\(field)' is not a number")
                 }
                 values[column].append(value)
                 column += 1
             }
         }
         guard timestamps.count >= 2 else { throw ParseError(path: path, line: 0, problem: "needs at least two rows") }
-        return TimeSeriesTable(timestamps: timestamps, columns: Dictionary(uniqueKeysWithValues: zip(names, values)), columnNames: names)
+        return TimeSeriesTable(
+            timestamps: timestamps, columns: Dictionary(uniqueKeysWithValues: zip(names, values)), columnNames: names)
     }
 
     static func parseTimestamp(_ text: String) -> Date? {
@@ -77,11 +86,13 @@ public struct TimeSeriesTable: Sendable {
         if clock.hasSuffix("Z") { clock.removeLast() }
         let timeParts = clock.split(separator: ":")
         guard date.count == 3, timeParts.count == 2 || timeParts.count == 3,
-              let hour = Int(timeParts[0]), let minute = Int(timeParts[1]) else { return nil }
+            let hour = Int(timeParts[0]), let minute = Int(timeParts[1])
+        else { return nil }
         let seconds = timeParts.count > 2 ? (Double(timeParts[2]) ?? -1) : 0
         // Range-checked before any conversion: a field of 1e300 seconds is refused, not trapped on.
         guard (1970...9999).contains(date[0]), (1...12).contains(date[1]), (1...31).contains(date[2]),
-              (0...23).contains(hour), (0...59).contains(minute), seconds >= 0, seconds < 61 else { return nil }
+            (0...23).contains(hour), (0...59).contains(minute), seconds >= 0, seconds < 61
+        else { return nil }
         var components = DateComponents()
         components.year = date[0]
         components.month = date[1]

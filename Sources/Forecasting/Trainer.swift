@@ -53,10 +53,11 @@ public struct Trainer: Sendable {
 
     public init(configuration: TrainingConfiguration, inputSize: Int) {
         self.configuration = configuration
-        network = ForecasterNetwork(NetworkConfiguration(
-            inputSize: inputSize, hiddenSize: configuration.hiddenSize, layers: configuration.layers,
-            dropout: configuration.dropout, headSize: configuration.headSize,
-            horizon: configuration.horizon, quantiles: configuration.quantiles, attention: configuration.attention))
+        network = ForecasterNetwork(
+            NetworkConfiguration(
+                inputSize: inputSize, hiddenSize: configuration.hiddenSize, layers: configuration.layers,
+                dropout: configuration.dropout, headSize: configuration.headSize,
+                horizon: configuration.horizon, quantiles: configuration.quantiles, attention: configuration.attention))
         parameters = network.initialParameters(seed: configuration.seed)
     }
 
@@ -107,7 +108,9 @@ public struct Trainer: Sendable {
     /// Trains on `data.train`, data-parallel over `workers` threads: each mini-batch is split
     /// into equal shares whose gradients are summed in a fixed order, so the result does not
     /// depend on thread timing.
-    public mutating func train(_ data: WindowDataset, workers: Int = 1, progress: (EpochReport) -> Void) -> (epochs: Int, bestValidationLoss: Float) {
+    public mutating func train(_ data: WindowDataset, workers: Int = 1, progress: (EpochReport) -> Void) -> (
+        epochs: Int, bestValidationLoss: Float
+    ) {
         var random = SeededRandom(seed: configuration.seed &+ 1)
         var adam = Adam(parameterCount: network.parameterCount, learningRate: configuration.learningRate)
         var gradients = [Float](repeating: 0, count: network.parameterCount)
@@ -142,10 +145,13 @@ public struct Trainer: Sendable {
                     let upper = windows.startIndex + windows.count * (index + 1) / shares
                     let share = windows[lower..<upper]
                     data.batch(share, input: &worker.input, target: &worker.target)
-                    let pass = worker.passes[share.count] ?? network.makePass(steps: data.sequenceLength, batch: share.count)
+                    let pass =
+                        worker.passes[share.count] ?? network.makePass(steps: data.sequenceLength, batch: share.count)
                     worker.passes[share.count] = pass
                     var workerRandom = SeededRandom(seed: seeds[index])
-                    withUnsafeMutablePointer(to: &workerRandom) { network.forward(worker.input, parameters: snapshot, pass: pass, random: $0) }
+                    withUnsafeMutablePointer(to: &workerRandom) {
+                        network.forward(worker.input, parameters: snapshot, pass: pass, random: $0)
+                    }
                     worker.loss = network.loss(loss, targets: trainer.expandTargets(worker.target), pass: pass)
                     worker.count = share.count
                     worker.gradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
@@ -161,13 +167,16 @@ public struct Trainer: Sendable {
                         }
                     }
                 }
-                totalLoss += pool.prefix(shares).reduce(0.0) { $0 + Double($1.loss) * Double($1.count) } / Double(windows.count)
+                totalLoss +=
+                    pool.prefix(shares).reduce(0.0) { $0 + Double($1.loss) * Double($1.count) } / Double(windows.count)
                 clipGradientNorm(&gradients, maxNorm: configuration.gradientClip)
                 adam.update(&parameters, gradients: gradients)
                 if decay > 0 {
                     averaged.withUnsafeMutableBufferPointer { average in
                         parameters.withUnsafeBufferPointer { current in
-                            for index in 0..<average.count { average[index] += (1 - decay) * (current[index] - average[index]) }
+                            for index in 0..<average.count {
+                                average[index] += (1 - decay) * (current[index] - average[index])
+                            }
                         }
                     }
                 }
@@ -175,7 +184,8 @@ public struct Trainer: Sendable {
             }
             // Judge (and keep) the averaged weights when averaging; training continues from the raw ones.
             let judged = decay > 0 ? averaged : parameters
-            let validationLoss = evaluateLoss(data, windows: data.validation.isEmpty ? data.train : data.validation, parameters: judged)
+            let validationLoss = evaluateLoss(
+                data, windows: data.validation.isEmpty ? data.train : data.validation, parameters: judged)
             let isBest = validationLoss < best
             if isBest {
                 best = validationLoss
@@ -196,8 +206,11 @@ public struct Trainer: Sendable {
                 }
             }
             epochsRun = epoch
-            progress(EpochReport(epoch: epoch, trainLoss: Float(totalLoss / Double(max(1, batches))), validationLoss: validationLoss,
-                                 learningRate: adam.learningRate, seconds: (ContinuousClock.now - started).secondsValue, isBest: isBest))
+            progress(
+                EpochReport(
+                    epoch: epoch, trainLoss: Float(totalLoss / Double(max(1, batches))), validationLoss: validationLoss,
+                    learningRate: adam.learningRate, seconds: (ContinuousClock.now - started).secondsValue,
+                    isBest: isBest))
             if sinceBest >= configuration.earlyStoppingPatience { break }
         }
         parameters = bestParameters
@@ -238,7 +251,8 @@ public struct ForecastRunner {
 
     public func predict(_ data: WindowDataset, windows: [Int], batchSize: Int = 256) -> [Float] {
         var outputs: [Float] = []
-        var input: [Float] = [], target: [Float] = []
+        var input: [Float] = []
+        var target: [Float] = []
         var passes: [Int: ForecasterNetwork.Pass] = [:]
         var start = 0
         while start < windows.count {
@@ -251,7 +265,8 @@ public struct ForecastRunner {
             let perWindow = network.configuration.outputCount
             for (index, window) in slice.enumerated() {
                 let level = data.level(window)
-                outputs.append(contentsOf: pass.outputs[(index * perWindow)..<((index + 1) * perWindow)].map { $0 + level })
+                outputs.append(
+                    contentsOf: pass.outputs[(index * perWindow)..<((index + 1) * perWindow)].map { $0 + level })
             }
         }
         return outputs

@@ -8,7 +8,10 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var configuration: TrainingConfiguration
     public var workers: Int
 
-    public init(features: FeatureSet, configuration: TrainingConfiguration, workers: Int = min(2, ProcessInfo.processInfo.activeProcessorCount)) {
+    public init(
+        features: FeatureSet, configuration: TrainingConfiguration,
+        workers: Int = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    ) {
         self.features = features
         self.configuration = configuration
         self.workers = workers
@@ -17,7 +20,8 @@ public struct TrainingRecipe: Sendable, Equatable {
     /// The recipe of the models the controller serves (see Models/README.md): one 32-unit
     /// LSTM layer, p50/p90, a horizon covering the lead time, calendar features when the
     /// policy has a calendar (else the advanced set), 25 epochs.
-    public static func controller(horizon: Int, hasCalendar: Bool, hidden: Int = 32, epochs: Int = 25) -> TrainingRecipe {
+    public static func controller(horizon: Int, hasCalendar: Bool, hidden: Int = 32, epochs: Int = 25) -> TrainingRecipe
+    {
         var configuration = TrainingConfiguration()
         configuration.horizon = horizon
         configuration.quantiles = [0.5, 0.9]
@@ -46,10 +50,14 @@ public struct TrainingOutcome: Sendable {
 public enum Training {
     /// Trains `recipe` on `table` (chronological 70/15/15 split, scaler fit on the training
     /// rows, early stopping on validation) and returns the artefact, stamped `createdAt`.
-    public static func run(table: TimeSeriesTable, targetColumn: String, recipe: TrainingRecipe, events: [CalendarEvent] = [], createdAt: Date,
-                           progress: (EpochReport) -> Void = { _ in }) throws(FeatureBuilder.FeatureError) -> TrainingOutcome {
+    public static func run(
+        table: TimeSeriesTable, targetColumn: String, recipe: TrainingRecipe, events: [CalendarEvent] = [],
+        createdAt: Date,
+        progress: (EpochReport) -> Void = { _ in }
+    ) throws(FeatureBuilder.FeatureError) -> TrainingOutcome {
         let configuration = recipe.configuration
-        let prepared = try FeatureBuilder.prepare(table, targetColumn: targetColumn, features: recipe.features, configuration: configuration, events: events)
+        let prepared = try FeatureBuilder.prepare(
+            table, targetColumn: targetColumn, features: recipe.features, configuration: configuration, events: events)
         var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
         let started = ContinuousClock.now
         let (epochs, _) = trainer.train(prepared.dataset, workers: recipe.workers, progress: progress)
@@ -57,24 +65,31 @@ public enum Training {
         let metrics = testMetrics(trainer: trainer, prepared: prepared)
         let baselines = baselineMetrics(prepared: prepared, table: table)
         let header = ModelHeader(
-            network: trainer.network.configuration, featureSet: recipe.features.rawValue, featureNames: prepared.featureNames,
+            network: trainer.network.configuration, featureSet: recipe.features.rawValue,
+            featureNames: prepared.featureNames,
             targetColumn: targetColumn, scaler: prepared.scaler, sequenceLength: configuration.sequenceLength,
             stepSeconds: table.timestamps[1].timeIntervalSince(table.timestamps[0]),
             trainingStart: table.timestamps[0], trainingEnd: table.timestamps[table.count - 1],
-            testMetrics: metrics, baselineMetrics: baselines, createdAt: createdAt, parameterCount: trainer.parameters.count,
+            testMetrics: metrics, baselineMetrics: baselines, createdAt: createdAt,
+            parameterCount: trainer.parameters.count,
             levelNormalization: configuration.levelNormalization, levelSpan: configuration.levelSpan)
         var farEnd: (Int, ForecastMetrics, [String: ForecastMetrics])?
         if configuration.horizon > 1 {
             // The controller acts on the whole horizon: its far end is measured as well.
-            farEnd = (configuration.horizon, testMetrics(trainer: trainer, prepared: prepared, step: configuration.horizon),
-                      baselineMetrics(prepared: prepared, table: table, step: configuration.horizon))
+            farEnd = (
+                configuration.horizon, testMetrics(trainer: trainer, prepared: prepared, step: configuration.horizon),
+                baselineMetrics(prepared: prepared, table: table, step: configuration.horizon)
+            )
         }
-        return TrainingOutcome(artefact: ModelArtefact(header: header, parameters: trainer.parameters), epochs: epochs, seconds: seconds,
-                               metrics: metrics, baselines: baselines, farEnd: farEnd, prepared: prepared)
+        return TrainingOutcome(
+            artefact: ModelArtefact(header: header, parameters: trainer.parameters), epochs: epochs, seconds: seconds,
+            metrics: metrics, baselines: baselines, farEnd: farEnd, prepared: prepared)
     }
 
     /// Baselines on the same test windows and step, in the target's own units.
-    public static func baselineMetrics(prepared: PreparedData, table: TimeSeriesTable, step horizonStep: Int = 1) -> [String: ForecastMetrics] {
+    public static func baselineMetrics(prepared: PreparedData, table: TimeSeriesTable, step horizonStep: Int = 1)
+        -> [String: ForecastMetrics]
+    {
         let data = prepared.dataset
         let series = table.columns[prepared.targetColumn]!
         let step = table.timestamps[1].timeIntervalSince(table.timestamps[0])
@@ -83,7 +98,8 @@ public enum Training {
         let fitEnd = data.validation.first ?? data.test.first ?? series.count
         var result: [String: ForecastMetrics] = [:]
         for baseline in Baseline.allCases {
-            let predicted = baseline.predict(series: series, windows: data.test, step: horizonStep, season: season, fitEnd: fitEnd)
+            let predicted = baseline.predict(
+                series: series, windows: data.test, step: horizonStep, season: season, fitEnd: fitEnd)
             result[baseline.rawValue] = ForecastMetrics(actual: actual, predicted: predicted)
         }
         return result
@@ -91,17 +107,24 @@ public enum Training {
 
     /// Metrics of one horizon step (the median quantile if any) on the test split, in the
     /// target's own units.
-    public static func testMetrics(trainer: Trainer, prepared: PreparedData, step horizonStep: Int = 1) -> ForecastMetrics {
+    public static func testMetrics(trainer: Trainer, prepared: PreparedData, step horizonStep: Int = 1)
+        -> ForecastMetrics
+    {
         let data = prepared.dataset
         let outputs = trainer.predict(data, windows: data.test)
         let perWindow = trainer.network.configuration.outputCount
         let quantiles = trainer.configuration.quantiles
-        let column = quantiles.isEmpty ? 0 : (quantiles.enumerated().min { abs($0.element - 0.5) < abs($1.element - 0.5) }?.offset ?? 0)
-        var actual: [Float] = [], predicted: [Float] = []
+        let column =
+            quantiles.isEmpty
+            ? 0 : (quantiles.enumerated().min { abs($0.element - 0.5) < abs($1.element - 0.5) }?.offset ?? 0)
+        var actual: [Float] = []
+        var predicted: [Float] = []
         for (index, window) in data.test.enumerated() {
             let offset = (horizonStep - 1) * max(1, quantiles.count) + column
-            predicted.append(prepared.scaler.unscale(outputs[index * perWindow + offset], column: prepared.targetFeatureIndex))
-            actual.append(prepared.scaler.unscale(data.targets[window + horizonStep - 1], column: prepared.targetFeatureIndex))
+            predicted.append(
+                prepared.scaler.unscale(outputs[index * perWindow + offset], column: prepared.targetFeatureIndex))
+            actual.append(
+                prepared.scaler.unscale(data.targets[window + horizonStep - 1], column: prepared.targetFeatureIndex))
         }
         return ForecastMetrics(actual: actual, predicted: predicted)
     }

@@ -9,8 +9,8 @@
 /// has seen. `ForecastRunner` adds the level back. (The window mean, as in RevIN, was
 /// tried first: it followed the level but lost to the naive forecast on a doubled level.)
 public struct WindowDataset: Sendable {
-    public let features: [Float]        // (rows, F), scaled
-    public let targets: [Float]         // (rows), scaled
+    public let features: [Float]  // (rows, F), scaled
+    public let targets: [Float]  // (rows), scaled
     public let featureCount: Int
     public let sequenceLength: Int
     public let horizon: Int
@@ -25,8 +25,11 @@ public struct WindowDataset: Sendable {
     /// How many of a window's last rows are averaged into its level (1: the last value).
     public let levelSpan: Int
 
-    public init(features: [Float], targets: [Float], featureCount: Int, sequenceLength: Int, horizon: Int, trainEnd: Int, validationEnd: Int,
-                levelFeatures: [Bool] = [], targetFeature: Int = 0, levelSpan: Int = 1) {
+    public init(
+        features: [Float], targets: [Float], featureCount: Int, sequenceLength: Int, horizon: Int, trainEnd: Int,
+        validationEnd: Int,
+        levelFeatures: [Bool] = [], targetFeature: Int = 0, levelSpan: Int = 1
+    ) {
         self.levelSpan = max(1, min(levelSpan, sequenceLength))
         self.levelFeatures = levelFeatures
         self.targetFeature = targetFeature
@@ -59,12 +62,15 @@ public struct WindowDataset: Sendable {
 
     /// Time-major input (T, B, F) and level-relative targets (B, H) for the windows `batch`.
     public func batch(_ windows: ArraySlice<Int>, input: inout [Float], target: inout [Float]) {
-        let b = windows.count, f = featureCount
+        let b = windows.count
+        let f = featureCount
         input.removeAll(keepingCapacity: true)
         input.reserveCapacity(sequenceLength * b * f)
         target.removeAll(keepingCapacity: true)
         let offsets: [[Float]] = windows.map { window in
-            (0..<f).map { column in column < levelFeatures.count && levelFeatures[column] ? windowLevel(window, column: column) : 0 }
+            (0..<f).map { column in
+                column < levelFeatures.count && levelFeatures[column] ? windowLevel(window, column: column) : 0
+            }
         }
         features.withUnsafeBufferPointer { rows in
             for step in 0..<sequenceLength {

@@ -27,7 +27,10 @@ public struct ObjectReference: Sendable, Equatable {
     }
 
     var json: JSONValue {
-        ["apiVersion": .string(apiVersion), "kind": .string(kind), "namespace": .string(namespace), "name": .string(name), "uid": .string(uid)]
+        [
+            "apiVersion": .string(apiVersion), "kind": .string(kind), "namespace": .string(namespace),
+            "name": .string(name), "uid": .string(uid),
+        ]
     }
 }
 
@@ -47,7 +50,10 @@ public final class EventRecorder: Sendable {
     private let wallTime: @Sendable () -> Date
     private let state: Mutex<(aggregator: EventAggregator, useCoreV1: Bool, sent: Int, dropped: Int, failed: Int)>
 
-    public init<C: Clock>(client: KubernetesClient, reportingController: String, reportingInstance: String, clock: C, wallTime: @escaping @Sendable () -> Date = { Date() }, aggregator: EventAggregator = EventAggregator()) where C.Duration == Duration {
+    public init<C: Clock>(
+        client: KubernetesClient, reportingController: String, reportingInstance: String, clock: C,
+        wallTime: @escaping @Sendable () -> Date = { Date() }, aggregator: EventAggregator = EventAggregator()
+    ) where C.Duration == Duration {
         self.client = client
         self.reportingController = reportingController
         self.reportingInstance = reportingInstance
@@ -60,8 +66,11 @@ public final class EventRecorder: Sendable {
     /// Counts for tests and metrics: API writes made, events dropped by the rate limit, failures.
     public var counts: (sent: Int, dropped: Int, failed: Int) { state.withLock { ($0.sent, $0.dropped, $0.failed) } }
 
-    public func record(regarding: ObjectReference, type: EventType, reason: String, action: String, note: String) async {
-        let key = EventAggregator.Key(object: "\(regarding.kind)/\(regarding.namespace)/\(regarding.name)/\(regarding.uid)", type: type.rawValue, reason: reason, action: action, note: note)
+    public func record(regarding: ObjectReference, type: EventType, reason: String, action: String, note: String) async
+    {
+        let key = EventAggregator.Key(
+            object: "\(regarding.kind)/\(regarding.namespace)/\(regarding.name)/\(regarding.uid)", type: type.rawValue,
+            reason: reason, action: action, note: note)
         let wall = wallTime()
         // client-go names Events by the wall time in hex nanoseconds. The wall time here may
         // be virtual or fixed (`--now`): a random tail keeps two processes, or two records in
@@ -81,28 +90,40 @@ public final class EventRecorder: Sendable {
                 return
             case .create(let name):
                 if useCore {
-                    try await createCore(name: name, regarding: regarding, type: type, reason: reason, action: action, note: note, time: seconds)
+                    try await createCore(
+                        name: name, regarding: regarding, type: type, reason: reason, action: action, note: note,
+                        time: seconds)
                 } else {
                     let event: JSONValue = [
                         "apiVersion": "events.k8s.io/v1", "kind": "Event",
                         "metadata": ["name": .string(name), "namespace": .string(regarding.namespace)],
-                        "eventTime": micro, "reportingController": .string(reportingController), "reportingInstance": .string(reportingInstance),
-                        "action": .string(action), "reason": .string(reason), "type": .string(type.rawValue), "note": .string(String(note.prefix(1024))),
+                        "eventTime": micro, "reportingController": .string(reportingController),
+                        "reportingInstance": .string(reportingInstance),
+                        "action": .string(action), "reason": .string(reason), "type": .string(type.rawValue),
+                        "note": .string(String(note.prefix(1024))),
                         "regarding": regarding.json,
                     ]
                     do {
                         _ = try await client.create(.events, namespace: regarding.namespace, event)
                     } catch {
-                        guard case .notFound = error, error.description.contains("the server could not find the requested resource") else { throw error }
+                        guard case .notFound = error,
+                            error.description.contains("the server could not find the requested resource")
+                        else { throw error }
                         state.withLock { $0.useCoreV1 = true }
-                        try await createCore(name: name, regarding: regarding, type: type, reason: reason, action: action, note: note, time: seconds)
+                        try await createCore(
+                            name: name, regarding: regarding, type: type, reason: reason, action: action, note: note,
+                            time: seconds)
                     }
                 }
             case .updateSeries(let name, let count):
                 if useCore {
-                    _ = try await client.patch(.coreEvents, namespace: regarding.namespace, name: name, .merge(["count": .integer(Int64(count)), "lastTimestamp": seconds]))
+                    _ = try await client.patch(
+                        .coreEvents, namespace: regarding.namespace, name: name,
+                        .merge(["count": .integer(Int64(count)), "lastTimestamp": seconds]))
                 } else {
-                    _ = try await client.patch(.events, namespace: regarding.namespace, name: name, .merge(["series": ["count": .integer(Int64(count)), "lastObservedTime": micro]]))
+                    _ = try await client.patch(
+                        .events, namespace: regarding.namespace, name: name,
+                        .merge(["series": ["count": .integer(Int64(count)), "lastObservedTime": micro]]))
                 }
             }
             state.withLock { $0.sent += 1 }
@@ -111,14 +132,20 @@ public final class EventRecorder: Sendable {
         }
     }
 
-    private func createCore(name: String, regarding: ObjectReference, type: EventType, reason: String, action: String, note: String, time: JSONValue) async throws(KubeError) {
-        _ = try await client.create(.coreEvents, namespace: regarding.namespace, [
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": ["name": .string(name), "namespace": .string(regarding.namespace)],
-            "involvedObject": regarding.json, "reason": .string(reason), "message": .string(String(note.prefix(1024))), "type": .string(type.rawValue),
-            "action": .string(action), "source": ["component": .string(reportingController)],
-            "reportingComponent": .string(reportingController), "reportingInstance": .string(reportingInstance),
-            "firstTimestamp": time, "lastTimestamp": time, "count": 1,
-        ])
+    private func createCore(
+        name: String, regarding: ObjectReference, type: EventType, reason: String, action: String, note: String,
+        time: JSONValue
+    ) async throws(KubeError) {
+        _ = try await client.create(
+            .coreEvents, namespace: regarding.namespace,
+            [
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": ["name": .string(name), "namespace": .string(regarding.namespace)],
+                "involvedObject": regarding.json, "reason": .string(reason),
+                "message": .string(String(note.prefix(1024))), "type": .string(type.rawValue),
+                "action": .string(action), "source": ["component": .string(reportingController)],
+                "reportingComponent": .string(reportingController), "reportingInstance": .string(reportingInstance),
+                "firstTimestamp": time, "lastTimestamp": time, "count": 1,
+            ])
     }
 }

@@ -15,8 +15,10 @@ public final class ExecCredentialProvider: Sendable {
         public var description: String {
             switch self {
             case .launchFailed(let command, let reason): "cannot run credential plugin '\(command)': \(reason)"
-            case .failed(let command, let status, let stderr): "credential plugin '\(command)' exited \(status): \(stderr.prefix(300))"
-            case .badOutput(let command, let detail): "credential plugin '\(command)' printed no usable ExecCredential: \(detail)"
+            case .failed(let command, let status, let stderr):
+                "credential plugin '\(command)' exited \(status): \(stderr.prefix(300))"
+            case .badOutput(let command, let detail):
+                "credential plugin '\(command)' printed no usable ExecCredential: \(detail)"
             }
         }
     }
@@ -36,7 +38,9 @@ public final class ExecCredentialProvider: Sendable {
             return entry.token
         }
         let output = try await run()
-        guard let credential = try? JSONValue(parsing: output), let token = credential.value(at: ["status", "token"])?.stringValue, !token.isEmpty else {
+        guard let credential = try? JSONValue(parsing: output),
+            let token = credential.value(at: ["status", "token"])?.stringValue, !token.isEmpty
+        else {
             throw ExecError.badOutput(command: config.command, detail: "no status.token")
         }
         let expires = credential.value(at: ["status", "expirationTimestamp"])?.stringValue.flatMap(Timestamps.parse)
@@ -56,7 +60,8 @@ public final class ExecCredentialProvider: Sendable {
 
     static func runBlocking(_ config: ExecConfig) throws -> Data {
         var environment = ProcessInfo.processInfo.environment.merging(config.environment) { $1 }
-        environment["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(config.apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
+        environment["KUBERNETES_EXEC_INFO"] =
+            #"{"apiVersion":"\#(config.apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
         let output: ChildProcess.Output
         do {
             output = try ChildProcess.run(config.command, config.arguments, environment: environment)
@@ -64,7 +69,8 @@ public final class ExecCredentialProvider: Sendable {
             throw ExecError.launchFailed(config.command, reason: error.reason)
         }
         guard output.status == 0 else {
-            throw ExecError.failed(command: config.command, status: output.status, stderr: String(decoding: output.stderr, as: UTF8.self))
+            throw ExecError.failed(
+                command: config.command, status: output.status, stderr: String(decoding: output.stderr, as: UTF8.self))
         }
         return output.stdout
     }

@@ -37,7 +37,10 @@ public final class Informer: Sendable {
         public var initialBackoff: Duration = .milliseconds(200)
         public var maxBackoff: Duration = .seconds(30)
 
-        public init(namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil, resync: Duration? = nil) {
+        public init(
+            namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
+            resync: Duration? = nil
+        ) {
             self.namespace = namespace
             self.labelSelector = labelSelector
             self.fieldSelector = fieldSelector
@@ -60,9 +63,13 @@ public final class Informer: Sendable {
     private let options: Options
     private let handler: @Sendable (InformerEvent) -> Void
     private let clock: any Clock<Duration>
-    private let state = Mutex<(synced: Bool, statistics: Statistics, waiters: [CheckedContinuation<Void, Never>])>((false, Statistics(), []))
+    private let state = Mutex<(synced: Bool, statistics: Statistics, waiters: [CheckedContinuation<Void, Never>])>(
+        (false, Statistics(), []))
 
-    public init(client: KubernetesClient, resource: ResourceRef, options: Options = Options(), clock: any Clock<Duration> = ContinuousClock(), handler: @escaping @Sendable (InformerEvent) -> Void) {
+    public init(
+        client: KubernetesClient, resource: ResourceRef, options: Options = Options(),
+        clock: any Clock<Duration> = ContinuousClock(), handler: @escaping @Sendable (InformerEvent) -> Void
+    ) {
         self.client = client
         self.resource = resource
         self.options = options
@@ -120,7 +127,9 @@ public final class Informer: Sendable {
     }
 
     private func listAndReplace() async throws -> String {
-        let list = try await client.listAll(resource, namespace: options.namespace, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, pageSize: options.pageSize)
+        let list = try await client.listAll(
+            resource, namespace: options.namespace, labelSelector: options.labelSelector,
+            fieldSelector: options.fieldSelector, pageSize: options.pageSize)
         let (removed, previous) = cache.replace(with: list.items)
         for object in list.items {
             if let old = previous[ObjectCache.key(of: object)] {
@@ -138,7 +147,7 @@ public final class Informer: Sendable {
             defer { state.waiters = [] }
             return state.waiters
         }
-        waiters.forEach { $0.resume() }
+        for item in waiters { item.resume() }
         return list.resourceVersion
     }
 
@@ -149,7 +158,10 @@ public final class Informer: Sendable {
         while !Task.isCancelled {
             do {
                 count { $0.watches += 1 }
-                let stream = try await client.watch(resource, namespace: options.namespace, resourceVersion: version, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, timeoutSeconds: options.watchTimeoutSeconds)
+                let stream = try await client.watch(
+                    resource, namespace: options.namespace, resourceVersion: version,
+                    labelSelector: options.labelSelector, fieldSelector: options.fieldSelector,
+                    timeoutSeconds: options.watchTimeoutSeconds)
                 for try await event in stream {
                     switch event.kind {
                     case .bookmark:

@@ -30,7 +30,8 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notFound(let message), .alreadyExists(let message), .conflict(let message), .expired(let message),
-             .forbidden(let message), .unauthorized(let message), .badRequest(let message), .unsupportedMediaType(let message):
+            .forbidden(let message), .unauthorized(let message), .badRequest(let message),
+            .unsupportedMediaType(let message):
             return message
         case .invalid(let message, _): return message
         case .tooManyRequests(let message, _): return "too many requests: \(message)"
@@ -63,7 +64,8 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
         let status = try? JSONValue(parsing: body)
         let reason = status?["reason"]?.stringValue ?? ""
         let message = status?["message"]?.stringValue ?? String(decoding: body.prefix(300), as: UTF8.self)
-        let retryAfter = headers["Retry-After"].flatMap(Int.init).map { Duration.seconds($0) }
+        let retryAfter =
+            headers["Retry-After"].flatMap(Int.init).map { Duration.seconds($0) }
             ?? status?.value(at: ["details", "retryAfterSeconds"])?.intValue.map { Duration.seconds($0) }
         switch reason {
         case "NotFound": return .notFound(message)
@@ -71,7 +73,9 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
         case "Conflict": return .conflict(message)
         case "Invalid":
             let causes = (status?.value(at: ["details", "causes"])?.arrayValue ?? []).map {
-                Cause(reason: $0["reason"]?.stringValue ?? "", field: $0["field"]?.stringValue ?? "", message: $0["message"]?.stringValue ?? "")
+                Cause(
+                    reason: $0["reason"]?.stringValue ?? "", field: $0["field"]?.stringValue ?? "",
+                    message: $0["message"]?.stringValue ?? "")
             }
             return .invalid(message, causes: causes)
         case "Expired", "Gone": return .expired(message)

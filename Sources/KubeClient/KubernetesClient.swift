@@ -49,7 +49,8 @@ public final class KubernetesClient: Sendable {
     private let http: HTTPClient
     private let exec: ExecCredentialProvider?
 
-    public init(connection: ClusterConnection, fieldManager: String = "forescale", userAgent: String = "forescale/0.1") {
+    public init(connection: ClusterConnection, fieldManager: String = "forescale", userAgent: String = "forescale/0.1")
+    {
         self.connection = connection
         self.fieldManager = fieldManager
         var configuration = HTTPClient.Configuration()
@@ -75,7 +76,9 @@ public final class KubernetesClient: Sendable {
         case .bearerToken(let token): return "Bearer \(token)"
         case .bearerTokenFile(let path):
             // Re-read on every use: projected service-account tokens rotate.
-            guard let data = FileManager.default.contents(atPath: path) else { throw .configuration("cannot read the token file \(path)") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .configuration("cannot read the token file \(path)")
+            }
             return "Bearer \(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
         case .exec:
             do {
@@ -86,7 +89,10 @@ public final class KubernetesClient: Sendable {
         }
     }
 
-    private func request(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil, contentType: String? = nil, timeout: Duration? = .seconds(30)) async throws(KubeError) -> HTTPRequest {
+    private func request(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil, contentType: String? = nil,
+        timeout: Duration? = .seconds(30)
+    ) async throws(KubeError) -> HTTPRequest {
         var url = connection.server.hasSuffix("/") ? String(connection.server.dropLast()) : connection.server
         url += path
         if !query.isEmpty {
@@ -111,7 +117,9 @@ public final class KubernetesClient: Sendable {
         } catch {
             throw .transport(.cancelled)
         }
-        guard response.isSuccess else { throw KubeError.from(status: response.status, headers: response.headers, body: response.body) }
+        guard response.isSuccess else {
+            throw KubeError.from(status: response.status, headers: response.headers, body: response.body)
+        }
         do {
             return try JSONValue(parsing: response.body)
         } catch {
@@ -125,18 +133,27 @@ public final class KubernetesClient: Sendable {
 
     // MARK: Verbs
 
-    public func get(_ resource: ResourceRef, namespace: String?, name: String, subresource: String? = nil) async throws(KubeError) -> JSONValue {
-        try await send(try await request("GET", resource.path(namespace: namespaceFor(resource, namespace), name: name, subresource: subresource)))
+    public func get(_ resource: ResourceRef, namespace: String?, name: String, subresource: String? = nil)
+        async throws(KubeError) -> JSONValue
+    {
+        try await send(
+            try await request(
+                "GET", resource.path(namespace: namespaceFor(resource, namespace), name: name, subresource: subresource)
+            ))
     }
 
-    public func list(_ resource: ResourceRef, namespace: String?, labelSelector: String? = nil, fieldSelector: String? = nil, limit: Int? = nil, continueToken: String? = nil, resourceVersion: String? = nil) async throws(KubeError) -> ObjectList {
+    public func list(
+        _ resource: ResourceRef, namespace: String?, labelSelector: String? = nil, fieldSelector: String? = nil,
+        limit: Int? = nil, continueToken: String? = nil, resourceVersion: String? = nil
+    ) async throws(KubeError) -> ObjectList {
         var query: [(String, String)] = []
         if let labelSelector { query.append(("labelSelector", labelSelector)) }
         if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
         if let limit { query.append(("limit", String(limit))) }
         if let continueToken { query.append(("continue", continueToken)) }
         if let resourceVersion { query.append(("resourceVersion", resourceVersion)) }
-        let list = try await send(try await request("GET", resource.path(namespace: namespaceFor(resource, namespace)), query: query))
+        let list = try await send(
+            try await request("GET", resource.path(namespace: namespaceFor(resource, namespace)), query: query))
         return ObjectList(
             items: list["items"]?.arrayValue ?? [],
             resourceVersion: list.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "",
@@ -145,36 +162,64 @@ public final class KubernetesClient: Sendable {
     }
 
     /// Every page of a list, as one snapshot (the first page's resourceVersion).
-    public func listAll(_ resource: ResourceRef, namespace: String?, labelSelector: String? = nil, fieldSelector: String? = nil, pageSize: Int = 500) async throws(KubeError) -> ObjectList {
-        var page = try await list(resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector, limit: pageSize)
+    public func listAll(
+        _ resource: ResourceRef, namespace: String?, labelSelector: String? = nil, fieldSelector: String? = nil,
+        pageSize: Int = 500
+    ) async throws(KubeError) -> ObjectList {
+        var page = try await list(
+            resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector, limit: pageSize)
         var items = page.items
         let version = page.resourceVersion
         while let token = page.continueToken {
-            page = try await list(resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector, limit: pageSize, continueToken: token)
+            page = try await list(
+                resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector,
+                limit: pageSize, continueToken: token)
             items += page.items
         }
         return ObjectList(items: items, resourceVersion: version, continueToken: nil)
     }
 
-    public func create(_ resource: ResourceRef, namespace: String?, _ object: JSONValue) async throws(KubeError) -> JSONValue {
-        try await send(try await request("POST", resource.path(namespace: namespaceFor(resource, namespace)), query: [("fieldManager", fieldManager)], body: object.serialized(), contentType: "application/json"))
+    public func create(_ resource: ResourceRef, namespace: String?, _ object: JSONValue) async throws(KubeError)
+        -> JSONValue
+    {
+        try await send(
+            try await request(
+                "POST", resource.path(namespace: namespaceFor(resource, namespace)),
+                query: [("fieldManager", fieldManager)], body: object.serialized(), contentType: "application/json"))
     }
 
     /// PUT: the object's metadata.resourceVersion is the precondition (409 when stale).
-    public func update(_ resource: ResourceRef, namespace: String?, _ object: JSONValue, subresource: String? = nil) async throws(KubeError) -> JSONValue {
-        guard let name = object.value(at: ["metadata", "name"])?.stringValue else { throw .configuration("update needs metadata.name") }
-        return try await send(try await request("PUT", resource.path(namespace: namespaceFor(resource, namespace), name: name, subresource: subresource), query: [("fieldManager", fieldManager)], body: object.serialized(), contentType: "application/json"))
+    public func update(_ resource: ResourceRef, namespace: String?, _ object: JSONValue, subresource: String? = nil)
+        async throws(KubeError) -> JSONValue
+    {
+        guard let name = object.value(at: ["metadata", "name"])?.stringValue else {
+            throw .configuration("update needs metadata.name")
+        }
+        return try await send(
+            try await request(
+                "PUT",
+                resource.path(namespace: namespaceFor(resource, namespace), name: name, subresource: subresource),
+                query: [("fieldManager", fieldManager)], body: object.serialized(), contentType: "application/json"))
     }
 
-    public func patch(_ resource: ResourceRef, namespace: String?, name: String, _ patch: PatchBody, subresource: String? = nil) async throws(KubeError) -> JSONValue {
+    public func patch(
+        _ resource: ResourceRef, namespace: String?, name: String, _ patch: PatchBody, subresource: String? = nil
+    ) async throws(KubeError) -> JSONValue {
         var query = [("fieldManager", fieldManager)]
         if case .apply(_, let force) = patch, force { query.append(("force", "true")) }
-        return try await send(try await request("PATCH", resource.path(namespace: namespaceFor(resource, namespace), name: name, subresource: subresource), query: query, body: patch.body.serialized(), contentType: patch.contentType))
+        return try await send(
+            try await request(
+                "PATCH",
+                resource.path(namespace: namespaceFor(resource, namespace), name: name, subresource: subresource),
+                query: query, body: patch.body.serialized(), contentType: patch.contentType))
     }
 
     /// DELETE; with finalizers pending the object is returned with deletionTimestamp set.
     @discardableResult
-    public func delete(_ resource: ResourceRef, namespace: String?, name: String, preconditions: (uid: String?, resourceVersion: String?)? = nil) async throws(KubeError) -> JSONValue {
+    public func delete(
+        _ resource: ResourceRef, namespace: String?, name: String,
+        preconditions: (uid: String?, resourceVersion: String?)? = nil
+    ) async throws(KubeError) -> JSONValue {
         var options: JSONValue = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"]
         if let preconditions {
             var fields: [String: JSONValue] = [:]
@@ -182,7 +227,10 @@ public final class KubernetesClient: Sendable {
             if let version = preconditions.resourceVersion { fields["resourceVersion"] = .string(version) }
             options["preconditions"] = .object(fields)
         }
-        return try await send(try await request("DELETE", resource.path(namespace: namespaceFor(resource, namespace), name: name), body: options.serialized(), contentType: "application/json"))
+        return try await send(
+            try await request(
+                "DELETE", resource.path(namespace: namespaceFor(resource, namespace), name: name),
+                body: options.serialized(), contentType: "application/json"))
     }
 
     // MARK: Watch
@@ -190,12 +238,18 @@ public final class KubernetesClient: Sendable {
     /// Opens a watch from `resourceVersion`; events arrive as the server sends them. The
     /// stream ends when the server closes it (timeoutSeconds); a 410 ERROR event is thrown
     /// as `.expired`.
-    public func watch(_ resource: ResourceRef, namespace: String?, resourceVersion: String, labelSelector: String? = nil, fieldSelector: String? = nil, allowBookmarks: Bool = true, timeoutSeconds: Int = 300) async throws(KubeError) -> AsyncThrowingStream<WatchEvent, Error> {
-        var query: [(String, String)] = [("watch", "true"), ("resourceVersion", resourceVersion), ("timeoutSeconds", String(timeoutSeconds))]
+    public func watch(
+        _ resource: ResourceRef, namespace: String?, resourceVersion: String, labelSelector: String? = nil,
+        fieldSelector: String? = nil, allowBookmarks: Bool = true, timeoutSeconds: Int = 300
+    ) async throws(KubeError) -> AsyncThrowingStream<WatchEvent, Error> {
+        var query: [(String, String)] = [
+            ("watch", "true"), ("resourceVersion", resourceVersion), ("timeoutSeconds", String(timeoutSeconds)),
+        ]
         if allowBookmarks { query.append(("allowWatchBookmarks", "true")) }
         if let labelSelector { query.append(("labelSelector", labelSelector)) }
         if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
-        var request = try await request("GET", resource.path(namespace: namespaceFor(resource, namespace)), query: query, timeout: nil)
+        var request = try await request(
+            "GET", resource.path(namespace: namespaceFor(resource, namespace)), query: query, timeout: nil)
         // A silent connection (no events, no bookmarks) for this long is dead.
         request.idleTimeout = .seconds(timeoutSeconds + 60)
         let response: HTTPStreamingResponse

@@ -27,7 +27,9 @@ public struct KubernetesLeaseLock: LeaseLock {
     public func get() async throws(KubeError) -> (record: LeaseRecord, resourceVersion: String)? {
         do {
             let lease = try await client.get(.leases, namespace: namespace, name: name)
-            return (LeaseRecord(spec: lease["spec"]), lease.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "")
+            return (
+                LeaseRecord(spec: lease["spec"]), lease.value(at: ["metadata", "resourceVersion"])?.stringValue ?? ""
+            )
         } catch {
             if case .notFound = error { return nil }
             throw error
@@ -35,18 +37,24 @@ public struct KubernetesLeaseLock: LeaseLock {
     }
 
     public func create(_ record: LeaseRecord) async throws(KubeError) {
-        _ = try await client.create(.leases, namespace: namespace, [
-            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": ["name": .string(name), "namespace": .string(namespace)], "spec": record.spec,
-        ])
+        _ = try await client.create(
+            .leases, namespace: namespace,
+            [
+                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": ["name": .string(name), "namespace": .string(namespace)], "spec": record.spec,
+            ])
     }
 
     public func update(_ record: LeaseRecord, resourceVersion: String) async throws(KubeError) {
-        _ = try await client.update(.leases, namespace: namespace, [
-            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": ["name": .string(name), "namespace": .string(namespace), "resourceVersion": .string(resourceVersion)],
-            "spec": record.spec,
-        ])
+        _ = try await client.update(
+            .leases, namespace: namespace,
+            [
+                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": [
+                    "name": .string(name), "namespace": .string(namespace), "resourceVersion": .string(resourceVersion),
+                ],
+                "spec": record.spec,
+            ])
     }
 }
 
@@ -77,8 +85,13 @@ public final class LeaderElector: Sendable {
     private let state: Mutex<LeaderElectionState>
     private let leading = Atomic<Bool>(false)
 
-    public init<C: Clock>(lock: any LeaseLock, configuration: Configuration, clock: C, wallTime: @escaping @Sendable () -> Date = { Date() }) where C.Duration == Duration {
-        precondition(configuration.renewDeadline < configuration.leaseDuration, "renewDeadline must be shorter than leaseDuration")
+    public init<C: Clock>(
+        lock: any LeaseLock, configuration: Configuration, clock: C,
+        wallTime: @escaping @Sendable () -> Date = { Date() }
+    ) where C.Duration == Duration {
+        precondition(
+            configuration.renewDeadline < configuration.leaseDuration,
+            "renewDeadline must be shorter than leaseDuration")
         self.lock = lock
         self.configuration = configuration
         let start = clock.now

@@ -33,7 +33,9 @@ public final class ObjectCache: Sendable {
 
     public static func key(of object: JSONValue) -> String {
         let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
-        guard let namespace = object.value(at: ["metadata", "namespace"])?.stringValue, !namespace.isEmpty else { return name }
+        guard let namespace = object.value(at: ["metadata", "namespace"])?.stringValue, !namespace.isEmpty else {
+            return name
+        }
         return "\(namespace)/\(name)"
     }
 

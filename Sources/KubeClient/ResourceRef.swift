@@ -28,16 +28,21 @@ public struct ResourceRef: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func escape(_ segment: String) -> String {
-        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(.init(charactersIn: "/"))) ?? segment
+        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(.init(charactersIn: "/")))
+            ?? segment
     }
 
-    public static let namespaces = ResourceRef(group: "", version: "v1", plural: "namespaces", kind: "Namespace", isNamespaced: false)
+    public static let namespaces = ResourceRef(
+        group: "", version: "v1", plural: "namespaces", kind: "Namespace", isNamespaced: false)
     public static let configMaps = ResourceRef(group: "", version: "v1", plural: "configmaps", kind: "ConfigMap")
     public static let coreEvents = ResourceRef(group: "", version: "v1", plural: "events", kind: "Event")
     public static let events = ResourceRef(group: "events.k8s.io", version: "v1", plural: "events", kind: "Event")
     public static let leases = ResourceRef(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease")
     public static let deployments = ResourceRef(group: "apps", version: "v1", plural: "deployments", kind: "Deployment")
     public static let jobs = ResourceRef(group: "batch", version: "v1", plural: "jobs", kind: "Job")
-    public static let customResourceDefinitions = ResourceRef(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition", isNamespaced: false)
-    public static let scalingPolicies = ResourceRef(group: "forescale.io", version: "v1alpha1", plural: "scalingpolicies", kind: "ScalingPolicy")
+    public static let customResourceDefinitions = ResourceRef(
+        group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
+        kind: "CustomResourceDefinition", isNamespaced: false)
+    public static let scalingPolicies = ResourceRef(
+        group: "forescale.io", version: "v1alpha1", plural: "scalingpolicies", kind: "ScalingPolicy")
 }

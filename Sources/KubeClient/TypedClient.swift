@@ -30,7 +30,8 @@ public struct TypedClient<Object: KubeResource>: Sendable {
 
     public func list(namespace: String?, labelSelector: String? = nil) async throws(KubeError) -> [Object] {
         var objects: [Object] = []
-        for item in try await client.listAll(Object.resource, namespace: namespace, labelSelector: labelSelector).items {
+        for item in try await client.listAll(Object.resource, namespace: namespace, labelSelector: labelSelector).items
+        {
             objects.append(try Object(json: item))
         }
         return objects
@@ -46,11 +47,17 @@ public struct TypedClient<Object: KubeResource>: Sendable {
 
     /// PUT of `/status` (only the status is taken).
     public func updateStatus(_ object: Object) async throws(KubeError) -> Object {
-        try Object(json: try await client.update(Object.resource, namespace: object.namespace, object.json, subresource: "status"))
+        try Object(
+            json: try await client.update(
+                Object.resource, namespace: object.namespace, object.json, subresource: "status"))
     }
 
-    public func patch(namespace: String?, name: String, _ patch: PatchBody, subresource: String? = nil) async throws(KubeError) -> Object {
-        try Object(json: try await client.patch(Object.resource, namespace: namespace, name: name, patch, subresource: subresource))
+    public func patch(namespace: String?, name: String, _ patch: PatchBody, subresource: String? = nil)
+        async throws(KubeError) -> Object
+    {
+        try Object(
+            json: try await client.patch(
+                Object.resource, namespace: namespace, name: name, patch, subresource: subresource))
     }
 
     public func delete(namespace: String?, name: String) async throws(KubeError) {
@@ -65,7 +72,11 @@ public struct ConfigMap: KubeResource {
     public init(json: JSONValue) { self.json = json }
 
     public init(namespace: String, name: String, data: [String: String]) {
-        json = ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["namespace": .string(namespace), "name": .string(name)], "data": .object(data.mapValues(JSONValue.string))]
+        json = [
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": ["namespace": .string(namespace), "name": .string(name)],
+            "data": .object(data.mapValues(JSONValue.string)),
+        ]
     }
 
     public var data: [String: String] {
@@ -107,8 +118,12 @@ extension KubernetesClient {
 
     /// Sets spec.replicas through `/scale` (a merge patch: no read-modify-write race).
     @discardableResult
-    public func setScale(_ resource: ResourceRef, namespace: String, name: String, replicas: Int) async throws(KubeError) -> Scale {
-        let scale = try await patch(resource, namespace: namespace, name: name, .merge(["spec": ["replicas": .integer(Int64(replicas))]]), subresource: "scale")
+    public func setScale(_ resource: ResourceRef, namespace: String, name: String, replicas: Int)
+        async throws(KubeError) -> Scale
+    {
+        let scale = try await patch(
+            resource, namespace: namespace, name: name, .merge(["spec": ["replicas": .integer(Int64(replicas))]]),
+            subresource: "scale")
         return Scale(
             specReplicas: scale.value(at: ["spec", "replicas"])?.intValue ?? 0,
             statusReplicas: scale.value(at: ["status", "replicas"])?.intValue ?? 0,

@@ -36,7 +36,9 @@ public struct WatchEvent: Sendable {
                                 let code = object["code"]?.intValue ?? 500
                                 throw KubeError.from(status: code, headers: [:], body: object.serialized())
                             }
-                            guard let kind = Kind(rawValue: type) else { throw KubeError.decoding("unknown watch event type \(type)") }
+                            guard let kind = Kind(rawValue: type) else {
+                                throw KubeError.decoding("unknown watch event type \(type)")
+                            }
                             continuation.yield(WatchEvent(kind: kind, object: object))
                         }
                         pending.removeFirst(lineStart)

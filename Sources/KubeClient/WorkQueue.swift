@@ -37,7 +37,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
             inner.state.add(key)
             return Self.dispatch(&inner)
         }
-        handOff.forEach { $0.0.resume(returning: $0.1) }
+        for item in handOff { item.0.resume(returning: item.1) }
     }
 
     /// Adds `key` after `delay` (the earliest pending delay wins).
@@ -58,7 +58,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
         if let due { wake(after: max(.zero, due - current)) }
         // A zero delay may have queued it at once.
         let handOff = inner.withLock { Self.dispatch(&$0) }
-        handOff.forEach { $0.0.resume(returning: $0.1) }
+        for item in handOff { item.0.resume(returning: item.1) }
     }
 
     /// Success: the key's backoff starts over.
@@ -66,15 +66,16 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
 
     /// The worker finished `key` (it may be handed out again if it was re-added meanwhile).
     public func done(_ key: Key) {
-        let (handOff, drained) = inner.withLock { inner -> ([(CheckedContinuation<Key?, Never>, Key?)], [CheckedContinuation<Void, Never>]) in
+        let (handOff, drained) = inner.withLock {
+            inner -> ([(CheckedContinuation<Key?, Never>, Key?)], [CheckedContinuation<Void, Never>]) in
             inner.state.done(key)
             let handOff = Self.dispatch(&inner)
             guard inner.state.isProcessingEmpty, inner.state.count == 0 else { return (handOff, []) }
             defer { inner.drainWaiters = [] }
             return (handOff, inner.drainWaiters)
         }
-        handOff.forEach { $0.0.resume(returning: $0.1) }
-        drained.forEach { $0.resume() }
+        for item in handOff { item.0.resume(returning: item.1) }
+        for item in drained { item.resume() }
     }
 
     /// The next key; waits while none is ready; nil once shut down and drained.
@@ -100,7 +101,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
             defer { inner.waiters = [] }
             return inner.waiters
         }
-        waiting.forEach { $0.resume(returning: nil) }
+        for item in waiting { item.resume(returning: nil) }
     }
 
     /// Returns when nothing is queued or being processed.
@@ -123,7 +124,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
                 inner.state.advance(to: current)
                 return Self.dispatch(&inner)
             }
-            handOff.forEach { $0.0.resume(returning: $0.1) }
+            for item in handOff { item.0.resume(returning: item.1) }
         }
     }
 

@@ -18,7 +18,10 @@ public struct Condition: Codable, Sendable, Equatable {
     public var reason: String
     public var message: String
 
-    public init(type: String, status: Status, observedGeneration: Int? = nil, lastTransitionTime: Date, reason: String, message: String = "") {
+    public init(
+        type: String, status: Status, observedGeneration: Int? = nil, lastTransitionTime: Date, reason: String,
+        message: String = ""
+    ) {
         self.type = type
         self.status = status
         self.observedGeneration = observedGeneration

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A field selector (`?fieldSelector=`): comma-separated `path=value`, `path==value` or
 /// `path!=value` over dotted object paths such as `metadata.name` or
 /// `involvedObject.name`. A missing field compares as the empty string, as the API server does.
@@ -9,7 +11,9 @@ public struct FieldSelector: Sendable, Equatable {
 
     public struct ParseError: Error, Equatable, CustomStringConvertible {
         public var selector: String
-        public var description: String { "invalid field selector '\(selector)': expected path=value, path==value or path!=value" }
+        public var description: String {
+            "invalid field selector '\(selector)': expected path=value, path==value or path!=value"
+        }
     }
 
     public var requirements: [Requirement]
@@ -18,7 +22,8 @@ public struct FieldSelector: Sendable, Equatable {
         var requirements: [Requirement] = []
         for part in text.split(separator: ",") {
             let item = String(part)
-            let (op, negated): (String, Bool) = item.contains("!=") ? ("!=", true) : item.contains("==") ? ("==", false) : ("=", false)
+            let (op, negated): (String, Bool) =
+                item.contains("!=") ? ("!=", true) : item.contains("==") ? ("==", false) : ("=", false)
             guard let range = item.range(of: op) else { throw ParseError(selector: text) }
             let path = item[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
             let value = item[range.upperBound...].trimmingCharacters(in: .whitespaces)
@@ -49,5 +54,3 @@ public struct FieldSelector: Sendable, Equatable {
         }
     }
 }
-
-import Foundation

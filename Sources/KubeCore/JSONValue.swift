@@ -80,7 +80,9 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 
     /// Parses like `init(parsing:)` and also returns the keys that appeared more than once in
     /// one object (the API server's strict field validation rejects them).
-    public static func parseReportingDuplicates(_ data: Data, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError) -> (value: JSONValue, duplicateKeys: [String]) {
+    public static func parseReportingDuplicates(_ data: Data, maxDepth: Int = JSONValue.defaultMaxDepth)
+        throws(ParseError) -> (value: JSONValue, duplicateKeys: [String])
+    {
         var parser = JSONParser(bytes: [UInt8](data), maxDepth: maxDepth)
         let value = try parser.parseDocument()
         return (value, parser.duplicateKeys)
@@ -122,7 +124,9 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         case .bool(let value): out.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
         case .integer(let value): out.append(contentsOf: String(value).utf8)
         case .number(let value):
-            let text = value.isFinite ? (value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) + ".0" : "\(value)") : "null"
+            let text =
+                value.isFinite
+                ? (value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) + ".0" : "\(value)") : "null"
             out.append(contentsOf: text.utf8)
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let items):
@@ -154,7 +158,8 @@ public enum JSONValue: Sendable, Equatable, Hashable {
             case UInt8(ascii: "\n"): out.append(contentsOf: [92, 110])
             case UInt8(ascii: "\r"): out.append(contentsOf: [92, 114])
             case UInt8(ascii: "\t"): out.append(contentsOf: [92, 116])
-            case 0..<0x20: out.append(contentsOf: [92, 117, 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
+            case 0..<0x20:
+                out.append(contentsOf: [92, 117, 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
             default: out.append(byte)
             }
         }
@@ -226,16 +231,26 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw .invalid("expected a key at byte \(index)") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw .invalid("expected a key at byte \(index)")
+            }
             let key = try parseString()
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw .invalid("expected ':' at byte \(index)") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw .invalid("expected ':' at byte \(index)")
+            }
             index += 1
             if fields.updateValue(try parseValue(), forKey: key) != nil { duplicateKeys.append(key) }
             skipWhitespace()
             guard index < bytes.count else { throw .invalid("unterminated object") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(fields) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(fields)
+            }
             throw .invalid("expected ',' or '}' at byte \(index)")
         }
     }
@@ -254,8 +269,14 @@ struct JSONParser {
             items.append(try parseValue())
             skipWhitespace()
             guard index < bytes.count else { throw .invalid("unterminated array") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
             throw .invalid("expected ',' or ']' at byte \(index)")
         }
     }
@@ -269,7 +290,11 @@ struct JSONParser {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 // Most strings have no escapes: one decode, no concatenation.
-                if result.isEmpty { result = String(decoding: bytes[run..<index], as: UTF8.self) } else { result += String(decoding: bytes[run..<index], as: UTF8.self) }
+                if result.isEmpty {
+                    result = String(decoding: bytes[run..<index], as: UTF8.self)
+                } else {
+                    result += String(decoding: bytes[run..<index], as: UTF8.self)
+                }
                 index += 1
                 return result
             }
@@ -292,7 +317,9 @@ struct JSONParser {
                 case UInt8(ascii: "u"):
                     var code = try parseHex4()
                     if (0xD800..<0xDC00).contains(code) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        else {
                             throw .invalid("lone surrogate")
                         }
                         index += 2
@@ -312,7 +339,9 @@ struct JSONParser {
     }
 
     private mutating func parseHex4() throws(JSONValue.ParseError) -> UInt32 {
-        guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16) else {
+        guard index + 4 <= bytes.count,
+            let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
+        else {
             throw .invalid("bad \\u escape")
         }
         index += 4
@@ -326,7 +355,9 @@ struct JSONParser {
         let digitsStart = index
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
         guard index > digitsStart else { throw .invalid("unexpected character at byte \(start)") }
-        if bytes[digitsStart] == UInt8(ascii: "0") && index - digitsStart > 1 { throw .invalid("leading zero at byte \(start)") }
+        if bytes[digitsStart] == UInt8(ascii: "0") && index - digitsStart > 1 {
+            throw .invalid("leading zero at byte \(start)")
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             isInteger = false
             index += 1
@@ -337,7 +368,9 @@ struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             isInteger = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             let exponent = index
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             guard index > exponent else { throw .invalid("bad exponent at byte \(start)") }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A Kubernetes label selector in its string form (`?labelSelector=`): comma-separated
 /// requirements, each `key=value`, `key==value`, `key!=value`, `key in (a,b)`,
 /// `key notin (a,b)`, `key` (exists) or `!key` (does not exist). All must match.
@@ -75,7 +77,9 @@ public struct LabelSelector: Sendable, Equatable {
             guard isValidKey(key) else { throw fail("bad key '\(key)'") }
             return .doesNotExist(key)
         }
-        for (op, make) in [("!=", Requirement.notEquals), ("==", Requirement.equals), ("=", Requirement.equals)] as [(String, (String, String) -> Requirement)] {
+        for (op, make) in [("!=", Requirement.notEquals), ("==", Requirement.equals), ("=", Requirement.equals)]
+            as [(String, (String, String) -> Requirement)]
+        {
             if let range = item.range(of: op) {
                 let key = item[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
                 let value = item[range.upperBound...].trimmingCharacters(in: .whitespaces)
@@ -93,10 +97,19 @@ public struct LabelSelector: Sendable, Equatable {
             let key = words[0]
             let rest = words.dropFirst().joined(separator: " ")
             let (op, list): (String, String)
-            if rest.hasPrefix("notin") { (op, list) = ("notin", String(rest.dropFirst(5))) } else if rest.hasPrefix("in") { (op, list) = ("in", String(rest.dropFirst(2))) } else { throw fail("unknown operator in '\(item)'") }
+            if rest.hasPrefix("notin") {
+                (op, list) = ("notin", String(rest.dropFirst(5)))
+            } else if rest.hasPrefix("in") {
+                (op, list) = ("in", String(rest.dropFirst(2)))
+            } else {
+                throw fail("unknown operator in '\(item)'")
+            }
             let trimmed = list.trimmingCharacters(in: .whitespaces)
-            guard isValidKey(key), trimmed.hasPrefix("("), trimmed.hasSuffix(")") else { throw fail("expected '\(key) \(op) (values)'") }
-            let values = Set(trimmed.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            guard isValidKey(key), trimmed.hasPrefix("("), trimmed.hasSuffix(")") else {
+                throw fail("expected '\(key) \(op) (values)'")
+            }
+            let values = Set(
+                trimmed.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             guard !values.isEmpty, values.allSatisfy(isValidValue) else { throw fail("bad values in '\(item)'") }
             return op == "in" ? .isIn(key, values) : .notIn(key, values)
         }
@@ -110,7 +123,8 @@ public struct LabelSelector: Sendable, Equatable {
         guard parts.count <= 2, let name = parts.last, isValidName(name) else { return false }
         if parts.count == 2 {
             let prefix = parts[0]
-            return !prefix.isEmpty && prefix.count <= 253 && prefix.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
+            return !prefix.isEmpty && prefix.count <= 253
+                && prefix.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
         }
         return true
     }
@@ -121,9 +135,8 @@ public struct LabelSelector: Sendable, Equatable {
 
     private static func isValidName(_ name: Substring) -> Bool {
         guard !name.isEmpty, name.count <= 63, let first = name.first, let last = name.last,
-              first.isASCII && (first.isLetter || first.isNumber), last.isASCII && (last.isLetter || last.isNumber) else { return false }
+            first.isASCII && (first.isLetter || first.isNumber), last.isASCII && (last.isLetter || last.isNumber)
+        else { return false }
         return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
     }
 }
-
-import Foundation

@@ -8,7 +8,9 @@ public struct LeaseRecord: Sendable, Equatable {
     public var renewTime: Date?
     public var leaseTransitions: Int
 
-    public init(holderIdentity: String, leaseDurationSeconds: Int, acquireTime: Date?, renewTime: Date?, leaseTransitions: Int) {
+    public init(
+        holderIdentity: String, leaseDurationSeconds: Int, acquireTime: Date?, renewTime: Date?, leaseTransitions: Int
+    ) {
         self.holderIdentity = holderIdentity
         self.leaseDurationSeconds = leaseDurationSeconds
         self.acquireTime = acquireTime
@@ -62,7 +64,9 @@ public struct LeaderElectionState: Sendable {
 
     /// Whether this identity may write itself into the lease at `now`.
     public func mayAcquire(now: Duration) -> Bool {
-        guard let record = observedRecord, !record.holderIdentity.isEmpty, record.holderIdentity != identity else { return true }
+        guard let record = observedRecord, !record.holderIdentity.isEmpty, record.holderIdentity != identity else {
+            return true
+        }
         let duration = record.leaseDurationSeconds > 0 ? Duration.seconds(record.leaseDurationSeconds) : leaseDuration
         return observedAt + duration <= now
     }
@@ -71,10 +75,14 @@ public struct LeaderElectionState: Sendable {
     public func nextRecord(wallTime: Date) -> LeaseRecord {
         let seconds = Int(leaseDuration.components.seconds)
         if let record = observedRecord, record.holderIdentity == identity {
-            return LeaseRecord(holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: record.acquireTime ?? wallTime, renewTime: wallTime, leaseTransitions: record.leaseTransitions)
+            return LeaseRecord(
+                holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: record.acquireTime ?? wallTime,
+                renewTime: wallTime, leaseTransitions: record.leaseTransitions)
         }
         let transitions = (observedRecord?.leaseTransitions ?? -1) + 1
-        return LeaseRecord(holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: wallTime, renewTime: wallTime, leaseTransitions: transitions)
+        return LeaseRecord(
+            holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: wallTime, renewTime: wallTime,
+            leaseTransitions: transitions)
     }
 
     /// What to write on graceful release, so a successor may take over at once.

@@ -46,7 +46,8 @@ public func applyJSONPatch(_ patch: JSONValue, to target: JSONValue) throws(JSON
         case "replace":
             guard let value = operation["value"] else { throw .malformed("replace needs 'value'") }
             guard get(pointer, in: document) != nil else { throw .pathNotFound(path) }
-            document = try add(value, at: pointer, path: path, in: try remove(at: pointer, path: path, from: document).document)
+            document = try add(
+                value, at: pointer, path: path, in: try remove(at: pointer, path: path, from: document).document)
         case "move", "copy":
             guard let from = operation["from"]?.stringValue else { throw .malformed("\(op) needs 'from'") }
             let source = try parsePointer(from)
@@ -89,7 +90,9 @@ func get(_ pointer: [String], in document: JSONValue) -> JSONValue? {
     return current
 }
 
-private func add(_ value: JSONValue, at pointer: [String], path: String, in document: JSONValue) throws(JSONPatchError) -> JSONValue {
+private func add(_ value: JSONValue, at pointer: [String], path: String, in document: JSONValue) throws(JSONPatchError)
+    -> JSONValue
+{
     guard let token = pointer.first else { return value }
     let rest = Array(pointer.dropFirst())
     switch document {
@@ -103,7 +106,10 @@ private func add(_ value: JSONValue, at pointer: [String], path: String, in docu
         return .object(fields)
     case .array(var items):
         if rest.isEmpty {
-            if token == "-" { items.append(value); return .array(items) }
+            if token == "-" {
+                items.append(value)
+                return .array(items)
+            }
             guard let index = Int(token), index >= 0, index <= items.count else { throw .pathNotFound(path) }
             items.insert(value, at: index)
         } else {
@@ -116,7 +122,9 @@ private func add(_ value: JSONValue, at pointer: [String], path: String, in docu
     }
 }
 
-private func remove(at pointer: [String], path: String, from document: JSONValue) throws(JSONPatchError) -> (document: JSONValue, removed: JSONValue) {
+private func remove(at pointer: [String], path: String, from document: JSONValue) throws(JSONPatchError) -> (
+    document: JSONValue, removed: JSONValue
+) {
     guard let token = pointer.first else { throw .malformed("cannot remove the whole document") }
     let rest = Array(pointer.dropFirst())
     switch document {

@@ -16,7 +16,8 @@ public enum Timestamps {
 
     /// `YYYY-MM-DDTHH:MM:SS` without Foundation's format parser (a hot path in controllers).
     private static func digits(_ fields: tm) -> String {
-        padded(Int(fields.tm_year) + 1900, 4) + "-" + padded(Int(fields.tm_mon) + 1, 2) + "-" + padded(Int(fields.tm_mday), 2) + "T"
+        padded(Int(fields.tm_year) + 1900, 4) + "-" + padded(Int(fields.tm_mon) + 1, 2) + "-"
+            + padded(Int(fields.tm_mday), 2) + "T"
             + padded(Int(fields.tm_hour), 2) + ":" + padded(Int(fields.tm_min), 2) + ":" + padded(Int(fields.tm_sec), 2)
     }
 
@@ -29,7 +30,10 @@ public enum Timestamps {
         let interval = date.timeIntervalSince1970
         var seconds = time_t(interval.rounded(.down))
         var micros = Int32(((interval - Double(seconds)) * 1_000_000).rounded())
-        if micros >= 1_000_000 { seconds += 1; micros -= 1_000_000 }
+        if micros >= 1_000_000 {
+            seconds += 1
+            micros -= 1_000_000
+        }
         var fields = tm()
         gmtime_r(&seconds, &fields)
         return (fields, micros)
@@ -49,8 +53,9 @@ public enum Timestamps {
             return value
         }
         guard let year = number(0, 4), bytes[4] == 45, let month = number(5, 2), bytes[7] == 45, let day = number(8, 2),
-              bytes[10] == 84 || bytes[10] == 116 || bytes[10] == 32,
-              let hour = number(11, 2), bytes[13] == 58, let minute = number(14, 2), bytes[16] == 58, let second = number(17, 2)
+            bytes[10] == 84 || bytes[10] == 116 || bytes[10] == 32,
+            let hour = number(11, 2), bytes[13] == 58, let minute = number(14, 2), bytes[16] == 58,
+            let second = number(17, 2)
         else { return nil }
         var index = 19
         var fraction = 0.0
@@ -70,12 +75,16 @@ public enum Timestamps {
         switch bytes[index] {
         case 90, 122: index += 1
         case 43, 45:
-            guard let hours = number(index + 1, 2), bytes.count > index + 3, bytes[index + 3] == 58, let minutes = number(index + 4, 2) else { return nil }
+            guard let hours = number(index + 1, 2), bytes.count > index + 3, bytes[index + 3] == 58,
+                let minutes = number(index + 4, 2)
+            else { return nil }
             offset = (hours * 60 + minutes) * 60 * (bytes[index] == 45 ? -1 : 1)
             index += 6
         default: return nil
         }
-        guard index == bytes.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        guard index == bytes.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60,
+            second < 61
+        else { return nil }
         var fields = tm()
         fields.tm_year = Int32(year - 1900)
         fields.tm_mon = Int32(month - 1)

@@ -14,7 +14,9 @@ public enum YAML {
 
     /// Every document in `text`. Nesting (block and flow together) deeper than `maxDepth`
     /// is an error, as in `JSONValue(parsing:)`; parsing is linear in the text.
-    public static func parseDocuments(_ text: String, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError) -> [JSONValue] {
+    public static func parseDocuments(_ text: String, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError)
+        -> [JSONValue]
+    {
         var documents: [[Line]] = [[]]
         for (number, raw) in text.components(separatedBy: "\n").enumerated() {
             let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
@@ -34,7 +36,8 @@ public enum YAML {
     }
 
     /// The single document in `text` (an empty document is null).
-    public static func parse(_ text: String, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError) -> JSONValue {
+    public static func parse(_ text: String, maxDepth: Int = JSONValue.defaultMaxDepth) throws(ParseError) -> JSONValue
+    {
         try parseDocuments(text, maxDepth: maxDepth).first ?? .null
     }
 
@@ -87,7 +90,9 @@ public enum YAML {
             let line = lines[index]
             depth += 1
             defer { depth -= 1 }
-            guard depth <= maxDepth else { throw ParseError(line: line.number, detail: "nesting deeper than \(maxDepth)") }
+            guard depth <= maxDepth else {
+                throw ParseError(line: line.number, detail: "nesting deeper than \(maxDepth)")
+            }
             if line.content.hasPrefix("- ") || line.content == "-" { return try parseSequence(indent: line.indent) }
             if splitKey(line.content) != nil { return try parseMapping(indent: line.indent) }
             index += 1
@@ -99,13 +104,16 @@ public enum YAML {
             while true {
                 skipBlank()
                 guard index < lines.count, lines[index].indent == indent,
-                      lines[index].content.hasPrefix("- ") || lines[index].content == "-" else { break }
+                    lines[index].content.hasPrefix("- ") || lines[index].content == "-"
+                else { break }
                 let line = lines[index]
                 let rest = String(line.content.dropFirst(1)).drop { $0 == " " }
                 if rest.isEmpty || rest.hasPrefix("#") {
                     index += 1
                     skipBlank()
-                    items.append(index < lines.count && lines[index].indent > indent ? try parseNode(indent: lines[index].indent) : .null)
+                    items.append(
+                        index < lines.count && lines[index].indent > indent
+                            ? try parseNode(indent: lines[index].indent) : .null)
                     continue
                 }
                 // "- key: value" starts a mapping whose keys sit at the dash's indent + 2.
@@ -156,13 +164,15 @@ public enum YAML {
                 // folded into one line with spaces (kubectl wraps long values this way).
                 let isPlain = header.first != "\"" && header.first != "'"
                 while index < lines.count, !lines[index].isBlank, lines[index].indent > parentIndent,
-                      !(isPlain && splitKey(lines[index].content) != nil) {  // `a: 1` + deeper `b: 2` stays an error
+                    !(isPlain && splitKey(lines[index].content) != nil)
+                {  // `a: 1` + deeper `b: 2` stays an error
                     header += " " + stripComment(lines[index].content)
                     index += 1
                 }
                 return try scalar(header, line: line.number)
             }
-            let keep = header.contains("+"), strip = header.contains("-")
+            let keep = header.contains("+")
+            let strip = header.contains("-")
             var body: [String] = []
             var blockIndent: Int?
             while index < lines.count {
@@ -197,7 +207,10 @@ public enum YAML {
                 guard let close = content.dropFirst().firstIndex(of: quote) else { return nil }
                 let after = content[content.index(after: close)...]
                 guard after.hasPrefix(":"), after.count == 1 || after.dropFirst().first == " " else { return nil }
-                return (String(content[content.index(after: content.startIndex)..<close]), String(after.dropFirst()).trimmingCharacters(in: .whitespaces))
+                return (
+                    String(content[content.index(after: content.startIndex)..<close]),
+                    String(after.dropFirst()).trimmingCharacters(in: .whitespaces)
+                )
             }
             guard !content.hasPrefix("[") && !content.hasPrefix("{") && !content.hasPrefix("#") else { return nil }
             var search = content.startIndex
@@ -215,7 +228,8 @@ public enum YAML {
 
         /// Removes a trailing ` # comment` outside quotes.
         func stripComment(_ text: String) -> String {
-            var inSingle = false, inDouble = false
+            var inSingle = false
+            var inDouble = false
             var previous: Character = " "
             for (offset, character) in text.enumerated() {
                 if character == "'" && !inDouble { inSingle.toggle() }
@@ -230,7 +244,9 @@ public enum YAML {
 
         func scalar(_ text: String, line: Int) throws(ParseError) -> JSONValue {
             if text.hasPrefix("\"") {
-                guard text.count >= 2, text.hasSuffix("\"") else { throw ParseError(line: line, detail: "unterminated double-quoted string") }
+                guard text.count >= 2, text.hasSuffix("\"") else {
+                    throw ParseError(line: line, detail: "unterminated double-quoted string")
+                }
                 do {
                     return try JSONValue(parsing: Data(text.utf8))
                 } catch {
@@ -238,7 +254,9 @@ public enum YAML {
                 }
             }
             if text.hasPrefix("'") {
-                guard text.count >= 2, text.hasSuffix("'") else { throw ParseError(line: line, detail: "unterminated single-quoted string") }
+                guard text.count >= 2, text.hasSuffix("'") else {
+                    throw ParseError(line: line, detail: "unterminated single-quoted string")
+                }
                 return .string(String(text.dropFirst().dropLast()).replacingOccurrences(of: "''", with: "'"))
             }
             if text.hasPrefix("[") || text.hasPrefix("{") { return try flow(text, line: line) }
@@ -261,10 +279,16 @@ public enum YAML {
             }
             // A leading zero means octal, as in YAML 1.1 and Kubernetes' own YAML reader
             // (`defaultMode: 0644` is 420).
-            if text.count > 1, text.hasPrefix("0"), let octal = Int64(text.dropFirst(), radix: 8) { return .integer(octal) }
+            if text.count > 1, text.hasPrefix("0"), let octal = Int64(text.dropFirst(), radix: 8) {
+                return .integer(octal)
+            }
             if let integer = Int64(text) { return .integer(integer) }
-            if text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), text.first.map({ $0.isNumber || $0 == "-" || $0 == "." }) == true,
-               let number = Double(text) { return .number(number) }
+            if text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }),
+                text.first.map({ $0.isNumber || $0 == "-" || $0 == "." }) == true,
+                let number = Double(text)
+            {
+                return .number(number)
+            }
             return .string(text)
         }
     }
@@ -295,7 +319,9 @@ struct FlowReader {
     }
 
     private mutating func skipSpaces() {
-        while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+        while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") {
+            index += 1
+        }
     }
 
     private mutating func node(inMapping: Bool) throws(YAML.ParseError) -> JSONValue {
@@ -347,14 +373,18 @@ struct FlowReader {
         let key: String
         switch bytes[index] {
         case UInt8(ascii: "\""):
-            guard case .string(let text) = try doubleQuoted() else { throw failure("expected 'key: value' in flow mapping") }
+            guard case .string(let text) = try doubleQuoted() else {
+                throw failure("expected 'key: value' in flow mapping")
+            }
             key = text
         case UInt8(ascii: "'"): key = try singleQuoted()
         default: key = plain(stopAtColon: true)
         }
         guard !key.isEmpty else { throw failure("expected 'key: value' in flow mapping") }
         skipSpaces()
-        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected 'key: value' in flow mapping") }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+            throw failure("expected 'key: value' in flow mapping")
+        }
         index += 1
         skipSpaces()
         guard index < bytes.count else { throw failure("unterminated flow collection") }
@@ -369,7 +399,9 @@ struct FlowReader {
             let byte = bytes[index]
             if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") { break }
             if stopAtColon, byte == UInt8(ascii: ":"),
-               index + 1 == bytes.count || [UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "}")].contains(bytes[index + 1]) {
+                index + 1 == bytes.count
+                    || [UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "}")].contains(bytes[index + 1])
+            {
                 break
             }
             index += 1

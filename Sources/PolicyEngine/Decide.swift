@@ -19,8 +19,12 @@ public struct DecisionInput: Sendable, Equatable {
     /// Raw recommendations of the scale-in stabilization window.
     public var recommendations: [Recommendation]
 
-    public init(now: Date, currentCapacity: Int, currentLoad: Double?, forecast: [ForecastPoint] = [], modelProblem: ModelProblem? = nil,
-                events: [CalendarEvent] = [], lastScaleUp: Date? = nil, lastScaleDown: Date? = nil, recommendations: [Recommendation] = []) {
+    public init(
+        now: Date, currentCapacity: Int, currentLoad: Double?, forecast: [ForecastPoint] = [],
+        modelProblem: ModelProblem? = nil,
+        events: [CalendarEvent] = [], lastScaleUp: Date? = nil, lastScaleDown: Date? = nil,
+        recommendations: [Recommendation] = []
+    ) {
         self.now = now
         self.currentCapacity = currentCapacity
         self.currentLoad = currentLoad
@@ -84,7 +88,9 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
         if policy.mode == .threshold {
             // The prototype's rule: predicted per-instance CPU at the current capacity.
             let predictedCPU = (window.first?.median ?? forecastLoad) / Double(max(1, current))
-            recommendation = predictedCPU > policy.scaleUpAbove ? current + 1 : predictedCPU < policy.scaleDownBelow ? current - 1 : current
+            recommendation =
+                predictedCPU > policy.scaleUpAbove
+                ? current + 1 : predictedCPU < policy.scaleDownBelow ? current - 1 : current
             basis = .threshold
         } else {
             // The higher of the forecast's capacity and target tracking on the current load,
@@ -110,7 +116,10 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
     let load = input.currentLoad ?? 0
     for event in input.events
     where input.now >= event.start.addingTimeInterval(-policy.leadTimeSeconds)
-        && input.now < (policy.holdThroughEvent ? event.end : min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds))) {
+        && input.now
+            < (policy.holdThroughEvent
+                ? event.end : min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds)))
+    {
         if let multiplier = event.multiplier, input.now < event.start {
             floor = max(floor, capacityFor(load * multiplier))
         } else {
@@ -146,17 +155,20 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
         } else if floor > recommendation {
             reason = .calendarPrewarm
         } else {
-            reason = switch basis {
-            case .predictive: .forecastAboveTarget
-            case .threshold: .predictedCPUAboveThreshold
-            case .reactive, .noMetrics: .loadAboveTarget
-            }
+            reason =
+                switch basis {
+                case .predictive: .forecastAboveTarget
+                case .threshold: .predictedCPUAboveThreshold
+                case .reactive, .noMetrics: .loadAboveTarget
+                }
         }
     } else if desired < current {
         // Scale-in only on fresh metrics, on the highest recommendation of the window.
         let windowStart = input.now.addingTimeInterval(-policy.stabilizationWindowSeconds)
-        let stabilized = max(bounded, input.recommendations.filter { $0.time > windowStart }
-            .map { min(policy.maxCapacity, max(policy.minCapacity, $0.capacity)) }.max() ?? bounded)
+        let stabilized = max(
+            bounded,
+            input.recommendations.filter { $0.time > windowStart }
+                .map { min(policy.maxCapacity, max(policy.minCapacity, $0.capacity)) }.max() ?? bounded)
         if !metricsAvailable {
             desired = current
             limits.append(.metricsUnavailable)
@@ -175,11 +187,12 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
             }
         }
         if desired < current {
-            reason = switch basis {
-            case .predictive: .forecastBelowTarget
-            case .threshold: .predictedCPUBelowThreshold
-            case .reactive, .noMetrics: .loadBelowTarget
-            }
+            reason =
+                switch basis {
+                case .predictive: .forecastBelowTarget
+                case .threshold: .predictedCPUBelowThreshold
+                case .reactive, .noMetrics: .loadBelowTarget
+                }
         } else {
             reason = limits.last.map { .held(by: $0) } ?? .steady
         }
@@ -195,6 +208,7 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
         action = .hold
         reason = .forecastOnly
     }
-    return Plan(action: action, desired: desired, recommendation: recommendation, basis: basis, reason: reason,
-                limits: limits, fallback: fallback, forecastLoad: forecastLoad, metricsAvailable: metricsAvailable)
+    return Plan(
+        action: action, desired: desired, recommendation: recommendation, basis: basis, reason: reason,
+        limits: limits, fallback: fallback, forecastLoad: forecastLoad, metricsAvailable: metricsAvailable)
 }

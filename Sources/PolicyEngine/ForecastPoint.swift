@@ -24,9 +24,13 @@ public enum Forecast {
     /// Runs the model on the load history. The policy's quantile is read off the model's
     /// quantile outputs by linear interpolation between the two that bracket it (clamped to
     /// the outermost), so a p70 policy works with a p50/p90 model.
-    public static func points(_ forecaster: Forecaster, history: [LoadSample], events: [CalendarEvent], quantile: Double) throws -> [ForecastPoint] {
+    public static func points(
+        _ forecaster: Forecaster, history: [LoadSample], events: [CalendarEvent], quantile: Double
+    ) throws -> [ForecastPoint] {
         let header = forecaster.header
-        let table = TimeSeriesTable(timestamps: history.map(\.time), columns: [header.targetColumn: history.map { Float($0.load) }], columnNames: [header.targetColumn])
+        let table = TimeSeriesTable(
+            timestamps: history.map(\.time), columns: [header.targetColumn: history.map { Float($0.load) }],
+            columnNames: [header.targetColumn])
         let steps = try forecaster.forecast(table, events: events)
         let levels = header.quantiles.isEmpty ? [0.5] : header.quantiles.map(Double.init)
         // The model's outputs in ascending quantile order, sorted once for every step.
@@ -61,13 +65,26 @@ public enum Forecast {
     }
 
     /// Stale (trained on data older than maxAge) or failing its recorded accuracy gate.
-    public static func health(of header: ModelHeader, spec: PolicySpec, now: Date) -> (problem: ModelProblem, message: String)? {
+    public static func health(of header: ModelHeader, spec: PolicySpec, now: Date) -> (
+        problem: ModelProblem, message: String
+    )? {
         let age = now.timeIntervalSince(header.trainingEnd)
         if age > spec.modelMaxAgeSeconds {
-            return (.stale, "trained on data up to \(Timestamps.format(header.trainingEnd)), older than \(Int(spec.modelMaxAgeSeconds)) s")
+            return (
+                .stale,
+                "trained on data up to \(Timestamps.format(header.trainingEnd)), older than "
+                    + "\(Int(spec.modelMaxAgeSeconds)) s"
+            )
         }
-        if let mae = header.testMetrics?.mae, let baseline = header.baselineMetrics["seasonal_naive"]?.mae, Double(mae) > spec.modelMaxMAERatio * Double(baseline) {
-            return (.failsAccuracyGate, String(format: "holdout MAE %.2f is above %.2f × seasonal-naive MAE %.2f", mae, spec.modelMaxMAERatio, baseline))
+        if let mae = header.testMetrics?.mae, let baseline = header.baselineMetrics["seasonal_naive"]?.mae,
+            Double(mae) > spec.modelMaxMAERatio * Double(baseline)
+        {
+            return (
+                .failsAccuracyGate,
+                String(
+                    format: "holdout MAE %.2f is above %.2f × seasonal-naive MAE %.2f", mae, spec.modelMaxMAERatio,
+                    baseline)
+            )
         }
         return nil
     }

@@ -89,8 +89,10 @@ public struct Observation: Sendable {
     /// the original trace is aged by the shifted clock.
     public var timeShift: TimeInterval
 
-    public init(now: Date, capacity: CapacityState, history: [LoadSample], model: ModelObservation = .notConfigured,
-                calendar: CalendarObservation = .notConfigured, timeShift: TimeInterval = 0) {
+    public init(
+        now: Date, capacity: CapacityState, history: [LoadSample], model: ModelObservation = .notConfigured,
+        calendar: CalendarObservation = .notConfigured, timeShift: TimeInterval = 0
+    ) {
         self.now = now
         self.capacity = capacity
         self.history = history

@@ -109,7 +109,9 @@ public struct PolicySpec: Sendable, Equatable {
         var reader = SpecReader(spec ?? [:])
         if let spec, spec.objectValue == nil { return .failure(InvalidSpec(problems: ["spec: must be an object"])) }
         let kindText = reader.text(SpecFields.targetKind)
-        if kindText == nil, !reader.has(SpecFields.targetKind.path) { reader.problem("spec.target.kind: required (one of Simulated, Deployment, AutoScalingGroup)") }
+        if kindText == nil, !reader.has(SpecFields.targetKind.path) {
+            reader.problem("spec.target.kind: required (one of Simulated, Deployment, AutoScalingGroup)")
+        }
         let kind = kindText.flatMap(TargetKind.init(rawValue:)) ?? .simulated
         let name = reader.text(SpecFields.targetName) ?? ""
         if name.isEmpty { reader.problem("spec.target.name: required") }
@@ -117,27 +119,37 @@ public struct PolicySpec: Sendable, Equatable {
         var policy = PolicySpec(
             targetKind: kind, targetName: name, region: reader.text(SpecFields.region),
             minCapacity: minCapacity, maxCapacity: reader.integer(SpecFields.maxCapacity),
-            mode: reader.text(SpecFields.mode).flatMap(Mode.init(rawValue:)) ?? .predictive, suspend: reader.flag(SpecFields.suspend),
+            mode: reader.text(SpecFields.mode).flatMap(Mode.init(rawValue:)) ?? .predictive,
+            suspend: reader.flag(SpecFields.suspend),
             targetUtilization: reader.number(SpecFields.targetUtilization),
-            scaleUpAbove: reader.number(SpecFields.scaleUpAbove), scaleDownBelow: reader.number(SpecFields.scaleDownBelow),
+            scaleUpAbove: reader.number(SpecFields.scaleUpAbove),
+            scaleDownBelow: reader.number(SpecFields.scaleDownBelow),
             horizonSteps: reader.integer(SpecFields.horizonSteps),
             leadTimeSeconds: reader.number(SpecFields.leadTimeSeconds), quantile: reader.number(SpecFields.quantile),
             metricsSource: .simulated,
-            stepSeconds: reader.number(SpecFields.stepSeconds), staleAfterSeconds: reader.number(SpecFields.staleAfterSeconds),
+            stepSeconds: reader.number(SpecFields.stepSeconds),
+            staleAfterSeconds: reader.number(SpecFields.staleAfterSeconds),
             modelArtefact: reader.text(SpecFields.artefact),
-            modelMaxAgeSeconds: reader.number(SpecFields.modelMaxAgeSeconds), modelMaxMAERatio: reader.number(SpecFields.modelMaxMAERatio),
-            calendarConfigMap: reader.text(SpecFields.calendarName), calendarKey: reader.text(SpecFields.calendarKey) ?? "events.json",
+            modelMaxAgeSeconds: reader.number(SpecFields.modelMaxAgeSeconds),
+            modelMaxMAERatio: reader.number(SpecFields.modelMaxMAERatio),
+            calendarConfigMap: reader.text(SpecFields.calendarName),
+            calendarKey: reader.text(SpecFields.calendarKey) ?? "events.json",
             holdThroughEvent: reader.flag(SpecFields.holdThroughEvent),
-            scaleUpMaxStep: reader.integer(SpecFields.scaleUpMaxStep), scaleUpCooldownSeconds: reader.number(SpecFields.scaleUpCooldownSeconds),
-            scaleDownMaxStep: reader.integer(SpecFields.scaleDownMaxStep), scaleDownCooldownSeconds: reader.number(SpecFields.scaleDownCooldownSeconds),
+            scaleUpMaxStep: reader.integer(SpecFields.scaleUpMaxStep),
+            scaleUpCooldownSeconds: reader.number(SpecFields.scaleUpCooldownSeconds),
+            scaleDownMaxStep: reader.integer(SpecFields.scaleDownMaxStep),
+            scaleDownCooldownSeconds: reader.number(SpecFields.scaleDownCooldownSeconds),
             stabilizationWindowSeconds: reader.number(SpecFields.stabilizationWindowSeconds),
             simulation: nil,
-            cloudWatch: CloudWatchSpec(namespace: reader.text(SpecFields.cloudWatchNamespace) ?? "AWS/EC2",
-                                       metricName: reader.text(SpecFields.cloudWatchMetricName) ?? "CPUUtilization",
-                                       statistic: reader.text(SpecFields.cloudWatchStatistic) ?? "Average", dimensions: [:])
+            cloudWatch: CloudWatchSpec(
+                namespace: reader.text(SpecFields.cloudWatchNamespace) ?? "AWS/EC2",
+                metricName: reader.text(SpecFields.cloudWatchMetricName) ?? "CPUUtilization",
+                statistic: reader.text(SpecFields.cloudWatchStatistic) ?? "Average", dimensions: [:])
         )
         if let dimensions = reader.spec.value(at: ["metrics", "cloudwatch", "dimensions"]), dimensions != .null {
-            if let fields = dimensions.objectValue, fields.count <= 30, fields.values.allSatisfy({ $0.stringValue != nil }) {
+            if let fields = dimensions.objectValue, fields.count <= 30,
+                fields.values.allSatisfy({ $0.stringValue != nil })
+            {
                 policy.cloudWatch.dimensions = dimensions.stringMap
             } else {
                 reader.problem("spec.metrics.cloudwatch.dimensions: must map at most 30 names to strings")
@@ -146,12 +158,16 @@ public struct PolicySpec: Sendable, Equatable {
         if reader.has(["target", "simulation"]) {
             policy.simulation = SimulationSpec(
                 trace: reader.text(SpecFields.trace) ?? "seed", loadScale: reader.number(SpecFields.loadScale),
-                initialCapacity: reader.has(SpecFields.initialCapacity.path) ? reader.integer(SpecFields.initialCapacity) : minCapacity,
-                warmupSeconds: reader.number(SpecFields.warmupSeconds), startOffsetSteps: reader.integer(SpecFields.startOffsetSteps)
+                initialCapacity: reader.has(SpecFields.initialCapacity.path)
+                    ? reader.integer(SpecFields.initialCapacity) : minCapacity,
+                warmupSeconds: reader.number(SpecFields.warmupSeconds),
+                startOffsetSteps: reader.integer(SpecFields.startOffsetSteps)
             )
         }
         let sourceText = reader.text(SpecFields.metricsSource)
-        policy.metricsSource = sourceText.flatMap(MetricsSource.init(rawValue:)) ?? .default(for: kind, hasSimulation: policy.simulation != nil)
+        policy.metricsSource =
+            sourceText.flatMap(MetricsSource.init(rawValue:))
+            ?? .default(for: kind, hasSimulation: policy.simulation != nil)
         var problems = reader.problems
         problems += policy.crossFieldProblems
         return problems.isEmpty ? .success(policy) : .failure(InvalidSpec(problems: problems))
@@ -161,19 +177,32 @@ public struct PolicySpec: Sendable, Equatable {
     var crossFieldProblems: [String] {
         var problems: [String] = []
         if maxCapacity < minCapacity { problems.append("spec.maxCapacity: must be ≥ minCapacity (\(minCapacity))") }
-        if scaleDownBelow >= scaleUpAbove { problems.append("spec.thresholds: scaleDownBelow must be below scaleUpAbove") }
-        if targetKind == .autoScalingGroup, region == nil { problems.append("spec.target.region: required for an AutoScalingGroup") }
-        if targetKind == .simulated, simulation == nil { problems.append("spec.target.simulation: required for a Simulated target") }
-        if let simulation, simulation.loadScale <= 0 { problems.append("spec.target.simulation.loadScale: must be above 0") }
+        if scaleDownBelow >= scaleUpAbove {
+            problems.append("spec.thresholds: scaleDownBelow must be below scaleUpAbove")
+        }
+        if targetKind == .autoScalingGroup, region == nil {
+            problems.append("spec.target.region: required for an AutoScalingGroup")
+        }
+        if targetKind == .simulated, simulation == nil {
+            problems.append("spec.target.simulation: required for a Simulated target")
+        }
+        if let simulation, simulation.loadScale <= 0 {
+            problems.append("spec.target.simulation.loadScale: must be above 0")
+        }
         if modelMaxMAERatio <= 0 { problems.append("spec.model.maxMAERatio: must be above 0") }
-        if let artefact = modelArtefact, !(artefact.hasPrefix("file://") || artefact.hasPrefix("s3://")) || artefact.count < 8 {
+        if let artefact = modelArtefact,
+            !(artefact.hasPrefix("file://") || artefact.hasPrefix("s3://")) || artefact.count < 8
+        {
             problems.append("spec.model.artefact: must be a file:// or s3:// URL")
         }
         switch metricsSource {
         case .simulated where simulation == nil:
             problems.append("spec.metrics.source: simulated needs spec.target.simulation (the trace to replay)")
         case .cloudwatch where targetKind != .autoScalingGroup:
-            problems.append("spec.metrics.source: cloudwatch reads an Auto Scaling group's metrics; the target is a \(targetKind.rawValue)")
+            problems.append(
+                "spec.metrics.source: cloudwatch reads an Auto Scaling group's metrics; the target is a "
+                    + "\(targetKind.rawValue)"
+            )
         case .prometheus:
             problems.append("spec.metrics.source: prometheus is not available in this build")
         default:

@@ -91,7 +91,8 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
             guard let date = Timestamps.parse(text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 time: \(text)"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 time: \(text)"))
             }
             return date
         }
@@ -135,7 +136,8 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
     /// A JSON merge patch of `status` from `old` to `self`: changed fields, and null for the
     /// controller's fields that disappeared. nil when nothing changed (no write).
     public func mergePatch(from old: PolicyStatus) -> JSONValue? {
-        let new = json.objectValue ?? [:], previous = old.json.objectValue ?? [:]
+        let new = json.objectValue ?? [:]
+        let previous = old.json.objectValue ?? [:]
         var patch: [String: JSONValue] = [:]
         for (key, value) in new where previous[key] != value { patch[key] = value }
         for key in previous.keys where new[key] == nil { patch[key] = .null }

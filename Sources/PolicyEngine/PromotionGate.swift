@@ -9,24 +9,43 @@ public enum PromotionGate {
         public var message: String
     }
 
-    public static func decide(challengerMAE: Double, championMAE: Double?, seasonalNaiveMAE: Double?, margin: Double) -> Verdict {
-        func format(_ value: Double) -> String { String(Int((value * 1000).rounded())) .withDecimal }
+    public static func decide(challengerMAE: Double, championMAE: Double?, seasonalNaiveMAE: Double?, margin: Double)
+        -> Verdict
+    {
+        func format(_ value: Double) -> String { String(Int((value * 1000).rounded())).withDecimal }
         if let seasonal = seasonalNaiveMAE, !(challengerMAE < seasonal * (1 - margin)) {
-            return Verdict(promote: false, reason: "WorseThanSeasonalNaive", message: "challenger MAE \(format(challengerMAE)) does not beat seasonal-naive \(format(seasonal)) by \(Int(margin * 100)) %")
+            return Verdict(
+                promote: false, reason: "WorseThanSeasonalNaive",
+                message:
+                    "challenger MAE \(format(challengerMAE)) does not beat seasonal-naive \(format(seasonal)) by "
+                    + "\(Int(margin * 100)) %"
+            )
         }
         guard let champion = championMAE else {
-            return Verdict(promote: true, reason: "NoChampion", message: "no comparable current model; challenger MAE \(format(challengerMAE))")
+            return Verdict(
+                promote: true, reason: "NoChampion",
+                message: "no comparable current model; challenger MAE \(format(challengerMAE))")
         }
         guard challengerMAE < champion * (1 - margin) else {
-            return Verdict(promote: false, reason: "WorseThanChampion", message: "challenger MAE \(format(challengerMAE)) does not beat the current model's \(format(champion)) by \(Int(margin * 100)) %")
+            return Verdict(
+                promote: false, reason: "WorseThanChampion",
+                message:
+                    "challenger MAE \(format(challengerMAE)) does not beat the current model's \(format(champion)) by "
+                    + "\(Int(margin * 100)) %"
+            )
         }
-        return Verdict(promote: true, reason: "Promoted", message: "challenger MAE \(format(challengerMAE)) beats the current model's \(format(champion)) and seasonal-naive")
+        return Verdict(
+            promote: true, reason: "Promoted",
+            message:
+                "challenger MAE \(format(challengerMAE)) beats the current model's \(format(champion)) and "
+                + "seasonal-naive"
+        )
     }
 }
 
-private extension String {
+extension String {
     /// "12345" (thousandths) → "12.345".
-    var withDecimal: String {
+    fileprivate var withDecimal: String {
         let negative = hasPrefix("-")
         var digits = negative ? String(dropFirst()) : self
         while digits.count < 4 { digits = "0" + digits }

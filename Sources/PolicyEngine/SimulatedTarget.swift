@@ -76,7 +76,9 @@ public struct SimulatedTarget: Sendable, Equatable {
         for change in changes where change.time <= time {
             desired = change.capacity
             // In service: the last capacity whose warm-up has passed; decreases apply at once.
-            if change.capacity < inService || change.time.addingTimeInterval(warmup) <= time { inService = change.capacity }
+            if change.capacity < inService || change.time.addingTimeInterval(warmup) <= time {
+                inService = change.capacity
+            }
         }
         return CapacityState(desired: desired, inService: inService)
     }

@@ -62,7 +62,8 @@ public enum SpecFields {
     public static let scaleUpCooldownSeconds = integer(["behavior", "scaleUp", "cooldownSeconds"], dayRange, 120)
     public static let scaleDownMaxStep = integer(["behavior", "scaleDown", "maxStep"], 1...capacityRange.upperBound, 1)
     public static let scaleDownCooldownSeconds = integer(["behavior", "scaleDown", "cooldownSeconds"], dayRange, 300)
-    public static let stabilizationWindowSeconds = integer(["behavior", "scaleDown", "stabilizationWindowSeconds"], dayRange, 900)
+    public static let stabilizationWindowSeconds = integer(
+        ["behavior", "scaleDown", "stabilizationWindowSeconds"], dayRange, 900)
     public static let loadScale = number(["target", "simulation", "loadScale"], 0...1_000_000, 4)
     /// Default: minCapacity.
     public static let initialCapacity = integer(["target", "simulation", "initialCapacity"], capacityRange, nil)
@@ -70,29 +71,42 @@ public enum SpecFields {
     public static let startOffsetSteps = integer(["target", "simulation", "startOffsetSteps"], 0...10_000_000, 576)
 
     public static let numbers: [NumberField] = [
-        minCapacity, maxCapacity, targetUtilization, scaleUpAbove, scaleDownBelow, horizonSteps, leadTimeSeconds, quantile,
+        minCapacity, maxCapacity, targetUtilization, scaleUpAbove, scaleDownBelow, horizonSteps, leadTimeSeconds,
+        quantile,
         stepSeconds, staleAfterSeconds, modelMaxAgeSeconds, modelMaxMAERatio, scaleUpMaxStep, scaleUpCooldownSeconds,
-        scaleDownMaxStep, scaleDownCooldownSeconds, stabilizationWindowSeconds, loadScale, initialCapacity, warmupSeconds,
+        scaleDownMaxStep, scaleDownCooldownSeconds, stabilizationWindowSeconds, loadScale, initialCapacity,
+        warmupSeconds,
         startOffsetSteps,
     ]
 
-    public static let targetKind = TextField(path: ["target", "kind"], allowed: PolicySpec.TargetKind.allCases.map(\.rawValue), fallback: nil, maxLength: 32)
+    public static let targetKind = TextField(
+        path: ["target", "kind"], allowed: PolicySpec.TargetKind.allCases.map(\.rawValue), fallback: nil, maxLength: 32)
     public static let targetName = TextField(path: ["target", "name"], allowed: nil, fallback: nil, maxLength: 255)
     public static let region = TextField(path: ["target", "region"], allowed: nil, fallback: nil, maxLength: 32)
-    public static let trace = TextField(path: ["target", "simulation", "trace"], allowed: nil, fallback: "seed", maxLength: 4096)
-    public static let mode = TextField(path: ["mode"], allowed: PolicySpec.Mode.allCases.map(\.rawValue), fallback: "Predictive", maxLength: 32)
+    public static let trace = TextField(
+        path: ["target", "simulation", "trace"], allowed: nil, fallback: "seed", maxLength: 4096)
+    public static let mode = TextField(
+        path: ["mode"], allowed: PolicySpec.Mode.allCases.map(\.rawValue), fallback: "Predictive", maxLength: 32)
     /// Default: by target kind (see `PolicySpec.MetricsSource.default(for:)`).
-    public static let metricsSource = TextField(path: ["metrics", "source"], allowed: PolicySpec.MetricsSource.allCases.map(\.rawValue), fallback: nil, maxLength: 32)
-    public static let cloudWatchNamespace = TextField(path: ["metrics", "cloudwatch", "namespace"], allowed: nil, fallback: "AWS/EC2", maxLength: 255)
-    public static let cloudWatchMetricName = TextField(path: ["metrics", "cloudwatch", "metricName"], allowed: nil, fallback: "CPUUtilization", maxLength: 255)
-    public static let cloudWatchStatistic = TextField(path: ["metrics", "cloudwatch", "statistic"], allowed: ["Average", "Maximum", "Minimum", "Sum", "SampleCount"],
-                                                      fallback: "Average", maxLength: 32)
+    public static let metricsSource = TextField(
+        path: ["metrics", "source"], allowed: PolicySpec.MetricsSource.allCases.map(\.rawValue), fallback: nil,
+        maxLength: 32)
+    public static let cloudWatchNamespace = TextField(
+        path: ["metrics", "cloudwatch", "namespace"], allowed: nil, fallback: "AWS/EC2", maxLength: 255)
+    public static let cloudWatchMetricName = TextField(
+        path: ["metrics", "cloudwatch", "metricName"], allowed: nil, fallback: "CPUUtilization", maxLength: 255)
+    public static let cloudWatchStatistic = TextField(
+        path: ["metrics", "cloudwatch", "statistic"], allowed: ["Average", "Maximum", "Minimum", "Sum", "SampleCount"],
+        fallback: "Average", maxLength: 32)
     public static let artefact = TextField(path: ["model", "artefact"], allowed: nil, fallback: nil, maxLength: 4096)
-    public static let calendarName = TextField(path: ["calendar", "configMapRef", "name"], allowed: nil, fallback: nil, maxLength: 253)
-    public static let calendarKey = TextField(path: ["calendar", "configMapRef", "key"], allowed: nil, fallback: "events.json", maxLength: 253)
+    public static let calendarName = TextField(
+        path: ["calendar", "configMapRef", "name"], allowed: nil, fallback: nil, maxLength: 253)
+    public static let calendarKey = TextField(
+        path: ["calendar", "configMapRef", "key"], allowed: nil, fallback: "events.json", maxLength: 253)
 
     public static let texts: [TextField] = [
-        targetKind, targetName, region, trace, mode, metricsSource, cloudWatchNamespace, cloudWatchMetricName, cloudWatchStatistic,
+        targetKind, targetName, region, trace, mode, metricsSource, cloudWatchNamespace, cloudWatchMetricName,
+        cloudWatchStatistic,
         artefact, calendarName, calendarKey,
     ]
 
@@ -132,7 +146,10 @@ struct SpecReader {
             return fallback
         }
         guard field.range.contains(value) else {
-            problems.append("\(field): must be between \(Self.format(field.range.lowerBound)) and \(Self.format(field.range.upperBound)) (got \(Self.format(value)))")
+            problems.append(
+                "\(field): must be between \(Self.format(field.range.lowerBound)) and "
+                    + "\(Self.format(field.range.upperBound)) (got \(Self.format(value)))"
+            )
             return fallback
         }
         return value
@@ -157,7 +174,8 @@ struct SpecReader {
             return field.fallback
         case .string(let text)?:
             if let allowed = field.allowed, !allowed.contains(text) {
-                problems.append("\(field): must be one of \(allowed.joined(separator: ", ")) (got \"\(text.prefix(64))\")")
+                problems.append(
+                    "\(field): must be one of \(allowed.joined(separator: ", ")) (got \"\(text.prefix(64))\")")
                 return field.fallback
             }
             guard text.utf8.count <= field.maxLength else {

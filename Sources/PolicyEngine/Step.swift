@@ -48,7 +48,9 @@ public struct StepResult: Sendable {
 public enum Step {
     public static let observationRefreshSeconds: TimeInterval = 3600
 
-    public static func run(spec: PolicySpec, generation: Int, observation: Observation, previous: PolicyStatus, memory: PolicyMemory?) -> StepResult {
+    public static func run(
+        spec: PolicySpec, generation: Int, observation: Observation, previous: PolicyStatus, memory: PolicyMemory?
+    ) -> StepResult {
         let now = observation.now
         var memory = memory ?? PolicyMemory(seeding: previous, now: now)
         var status = previous
@@ -74,10 +76,13 @@ public enum Step {
                 modelProblem = (problem, message)
             case .loaded(let model):
                 loaded = model
-                modelProblem = Forecast.health(of: model.forecaster.header, spec: spec, now: now.addingTimeInterval(-observation.timeShift))
+                modelProblem = Forecast.health(
+                    of: model.forecaster.header, spec: spec, now: now.addingTimeInterval(-observation.timeShift))
                 if modelProblem == nil, fresh {
                     do {
-                        forecast = try Forecast.points(model.forecaster, history: history, events: observation.calendar.events, quantile: spec.quantile)
+                        forecast = try Forecast.points(
+                            model.forecaster, history: history, events: observation.calendar.events,
+                            quantile: spec.quantile)
                     } catch {
                         modelProblem = (.forecastFailed, "\(error)")
                     }
@@ -86,13 +91,18 @@ public enum Step {
         }
 
         let input = DecisionInput(
-            now: now, currentCapacity: observation.capacity.desired, currentLoad: currentLoad, forecast: forecast, modelProblem: modelProblem?.problem,
+            now: now, currentCapacity: observation.capacity.desired, currentLoad: currentLoad, forecast: forecast,
+            modelProblem: modelProblem?.problem,
             events: observation.calendar.events,
-            lastScaleUp: status.lastScaleUpTime, lastScaleDown: status.lastScaleDownTime, recommendations: memory.recommendations
+            lastScaleUp: status.lastScaleUpTime, lastScaleDown: status.lastScaleDownTime,
+            recommendations: memory.recommendations
         )
         let plan = decide(input, policy: spec)
         let windowStart = now.addingTimeInterval(-spec.stabilizationWindowSeconds)
-        memory.recommendations = Array((memory.recommendations.filter { $0.time > windowStart } + [Recommendation(time: now, capacity: plan.recommendation)]).suffix(64))
+        memory.recommendations = Array(
+            (memory.recommendations.filter { $0.time > windowStart } + [
+                Recommendation(time: now, capacity: plan.recommendation)
+            ]).suffix(64))
 
         // Decision fields.
         status.observedGeneration = generation
@@ -101,18 +111,23 @@ public enum Step {
         status.desiredCapacity = plan.desired
         status.mode = plan.basis.rawValue
         if case .scale(let to) = plan.action {
-            status.pendingAction = PolicyStatus.Action(id: actionID(generation: generation, now: now, to: to), from: observation.capacity.desired, to: to,
-                                                       reason: plan.reason.description, time: now)
+            status.pendingAction = PolicyStatus.Action(
+                id: actionID(generation: generation, now: now, to: to), from: observation.capacity.desired, to: to,
+                reason: plan.reason.description, time: now)
         }
         if spec.mode.usesModel, let loaded {
             let header = loaded.forecaster.header
             let previousVersion = status.model?.version
             status.model = PolicyStatus.Model(
-                artefact: loaded.artefact, version: loaded.version, trainedAt: header.createdAt, loadedAt: loaded.loadedAt,
+                artefact: loaded.artefact, version: loaded.version, trainedAt: header.createdAt,
+                loadedAt: loaded.loadedAt,
                 holdoutMAE: header.testMetrics.map { rounded(Double($0.mae), 3) }, baseline: "seasonal_naive",
                 baselineMAE: header.baselineMetrics["seasonal_naive"].map { rounded(Double($0.mae), 3) })
             if let previousVersion, previousVersion != loaded.version {
-                events.append(EventIntent(type: .normal, reason: "ModelLoaded", action: "Reconcile", note: "model \(loaded.version) replaces \(previousVersion)"))
+                events.append(
+                    EventIntent(
+                        type: .normal, reason: "ModelLoaded", action: "Reconcile",
+                        note: "model \(loaded.version) replaces \(previousVersion)"))
             }
         } else {
             status.model = nil
@@ -124,7 +139,9 @@ public enum Step {
         if let calendarProblem {
             conditions.set("Ready", false, "CalendarUnreadable", calendarProblem)
         } else if let badModel {
-            conditions.set("Ready", false, badModel.problem.rawValue, "falling back to Reactive target tracking: \(badModel.message)")
+            conditions.set(
+                "Ready", false, badModel.problem.rawValue,
+                "falling back to Reactive target tracking: \(badModel.message)")
         } else {
             conditions.set("Ready", true, "Reconciled", "decisions use the \(plan.basis.rawValue) rule")
         }
@@ -132,41 +149,61 @@ public enum Step {
             if let modelProblem {
                 conditions.set("ModelReady", false, modelProblem.problem.rawValue, modelProblem.message)
             } else {
-                conditions.set("ModelReady", true, "ModelLoaded", loaded.map { "model \($0.version) loaded" } ?? "model loaded")
+                conditions.set(
+                    "ModelReady", true, "ModelLoaded", loaded.map { "model \($0.version) loaded" } ?? "model loaded")
             }
             if let fallback = plan.fallback {
-                let message = modelProblem?.message ?? (fresh ? "the model gave no forecast within the lead time" : "no fresh metrics to forecast from")
-                conditions.set("Fallback", true, fallback.rawValue, "falling back to Reactive target tracking: \(message)", goodWhenTrue: false)
+                let message =
+                    modelProblem?.message
+                    ?? (fresh ? "the model gave no forecast within the lead time" : "no fresh metrics to forecast from")
+                conditions.set(
+                    "Fallback", true, fallback.rawValue, "falling back to Reactive target tracking: \(message)",
+                    goodWhenTrue: false)
             } else {
-                conditions.set("Fallback", false, "UsingModel", "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false)
+                conditions.set(
+                    "Fallback", false, "UsingModel", "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false
+                )
             }
         } else {
             conditions.remove("ModelReady")
             conditions.remove("Fallback")
         }
-        conditions.set("MetricsAvailable", fresh, fresh ? "MetricsFresh" : (latest == nil ? "NoMetrics" : "MetricsStale"),
-                       fresh ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s" : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
+        conditions.set(
+            "MetricsAvailable", fresh, fresh ? "MetricsFresh" : (latest == nil ? "NoMetrics" : "MetricsStale"),
+            fresh
+                ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
+                : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
         let limited = plan.limits.filter { $0 != .calendarPrewarm }.map(\.rawValue)
-        conditions.set("ScalingLimited", !limited.isEmpty, limited.first ?? "NotLimited",
-                       limited.isEmpty ? "the desired capacity is within every limit" : "limited by \(limited.joined(separator: ", "))",
-                       goodWhenTrue: false, reportsFlips: false)
+        conditions.set(
+            "ScalingLimited", !limited.isEmpty, limited.first ?? "NotLimited",
+            limited.isEmpty
+                ? "the desired capacity is within every limit" : "limited by \(limited.joined(separator: ", "))",
+            goodWhenTrue: false, reportsFlips: false)
         status.conditions = conditions.list
         events += conditions.flips
 
         // Observation fields: with any real change, else at most every refresh interval.
         let decisionChanged = decisionFields(status) != decisionFields(previous)
-        if decisionChanged || memory.observedAt.map({ now.timeIntervalSince($0) >= observationRefreshSeconds || $0 > now }) ?? true {
+        if decisionChanged
+            || memory.observedAt.map({ now.timeIntervalSince($0) >= observationRefreshSeconds || $0 > now }) ?? true
+        {
             memory.observedAt = now
             status.currentLoad = currentLoad.map { rounded($0, 2) }
-            status.currentUtilization = currentLoad.map { rounded($0 / Double(max(1, observation.capacity.inService)), 1) }
+            status.currentUtilization = currentLoad.map {
+                rounded($0 / Double(max(1, observation.capacity.inService)), 1)
+            }
             status.lastForecast = plan.forecastLoad.map { load in
                 PolicyStatus.LastForecast(
-                    time: now, load: rounded(load, 2), quantile: spec.quantile, leadTimeSeconds: Int(spec.leadTimeSeconds),
-                    points: forecast.prefix(spec.horizonSteps).map { .init(time: $0.time, value: rounded($0.value, 2), median: rounded($0.median, 2)) })
+                    time: now, load: rounded(load, 2), quantile: spec.quantile,
+                    leadTimeSeconds: Int(spec.leadTimeSeconds),
+                    points: forecast.prefix(spec.horizonSteps).map {
+                        .init(time: $0.time, value: rounded($0.value, 2), median: rounded($0.median, 2))
+                    })
             }
             status.recommendations = memory.recommendations
         }
-        return StepResult(plan: plan, status: status, memory: memory, events: events, forecast: forecast, currentLoad: currentLoad)
+        return StepResult(
+            plan: plan, status: status, memory: memory, events: events, forecast: forecast, currentLoad: currentLoad)
     }
 
     /// After the target accepted `status.pendingAction`: it becomes the last action, its
@@ -177,9 +214,15 @@ public enum Step {
         status.pendingAction = nil
         status.lastAction = action
         status.currentCapacity = action.to
-        if action.to > action.from { status.lastScaleUpTime = action.time } else { status.lastScaleDownTime = action.time }
-        events.append(EventIntent(type: .normal, reason: action.to > action.from ? "ScaledUp" : "ScaledDown", action: "Scale",
-                                  note: "capacity \(action.from) -> \(action.to): \(action.reason)\(forecastNote)"))
+        if action.to > action.from {
+            status.lastScaleUpTime = action.time
+        } else {
+            status.lastScaleDownTime = action.time
+        }
+        events.append(
+            EventIntent(
+                type: .normal, reason: action.to > action.from ? "ScaledUp" : "ScaledDown", action: "Scale",
+                note: "capacity \(action.from) -> \(action.to): \(action.reason)\(forecastNote)"))
     }
 
     /// A pending action from an earlier pass: applied if the target shows its capacity
@@ -195,7 +238,9 @@ public enum Step {
 
     /// The status of a policy whose pass failed before `decide` (invalid spec, target or
     /// API unavailable): Ready=False with the reason, and a Warning Event when it flips.
-    public static func failed(previous: PolicyStatus, generation: Int, now: Date, reason: String, message: String) -> (status: PolicyStatus, events: [EventIntent]) {
+    public static func failed(previous: PolicyStatus, generation: Int, now: Date, reason: String, message: String) -> (
+        status: PolicyStatus, events: [EventIntent]
+    ) {
         var status = previous
         status.observedGeneration = generation
         var conditions = Conditions(status.conditionList, generation: generation, now: now)
@@ -241,11 +286,20 @@ struct Conditions {
 
     /// `goodWhenTrue`: which status is healthy (Fallback and ScalingLimited are bad when True).
     /// A condition's first appearance in its healthy state is not an Event.
-    mutating func set(_ type: String, _ value: Bool, _ reason: String, _ message: String, goodWhenTrue: Bool = true, reportsFlips: Bool = true) {
-        let condition = Condition(type: type, status: value ? .true : .false, observedGeneration: generation, lastTransitionTime: now, reason: reason, message: message)
-        guard case .transitioned(let from, _) = list.set(condition), reportsFlips, from != nil || value != goodWhenTrue else { return }
+    mutating func set(
+        _ type: String, _ value: Bool, _ reason: String, _ message: String, goodWhenTrue: Bool = true,
+        reportsFlips: Bool = true
+    ) {
+        let condition = Condition(
+            type: type, status: value ? .true : .false, observedGeneration: generation, lastTransitionTime: now,
+            reason: reason, message: message)
+        guard case .transitioned(let from, _) = list.set(condition), reportsFlips, from != nil || value != goodWhenTrue
+        else { return }
         let healthy = value == goodWhenTrue
-        flips.append(EventIntent(type: healthy ? .normal : .warning, reason: reason, action: "Reconcile", note: "\(type) is \(condition.status.rawValue): \(message)"))
+        flips.append(
+            EventIntent(
+                type: healthy ? .normal : .warning, reason: reason, action: "Reconcile",
+                note: "\(type) is \(condition.status.rawValue): \(message)"))
     }
 
     mutating func remove(_ type: String) {

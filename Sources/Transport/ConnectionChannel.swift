@@ -1,7 +1,8 @@
 import CTLS
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An accepted connection's byte stream: the socket itself, or a TLS session over it.

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Buffered, deadline-bounded reads from one client socket. Bytes read past the end of
@@ -51,7 +52,8 @@ struct ConnectionReader {
     }
 
     /// Returns the bytes of the request head, up to but excluding the CRLFCRLF that ends it.
-    mutating func readHead(maxBytes: Int, until deadline: ContinuousClock.Instant) throws(Failure) -> ArraySlice<UInt8> {
+    mutating func readHead(maxBytes: Int, until deadline: ContinuousClock.Instant) throws(Failure) -> ArraySlice<UInt8>
+    {
         // Offsets are kept relative to `start`: `fill` may compact the buffer.
         var scanned = 0
         while true {

@@ -1,8 +1,9 @@
 import CCurl
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Drives every transfer of one `HTTPClient` on a single dedicated thread with
@@ -41,7 +42,6 @@ final class CurlMultiLoop: @unchecked Sendable {
         thread.name = "forescale.curl"
         thread.start()
     }
-
 
     func submit(_ transfer: CurlTransfer) {
         let accepted = shared.withLock { state -> Bool in
@@ -131,7 +131,8 @@ final class CurlMultiLoop: @unchecked Sendable {
         var remaining: Int32 = 0
         while let message = curl_multi_info_read(multi, &remaining) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
-                  let transfer = active[easy] else { continue }
+                let transfer = active[easy]
+            else { continue }
             let result = message.pointee.data.result
             remove(transfer, error: transfer.error(for: result))
         }

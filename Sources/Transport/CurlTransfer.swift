@@ -70,7 +70,9 @@ final class CurlTransfer: @unchecked Sendable {
         check(fs_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), CURLOPT_ERRORBUFFER)
         check(fs_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1), CURLOPT_TCP_KEEPALIVE)
         check(fs_easy_set_sockets_cloexec(handle), CURLOPT_SOCKOPTFUNCTION)
-        check(fs_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds), CURLOPT_CONNECTTIMEOUT_MS)
+        check(
+            fs_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds),
+            CURLOPT_CONNECTTIMEOUT_MS)
         if let timeout = request.timeout {
             check(fs_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, timeout.milliseconds)), CURLOPT_TIMEOUT_MS)
         }
@@ -101,11 +103,15 @@ final class CurlTransfer: @unchecked Sendable {
         case ("GET", nil):
             check(fs_easy_setopt_long(handle, CURLOPT_HTTPGET, 1), CURLOPT_HTTPGET)
         case (_, let body?):
-            check(fs_easy_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), CURLOPT_POSTFIELDSIZE_LARGE)
+            check(
+                fs_easy_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)),
+                CURLOPT_POSTFIELDSIZE_LARGE)
             body.withUnsafeBytes { raw in
                 // COPYPOSTFIELDS copies the bytes, so the buffer only has to live for this call.
                 let pointer = raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
-                check(fs_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: pointer)), CURLOPT_COPYPOSTFIELDS)
+                check(
+                    fs_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: pointer)),
+                    CURLOPT_COPYPOSTFIELDS)
             }
             if method != "POST" {
                 check(fs_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method), CURLOPT_CUSTOMREQUEST)
@@ -168,7 +174,9 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    private func setBlob(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ data: Data, _ check: (CURLcode, CURLoption) -> Void) {
+    private func setBlob(
+        _ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ data: Data, _ check: (CURLcode, CURLoption) -> Void
+    ) {
         data.withUnsafeBytes { raw in
             check(fs_easy_setopt_blob(handle, option, raw.baseAddress, raw.count), option)
         }
@@ -256,7 +264,9 @@ final class CurlTransfer: @unchecked Sendable {
     /// Maps a libcurl result code to a typed error; nil for CURLE_OK.
     func error(for code: CURLcode) -> TransportError? {
         if code == CURLE_OK { return nil }
-        let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+        let detail =
+            String(cString: errorBuffer).isEmpty
+            ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
         switch code {
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
             return .invalidRequest(detail)
@@ -267,9 +277,9 @@ final class CurlTransfer: @unchecked Sendable {
         case CURLE_OPERATION_TIMEDOUT:
             return .timedOut(detail)
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
-             CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR,
-             CURLE_SSL_CRL_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_ENGINE_NOTFOUND,
-             CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT:
+            CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR,
+            CURLE_SSL_CRL_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_ENGINE_NOTFOUND,
+            CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT:
             return .tlsFailed(detail)
         case CURLE_SEND_ERROR, CURLE_ABORTED_BY_CALLBACK:
             return .sendFailed(detail)

@@ -16,7 +16,10 @@ struct HTTPConnection {
         var isTrusted = false
         while true {
             guard setIdle(true) else { return }
-            let idle = isFirst ? configuration.headerTimeout : isTrusted ? configuration.idleTimeout : configuration.untrustedIdleTimeout
+            let idle =
+                isFirst
+                ? configuration.headerTimeout
+                : isTrusted ? configuration.idleTimeout : configuration.untrustedIdleTimeout
             let idleDeadline = ContinuousClock.now + idle
             if !reader.hasBufferedBytes && !channel.waitReadable(until: idleDeadline) { return }
             _ = setIdle(false)
@@ -71,7 +74,8 @@ struct HTTPConnection {
         } catch let failure as RequestHead.ParseError {
             switch failure {
             case .malformed(let detail): throw .status(400, detail)
-            case .unsupportedTransferEncoding(let coding): throw .status(501, "transfer coding not implemented: \(coding)")
+            case .unsupportedTransferEncoding(let coding):
+                throw .status(501, "transfer coding not implemented: \(coding)")
             }
         } catch {
             throw .status(400, "malformed request")
@@ -103,7 +107,9 @@ struct HTTPConnection {
             case .malformed(let detail): throw .status(400, detail)
             }
         }
-        return ServerRequest(method: head.method, target: head.target, version: head.version, headers: head.headers, body: body, remoteAddress: peer)
+        return ServerRequest(
+            method: head.method, target: head.target, version: head.version, headers: head.headers, body: body,
+            remoteAddress: peer)
     }
 
     /// Answers a request that could not be read, then the caller closes the connection.

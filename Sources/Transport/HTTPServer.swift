@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A small HTTP/1.1 server on POSIX sockets: one thread per connection (blocking reads on
@@ -110,7 +111,8 @@ public final class HTTPServer: Sendable {
     public func start() throws(ServerError) -> Int {
         let listening: (fd: Int32, port: Int)
         do {
-            listening = try Socket.listen(address: configuration.address, port: configuration.port, backlog: configuration.backlog)
+            listening = try Socket.listen(
+                address: configuration.address, port: configuration.port, backlog: configuration.backlog)
         } catch {
             throw .bindFailed(error.description)
         }
@@ -177,14 +179,16 @@ public final class HTTPServer: Sendable {
             let client = Self.clientAddress(peer)
             let id = state.withLock { state -> Int? in
                 guard !state.isStopping, state.connections.count < configuration.maxConnections,
-                      state.perClient[client, default: 0] < configuration.maxConnectionsPerClient else { return nil }
+                    state.perClient[client, default: 0] < configuration.maxConnectionsPerClient
+                else { return nil }
                 state.nextConnectionID += 1
                 state.connections[state.nextConnectionID] = (fd, true, client)
                 state.perClient[client, default: 0] += 1
                 return state.nextConnectionID
             }
             guard let id else {
-                let busy = Data("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+                let busy = Data(
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
                 _ = busy.withUnsafeBytes { Socket.sendAll(fd, $0) }
                 close(fd)
                 if isStopping { return }
@@ -201,7 +205,9 @@ public final class HTTPServer: Sendable {
 
     /// "host" of "host:port" / "[v6]:port": the unit of the per-client connection cap.
     static func clientAddress(_ peer: String) -> String {
-        if peer.hasPrefix("["), let close = peer.firstIndex(of: "]") { return String(peer[peer.index(after: peer.startIndex)..<close]) }
+        if peer.hasPrefix("["), let close = peer.firstIndex(of: "]") {
+            return String(peer[peer.index(after: peer.startIndex)..<close])
+        }
         guard let colon = peer.lastIndex(of: ":") else { return peer }
         return String(peer[..<colon])
     }
@@ -219,7 +225,10 @@ public final class HTTPServer: Sendable {
         Socket.setNoDelay(fd)
         Socket.setSendTimeout(fd, configuration.sendTimeout)
         // The TLS handshake runs here, on the connection's thread, not in the accept loop.
-        guard let channel = ConnectionChannel(fd: fd, tls: configuration.tls, handshakeTimeout: configuration.headerTimeout) else { return }
+        guard
+            let channel = ConnectionChannel(
+                fd: fd, tls: configuration.tls, handshakeTimeout: configuration.headerTimeout)
+        else { return }
         defer { channel.release() }
         let connection = HTTPConnection(channel: channel, peer: peer, configuration: configuration)
         connection.run(

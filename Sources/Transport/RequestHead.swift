@@ -20,7 +20,8 @@ struct RequestHead: Equatable {
     var headers: HTTPHeaders
     var framing: Framing
 
-    private static let tokenCharacters = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+    private static let tokenCharacters = Set(
+        "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
 
     /// Parses the bytes before the blank line that ends the head (without that CRLFCRLF).
     static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> RequestHead {
@@ -36,7 +37,9 @@ struct RequestHead: Equatable {
         let target = String(parts[1])
         let version = String(parts[2])
         guard !method.isEmpty, method.utf8.allSatisfy(tokenCharacters.contains) else { throw .malformed("bad method") }
-        guard !target.isEmpty, target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .malformed("bad request target") }
+        guard !target.isEmpty, target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .malformed("bad request target")
+        }
         guard version == "HTTP/1.1" || version == "HTTP/1.0" else { throw .malformed("unsupported version \(version)") }
 
         var headers = HTTPHeaders()
@@ -47,13 +50,18 @@ struct RequestHead: Equatable {
             }
             guard let colon = line.firstIndex(of: ":") else { throw .malformed("header without colon") }
             let name = String(line[..<colon])
-            guard !name.isEmpty, name.utf8.allSatisfy(tokenCharacters.contains) else { throw .malformed("bad header name") }
+            guard !name.isEmpty, name.utf8.allSatisfy(tokenCharacters.contains) else {
+                throw .malformed("bad header name")
+            }
             let value = line[line.index(after: colon)...].trimmingHTTPWhitespace
-            guard !value.utf8.contains(where: { $0 == 0 || $0 == 0x0D || $0 == 0x0A }) else { throw .malformed("bad header value") }
+            guard !value.utf8.contains(where: { $0 == 0 || $0 == 0x0D || $0 == 0x0A }) else {
+                throw .malformed("bad header value")
+            }
             headers.add(name, value)
         }
         if version == "HTTP/1.1" && !headers.contains("Host") { throw .malformed("missing Host header") }
-        return RequestHead(method: method, target: target, version: version, headers: headers, framing: try framing(of: headers))
+        return RequestHead(
+            method: method, target: target, version: version, headers: headers, framing: try framing(of: headers))
     }
 
     /// RFC 9112 §6.3: Transfer-Encoding wins over Content-Length; a request carrying
@@ -70,7 +78,9 @@ struct RequestHead: Equatable {
         let distinct = Set(lengths.flatMap { $0.split(separator: ",") }.map { $0.trimmingHTTPWhitespace })
         guard distinct.count <= 1 else { throw .malformed("conflicting Content-Length") }
         guard let length = distinct.first else { return .none }
-        guard !length.isEmpty, length.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), length.count <= 18, let value = Int(length) else {
+        guard !length.isEmpty, length.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), length.count <= 18,
+            let value = Int(length)
+        else {
             throw .malformed("bad Content-Length")
         }
         return value == 0 ? .none : .contentLength(value)

@@ -30,7 +30,10 @@ public final class ResponseWriter: Sendable {
     private let isServerStopping: @Sendable () -> Bool
     private let state = Mutex(State())
 
-    init(channel: ConnectionChannel, isHead: Bool, supportsChunked: Bool, closeAfter: @escaping @Sendable () -> Bool, isServerStopping: @escaping @Sendable () -> Bool) {
+    init(
+        channel: ConnectionChannel, isHead: Bool, supportsChunked: Bool, closeAfter: @escaping @Sendable () -> Bool,
+        isServerStopping: @escaping @Sendable () -> Bool
+    ) {
         self.channel = channel
         self.isHead = isHead
         self.useChunked = supportsChunked
@@ -103,7 +106,9 @@ public final class ResponseWriter: Sendable {
             var fields = headers
             fields.remove("Content-Length")
             if useChunked { fields.set("Transfer-Encoding", "chunked") } else { state.isCloseDelimited = true }
-            send(Self.head(status: status, headers: fields, close: closeAfter() || !useChunked || state.closeRequested), &state)
+            send(
+                Self.head(status: status, headers: fields, close: closeAfter() || !useChunked || state.closeRequested),
+                &state)
             return !state.isBroken
         }
     }

@@ -59,7 +59,9 @@ public struct Router: Sendable {
         } else if allowed.isEmpty {
             writer.respond(status: 404, contentType: "text/plain", body: "not found\n")
         } else {
-            writer.respond(status: 405, headers: ["Allow": allowed.joined(separator: ", "), "Content-Type": "text/plain"], body: Data("method not allowed\n".utf8))
+            writer.respond(
+                status: 405, headers: ["Allow": allowed.joined(separator: ", "), "Content-Type": "text/plain"],
+                body: Data("method not allowed\n".utf8))
         }
     }
 

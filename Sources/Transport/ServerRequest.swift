@@ -13,7 +13,10 @@ public struct ServerRequest: Sendable {
     /// Values captured by `Router` patterns such as `/api/v1/{name}`.
     public var pathParameters: [String: String] = [:]
 
-    public init(method: String, target: String, version: String = "HTTP/1.1", headers: HTTPHeaders = [:], body: Data = Data(), remoteAddress: String = "") {
+    public init(
+        method: String, target: String, version: String = "HTTP/1.1", headers: HTTPHeaders = [:], body: Data = Data(),
+        remoteAddress: String = ""
+    ) {
         self.method = method
         self.target = target
         self.version = version

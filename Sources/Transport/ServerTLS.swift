@@ -1,7 +1,8 @@
 import CTLS
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// TLS for `HTTPServer` (OpenSSL): a certificate and key shared by every connection; each
@@ -39,12 +40,17 @@ public final class ServerTLS: @unchecked Sendable {
 
     /// A new P-256 key and self-signed certificate that clients trust as its own CA.
     /// `subjectAlternativeNames` as OpenSSL writes them: "IP:127.0.0.1,DNS:localhost".
-    public static func selfSigned(commonName: String, subjectAlternativeNames: String, days: Int = 365) throws(TLSError) -> (certificatePEM: String, keyPEM: String) {
+    public static func selfSigned(commonName: String, subjectAlternativeNames: String, days: Int = 365) throws(TLSError)
+        -> (certificatePEM: String, keyPEM: String)
+    {
         var certificate: UnsafeMutablePointer<CChar>?
         var key: UnsafeMutablePointer<CChar>?
         var message = [CChar](repeating: 0, count: 512)
-        guard fs_tls_self_signed(commonName, subjectAlternativeNames, Int32(days), &certificate, &key, &message, message.count) == 0,
-              let certificate, let key else {
+        guard
+            fs_tls_self_signed(
+                commonName, subjectAlternativeNames, Int32(days), &certificate, &key, &message, message.count) == 0,
+            let certificate, let key
+        else {
             throw TLSError(description: Self.text(message))
         }
         defer {

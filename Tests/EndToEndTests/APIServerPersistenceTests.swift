@@ -1,7 +1,7 @@
 import Foundation
 import KubeCore
-import Testing
 import TestSupport
+import Testing
 import Transport
 
 /// Durability of `forescale apiserver`: acknowledged writes survive kill -9, resourceVersions
@@ -12,7 +12,8 @@ import Transport
 
     static func start(_ dataDirectory: String) async throws -> (PeerProcess, HTTPClient, String) {
         guard let binary = Fixtures.executable("forescale") else { throw ForescaleBinary.NotBuilt() }
-        let process = try await PeerProcess.start(binary, ["apiserver", "--data-dir", dataDirectory, "--token", token]) { line in
+        let process = try await PeerProcess.start(binary, ["apiserver", "--data-dir", dataDirectory, "--token", token])
+        { line in
             line.range(of: "(port ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
         }
         var configuration = HTTPClient.Configuration()
@@ -20,8 +21,14 @@ import Transport
         return (process, HTTPClient(configuration: configuration), "https://127.0.0.1:\(process.port)")
     }
 
-    static func send(_ client: HTTPClient, _ method: String, _ url: String, _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
-        let response = try await client.execute(.init(method: method, url: url, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"], body: body?.serialized()))
+    static func send(_ client: HTTPClient, _ method: String, _ url: String, _ body: JSONValue? = nil) async throws -> (
+        Int, JSONValue
+    ) {
+        let response = try await client.execute(
+            .init(
+                method: method, url: url,
+                headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+                body: body?.serialized()))
         return (response.status, (try? JSONValue(parsing: response.body)) ?? .null)
     }
 
@@ -32,7 +39,9 @@ import Transport
         let (first, client, url) = try await Self.start(data)
         var lastVersion = 0
         for index in 0..<200 {
-            let (status, object) = try await Self.send(client, "POST", url + "/api/v1/namespaces/default/configmaps", ["metadata": ["name": .string("cm-\(index)")], "data": ["i": .string(String(index))]])
+            let (status, object) = try await Self.send(
+                client, "POST", url + "/api/v1/namespaces/default/configmaps",
+                ["metadata": ["name": .string("cm-\(index)")], "data": ["i": .string(String(index))]])
             #expect(status == 201)
             lastVersion = Int(object.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "") ?? 0
         }
@@ -42,13 +51,18 @@ import Transport
         await offload { first.kill9() }
 
         let (second, client2, url2) = try await Self.start(data)
-        defer { second.stop(); client2.shutdown() }
+        defer {
+            second.stop()
+            client2.shutdown()
+        }
         let (_, list) = try await Self.send(client2, "GET", url2 + "/api/v1/namespaces/default/configmaps")
-        let names = Set(list["items"]?.arrayValue?.compactMap { $0.value(at: ["metadata", "name"])?.stringValue } ?? [])
+        let names = Set(
+            list["items"]?.arrayValue?.compactMap { $0.value(at: ["metadata", "name"])?.stringValue } ?? [])
         #expect(names.count == 199 && !names.contains("cm-0") && names.contains("cm-199"))
         let listVersion = Int(list.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "") ?? 0
         #expect(listVersion > lastVersion, "the delete after the last create is durable too")
-        let (_, created) = try await Self.send(client2, "POST", url2 + "/api/v1/namespaces/default/configmaps", ["metadata": ["name": "after-restart"]])
+        let (_, created) = try await Self.send(
+            client2, "POST", url2 + "/api/v1/namespaces/default/configmaps", ["metadata": ["name": "after-restart"]])
         #expect(Int(created.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "")! > listVersion)
     }
 
@@ -57,7 +71,8 @@ import Transport
         defer { directory.remove() }
         let data = directory.file("data")
         let (first, client, url) = try await Self.start(data)
-        _ = try await Self.send(client, "POST", url + "/api/v1/namespaces/default/configmaps", ["metadata": ["name": "kept"]])
+        _ = try await Self.send(
+            client, "POST", url + "/api/v1/namespaces/default/configmaps", ["metadata": ["name": "kept"]])
         client.shutdown()
         await offload { first.kill9() }
         let wal = try FileHandle(forWritingTo: URL(fileURLWithPath: data + "/wal.jsonl"))
@@ -80,7 +95,9 @@ import Transport
     @Test func refusesNonLoopbackAddressWithoutAToken() async throws {
         let directory = try TemporaryDirectory("forescale-persist")
         defer { directory.remove() }
-        let result = try await ForescaleBinary.run(["apiserver", "--data-dir", directory.file("data"), "--address", "0.0.0.0"])
+        let result = try await ForescaleBinary.run([
+            "apiserver", "--data-dir", directory.file("data"), "--address", "0.0.0.0",
+        ])
         #expect(result.status == 64)
         #expect(result.stderr.contains("refusing to listen on non-loopback address 0.0.0.0"))
     }

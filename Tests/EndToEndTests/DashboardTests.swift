@@ -1,7 +1,7 @@
 import Foundation
 import KubeCore
-import Testing
 import TestSupport
+import Testing
 import Transport
 
 /// The dashboard as a user sees it: `forescale demo` (the built binary) serving it, loaded in
@@ -10,15 +10,21 @@ import Transport
 @Suite struct DashboardTests {
     @Test func chromiumShowsPoliciesAndLiveCharts() async throws {
         guard Subprocess.isAvailable("chromium") else {
-            Issue.record("chromium is not installed (make deps installs it): the dashboard cannot be checked in a browser")
+            Issue.record(
+                "chromium is not installed (make deps installs it): the dashboard cannot be checked in a browser")
             return
         }
         guard let binary = Fixtures.executable("forescale") else { throw ForescaleBinary.NotBuilt() }
         let directory = try TemporaryDirectory("forescale-dashboard")
         defer { directory.remove() }
-        let demo = try await PeerProcess.start(binary, ["demo", "--speed", "1800", "--dashboard-port", "0", "--data-dir", directory.file("demo"),
-                                                        "--model", Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path,
-                                                        "--crd", Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml").path]) { line in
+        let demo = try await PeerProcess.start(
+            binary,
+            [
+                "demo", "--speed", "1800", "--dashboard-port", "0", "--data-dir", directory.file("demo"),
+                "--model", Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path,
+                "--crd", Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml").path,
+            ]
+        ) { line in
             guard let range = line.range(of: "dashboard:   http://127.0.0.1:") else { return nil }
             return Int(line[range.upperBound...].prefix { $0.isNumber })
         }
@@ -56,15 +62,21 @@ import Transport
             let charts = page["charts"]?.arrayValue ?? []
             #expect(charts.map { $0["id"]?.stringValue ?? "" } == ["load-chart", "capacity-chart"])
             #expect(charts.allSatisfy { ($0["points"]?.intValue ?? 0) > 10 }, "\(view): non-empty series: \(charts)")
-            #expect(charts.first?["bands"] == 1 && charts.first?["paths"] == 2, "load and forecast lines over the forecast band")
-            #expect(charts.last?["paths"] == 3 && (charts.last?["actions"]?.intValue ?? 0) >= 1, "capacity lines with the scale actions marked")
+            #expect(
+                charts.first?["bands"] == 1 && charts.first?["paths"] == 2,
+                "load and forecast lines over the forecast band")
+            #expect(
+                charts.last?["paths"] == 3 && (charts.last?["actions"]?.intValue ?? 0) >= 1,
+                "capacity lines with the scale actions marked")
             #expect((page["events"]?.intValue ?? 0) >= 1)
             #expect((page["modelRows"]?.intValue ?? 0) >= 7)
             #expect(page["headings"]?.arrayValue?.contains("Promotion history") == true)
             #expect(page["overflowing"] == [], "\(view): nothing wider than the viewport")
             let screenshot = try #require(page["screenshot"]?.stringValue)
             let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
-            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(view): a real screenshot (\(png.count) bytes)")
+            #expect(
+                png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000,
+                "\(view): a real screenshot (\(png.count) bytes)")
         }
         #expect(report["phone"]?["scrollWidth"] == 390)
     }

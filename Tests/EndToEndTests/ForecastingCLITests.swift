@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `forescale generate` and `forescale train` end to end on small data (kept fast).
 @Suite("forescale generate and train")
@@ -18,7 +18,9 @@ struct ForecastingCLITests {
         // Day 5 is a sale day: its rows carry is_sale_active = 1.
         #expect(lines.last?.hasSuffix(",1.0") == true)
 
-        let trained = try await ForescaleBinary.run(["train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "8", "--epochs", "3", "--json"])
+        let trained = try await ForescaleBinary.run([
+            "train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "8", "--epochs", "3", "--json",
+        ])
         #expect(trained.status == 0, "\(trained.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
         #expect(report["epochs"] as? Int == 3)
@@ -34,7 +36,10 @@ struct ForecastingCLITests {
         defer { directory.remove() }
         let data = directory.file("data.csv")
         _ = try await ForescaleBinary.run(["generate", "--days", "4", "--out", data])
-        let arguments = ["train", "--data", data, "--hidden", "6", "--layers", "2", "--head", "4", "--epochs", "2", "--seed", "9", "--json"]
+        let arguments = [
+            "train", "--data", data, "--hidden", "6", "--layers", "2", "--head", "4", "--epochs", "2", "--seed", "9",
+            "--json",
+        ]
         let first = try await ForescaleBinary.run(arguments)
         let second = try await ForescaleBinary.run(arguments)
         #expect(first.status == 0)
@@ -43,13 +48,15 @@ struct ForecastingCLITests {
         #expect(a["mae"] as? Double == b["mae"] as? Double)
     }
 
-    @Test("malformed data files exit 64 naming the file", arguments: [
-        "timestamp,value\n2025-01-01 00:00:00,1\n2025-01-01 00:05:00,abc\n",
-        "time,value\n1,2\n",
-        "timestamp,value\n2025-01-01 00:00:00,1,7\n",
-        "timestamp,value\nnot-a-time,1\n2025-01-01 00:05:00,2\n",
-        "",
-    ])
+    @Test(
+        "malformed data files exit 64 naming the file",
+        arguments: [
+            "timestamp,value\n2025-01-01 00:00:00,1\n2025-01-01 00:05:00,abc\n",
+            "time,value\n1,2\n",
+            "timestamp,value\n2025-01-01 00:00:00,1,7\n",
+            "timestamp,value\nnot-a-time,1\n2025-01-01 00:05:00,2\n",
+            "",
+        ])
     func malformedData(content: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -72,12 +79,16 @@ struct ModelCLITests {
     @Test func trainWritesAModelThatEvaluateAndPredictUse() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let data = directory.file("data.csv"), model = directory.file("m.fsm")
+        let data = directory.file("data.csv")
+        let model = directory.file("m.fsm")
         _ = try await ForescaleBinary.run(["generate", "--days", "4", "--out", data])
-        let trained = try await ForescaleBinary.run(["train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "4", "--epochs", "2",
-                                           "--horizon", "3", "--quantiles", "0.5,0.9", "--out", model, "--json"])
+        let trained = try await ForescaleBinary.run([
+            "train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "4", "--epochs", "2",
+            "--horizon", "3", "--quantiles", "0.5,0.9", "--out", model, "--json",
+        ])
         #expect(trained.status == 0, "\(trained.stderr)")
-        let trainReport = try #require(try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
+        let trainReport = try #require(
+            try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
 
         let evaluated = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data, "--json"])
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
@@ -90,7 +101,9 @@ struct ModelCLITests {
 
         let predicted = try await ForescaleBinary.run(["predict", "--model", model, "--data", data, "--json"])
         #expect(predicted.status == 0, "\(predicted.stderr)")
-        let forecast = try #require((try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [String: Any])?["forecast"] as? [[String: Any]])
+        let forecast = try #require(
+            (try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [String: Any])?["forecast"]
+                as? [[String: Any]])
         #expect(forecast.count == 3)
         let quantiles = try #require(forecast.first?["quantiles"] as? [String: Double])
         #expect(Set(quantiles.keys) == ["p50", "p90"])
@@ -99,9 +112,12 @@ struct ModelCLITests {
     @Test func corruptModelExits64NamingTheFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let data = directory.file("data.csv"), model = directory.file("m.fsm")
+        let data = directory.file("data.csv")
+        let model = directory.file("m.fsm")
         _ = try await ForescaleBinary.run(["generate", "--days", "4", "--out", data])
-        _ = try await ForescaleBinary.run(["train", "--data", data, "--hidden", "4", "--layers", "1", "--head", "4", "--epochs", "1", "--out", model])
+        _ = try await ForescaleBinary.run([
+            "train", "--data", data, "--hidden", "4", "--layers", "1", "--head", "4", "--epochs", "1", "--out", model,
+        ])
         var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: model))
@@ -119,14 +135,18 @@ struct CalendarCLITests {
         let model = directory.file("m.fsm")
         let data = Fixtures.root.appendingPathComponent("examples/data/seed_multi_metric_data.csv").path
         let calendar = Fixtures.root.appendingPathComponent("examples/calendar/seed-sales.json").path
-        let trained = try await ForescaleBinary.run(["train", "--data", data, "--features", "calendar", "--calendar", calendar,
-                                                    "--hidden", "6", "--layers", "1", "--head", "4", "--epochs", "1", "--out", model])
+        let trained = try await ForescaleBinary.run([
+            "train", "--data", data, "--features", "calendar", "--calendar", calendar,
+            "--hidden", "6", "--layers", "1", "--head", "4", "--epochs", "1", "--out", model,
+        ])
         #expect(trained.status == 0, "\(trained.stderr)")
         #expect(trained.stdout.contains("event_active"))
         let withoutCalendar = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data])
         #expect(withoutCalendar.status == 64)
         #expect(withoutCalendar.stderr.contains("--calendar"))
-        let withCalendar = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data, "--calendar", calendar, "--json"])
+        let withCalendar = try await ForescaleBinary.run([
+            "evaluate", "--model", model, "--data", data, "--calendar", calendar, "--json",
+        ])
         #expect(withCalendar.status == 0, "\(withCalendar.stderr)")
     }
 }

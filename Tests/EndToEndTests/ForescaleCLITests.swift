@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The built `forescale` executable: exit codes and output.
 @Suite("forescale CLI")
@@ -11,14 +11,16 @@ struct ForescaleCLITests {
         #expect(result.stdout.contains("bench"))
     }
 
-    @Test("bad usage exits 64 with a message", arguments: [
-        [],
-        ["no-such-command"],
-        ["bench"],
-        ["bench", "http", "--seconds", "abc"],
-        ["bench", "http", "--unknown-flag"],
-        ["bench", "http", "--seconds"],
-    ])
+    @Test(
+        "bad usage exits 64 with a message",
+        arguments: [
+            [],
+            ["no-such-command"],
+            ["bench"],
+            ["bench", "http", "--seconds", "abc"],
+            ["bench", "http", "--unknown-flag"],
+            ["bench", "http", "--seconds"],
+        ])
     func badUsage(arguments: [String]) async throws {
         let result = try await ForescaleBinary.run(arguments)
         #expect(result.status == 64)
@@ -32,7 +34,9 @@ struct ForescaleCLITests {
     }
 
     @Test func benchHTTPPrintsJSONWithMeasuredRequests() async throws {
-        let result = try await ForescaleBinary.run(["bench", "http", "--seconds", "0.5", "--concurrency", "2", "--json"])
+        let result = try await ForescaleBinary.run([
+            "bench", "http", "--seconds", "0.5", "--concurrency", "2", "--json",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(json["benchmark"] as? String == "http")

@@ -3,8 +3,8 @@ import Autoscaler
 import Foundation
 import KubeClient
 import KubeCore
-import Testing
 import TestSupport
+import Testing
 import Transport
 
 /// The RBAC rules in deploy/ cover every request the controller (with leader election) and
@@ -28,9 +28,17 @@ import Transport
 
     static func rules(_ file: String, roles: Set<String>) throws -> [Rule] {
         let text = String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent(file)), as: UTF8.self)
-        return try YAML.parseDocuments(text).filter { ["ClusterRole", "Role"].contains($0["kind"]?.stringValue ?? "") && roles.contains($0.value(at: ["metadata", "name"])?.stringValue ?? "") }
-            .flatMap { $0["rules"]?.arrayValue ?? [] }
-            .map { Rule(groups: ($0["apiGroups"]?.arrayValue ?? []).compactMap(\.stringValue), resources: ($0["resources"]?.arrayValue ?? []).compactMap(\.stringValue), verbs: ($0["verbs"]?.arrayValue ?? []).compactMap(\.stringValue)) }
+        return try YAML.parseDocuments(text).filter {
+            ["ClusterRole", "Role"].contains($0["kind"]?.stringValue ?? "")
+                && roles.contains($0.value(at: ["metadata", "name"])?.stringValue ?? "")
+        }
+        .flatMap { $0["rules"]?.arrayValue ?? [] }
+        .map {
+            Rule(
+                groups: ($0["apiGroups"]?.arrayValue ?? []).compactMap(\.stringValue),
+                resources: ($0["resources"]?.arrayValue ?? []).compactMap(\.stringValue),
+                verbs: ($0["verbs"]?.arrayValue ?? []).compactMap(\.stringValue))
+        }
     }
 
     @Test func deployRBACCoversTheControllerAndTheTrainer() async throws {
@@ -41,12 +49,19 @@ import Transport
         defer { admin.shutdown() }
         try await cluster.installScalingPolicyCRD(admin)
         let anchor = Date(timeIntervalSince1970: 1_800_000_000)
-        _ = try await admin.create(.configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
-        let deployment = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("Tests/Fixtures/kube/deployment.yaml")), as: UTF8.self))
+        _ = try await admin.create(
+            .configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
+        let deployment = try YAML.parse(
+            String(
+                decoding: try Data(
+                    contentsOf: Fixtures.root.appendingPathComponent("Tests/Fixtures/kube/deployment.yaml")),
+                as: UTF8.self))
         _ = try await admin.create(.deployments, namespace: "default", deployment)
         let model = cluster.directory.file("model.fsm")
-        try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm")).write(to: URL(fileURLWithPath: model))
-        var policy = SeedScenario.policy(name: "web", mode: "Predictive", modelURL: "file://" + model, calendar: "shop-calendar")
+        try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm")).write(
+            to: URL(fileURLWithPath: model))
+        var policy = SeedScenario.policy(
+            name: "web", mode: "Predictive", modelURL: "file://" + model, calendar: "shop-calendar")
         policy.setValue("Deployment", at: ["spec", "target", "kind"])
         _ = try await admin.create(.scalingPolicies, namespace: "default", policy)
         records.withLock { $0.removeAll() }
@@ -54,19 +69,25 @@ import Transport
         // The controller as deployed: leader election, informer, reconciles, Events.
         let client = try cluster.kubeClient(fieldManager: "forescale-controller")
         defer { client.shutdown() }
-        let virtualNow = try SeedScenario.virtualStart(anchor: anchor).start.addingTimeInterval(4 * 3600)  // into the sale: it scales
+        // Into the sale: it scales.
+        let virtualNow = try SeedScenario.virtualStart(anchor: anchor).start.addingTimeInterval(4 * 3600)
         var configuration = Controller.Configuration(namespace: nil)
         configuration.speed = 3000
         let roots = FileRoots([cluster.directory.path])
-        let controller = Controller(client: client, configuration: configuration, targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
-                                    models: ModelRegistry(fileRoots: roots), now: { virtualNow })
-        let elector = LeaderElector(lock: KubernetesLeaseLock(client: client, namespace: "forescale-system", name: "forescale-controller"),
-                                    configuration: .init(identity: "rbac-test"), clock: ContinuousClock())
+        let controller = Controller(
+            client: client, configuration: configuration,
+            targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
+            models: ModelRegistry(fileRoots: roots), now: { virtualNow })
+        let elector = LeaderElector(
+            lock: KubernetesLeaseLock(client: client, namespace: "forescale-system", name: "forescale-controller"),
+            configuration: .init(identity: "rbac-test"), clock: ContinuousClock())
         _ = try await admin.create(.namespaces, namespace: nil, ["metadata": ["name": "forescale-system"]])
         records.withLock { $0.removeAll() }
         let running = Task { await elector.run { await controller.run() } }
         let deadline = ContinuousClock.now + .seconds(20)
-        while controller.metrics.reconcileCount < 3 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while controller.metrics.reconcileCount < 3 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         // The dashboard's reads are the controller's too.
         let endpoint = try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0)
         let http = HTTPClient()
@@ -78,27 +99,47 @@ import Transport
         running.cancel()
         await running.value
         let controllerCalls = Set(records.withLock { $0 }.map(Call.init))
-        #expect(controllerCalls.contains { $0.resource == "deployments/scale" && $0.verb == "patch" }, "the controller scaled the Deployment")
+        #expect(
+            controllerCalls.contains { $0.resource == "deployments/scale" && $0.verb == "patch" },
+            "the controller scaled the Deployment")
         #expect(controllerCalls.contains { $0.resource == "leases" })
-        let controllerRules = try Self.rules("deploy/base/rbac.yaml", roles: ["forescale-controller", "forescale-leader-election"])
-        for call in controllerCalls { #expect(controllerRules.contains { $0.allows(call) }, "controller call not allowed by deploy/base/rbac.yaml: \(call.verb) \(call.group)/\(call.resource)") }
+        let controllerRules = try Self.rules(
+            "deploy/base/rbac.yaml", roles: ["forescale-controller", "forescale-leader-election"])
+        for call in controllerCalls {
+            #expect(
+                controllerRules.contains { $0.allows(call) },
+                "controller call not allowed by deploy/base/rbac.yaml: \(call.verb) \(call.group)/\(call.resource)")
+        }
         // The single-namespace overlay grants the same in its namespace (leases stay with the base's Role).
-        let namespacedRules = try Self.rules("deploy/overlays/single-namespace/role.yaml", roles: ["forescale-controller"])
+        let namespacedRules =
+            try Self.rules("deploy/overlays/single-namespace/role.yaml", roles: ["forescale-controller"])
             + Self.rules("deploy/base/rbac.yaml", roles: ["forescale-leader-election"])
-        for call in controllerCalls { #expect(namespacedRules.contains { $0.allows(call) }, "controller call not allowed by the single-namespace overlay: \(call.verb) \(call.group)/\(call.resource)") }
+        for call in controllerCalls {
+            #expect(
+                namespacedRules.contains { $0.allows(call) },
+                "controller call not allowed by the single-namespace overlay: \(call.verb) \(call.group)/\(call.resource)"
+            )
+        }
 
         // The trainer as the CronJob runs it.
         records.withLock { $0.removeAll() }
-        let result = try await ForescaleBinary.run(["trainer", "--all", "--kubeconfig", cluster.kubeconfigPath, "--now", Timestamps.format(virtualNow),
-                                                    "--history-days", "2", "--epochs", "2", "--hidden", "8", "--model-root", cluster.directory.path])
+        let result = try await ForescaleBinary.run([
+            "trainer", "--all", "--kubeconfig", cluster.kubeconfigPath, "--now", Timestamps.format(virtualNow),
+            "--history-days", "2", "--epochs", "2", "--hidden", "8", "--model-root", cluster.directory.path,
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let trainerCalls = Set(records.withLock { $0 }.map(Call.init))
         #expect(trainerCalls.contains { $0.resource == "scalingpolicies/status" })
         let trainerRules = try Self.rules("deploy/base/trainer.yaml", roles: ["forescale-trainer"])
-        let trainerNamespacedRules = try Self.rules("deploy/overlays/single-namespace/role.yaml", roles: ["forescale-trainer"])
+        let trainerNamespacedRules = try Self.rules(
+            "deploy/overlays/single-namespace/role.yaml", roles: ["forescale-trainer"])
         for call in trainerCalls {
-            #expect(trainerRules.contains { $0.allows(call) }, "trainer call not allowed by deploy/base/trainer.yaml: \(call.verb) \(call.group)/\(call.resource)")
-            #expect(trainerNamespacedRules.contains { $0.allows(call) }, "trainer call not allowed by the single-namespace overlay: \(call.verb) \(call.group)/\(call.resource)")
+            #expect(
+                trainerRules.contains { $0.allows(call) },
+                "trainer call not allowed by deploy/base/trainer.yaml: \(call.verb) \(call.group)/\(call.resource)")
+            #expect(
+                trainerNamespacedRules.contains { $0.allows(call) },
+                "trainer call not allowed by the single-namespace overlay: \(call.verb) \(call.group)/\(call.resource)")
         }
     }
 }

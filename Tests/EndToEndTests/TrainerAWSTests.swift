@@ -6,8 +6,8 @@ import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
-import Testing
 import TestSupport
+import Testing
 
 /// The trainer against moto (signatures checked): history from CloudWatch for an Auto
 /// Scaling group policy, the champion read from S3, the challenger promoted as a new
@@ -22,13 +22,18 @@ import TestSupport
         let now = Date()
         let points = (1...(3 * 288)).map { index -> (timestamp: Date, value: Double) in
             let step = Double(3 * 288 - index)
-            return (now.addingTimeInterval(-Double(index) * 300), 30 + 0.01 * step + 15 * sin(2 * Double.pi * step / 288))
+            return (
+                now.addingTimeInterval(-Double(index) * 300), 30 + 0.01 * step + 15 * sin(2 * Double.pi * step / 288)
+            )
         }
-        try await CloudWatchAPI(client: aws).putMetricData(MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": "shop"]), points: points)
+        try await CloudWatchAPI(client: aws).putMetricData(
+            MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": "shop"]),
+            points: points)
         let s3 = S3API(client: aws)
         try await s3.createBucket("models")
         // A broken champion in S3: the challenger must replace it.
-        var champion = try ModelArtefact.decode(try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm")), path: "seed")
+        var champion = try ModelArtefact.decode(
+            try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm")), path: "seed")
         champion.parameters = champion.parameters.map { -3 * $0 }
         _ = try await s3.putObject(bucket: "models", key: "shop/current.fsm", data: try champion.encoded())
 
@@ -37,49 +42,80 @@ import TestSupport
         let client = try cluster.kubeClient()
         defer { client.shutdown() }
         try await cluster.installScalingPolicyCRD(client)
-        _ = try await client.create(.scalingPolicies, namespace: "default", [
-            "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": "shop"],
-            "spec": ["target": ["kind": "AutoScalingGroup", "name": "shop", "region": "us-east-1"], "mode": "Predictive",
-                     "model": ["artefact": "s3://models/shop/current.fsm"]],
-        ])
-        let environment = ["AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey,
-                           "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1"]
-        let arguments = ["trainer", "--policy", "default/shop", "--aws", "--kubeconfig", cluster.kubeconfigPath, "--history-days", "3", "--epochs", "6", "--hidden", "16"]
+        _ = try await client.create(
+            .scalingPolicies, namespace: "default",
+            [
+                "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": "shop"],
+                "spec": [
+                    "target": ["kind": "AutoScalingGroup", "name": "shop", "region": "us-east-1"], "mode": "Predictive",
+                    "model": ["artefact": "s3://models/shop/current.fsm"],
+                ],
+            ])
+        let environment = [
+            "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID,
+            "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey,
+            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1",
+        ]
+        let arguments = [
+            "trainer", "--policy", "default/shop", "--aws", "--kubeconfig", cluster.kubeconfigPath, "--history-days",
+            "3", "--epochs", "6", "--hidden", "16",
+        ]
 
         // A crash between the versioned write and the pointer update leaves the old model in
         // use: the trainer talks to S3 through a fault proxy that holds the pointer's PUT, and
         // is killed (-9) while it waits — after the versioned key was written.
-        let proxy = FaultProxy(configuration: .init(upstream: moto.endpoint),
-                               rules: [FaultRule(name: "hold-pointer", method: "PUT", pathPrefix: "/models/shop/current.fsm", fault: .hang)])
+        let proxy = FaultProxy(
+            configuration: .init(upstream: moto.endpoint),
+            rules: [
+                FaultRule(name: "hold-pointer", method: "PUT", pathPrefix: "/models/shop/current.fsm", fault: .hang)
+            ])
         _ = try proxy.start()
         defer { proxy.shutdown() }
         var proxied = environment
         proxied["AWS_ENDPOINT_URL"] = proxy.url
         let trainer = try ForescaleBinary.start(arguments, environment: proxied)
         let deadline = ContinuousClock.now + .seconds(240)
-        while proxy.counts.injected["hold-pointer"] == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while proxy.counts.injected["hold-pointer"] == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(proxy.counts.injected["hold-pointer"] == 1, "the trainer reached the pointer update")
-        #expect(proxy.recentRequests.contains { $0.hasPrefix("PUT /models/shop/versions/") }, "the versioned key was written first")
+        #expect(
+            proxy.recentRequests.contains { $0.hasPrefix("PUT /models/shop/versions/") },
+            "the versioned key was written first")
         let crashed = await trainer.kill9()
         #expect(crashed.status != 0)
-        guard case .object(let stillOld) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else { Issue.record("pointer vanished"); return }
+        guard case .object(let stillOld) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else {
+            Issue.record("pointer vanished")
+            return
+        }
         #expect(stillOld.data == (try champion.encoded()), "the pointer still names the champion")
 
         let result = try await ForescaleBinary.run(arguments, environment: environment)
-        #expect(result.status == 0, "stdout: \(result.stdout) stderr: \(result.stderr.suffix(1500)) crashed: \(crashed.stderr.suffix(800))")
+        #expect(
+            result.status == 0,
+            "stdout: \(result.stdout) stderr: \(result.stderr.suffix(1500)) crashed: \(crashed.stderr.suffix(800))")
         let status = try await client.get(.scalingPolicies, namespace: "default", name: "shop")
         let training = status.value(at: ["status", "training"])
-        #expect(training?["historyPoints"]?.intValue ?? 0 >= 800, "history came from CloudWatch: \(String(describing: training))")
+        #expect(
+            training?["historyPoints"]?.intValue ?? 0 >= 800,
+            "history came from CloudWatch: \(String(describing: training))")
         guard training?["promoted"] == true else {
             Issue.record("not promoted: \(result.stdout)")
             return
         }
-        guard case .object(let pointer) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else { Issue.record("no pointer object"); return }
+        guard case .object(let pointer) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else {
+            Issue.record("no pointer object")
+            return
+        }
         let promoted = try ModelArtefact.decode(pointer.data, path: "s3")
         #expect(promoted.parameters != champion.parameters)
         let version = training?["challengerVersion"]?.stringValue ?? ""
-        let listing = try await aws.send(service: "s3", sdkID: "S3", method: "GET", path: "/models", query: [("list-type", "2"), ("prefix", "shop")], headers: [], body: [], s3: true, accepting: [])
-        #expect(String(decoding: listing.body, as: UTF8.self).contains("shop/versions/"), "the versioned key was written too")
+        let listing = try await aws.send(
+            service: "s3", sdkID: "S3", method: "GET", path: "/models",
+            query: [("list-type", "2"), ("prefix", "shop")], headers: [], body: [], s3: true, accepting: [])
+        #expect(
+            String(decoding: listing.body, as: UTF8.self).contains("shop/versions/"),
+            "the versioned key was written too")
         #expect(String(decoding: listing.body, as: UTF8.self).contains("-\(version).fsm"))
     }
 }

@@ -3,8 +3,8 @@ import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
-import Testing
 import TestSupport
+import Testing
 
 /// `forescale trainer` end to end: a policy in the embedded API server whose simulated load
 /// grows steadily (so seasonal-naive, a day behind, is beatable), history from that trace,
@@ -20,20 +20,30 @@ import TestSupport
         // Four days of load that grows 0.2 per step with a daily wave (10 instances: never saturated).
         let start = Date(timeIntervalSince1970: 1_700_000_000)
         let steps = 0..<(4 * 288)
-        let table = TimeSeriesTable(timestamps: steps.map { start.addingTimeInterval(Double($0) * 300) },
-                                    columns: ["load": steps.map { Float(100 + 0.2 * Double($0) + 30 * sin(2 * Double.pi * Double($0) / 288)) }], columnNames: ["load"])
+        let table = TimeSeriesTable(
+            timestamps: steps.map { start.addingTimeInterval(Double($0) * 300) },
+            columns: ["load": steps.map { Float(100 + 0.2 * Double($0) + 30 * sin(2 * Double.pi * Double($0) / 288)) }],
+            columnNames: ["load"])
         let trace = cluster.directory.file("trend.csv")
         try table.csv().write(toFile: trace, atomically: true, encoding: .utf8)
         let model = cluster.directory.file("model.fsm")
         var policy = SeedScenario.policy(name: "trend", mode: "Predictive", modelURL: "file://" + model, calendar: nil)
-        policy.setValue(["trace": .string(trace), "loadScale": 1, "initialCapacity": 10, "warmupSeconds": 300, "startOffsetSteps": .integer(4 * 288 - 1)], at: ["spec", "target", "simulation"])
+        policy.setValue(
+            [
+                "trace": .string(trace), "loadScale": 1, "initialCapacity": 10, "warmupSeconds": 300,
+                "startOffsetSteps": .integer(4 * 288 - 1),
+            ], at: ["spec", "target", "simulation"])
         _ = try await client.create(.scalingPolicies, namespace: "default", policy)
         let anchor = Date(timeIntervalSince1970: 1_800_000_000)
-        let shifted = TargetRegistry.shiftedStart(traceStart: start, step: 300, offsetSteps: 4 * 288 - 1, anchor: anchor)
+        let shifted = TargetRegistry.shiftedStart(
+            traceStart: start, step: 300, offsetSteps: 4 * 288 - 1, anchor: anchor)
         let now = Timestamps.format(shifted.addingTimeInterval(Double(4 * 288 - 1) * 300 + 1))
         func train(_ extra: [String] = []) async throws -> CommandResult {
-            try await ForescaleBinary.run(["trainer", "--policy", "default/trend", "--kubeconfig", cluster.kubeconfigPath, "--now", now,
-                                           "--history-days", "3.5", "--epochs", "6", "--hidden", "16", "--model-root", cluster.directory.path] + extra)
+            try await ForescaleBinary.run(
+                [
+                    "trainer", "--policy", "default/trend", "--kubeconfig", cluster.kubeconfigPath, "--now", now,
+                    "--history-days", "3.5", "--epochs", "6", "--hidden", "16", "--model-root", cluster.directory.path,
+                ] + extra)
         }
 
         // 1. No model yet: promoted when it beats seasonal-naive.
@@ -61,11 +71,17 @@ import TestSupport
         let status = try await client.get(.scalingPolicies, namespace: "default", name: "trend")
         #expect(status.value(at: ["status", "training", "promoted"]) == false)
         #expect(status.value(at: ["status", "training", "reason"]) == "WorseThanChampion")
-        #expect(status.value(at: ["status", "training", "championMAE"]) != nil && status.value(at: ["status", "training", "seasonalNaiveMAE"]) != nil)
-        let reasons = try await client.list(.coreEvents, namespace: "default").items.compactMap { $0["reason"]?.stringValue }
+        #expect(
+            status.value(at: ["status", "training", "championMAE"]) != nil
+                && status.value(at: ["status", "training", "seasonalNaiveMAE"]) != nil)
+        let reasons = try await client.list(.coreEvents, namespace: "default").items.compactMap {
+            $0["reason"]?.stringValue
+        }
         #expect(reasons.contains("ModelPromoted") && reasons.contains("ModelRejected"))
 
-        let missing = try await ForescaleBinary.run(["trainer", "--policy", "default/missing", "--kubeconfig", cluster.kubeconfigPath])
+        let missing = try await ForescaleBinary.run([
+            "trainer", "--policy", "default/missing", "--kubeconfig", cluster.kubeconfigPath,
+        ])
         #expect(missing.status != 0 && missing.stderr.contains("not found"))
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import KubeCore
-import Testing
 import TestSupport
+import Testing
 
 /// Optimistic concurrency under contention: 8 writers × 500 read-modify-write updates of one
 /// ConfigMap. Every attempt lands or gets 409; no increment is lost; a watcher sees every
@@ -11,15 +11,21 @@ import TestSupport
         let cluster = try EmbeddedCluster()
         defer { cluster.stop() }
         let path = "/api/v1/namespaces/default/configmaps"
-        let created = try await cluster.request("POST", path, body: ["metadata": ["name": "counter"], "data": ["n": "0"]])
+        let created = try await cluster.request(
+            "POST", path, body: ["metadata": ["name": "counter"], "data": ["n": "0"]])
         let start = created.json.value(at: ["metadata", "resourceVersion"])!.stringValue!
-        let events = try await cluster.watch(path + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dcounter")
+        let events = try await cluster.watch(
+            path + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dcounter")
 
-        let writers = 8, attempts = 500
-        let outcomes = try await withThrowingTaskGroup(of: (landed: [Int], conflicts: Int, other: [Int]).self) { group in
+        let writers = 8
+        let attempts = 500
+        let outcomes = try await withThrowingTaskGroup(of: (landed: [Int], conflicts: Int, other: [Int]).self) {
+            group in
             for _ in 0..<writers {
                 group.addTask {
-                    var landed: [Int] = [], conflicts = 0, other: [Int] = []
+                    var landed: [Int] = []
+                    var conflicts = 0
+                    var other: [Int] = []
                     var current = try await cluster.request("GET", path + "/counter").json
                     for _ in 0..<attempts {
                         var next = current

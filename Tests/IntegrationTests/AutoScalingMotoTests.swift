@@ -1,8 +1,8 @@
 import AWSSigning
 import Cloud
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Auto Scaling against moto with signature checking on.
 @Suite("Auto Scaling against moto (signatures checked)")
@@ -11,15 +11,19 @@ struct AutoScalingMotoTests {
         let moto = try await Moto.start()
         defer { moto.stop() }
         let client = moto.client()
-        _ = try await client.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateLaunchConfiguration", version: "2011-01-01", parameters: [
-            ("LaunchConfigurationName", "web-lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro"),
-        ])
-        for (index, name) in ["web-asg", "batch-asg", "api-asg"].enumerated() {
-            _ = try await client.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateAutoScalingGroup", version: "2011-01-01", parameters: [
-                ("AutoScalingGroupName", name), ("LaunchConfigurationName", "web-lc"),
-                ("MinSize", "1"), ("MaxSize", "10"), ("DesiredCapacity", String(index + 2)),
-                ("AvailabilityZones.member.1", "us-east-1a"),
+        _ = try await client.query(
+            service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateLaunchConfiguration", version: "2011-01-01",
+            parameters: [
+                ("LaunchConfigurationName", "web-lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro"),
             ])
+        for (index, name) in ["web-asg", "batch-asg", "api-asg"].enumerated() {
+            _ = try await client.query(
+                service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateAutoScalingGroup", version: "2011-01-01",
+                parameters: [
+                    ("AutoScalingGroupName", name), ("LaunchConfigurationName", "web-lc"),
+                    ("MinSize", "1"), ("MaxSize", "10"), ("DesiredCapacity", String(index + 2)),
+                    ("AvailabilityZones.member.1", "us-east-1a"),
+                ])
         }
         let api = AutoScalingAPI(client: client)
         // Page size 1 forces the NextToken loop through all three groups.
@@ -38,7 +42,8 @@ struct AutoScalingMotoTests {
     @Test func wrongSecretIsATypedSignatureDoesNotMatch() async throws {
         let moto = try await Moto.start()
         defer { moto.stop() }
-        let wrong = AWSCredentials(accessKeyID: moto.credentials.accessKeyID, secretAccessKey: moto.credentials.secretAccessKey + "x")
+        let wrong = AWSCredentials(
+            accessKeyID: moto.credentials.accessKeyID, secretAccessKey: moto.credentials.secretAccessKey + "x")
         do {
             _ = try await AutoScalingAPI(client: moto.client(credentials: wrong)).describeAutoScalingGroups()
             Issue.record("expected SignatureDoesNotMatch")

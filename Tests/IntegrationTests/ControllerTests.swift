@@ -4,8 +4,8 @@ import Foundation
 import KubeClient
 import KubeCore
 import PolicyEngine
-import Testing
 import TestSupport
+import Testing
 import Transport
 
 /// The controller end to end: embedded API server, the ScalingPolicy CRD, simulated targets
@@ -25,7 +25,8 @@ import Transport
             cluster = try EmbeddedCluster()
             client = try cluster.kubeClient(fieldManager: "forescale-controller")
             try await cluster.installScalingPolicyCRD(client)
-            _ = try await client.create(.configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
+            _ = try await client.create(
+                .configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
             clock = Locked(try SeedScenario.virtualStart(anchor: anchor).start)
             fileRoots = FileRoots([Fixtures.root.path, cluster.directory.path])
             targets = TargetRegistry(client: client, anchor: anchor, fileRoots: fileRoots)
@@ -34,7 +35,9 @@ import Transport
 
         func controller() -> Controller {
             let clock = self.clock
-            return Controller(client: client, configuration: .init(namespace: "default"), targets: targets, models: ModelRegistry(fileRoots: fileRoots), now: { clock.value })
+            return Controller(
+                client: client, configuration: .init(namespace: "default"), targets: targets,
+                models: ModelRegistry(fileRoots: fileRoots), now: { clock.value })
         }
 
         func stop() {
@@ -65,8 +68,12 @@ import Transport
     @Test func predictiveIsReadyBeforeTheSaleWhileReactiveLags() async throws {
         let world = try await World()
         defer { world.stop() }
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web-reactive", mode: "Reactive", modelURL: nil, calendar: nil))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web-reactive", mode: "Reactive", modelURL: nil, calendar: nil))
         let controller = world.controller()
         let saleStart = try SeedScenario.events(anchor: world.anchor).first { $0.start >= world.clock.value }!.start
         var overload: [String: Int] = ["web": 0, "web-reactive": 0]
@@ -77,13 +84,17 @@ import Transport
             for name in ["web", "web-reactive"] {
                 let target = try #require(world.targets.simulated("default/\(name)"))
                 let inService = target.capacity(at: now).inService
-                if now >= saleStart, target.demand(at: now) / Double(max(1, inService)) > 80 { overload[name, default: 0] += 1 }
+                if now >= saleStart, target.demand(at: now) / Double(max(1, inService)) > 80 {
+                    overload[name, default: 0] += 1
+                }
                 if atSaleStart[name] == nil, now >= saleStart { atSaleStart[name] = inService }
             }
         }
         let demandAtStart = try #require(world.targets.simulated("default/web")).demand(at: saleStart)
         let needed = Int((demandAtStart / 80).rounded(.up))
-        print("controller e2e: demand at sale start \(Int(demandAtStart)) needs \(needed) at ≤80%; in service: predictive \(atSaleStart["web"]!), reactive \(atSaleStart["web-reactive"]!); overloaded 5-minute steps in the first 2 h: predictive \(overload["web"]!), reactive \(overload["web-reactive"]!)")
+        print(
+            "controller e2e: demand at sale start \(Int(demandAtStart)) needs \(needed) at ≤80%; in service: predictive \(atSaleStart["web"]!), reactive \(atSaleStart["web-reactive"]!); overloaded 5-minute steps in the first 2 h: predictive \(overload["web"]!), reactive \(overload["web-reactive"]!)"
+        )
         #expect(atSaleStart["web"]! >= needed, "predictive capacity was in service when the sale began")
         #expect(atSaleStart["web-reactive"]! < needed, "reactive had not scaled yet")
         #expect(overload["web"]! < overload["web-reactive"]!)
@@ -102,17 +113,26 @@ import Transport
     @Test func forecastOnlyNeverActsAndMissingModelFallsBack() async throws {
         let world = try await World()
         defer { world.stop() }
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "watch-only", mode: "ForecastOnly", modelURL: world.modelURL, calendar: "shop-calendar"))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(
+                name: "watch-only", mode: "ForecastOnly", modelURL: world.modelURL, calendar: "shop-calendar"))
         let corruptPath = world.cluster.directory.file("corrupt.fsm")
         var bytes = try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm"))
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: corruptPath))
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "corrupt", mode: "Predictive", modelURL: "file://" + corruptPath, calendar: nil))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "corrupt", mode: "Predictive", modelURL: "file://" + corruptPath, calendar: nil))
         let controller = world.controller()
         for _ in 0..<60 { try await world.step(controller, ["watch-only", "corrupt"]) }
-        #expect(try #require(world.targets.simulated("default/watch-only")).changeLog.isEmpty, "ForecastOnly never sets capacity")
+        #expect(
+            try #require(world.targets.simulated("default/watch-only")).changeLog.isEmpty,
+            "ForecastOnly never sets capacity")
         let watched = try await world.policy("watch-only")
-        #expect(watched.value(at: ["status", "desiredCapacity"])?.intValue ?? 0 > 2, "it still computed and recorded a desired capacity")
+        #expect(
+            watched.value(at: ["status", "desiredCapacity"])?.intValue ?? 0 > 2,
+            "it still computed and recorded a desired capacity")
         let corrupt = try await world.policy("corrupt")
         #expect(world.condition(corrupt, "ModelReady")?["reason"] == "ModelCorrupt")
         #expect(world.condition(corrupt, "Fallback")?["status"] == "True")
@@ -124,24 +144,36 @@ import Transport
         let world = try await World()
         defer { world.stop() }
         let directory = Fixtures.root.appendingPathComponent("examples/policies")
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+            .sorted()
         #expect(files == ["autoscaling-group.yaml", "deployment.yaml", "simulated.yaml", "threshold.yaml"])
         for file in files {
-            let manifest = try YAML.parse(String(decoding: try Data(contentsOf: directory.appendingPathComponent(file)), as: UTF8.self))
+            let manifest = try YAML.parse(
+                String(decoding: try Data(contentsOf: directory.appendingPathComponent(file)), as: UTF8.self))
             let created = try await world.client.create(.scalingPolicies, namespace: "default", manifest)
-            guard case .success = PolicySpec.parse(created["spec"]) else { Issue.record("\(file) does not parse"); continue }
+            guard case .success = PolicySpec.parse(created["spec"]) else {
+                Issue.record("\(file) does not parse")
+                continue
+            }
         }
-        let calendar = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("examples/calendar/calendar-configmap.yaml")), as: UTF8.self))
+        let calendar = try YAML.parse(
+            String(
+                decoding: try Data(
+                    contentsOf: Fixtures.root.appendingPathComponent("examples/calendar/calendar-configmap.yaml")),
+                as: UTF8.self))
         try await world.client.delete(.configMaps, namespace: "default", name: "shop-calendar")  // the World's own
         let configMap = try await world.client.create(.configMaps, namespace: "default", calendar)
-        let events = try BusinessCalendar.parse(Data((configMap.value(at: ["data", "events.json"])?.stringValue ?? "").utf8))
+        let events = try BusinessCalendar.parse(
+            Data((configMap.value(at: ["data", "events.json"])?.stringValue ?? "").utf8))
         #expect(events.map(\.name) == ["black-friday", "cyber-monday"])
     }
 
     @Test func metricsAndHealthEndpoints() async throws {
         let world = try await World()
         defer { world.stop() }
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: nil))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: nil))
         let controller = world.controller()
         let endpoint = try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0)
         defer { endpoint.shutdown() }
@@ -171,7 +203,9 @@ import Transport
         let path = world.cluster.directory.file("model.fsm")
         let original = try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm"))
         try original.write(to: URL(fileURLWithPath: path))
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: "file://" + path, calendar: nil))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web", mode: "Predictive", modelURL: "file://" + path, calendar: nil))
         let controller = world.controller()
         try await world.step(controller, ["web"])
         let before = try await world.policy("web").value(at: ["status", "model", "version"])?.stringValue
@@ -205,14 +239,19 @@ import Transport
     @Test func metricsGapNeverScalesInAndRestartNeitherRepeatsNorLosesActions() async throws {
         let world = try await World()
         defer { world.stop() }
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
         // Start over-provisioned with no metrics at all: it must hold, not scale in.
-        var starved = SeedScenario.policy(name: "starved", mode: "Reactive", modelURL: nil, calendar: nil, initialCapacity: 10)
+        var starved = SeedScenario.policy(
+            name: "starved", mode: "Reactive", modelURL: nil, calendar: nil, initialCapacity: 10)
         starved.setValue("starved", at: ["spec", "target", "name"])
         _ = try await world.client.create(.scalingPolicies, namespace: "default", starved)
         let starvedSpec = try PolicySpec.parse(starved["spec"]).get()
         let starvedTarget = try TargetRegistry.simulatedTarget(spec: starvedSpec, anchor: world.anchor)
-        world.targets.register("default/starved", namespace: "default", spec: starvedSpec, binding: .init(target: starvedTarget, metrics: NoMetrics()))
+        world.targets.register(
+            "default/starved", namespace: "default", spec: starvedSpec,
+            binding: .init(target: starvedTarget, metrics: NoMetrics()))
 
         var controller = world.controller()
         for step in 0..<90 {
@@ -224,7 +263,9 @@ import Transport
         #expect(world.condition(starvedPolicy, "MetricsAvailable")?["status"] == "False")
 
         let log = try #require(world.targets.simulated("default/web")).changeLog
-        let scaleEvents = try await world.events(about: "web").filter { $0["reason"] == "ScaledUp" || $0["reason"] == "ScaledDown" }
+        let scaleEvents = try await world.events(about: "web").filter {
+            $0["reason"] == "ScaledUp" || $0["reason"] == "ScaledDown"
+        }
         let recorded = scaleEvents.reduce(0) { $0 + ($1["count"]?.intValue ?? 1) }
         #expect(!log.isEmpty)
         #expect(recorded == log.count, "one Event per capacity change across the restart")
@@ -236,12 +277,16 @@ import Transport
     @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func kubectlShowsPrinterColumnsAndEvents() async throws {
         let world = try await World()
         defer { world.stop() }
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
         let controller = world.controller()
         for _ in 0..<50 { try await world.step(controller, ["web"]) }
         let table = try await world.cluster.kubectl(["get", "sp"])
         #expect(table.status == 0)
-        for column in ["TARGET", "CURRENT", "DESIRED", "FORECAST", "MODE", "MODEL", "READY", "AGE"] { #expect(table.stdout.contains(column)) }
+        for column in ["TARGET", "CURRENT", "DESIRED", "FORECAST", "MODE", "MODEL", "READY", "AGE"] {
+            #expect(table.stdout.contains(column))
+        }
         #expect(table.stdout.contains("Predictive") && table.stdout.contains("True"))
         let describe = try await world.cluster.kubectl(["describe", "sp", "web"])
         #expect(describe.stdout.contains("Events:") && describe.stdout.contains("ScaledUp"))
@@ -254,17 +299,23 @@ import Transport
     @Test func onlyTheLeaderActsAndTheOtherTakesOver() async throws {
         let world = try await ControllerTests.World()
         defer { world.stop() }
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Reactive", modelURL: nil, calendar: nil))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web", mode: "Reactive", modelURL: nil, calendar: nil))
         func replica(_ identity: String) -> (Controller, Task<Void, Never>) {
             var configuration = Controller.Configuration(namespace: "default")
             configuration.speed = 3000  // requeue every 0.1 s
-            let controller = Controller(client: world.client, configuration: configuration, targets: TargetRegistry(client: world.client, anchor: world.anchor, fileRoots: world.fileRoots),
-                                        models: ModelRegistry(fileRoots: world.fileRoots), now: { world.clock.value })
+            let controller = Controller(
+                client: world.client, configuration: configuration,
+                targets: TargetRegistry(client: world.client, anchor: world.anchor, fileRoots: world.fileRoots),
+                models: ModelRegistry(fileRoots: world.fileRoots), now: { world.clock.value })
             var election = LeaderElector.Configuration(identity: identity)
             election.leaseDuration = .seconds(3)
             election.renewDeadline = .seconds(2)
             election.retryPeriod = .milliseconds(100)
-            let elector = LeaderElector(lock: KubernetesLeaseLock(client: world.client, namespace: "default", name: "forescale-controller"), configuration: election, clock: ContinuousClock())
+            let elector = LeaderElector(
+                lock: KubernetesLeaseLock(client: world.client, namespace: "default", name: "forescale-controller"),
+                configuration: election, clock: ContinuousClock())
             return (controller, Task { await elector.run { await controller.run() } })
         }
         func waitUntil(_ condition: () -> Bool) async throws {
@@ -300,7 +351,8 @@ struct NoMetrics: MetricsSource {
     @Test func aDayOfTheSeedTraceGivesTheSameActions() async throws {
         let world = try await ControllerTests.World()
         defer { world.stop() }
-        let manifest = SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar")
+        let manifest = SeedScenario.policy(
+            name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar")
         let created = try await world.client.create(.scalingPolicies, namespace: "default", manifest)
         let controller = world.controller()
         // The backtest decides one second after each sample; so does the controller here.
@@ -308,18 +360,26 @@ struct NoMetrics: MetricsSource {
         let steps = 288
         for _ in 0..<steps { try await world.step(controller, ["web"]) }
         let simulated = try #require(world.targets.simulated("default/web"))
-        let controllerActions = simulated.changeLog.map { (offset: $0.time.timeIntervalSince(simulated.start), capacity: $0.capacity) }
+        let controllerActions = simulated.changeLog.map {
+            (offset: $0.time.timeIntervalSince(simulated.start), capacity: $0.capacity)
+        }
 
         let trace = try TraceLibrary.trace("seed", loadScale: SeedScenario.loadScale)
-        let events = BusinessCalendar.events(timestamps: trace.table.timestamps, flags: trace.table.columns["is_sale_active"]!, step: trace.step, prefix: "sale-day",
-                                             multiplier: SeedScenario.saleMultiplier)
-        let forecaster = Forecaster(try ModelArtefact.load(path: Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path))
+        let events = BusinessCalendar.events(
+            timestamps: trace.table.timestamps, flags: trace.table.columns["is_sale_active"]!, step: trace.step,
+            prefix: "sale-day",
+            multiplier: SeedScenario.saleMultiplier)
+        let forecaster = Forecaster(
+            try ModelArtefact.load(path: Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path))
         var options = Backtest.Options(startIndex: SeedScenario.startOffsetSteps)
         options.initialCapacity = 2
         let spec = try PolicySpec.parse(created["spec"]).get()
-        let replay = Backtest.run(name: "predictive", policy: spec, trace: trace, forecaster: forecaster, events: events, options: options)
+        let replay = Backtest.run(
+            name: "predictive", policy: spec, trace: trace, forecaster: forecaster, events: events, options: options)
         let end = Double(SeedScenario.startOffsetSteps + steps) * trace.step
-        let backtestActions = replay.actions.map { (offset: $0.time.timeIntervalSince(trace.start), capacity: $0.capacity) }.filter { $0.offset < end }
+        let backtestActions = replay.actions.map {
+            (offset: $0.time.timeIntervalSince(trace.start), capacity: $0.capacity)
+        }.filter { $0.offset < end }
 
         #expect(controllerActions.count >= 5, "a day with a sale in it scales: \(controllerActions.count) actions")
         #expect(controllerActions.map(\.capacity) == backtestActions.map(\.capacity))

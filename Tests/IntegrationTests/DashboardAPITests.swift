@@ -2,8 +2,8 @@ import Autoscaler
 import Foundation
 import KubeClient
 import KubeCore
-import Testing
 import TestSupport
+import Testing
 import Transport
 
 /// The dashboard's JSON API over a controller stepped through the sale by the test (virtual
@@ -13,14 +13,21 @@ import Transport
     /// A controller (not running: the test steps it), its endpoint, and a client for it.
     static func serve(_ world: ControllerTests.World) throws -> (Controller, ControllerEndpoint, HTTPClient) {
         let controller = world.controller()
-        return (controller, try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0), HTTPClient())
+        return (
+            controller, try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0),
+            HTTPClient()
+        )
     }
 
     @Test func historyMatchesWhatTheControllerDid() async throws {
         let world = try await ControllerTests.World()
         defer { world.stop() }
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web-reactive", mode: "Reactive", modelURL: nil, calendar: nil))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web-reactive", mode: "Reactive", modelURL: nil, calendar: nil))
         let (controller, endpoint, http) = try Self.serve(world)
         defer {
             endpoint.shutdown()
@@ -40,7 +47,10 @@ import Transport
         #expect(list.response.headers["Content-Type"] == "application/json")
         #expect(list.json["reconciling"] == false, "the informer never ran: a standby view")
         let rows = list.json["policies"]?.arrayValue ?? []
-        #expect(rows.map { "\($0["namespace"]?.stringValue ?? "")/\($0["name"]?.stringValue ?? "")" } == ["default/web", "default/web-reactive"])
+        #expect(
+            rows.map { "\($0["namespace"]?.stringValue ?? "")/\($0["name"]?.stringValue ?? "")" } == [
+                "default/web", "default/web-reactive",
+            ])
         let web = try await world.policy("web")
         let row = try #require(rows.first)
         #expect(row["mode"] == "Predictive")
@@ -49,10 +59,16 @@ import Transport
         #expect(row["desiredCapacity"] == web.value(at: ["status", "desiredCapacity"]))
         #expect(row.value(at: ["model", "ready"]) == true)
         #expect(row.value(at: ["model", "version"]) == web.value(at: ["status", "model", "version"]))
-        #expect(row["conditions"]?.arrayValue?.map { $0["type"]?.stringValue ?? "" }.sorted() == ["Fallback", "MetricsAvailable", "ModelReady", "Ready", "ScalingLimited"])
+        #expect(
+            row["conditions"]?.arrayValue?.map { $0["type"]?.stringValue ?? "" }.sorted() == [
+                "Fallback", "MetricsAvailable", "ModelReady", "Ready", "ScalingLimited",
+            ])
         // A Reactive policy uses no model: no model conditions, no model row.
         #expect(rows.last?.value(at: ["model", "ready"]) == .null)
-        #expect(rows.last?["conditions"]?.arrayValue?.map { $0["type"]?.stringValue ?? "" }.sorted() == ["MetricsAvailable", "Ready", "ScalingLimited"])
+        #expect(
+            rows.last?["conditions"]?.arrayValue?.map { $0["type"]?.stringValue ?? "" }.sorted() == [
+                "MetricsAvailable", "Ready", "ScalingLimited",
+            ])
 
         let history = try await get("/api/v1/policies/default/web/history")
         #expect(history.status == 200)
@@ -62,11 +78,16 @@ import Transport
         #expect(times.first == start)
         #expect(zip(times, times.dropFirst()).allSatisfy { $1.timeIntervalSince($0) == 300 })
         #expect(samples.allSatisfy { $0["load"]?.doubleValue != nil && $0["forecast"]?.doubleValue != nil })
-        #expect(samples.allSatisfy { sample in
-            guard let time = sample["time"]?.stringValue.flatMap(Timestamps.parse), let at = sample["forecastTime"]?.stringValue.flatMap(Timestamps.parse),
-                  let low = sample["low"]?.doubleValue, let high = sample["high"]?.doubleValue, let forecast = sample["forecast"]?.doubleValue else { return false }
-            return at.timeIntervalSince(time) > 0 && at.timeIntervalSince(time) <= 600 && low <= forecast && forecast <= high
-        }, "forecasts point ahead, inside their band")
+        #expect(
+            samples.allSatisfy { sample in
+                guard let time = sample["time"]?.stringValue.flatMap(Timestamps.parse),
+                    let at = sample["forecastTime"]?.stringValue.flatMap(Timestamps.parse),
+                    let low = sample["low"]?.doubleValue, let high = sample["high"]?.doubleValue,
+                    let forecast = sample["forecast"]?.doubleValue
+                else { return false }
+                return at.timeIntervalSince(time) > 0 && at.timeIntervalSince(time) <= 600 && low <= forecast
+                    && forecast <= high
+            }, "forecasts point ahead, inside their band")
         #expect(samples.last?["currentCapacity"] == web.value(at: ["status", "currentCapacity"]))
 
         // Every scale action is in the capacity series and was announced by a ScaledUp/ScaledDown Event.
@@ -91,26 +112,32 @@ import Transport
         let html = String(decoding: page.body, as: UTF8.self)
         #expect(page.status == 200 && page.headers["Content-Type"] == "text/html; charset=utf-8")
         #expect(html.contains("api/v1/policies") && html.contains("EventSource"))
-        #expect(!html.contains("src=") && !html.contains("href=\"http") && !html.contains("@import"), "no external assets")
+        #expect(
+            !html.contains("src=") && !html.contains("href=\"http") && !html.contains("@import"), "no external assets")
     }
 
     @Test func streamAnnouncesReconciles() async throws {
         let world = try await ControllerTests.World()
         defer { world.stop() }
-        _ = try await world.client.create(.scalingPolicies, namespace: "default", SeedScenario.policy(name: "web-reactive", mode: "Reactive", modelURL: nil, calendar: nil))
+        _ = try await world.client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web-reactive", mode: "Reactive", modelURL: nil, calendar: nil))
         let (controller, endpoint, http) = try Self.serve(world)
         defer {
             endpoint.shutdown()
             http.shutdown()
         }
-        let response = try await http.stream(HTTPRequest(url: "http://127.0.0.1:\(endpoint.port)/api/v1/stream", timeout: nil))
+        let response = try await http.stream(
+            HTTPRequest(url: "http://127.0.0.1:\(endpoint.port)/api/v1/stream", timeout: nil))
         #expect(response.status == 200)
         #expect(response.headers["Content-Type"] == "text/event-stream")
         var text = ""
         var versions: [Int] = []
         for try await chunk in response.body {
             text += String(decoding: chunk, as: UTF8.self)
-            versions = text.components(separatedBy: "data: {\"version\":").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+            versions = text.components(separatedBy: "data: {\"version\":").dropFirst().compactMap {
+                Int($0.prefix { $0.isNumber })
+            }
             if versions.count == 1 { try await world.step(controller, ["web-reactive"]) }
             if versions.count >= 2 { break }
         }

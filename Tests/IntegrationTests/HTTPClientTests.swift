@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Transport
 
 /// The libcurl client against a real Python HTTP(S) server over loopback.
@@ -27,12 +28,13 @@ struct HTTPClientTests {
         defer { peer.stop() }
         let client = HTTPClient()
         let body = method == "GET" ? nil : Data("{\"hello\":\"\(method)\"}".utf8)
-        let response = try await client.execute(HTTPRequest(
-            method: method,
-            url: "http://127.0.0.1:\(peer.port)/echo?x=1",
-            headers: ["X-Test": "yes", "Content-Type": "application/json"],
-            body: body
-        ))
+        let response = try await client.execute(
+            HTTPRequest(
+                method: method,
+                url: "http://127.0.0.1:\(peer.port)/echo?x=1",
+                headers: ["X-Test": "yes", "Content-Type": "application/json"],
+                body: body
+            ))
         #expect(response.status == 200)
         #expect(response.headers["content-type"] == "application/json")
         let echo = try JSONDecoder().decode(Echo.self, from: response.body)
@@ -46,7 +48,8 @@ struct HTTPClientTests {
     @Test func postWithoutContentTypeSendsNone() async throws {
         let peer = try await startPeer()
         defer { peer.stop() }
-        let response = try await HTTPClient().execute(HTTPRequest(method: "POST", url: "http://127.0.0.1:\(peer.port)/echo", body: Data("abc".utf8)))
+        let response = try await HTTPClient().execute(
+            HTTPRequest(method: "POST", url: "http://127.0.0.1:\(peer.port)/echo", body: Data("abc".utf8)))
         let echo = try JSONDecoder().decode(Echo.self, from: response.body)
         #expect(echo.headers["content-type"] == nil)
         #expect(echo.body == "abc")
@@ -55,7 +58,8 @@ struct HTTPClientTests {
     @Test func headReturnsHeadersWithoutBody() async throws {
         let peer = try await startPeer()
         defer { peer.stop() }
-        let response = try await HTTPClient().execute(HTTPRequest(method: "HEAD", url: "http://127.0.0.1:\(peer.port)/echo"))
+        let response = try await HTTPClient().execute(
+            HTTPRequest(method: "HEAD", url: "http://127.0.0.1:\(peer.port)/echo"))
         #expect(response.status == 200)
         #expect(response.body.isEmpty)
         #expect(Int(response.headers["Content-Length"] ?? "") ?? 0 > 0)
@@ -70,7 +74,10 @@ struct HTTPClientTests {
             try response.ensureSuccess()
             Issue.record("expected an error")
         } catch {
-            guard case .httpStatus(let status, _, let body) = error else { Issue.record("wrong error \(error)"); return }
+            guard case .httpStatus(let status, _, let body) = error else {
+                Issue.record("wrong error \(error)")
+                return
+            }
             #expect(status == 503)
             #expect(String(decoding: body, as: UTF8.self) == "status 503 body")
             #expect(error.isRetryable)
@@ -93,7 +100,8 @@ struct HTTPClientTests {
         let peer = try await startPeer()
         defer { peer.stop() }
         let client = HTTPClient()
-        let response = try await client.stream(HTTPRequest(url: "http://127.0.0.1:\(peer.port)/stream?chunks=3&interval=0.2", timeout: nil))
+        let response = try await client.stream(
+            HTTPRequest(url: "http://127.0.0.1:\(peer.port)/stream?chunks=3&interval=0.2", timeout: nil))
         #expect(response.status == 200)
         var arrivals: [(ContinuousClock.Instant, String)] = []
         for try await chunk in response.body {
@@ -132,7 +140,8 @@ struct HTTPClientTests {
         defer { peer.stop() }
         let started = ContinuousClock.now
         do {
-            _ = try await HTTPClient().execute(HTTPRequest(url: "http://127.0.0.1:\(peer.port)/slow?delay=5", idleTimeout: .milliseconds(300)))
+            _ = try await HTTPClient().execute(
+                HTTPRequest(url: "http://127.0.0.1:\(peer.port)/slow?delay=5", idleTimeout: .milliseconds(300)))
             Issue.record("expected an idle timeout")
         } catch TransportError.idleTimeout(let limit) {
             #expect(limit == .milliseconds(300))
@@ -144,7 +153,8 @@ struct HTTPClientTests {
         let peer = try await startPeer()
         defer { peer.stop() }
         await #expect {
-            _ = try await HTTPClient().execute(HTTPRequest(url: "http://127.0.0.1:\(peer.port)/hang", timeout: .milliseconds(300)))
+            _ = try await HTTPClient().execute(
+                HTTPRequest(url: "http://127.0.0.1:\(peer.port)/hang", timeout: .milliseconds(300)))
         } throws: { error in
             if case TransportError.timedOut = error { return true }
             return false
@@ -155,7 +165,9 @@ struct HTTPClientTests {
         let peer = try await startPeer()
         defer { peer.stop() }
         let client = HTTPClient()
-        let task = Task { try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(peer.port)/hang", timeout: nil)) }
+        let task = Task {
+            try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(peer.port)/hang", timeout: nil))
+        }
         try await Task.sleep(for: .milliseconds(200))
         let cancelledAt = ContinuousClock.now
         task.cancel()
@@ -178,7 +190,8 @@ struct HTTPClientTests {
         defer { peer.stop() }
         let client = HTTPClient()
         let task = Task { () -> Int in
-            let response = try await client.stream(HTTPRequest(url: "http://127.0.0.1:\(peer.port)/stream?chunks=50&interval=0.1", timeout: nil))
+            let response = try await client.stream(
+                HTTPRequest(url: "http://127.0.0.1:\(peer.port)/stream?chunks=50&interval=0.1", timeout: nil))
             var count = 0
             for try await _ in response.body { count += 1 }
             return count
@@ -188,7 +201,10 @@ struct HTTPClientTests {
         let result = await task.result
         switch result {
         case .success(let count): #expect(count < 50, "stream was not cut short")
-        case .failure(let error): #expect(error is CancellationError || (error as? TransportError).map { if case .cancelled = $0 { true } else { false } } == true)
+        case .failure(let error):
+            #expect(
+                error is CancellationError
+                    || (error as? TransportError).map { if case .cancelled = $0 { true } else { false } } == true)
         }
     }
 
@@ -212,7 +228,9 @@ struct HTTPClientTests {
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<64 {
                 group.addTask {
-                    let response = try await client.execute(HTTPRequest(method: "POST", url: "http://127.0.0.1:\(peer.port)/echo", body: Data("\(index)".utf8)))
+                    let response = try await client.execute(
+                        HTTPRequest(
+                            method: "POST", url: "http://127.0.0.1:\(peer.port)/echo", body: Data("\(index)".utf8)))
                     let echo = try JSONDecoder().decode(Echo.self, from: response.body)
                     return echo.body == "\(index)" ? response.status : -1
                 }

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
 @testable import Transport
 
 /// The socket server, exercised with the `curl` command line, our own client and raw bytes.
@@ -14,7 +15,10 @@ struct HTTPServerTests {
             writer.respond(status: 200, contentType: "text/plain", body: "hello\n")
         }
         router.add("POST", "/echo") { request, writer in
-            writer.respond(status: 200, headers: ["Content-Type": "application/octet-stream", "X-Body-Length": String(request.body.count)], body: request.body)
+            writer.respond(
+                status: 200,
+                headers: ["Content-Type": "application/octet-stream", "X-Body-Length": String(request.body.count)],
+                body: request.body)
         }
         router.add("GET", "/peer") { request, writer in
             writer.respond(status: 200, contentType: "text/plain", body: request.remoteAddress)
@@ -64,8 +68,10 @@ struct HTTPServerTests {
         await server.shutdown()
         #expect(result.status == 0)
         #expect(result.stdout == "hello\nhello\n")
-        #expect(result.stderr.contains("Re-using existing connection") || result.stderr.contains("Reusing existing connection"),
-                "curl opened a second connection: \(result.stderr)")
+        #expect(
+            result.stderr.contains("Re-using existing connection")
+                || result.stderr.contains("Reusing existing connection"),
+            "curl opened a second connection: \(result.stderr)")
     }
 
     @Test func curlSendsAChunkedBodyAndOneExpectingContinue() async throws {
@@ -76,11 +82,21 @@ struct HTTPServerTests {
         let payload = Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         try payload.write(to: URL(fileURLWithPath: directory.file("body.bin")))
         let url = "http://127.0.0.1:\(server.port)/echo"
-        let chunked = try await Subprocess.run("curl", ["-s", "-H", "Transfer-Encoding: chunked", "--data-binary", "@\(directory.file("body.bin"))", "-o", directory.file("chunked.out"), "-w", "%{http_code}", url])
+        let chunked = try await Subprocess.run(
+            "curl",
+            [
+                "-s", "-H", "Transfer-Encoding: chunked", "--data-binary", "@\(directory.file("body.bin"))", "-o",
+                directory.file("chunked.out"), "-w", "%{http_code}", url,
+            ])
         #expect(chunked.stdout == "200")
         #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("chunked.out"))) == payload)
         // curl sends "Expect: 100-continue" for bodies over 1 MiB.
-        let expecting = try await Subprocess.run("curl", ["-sv", "--data-binary", "@\(directory.file("body.bin"))", "-o", directory.file("plain.out"), "-w", "%{http_code}", url])
+        let expecting = try await Subprocess.run(
+            "curl",
+            [
+                "-sv", "--data-binary", "@\(directory.file("body.bin"))", "-o", directory.file("plain.out"), "-w",
+                "%{http_code}", url,
+            ])
         #expect(expecting.stdout == "200")
         #expect(expecting.stderr.contains("100 Continue"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("plain.out"))) == payload)
@@ -101,7 +117,8 @@ struct HTTPServerTests {
     @Test func streamedResponseArrivesChunkByChunk() async throws {
         let server = try Self.makeServer()
         defer { server.shutdown(gracePeriod: .zero) }
-        let response = try await HTTPClient().stream(HTTPRequest(url: "http://127.0.0.1:\(server.port)/stream?chunks=3", timeout: nil))
+        let response = try await HTTPClient().stream(
+            HTTPRequest(url: "http://127.0.0.1:\(server.port)/stream?chunks=3", timeout: nil))
         #expect(response.headers["Transfer-Encoding"] == "chunked")
         var arrivals: [(ContinuousClock.Instant, String)] = []
         for try await chunk in response.body { arrivals.append((.now, String(decoding: chunk, as: UTF8.self))) }
@@ -116,7 +133,8 @@ struct HTTPServerTests {
     @Test func streamedChunksReachTheClientBeforeTheNextIsWritten() async throws {
         let server = try Self.makeServer()
         defer { server.shutdown(gracePeriod: .zero) }
-        let response = try await HTTPClient().stream(HTTPRequest(url: "http://127.0.0.1:\(server.port)/lockstep", timeout: .seconds(30)))
+        let response = try await HTTPClient().stream(
+            HTTPRequest(url: "http://127.0.0.1:\(server.port)/lockstep", timeout: .seconds(30)))
         var received: [String] = []
         for try await chunk in response.body {
             let text = String(decoding: chunk, as: UTF8.self)
@@ -144,16 +162,18 @@ struct HTTPServerTests {
         #expect(head.body.isEmpty)
     }
 
-    @Test("malformed requests get 400 and the connection closes", arguments: [
-        "GARBAGE\r\n\r\n",
-        "GET /x HTTP/9.9\r\nHost: a\r\n\r\n",
-        "GET /x HTTP/1.1\r\n\r\n",
-        "GET /x HTTP/1.1\r\nHost: a\r\nBad Header: 1\r\n\r\n",
-        "GET /x HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
-        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n",
-        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-    ])
+    @Test(
+        "malformed requests get 400 and the connection closes",
+        arguments: [
+            "GARBAGE\r\n\r\n",
+            "GET /x HTTP/9.9\r\nHost: a\r\n\r\n",
+            "GET /x HTTP/1.1\r\n\r\n",
+            "GET /x HTTP/1.1\r\nHost: a\r\nBad Header: 1\r\n\r\n",
+            "GET /x HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ])
     func malformedRequest(raw: String) async throws {
         let server = try Self.makeServer()
         defer { server.shutdown(gracePeriod: .zero) }
@@ -176,7 +196,9 @@ struct HTTPServerTests {
             let declared = try RawConnection(port: port)
             declared.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n")
             let chunked = try RawConnection(port: port)
-            chunked.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n\(String(repeating: "y", count: 2048))\r\n1\r\nz\r\n0\r\n\r\n")
+            chunked.send(
+                "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n\(String(repeating: "y", count: 2048))\r\n1\r\nz\r\n0\r\n\r\n"
+            )
             return [big.readToEnd(), declared.readToEnd(), chunked.readToEnd()]
         }
         #expect(replies[0].hasPrefix("HTTP/1.1 431 "), "\(replies[0])")
@@ -204,7 +226,9 @@ struct HTTPServerTests {
         let port = server.port
         let reply = try await offload {
             let connection = try RawConnection(port: port)
-            connection.send("GET /items/a HTTP/1.1\r\nHost: h\r\n\r\nPOST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /items/b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+            connection.send(
+                "GET /items/a HTTP/1.1\r\nHost: h\r\n\r\nPOST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /items/b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+            )
             return connection.readToEnd()
         }
         // Bodies have no trailing newline, so status lines are counted, not split out.
@@ -254,7 +278,9 @@ struct HTTPServerTests {
         let (chunks, endedCleanly) = await consumer.value
         #expect(chunks > 0)
         #expect(endedCleanly, "the stream should end with a proper last chunk, not a reset")
-        #expect(shutdownTime < .seconds(2), "graceful shutdown waited \(shutdownTime) for a stream that should notice at once")
+        #expect(
+            shutdownTime < .seconds(2),
+            "graceful shutdown waited \(shutdownTime) for a stream that should notice at once")
         #expect(server.connectionCount == 0)
         await #expect {
             _ = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/hello"))
@@ -271,7 +297,8 @@ struct HTTPServerTests {
         let server = try Self.makeServer()
         defer { server.shutdown(gracePeriod: .zero) }
         do {
-            let response = try await HTTPClient().stream(HTTPRequest(url: "http://127.0.0.1:\(server.port)/watch", timeout: nil))
+            let response = try await HTTPClient().stream(
+                HTTPRequest(url: "http://127.0.0.1:\(server.port)/watch", timeout: nil))
             #expect(response.status == 200)
         }
         // Dropping the response cancels the stream; the loop completes the transfer and

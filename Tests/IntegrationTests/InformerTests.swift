@@ -3,8 +3,8 @@ import Foundation
 import KubeClient
 import KubeCore
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// An informer feeding a work queue converges on the server's state under 1,000 changes while
 /// the server fails lists and watches (500s, 429s with Retry-After), drops watches and
@@ -37,12 +37,14 @@ import TestSupport
         var options = Informer.Options(namespace: "load")
         options.initialBackoff = .milliseconds(20)
         options.maxBackoff = .milliseconds(500)
-        let informer = Informer(client: client, resource: .configMaps, options: options) { event in queue.add(event.key) }
+        let informer = Informer(client: client, resource: .configMaps, options: options) { event in queue.add(event.key)
+        }
         // Level-based worker: what it saw in the cache when it last processed each key.
         let processed = Mutex<[String: String]>([:])
         let worker = Task {
             while let key = await queue.get() {
-                let version = informer.cache.get(key)?.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "deleted"
+                let version =
+                    informer.cache.get(key)?.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "deleted"
                 processed.withLock { $0[key] = version }
                 queue.forget(key)
                 queue.done(key)
@@ -67,12 +69,16 @@ import TestSupport
             case 610:
                 cluster.server.compactHistory()
                 cluster.server.clearFaults()
-            case 800: cluster.server.injectFault(.init(method: "GET", pathPrefix: reads, status: 429, retryAfterSeconds: 1, count: 2)); cluster.server.dropWatches()
+            case 800:
+                cluster.server.injectFault(
+                    .init(method: "GET", pathPrefix: reads, status: 429, retryAfterSeconds: 1, count: 2))
+                cluster.server.dropWatches()
             default: break
             }
             if change < 300 || existing.isEmpty {
                 let name = "cm-\(change)"
-                _ = try await client.create(.configMaps, namespace: "load", ["metadata": ["name": .string(name)], "data": ["n": "0"]])
+                _ = try await client.create(
+                    .configMaps, namespace: "load", ["metadata": ["name": .string(name)], "data": ["n": "0"]])
                 existing.append(name)
                 created.insert("load/\(name)")
             } else if change % 5 == 0 {
@@ -80,22 +86,31 @@ import TestSupport
                 try await client.delete(.configMaps, namespace: "load", name: name)
             } else {
                 let name = existing[Int.random(in: 0..<existing.count, using: &generator)]
-                _ = try await client.patch(.configMaps, namespace: "load", name: name, .merge(["data": ["n": .string(String(change))]]))
+                _ = try await client.patch(
+                    .configMaps, namespace: "load", name: name, .merge(["data": ["n": .string(String(change))]]))
             }
         }
 
         let server = try await Self.listRetrying(client)
-        let expected = Dictionary(uniqueKeysWithValues: server.items.map { (ObjectCache.key(of: $0), $0.value(at: ["metadata", "resourceVersion"])!.stringValue!) })
+        let expected = Dictionary(
+            uniqueKeysWithValues: server.items.map {
+                (ObjectCache.key(of: $0), $0.value(at: ["metadata", "resourceVersion"])!.stringValue!)
+            })
         let deadline = ContinuousClock.now + .seconds(30)
         func cached() -> [String: String] {
-            Dictionary(uniqueKeysWithValues: informer.cache.list().map { (ObjectCache.key(of: $0), $0.value(at: ["metadata", "resourceVersion"])!.stringValue!) })
+            Dictionary(
+                uniqueKeysWithValues: informer.cache.list().map {
+                    (ObjectCache.key(of: $0), $0.value(at: ["metadata", "resourceVersion"])!.stringValue!)
+                })
         }
         while cached() != expected && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(cached() == expected)
         #expect(informer.cache.count == server.items.count)
         await queue.waitUntilDrained()
         let seen = processed.withLock { $0 }
-        for (key, version) in expected { #expect(seen[key] == version, "\(key) processed at \(seen[key] ?? "never"), final \(version)") }
+        for (key, version) in expected {
+            #expect(seen[key] == version, "\(key) processed at \(seen[key] ?? "never"), final \(version)")
+        }
         let deleted = Set(seen.keys).subtracting(expected.keys)
         #expect(deleted.allSatisfy { seen[$0] == "deleted" })
         #expect(Set(seen.keys) == created, "every key ever created was processed")

@@ -2,8 +2,8 @@ import Foundation
 import KubeClient
 import KubeCore
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A lease lock that a test can cut off the network (a partitioned leader).
 final class PartitionableLock: LeaseLock, Sendable {
@@ -34,8 +34,11 @@ final class PartitionableLock: LeaseLock, Sendable {
 
 /// Two electors on one Lease in the embedded server, driven by a manual clock.
 @Suite struct LeaderElectionTests {
-    static func candidate(_ identity: String, client: KubernetesClient, clock: ManualClock, releaseOnCancel: Bool = true) -> (LeaderElector, PartitionableLock) {
-        let lock = PartitionableLock(KubernetesLeaseLock(client: client, namespace: "default", name: "forescale-controller"))
+    static func candidate(
+        _ identity: String, client: KubernetesClient, clock: ManualClock, releaseOnCancel: Bool = true
+    ) -> (LeaderElector, PartitionableLock) {
+        let lock = PartitionableLock(
+            KubernetesLeaseLock(client: client, namespace: "default", name: "forescale-controller"))
         var configuration = LeaderElector.Configuration(identity: identity)
         configuration.releaseOnCancel = releaseOnCancel
         return (LeaderElector(lock: lock, configuration: configuration, clock: clock), lock)
@@ -79,12 +82,16 @@ final class PartitionableLock: LeaseLock, Sendable {
             clock.advance(by: .seconds(1))
             // Both loops asleep again (a's ends once it stops leading).
             let settled = ContinuousClock.now + .seconds(5)
-            while clock.sleeperCount < (a.isLeader ? 2 : 1), ContinuousClock.now < settled { try await Task.sleep(for: .milliseconds(2)) }
+            while clock.sleeperCount < (a.isLeader ? 2 : 1), ContinuousClock.now < settled {
+                try await Task.sleep(for: .milliseconds(2))
+            }
             #expect(!(a.isLeader && b.isLeader), "overlap at \(second) s")
             if stoppedAfter == nil && !a.isLeader { stoppedAfter = second }
             if takenAfter == nil && b.isLeader { takenAfter = second }
         }
-        print("leader election: partitioned leader stopped after \(stoppedAfter ?? -1) s, successor took over after \(takenAfter ?? -1) s")
+        print(
+            "leader election: partitioned leader stopped after \(stoppedAfter ?? -1) s, successor took over after \(takenAfter ?? -1) s"
+        )
         #expect((stoppedAfter ?? 99) <= 11, "the partitioned leader stopped after \(stoppedAfter ?? -1) s")
         #expect(takenAfter != nil && takenAfter! > stoppedAfter!, "b took over after \(takenAfter ?? -1) s")
         let after = try await client.get(.leases, namespace: "default", name: "forescale-controller")

@@ -1,8 +1,8 @@
 import Cloud
 import Digest
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// S3 against moto with signature checking on.
 @Suite("S3 against moto (signatures checked)")

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import KubeCore
 
 /// Our YAML subset against PyYAML (`yaml.safe_load_all`) on the shapes Forescale reads:
@@ -89,7 +90,9 @@ struct YAMLOracleTests {
     /// The repository's own manifests (nested flow collections, quoted JSONPaths, patterns).
     static var manifests: [String] {
         ["crds/scalingpolicy.yaml", "Tests/Fixtures/kube/crd.yaml"].compactMap { path in
-            (try? Data(contentsOf: Fixtures.root.appendingPathComponent(path))).map { String(decoding: $0, as: UTF8.self) }
+            (try? Data(contentsOf: Fixtures.root.appendingPathComponent(path))).map {
+                String(decoding: $0, as: UTF8.self)
+            }
         }
     }
 
@@ -105,11 +108,13 @@ struct YAMLOracleTests {
         }
     }
 
-    @Test("malformed YAML names the line", arguments: [
-        ("a: 1\n  b: 2\n", 2),
-        ("a: \"unterminated\n", 1),
-        ("- a\nb: 1\n", 2),
-    ])
+    @Test(
+        "malformed YAML names the line",
+        arguments: [
+            ("a: 1\n  b: 2\n", 2),
+            ("a: \"unterminated\n", 1),
+            ("- a\nb: 1\n", 2),
+        ])
     func malformed(text: String, line: Int) {
         #expect { try YAML.parse(text) } throws: { error in
             (error as? YAML.ParseError)?.line == line

@@ -23,8 +23,11 @@ public final class EmbeddedCluster: Sendable {
     }
 
     /// Starts a server; `directory` reuses a data directory (restart tests).
-    public init(directory: TemporaryDirectory? = nil, bookmarkInterval: Duration = .seconds(10), watchHistory: Int = 20_000, testHooks: Bool = true,
-                observer: (@Sendable (ResourceAccess) -> Void)? = nil) throws {
+    public init(
+        directory: TemporaryDirectory? = nil, bookmarkInterval: Duration = .seconds(10), watchHistory: Int = 20_000,
+        testHooks: Bool = true,
+        observer: (@Sendable (ResourceAccess) -> Void)? = nil
+    ) throws {
         self.directory = try directory ?? TemporaryDirectory("forescale-apiserver")
         let token = APIServer.generateToken()
         var serverConfiguration = APIServer.Configuration(
@@ -45,20 +48,27 @@ public final class EmbeddedCluster: Sendable {
         server.shutdown(gracePeriod: .milliseconds(200))
     }
 
-    public func request(_ method: String, _ path: String, body: JSONValue? = nil, contentType: String = "application/json", headers: [(String, String)] = []) async throws -> Response {
+    public func request(
+        _ method: String, _ path: String, body: JSONValue? = nil, contentType: String = "application/json",
+        headers: [(String, String)] = []
+    ) async throws -> Response {
         var fields = HTTPHeaders([("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
         if body != nil { fields.add("Content-Type", contentType) }
         for (name, value) in headers { fields.set(name, value) }
-        let response = try await client.execute(HTTPRequest(method: method, url: baseURL + path, headers: fields, body: body?.serialized()))
+        let response = try await client.execute(
+            HTTPRequest(method: method, url: baseURL + path, headers: fields, body: body?.serialized()))
         let text = String(decoding: response.body, as: UTF8.self)
-        return Response(status: response.status, headers: response.headers, json: (try? JSONValue(parsing: response.body)) ?? .null, text: text)
+        return Response(
+            status: response.status, headers: response.headers, json: (try? JSONValue(parsing: response.body)) ?? .null,
+            text: text)
     }
 
     /// Opens a watch and returns its events as they arrive (one JSON object per line).
     public func watch(_ path: String) async throws -> AsyncThrowingStream<JSONValue, Error> {
         let headers = HTTPHeaders([("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
         // A watch lasts as long as the test needs it: no total timeout.
-        let response = try await client.stream(HTTPRequest(method: "GET", url: baseURL + path, headers: headers, timeout: nil))
+        let response = try await client.stream(
+            HTTPRequest(method: "GET", url: baseURL + path, headers: headers, timeout: nil))
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var buffer = Data()
@@ -88,12 +98,17 @@ public final class EmbeddedCluster: Sendable {
 
     /// Creates the repository's ScalingPolicy CRD (crds/scalingpolicy.yaml) through `client`.
     public func installScalingPolicyCRD(_ client: KubernetesClient) async throws {
-        let crd = try YAML.parse(String(decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml")), as: UTF8.self))
+        let crd = try YAML.parse(
+            String(
+                decoding: try Data(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml")),
+                as: UTF8.self))
         _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
     }
 
     /// Runs kubectl against this server (nil when kubectl is not installed).
     public func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
-        try await Subprocess.run("kubectl", arguments + ["--kubeconfig", kubeconfigPath, "--cache-dir", directory.file("kube-cache")], input: input.map { Data($0.utf8) })
+        try await Subprocess.run(
+            "kubectl", arguments + ["--kubeconfig", kubeconfigPath, "--cache-dir", directory.file("kube-cache")],
+            input: input.map { Data($0.utf8) })
     }
 }

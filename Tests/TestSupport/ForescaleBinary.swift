@@ -4,7 +4,9 @@ import Foundation
 public enum ForescaleBinary {
     public struct NotBuilt: Error, CustomStringConvertible {
         public init() {}
-        public var description: String { "no built forescale executable under .build: run 'make test' (it builds first)" }
+        public var description: String {
+            "no built forescale executable under .build: run 'make test' (it builds first)"
+        }
     }
 
     public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> CommandResult {

@@ -59,7 +59,7 @@ public final class ManualClock: Clock, Sendable {
             state.sleepers.removeAll { $0.deadline <= now }
             return due
         }
-        due.forEach { $0.continuation.resume() }
+        for item in due { item.continuation.resume() }
     }
 
     /// Waits (in real time, up to `timeout`) until at least `count` tasks sleep on this clock.

@@ -15,24 +15,39 @@ public struct Moto: Sendable {
     public static func start(region: String = "us-east-1") async throws -> Moto {
         let process = try await PeerProcess.start("python3", [Fixtures.path("peers/moto_peer.py")])
         let endpoint = "http://127.0.0.1:\(process.port)"
-        let bootstrap = AWSClient(configuration: AWSConfiguration(region: region, credentials: AWSCredentials(accessKeyID: "bootstrap", secretAccessKey: "bootstrap"), endpoint: endpoint))
+        let bootstrap = AWSClient(
+            configuration: AWSConfiguration(
+                region: region, credentials: AWSCredentials(accessKeyID: "bootstrap", secretAccessKey: "bootstrap"),
+                endpoint: endpoint))
         func iam(_ action: String, _ parameters: [(String, String)]) async throws -> XMLElement {
-            try await bootstrap.queryXML(service: "iam", sdkID: "IAM", action: action, version: "2010-05-08", parameters: parameters)
+            try await bootstrap.queryXML(
+                service: "iam", sdkID: "IAM", action: action, version: "2010-05-08", parameters: parameters)
         }
         _ = try await iam("CreateUser", [("UserName", "forescale-tests")])
         let key = try await iam("CreateAccessKey", [("UserName", "forescale-tests")])
-        func find(_ name: String) -> String? { (try? key.nodes(forXPath: "//*[local-name()='\(name)']"))?.first?.stringValue }
-        guard let id = find("AccessKeyId"), let secret = find("SecretAccessKey") else { throw MotoError.bootstrapFailed }
+        func find(_ name: String) -> String? {
+            (try? key.nodes(forXPath: "//*[local-name()='\(name)']"))?.first?.stringValue
+        }
+        guard let id = find("AccessKeyId"), let secret = find("SecretAccessKey") else {
+            throw MotoError.bootstrapFailed
+        }
         let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
-        _ = try await iam("PutUserPolicy", [("UserName", "forescale-tests"), ("PolicyName", "all"), ("PolicyDocument", policy)])
+        _ = try await iam(
+            "PutUserPolicy", [("UserName", "forescale-tests"), ("PolicyName", "all"), ("PolicyDocument", policy)])
         let http = HTTPClient()
-        let reset = try await http.execute(HTTPRequest(method: "POST", url: "\(endpoint)/moto-api/reset-auth", headers: ["Content-Type": "text/plain"], body: Data("0".utf8)))
+        let reset = try await http.execute(
+            HTTPRequest(
+                method: "POST", url: "\(endpoint)/moto-api/reset-auth", headers: ["Content-Type": "text/plain"],
+                body: Data("0".utf8)))
         guard reset.isSuccess else { throw MotoError.bootstrapFailed }
-        return Moto(process: process, endpoint: endpoint, credentials: AWSCredentials(accessKeyID: id, secretAccessKey: secret))
+        return Moto(
+            process: process, endpoint: endpoint, credentials: AWSCredentials(accessKeyID: id, secretAccessKey: secret))
     }
 
     public func client(region: String = "us-east-1", credentials: AWSCredentials? = nil) -> AWSClient {
-        AWSClient(configuration: AWSConfiguration(region: region, credentials: credentials ?? self.credentials, endpoint: endpoint, maxAttempts: 1))
+        AWSClient(
+            configuration: AWSConfiguration(
+                region: region, credentials: credentials ?? self.credentials, endpoint: endpoint, maxAttempts: 1))
     }
 
     public func stop() { process.stop() }
@@ -40,13 +55,18 @@ public struct Moto: Sendable {
     /// A launch configuration and an Auto Scaling group in us-east-1a (min 1, max 10).
     public func createAutoScalingGroup(_ name: String, desired: Int) async throws {
         let aws = client()
-        _ = try await aws.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateLaunchConfiguration", version: "2011-01-01", parameters: [
-            ("LaunchConfigurationName", "\(name)-lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro"),
-        ])
-        _ = try await aws.query(service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateAutoScalingGroup", version: "2011-01-01", parameters: [
-            ("AutoScalingGroupName", name), ("LaunchConfigurationName", "\(name)-lc"), ("MinSize", "1"), ("MaxSize", "10"),
-            ("DesiredCapacity", String(desired)), ("AvailabilityZones.member.1", "us-east-1a"),
-        ])
+        _ = try await aws.query(
+            service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateLaunchConfiguration", version: "2011-01-01",
+            parameters: [
+                ("LaunchConfigurationName", "\(name)-lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro"),
+            ])
+        _ = try await aws.query(
+            service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateAutoScalingGroup", version: "2011-01-01",
+            parameters: [
+                ("AutoScalingGroupName", name), ("LaunchConfigurationName", "\(name)-lc"), ("MinSize", "1"),
+                ("MaxSize", "10"),
+                ("DesiredCapacity", String(desired)), ("AvailabilityZones.member.1", "us-east-1a"),
+            ])
     }
 
     public enum MotoError: Error {

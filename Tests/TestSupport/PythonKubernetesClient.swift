@@ -8,7 +8,10 @@ public enum PythonKubernetesClient {
     public enum Unavailable: Error, CustomStringConvertible {
         case installFailed(String)
         public var description: String {
-            switch self { case .installFailed(let detail): return "cannot install kubernetes==\(PythonKubernetesClient.version) from PyPI: \(detail)" }
+            switch self {
+            case .installFailed(let detail):
+                return "cannot install kubernetes==\(PythonKubernetesClient.version) from PyPI: \(detail)"
+            }
         }
     }
 
@@ -18,7 +21,8 @@ public enum PythonKubernetesClient {
         let python = directory + "/bin/python"
         let marker = directory + "/.installed"
         if FileManager.default.fileExists(atPath: marker) { return python }
-        let script = "rm -rf '\(directory)' && python3 -m venv '\(directory)' && '\(python)' -m pip install -q --disable-pip-version-check kubernetes==\(version) && touch '\(marker)'"
+        let script =
+            "rm -rf '\(directory)' && python3 -m venv '\(directory)' && '\(python)' -m pip install -q --disable-pip-version-check kubernetes==\(version) && touch '\(marker)'"
         let result = try await Subprocess.run("sh", ["-c", script])
         guard result.status == 0 else { throw Unavailable.installFailed(result.stderr.suffix(800).description) }
         return python

@@ -19,8 +19,11 @@ public final class ScriptedAPIServer: Sendable {
         /// The answer; by default the request's body echoed (what a write returns).
         public var response: (@Sendable (JSONValue?) -> JSONValue)?
 
-        public init(_ method: String, _ path: String, status: Int = 200, check: @escaping @Sendable (JSONValue?) -> String? = { _ in nil },
-                    response: (@Sendable (JSONValue?) -> JSONValue)? = nil) {
+        public init(
+            _ method: String, _ path: String, status: Int = 200,
+            check: @escaping @Sendable (JSONValue?) -> String? = { _ in nil },
+            response: (@Sendable (JSONValue?) -> JSONValue)? = nil
+        ) {
             self.method = method
             self.path = path
             self.check = check
@@ -53,18 +56,25 @@ public final class ScriptedAPIServer: Sendable {
                 let exchange = state.script[state.used]
                 state.used += 1
                 guard exchange.method == request.method, exchange.path == request.path else {
-                    state.failures.append("request \(state.used): expected \(exchange.method) \(exchange.path), got \(request.method) \(request.path)")
+                    state.failures.append(
+                        "request \(state.used): expected \(exchange.method) \(exchange.path), got \(request.method) \(request.path)"
+                    )
                     return nil
                 }
-                if let problem = exchange.check(body) { state.failures.append("request \(state.used) (\(request.method) \(request.path)): \(problem)") }
+                if let problem = exchange.check(body) {
+                    state.failures.append("request \(state.used) (\(request.method) \(request.path)): \(problem)")
+                }
                 return exchange
             }
             guard let next else {
-                writer.respond(status: 500, contentType: "application/json", body: #"{"kind":"Status","status":"Failure","code":500}"#)
+                writer.respond(
+                    status: 500, contentType: "application/json",
+                    body: #"{"kind":"Status","status":"Failure","code":500}"#)
                 return
             }
             let answer = next.response?(body) ?? body ?? [:]
-            writer.respond(status: next.status, headers: ["Content-Type": "application/json"], body: answer.serialized())
+            writer.respond(
+                status: next.status, headers: ["Content-Type": "application/json"], body: answer.serialized())
         }
         port = try server.start()
     }

@@ -1,8 +1,9 @@
 import ChildProcess
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The outcome of a finished command.
@@ -23,8 +24,11 @@ public enum Subprocess {
         environment: [String: String]? = nil,
         input: Data? = nil
     ) throws -> CommandResult {
-        let output = try ChildProcess.run(executable, arguments, environment: mergedEnvironment(environment), input: input)
-        return CommandResult(status: output.status, stdout: String(decoding: output.stdout, as: UTF8.self), stderr: String(decoding: output.stderr, as: UTF8.self))
+        let output = try ChildProcess.run(
+            executable, arguments, environment: mergedEnvironment(environment), input: input)
+        return CommandResult(
+            status: output.status, stdout: String(decoding: output.stdout, as: UTF8.self),
+            stderr: String(decoding: output.stderr, as: UTF8.self))
     }
 
     /// `run` on a dedicated thread, for async tests.
@@ -55,22 +59,33 @@ public final class PeerProcess: Sendable {
     private let isStopped = Mutex(false)
 
     /// Starts the peer and waits for its port, off the cooperative pool.
-    public static func start(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, port parsePort: @escaping @Sendable (String) -> Int? = { Int($0.trimmingCharacters(in: .whitespaces)) }) async throws -> PeerProcess {
+    public static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        port parsePort: @escaping @Sendable (String) -> Int? = { Int($0.trimmingCharacters(in: .whitespaces)) }
+    ) async throws -> PeerProcess {
         try await offload { try PeerProcess(executable, arguments, environment: environment, port: parsePort) }
     }
 
     /// `parsePort` reads the port from the first stdout line it accepts (default: a line that is the port).
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, port parsePort: (String) -> Int? = { Int($0.trimmingCharacters(in: .whitespaces)) }) throws {
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        port parsePort: (String) -> Int? = { Int($0.trimmingCharacters(in: .whitespaces)) }
+    ) throws {
         let stdout = try ChildProcess.Pipe(executable)
         // The peer's stderr goes to a log file, not to ours: a peer that outlived the test
         // process would otherwise hold the test runner's pipe open.
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        let log = open(FileManager.default.temporaryDirectory.appendingPathComponent("forescale-peer-\(getpid())-\(UUID().uuidString.prefix(8)).log").path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let log = open(
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "forescale-peer-\(getpid())-\(UUID().uuidString.prefix(8)).log"
+            ).path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         defer {
             close(devNull)
             close(log)
         }
-        pid = try ChildProcess.spawn(executable, arguments, environment: Subprocess.mergedEnvironment(environment), stdin: devNull, stdout: stdout.write, stderr: log)
+        pid = try ChildProcess.spawn(
+            executable, arguments, environment: Subprocess.mergedEnvironment(environment), stdin: devNull,
+            stdout: stdout.write, stderr: log)
         close(stdout.write)
         // The first line `parsePort` accepts (a peer may print a banner first).
         var seen = ""
@@ -135,7 +150,9 @@ public final class BackgroundProcess: Sendable {
     private let stderrPath: String
 
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("forescale-bg-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "forescale-bg-\(getpid())-\(UUID().uuidString.prefix(8))"
+        ).path
         stdoutPath = base + ".out"
         stderrPath = base + ".err"
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
@@ -146,7 +163,9 @@ public final class BackgroundProcess: Sendable {
             close(out)
             close(err)
         }
-        pid = try ChildProcess.spawn(executable, arguments, environment: Subprocess.mergedEnvironment(environment), stdin: devNull, stdout: out, stderr: err)
+        pid = try ChildProcess.spawn(
+            executable, arguments, environment: Subprocess.mergedEnvironment(environment), stdin: devNull, stdout: out,
+            stderr: err)
     }
 
     /// SIGKILL (as a crash ends a process), then the result.

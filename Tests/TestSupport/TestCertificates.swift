@@ -21,22 +21,24 @@ public struct TestCertificates: Sendable {
         directory = try TemporaryDirectory("forescale-certs")
         let dir = directory.path
         let script = """
-        set -e
-        cd '\(dir)'
-        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-        key ca.key
-        openssl req -x509 -new -key ca.key -out ca.crt -days 2 -subj /CN=forescale-test-ca
-        key other-ca.key
-        openssl req -x509 -new -key other-ca.key -out other-ca.crt -days 2 -subj /CN=forescale-other-ca
-        key server.key
-        openssl req -new -key server.key -out server.csr -subj /CN=localhost
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' > server.ext
-        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile server.ext 2>/dev/null
-        key client.key
-        openssl req -new -key client.key -out client.csr -subj /CN=forescale-client
-        printf 'extendedKeyUsage=clientAuth\\n' > client.ext
-        openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 -extfile client.ext 2>/dev/null
-        """
+            set -e
+            cd '\(dir)'
+            key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+            key ca.key
+            openssl req -x509 -new -key ca.key -out ca.crt -days 2 -subj /CN=forescale-test-ca
+            key other-ca.key
+            openssl req -x509 -new -key other-ca.key -out other-ca.crt -days 2 -subj /CN=forescale-other-ca
+            key server.key
+            openssl req -new -key server.key -out server.csr -subj /CN=localhost
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' > server.ext
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2\
+             -extfile server.ext 2>/dev/null
+            key client.key
+            openssl req -new -key client.key -out client.csr -subj /CN=forescale-client
+            printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+            openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2\
+             -extfile client.ext 2>/dev/null
+            """
         let result = try Subprocess.run("sh", ["-c", script])
         guard result.status == 0 else { throw CertificateError.opensslFailed(result.stderr) }
     }

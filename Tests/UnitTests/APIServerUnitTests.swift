@@ -1,6 +1,7 @@
 import Foundation
 import KubeCore
 import Testing
+
 @testable import APIServer
 
 @Suite struct StructuralSchemaTests {
@@ -14,12 +15,15 @@ import Testing
                     "replicas": ["type": "integer", "minimum": 0, "maximum": 10],
                     "mode": ["type": "string", "enum": ["Active", "ForecastOnly"], "default": "Active"],
                     "name": ["type": "string", "pattern": "^[a-z]+$", "maxLength": 5],
-                    "window": ["type": "object", "default": [:], "properties": ["seconds": ["type": "integer", "default": 300]]],
+                    "window": [
+                        "type": "object", "default": [:],
+                        "properties": ["seconds": ["type": "integer", "default": 300]],
+                    ],
                     "tags": ["type": "array", "items": ["type": "string"], "maxItems": 2],
                     "free": ["type": "object", "x-kubernetes-preserve-unknown-fields": true],
                     "size": ["x-kubernetes-int-or-string": true],
                 ],
-            ],
+            ]
         ],
     ])
 
@@ -70,7 +74,9 @@ import Testing
     }
 
     @Test func rejectsNonStructuralSchemas() {
-        #expect(throws: StructuralSchema.Invalid.self) { try StructuralSchema(["type": "object", "properties": ["x": ["description": "no type"]]]) }
+        #expect(throws: StructuralSchema.Invalid.self) {
+            try StructuralSchema(["type": "object", "properties": ["x": ["description": "no type"]]])
+        }
         #expect(throws: StructuralSchema.Invalid.self) { try StructuralSchema(["type": "array"]) }
         #expect(throws: StructuralSchema.Invalid.self) { try StructuralSchema(["type": "string", "pattern": "("]) }
     }
@@ -109,11 +115,26 @@ import Testing
 @Suite struct StrategicMergeTests {
     static let deployment: JSONValue = [
         "metadata": ["finalizers": ["a"], "labels": ["x": "1"]],
-        "spec": ["template": ["spec": ["containers": [["name": "web", "image": "v1", "env": [["name": "A", "value": "1"]]], ["name": "side", "image": "s1"]]]]],
+        "spec": [
+            "template": [
+                "spec": [
+                    "containers": [
+                        ["name": "web", "image": "v1", "env": [["name": "A", "value": "1"]]],
+                        ["name": "side", "image": "s1"],
+                    ]
+                ]
+            ]
+        ],
     ]
 
     @Test func mergesListsByKeyAndMapsByField() throws {
-        let patch: JSONValue = ["spec": ["template": ["spec": ["containers": [["name": "web", "image": "v2", "env": [["name": "B", "value": "2"]]]]]]], "metadata": ["labels": ["x": nil, "y": "2"], "finalizers": ["b"]]]
+        let patch: JSONValue = [
+            "spec": [
+                "template": [
+                    "spec": ["containers": [["name": "web", "image": "v2", "env": [["name": "B", "value": "2"]]]]]
+                ]
+            ], "metadata": ["labels": ["x": nil, "y": "2"], "finalizers": ["b"]],
+        ]
         let result = try StrategicMerge.apply(patch, to: Self.deployment)
         let containers = result.value(at: ["spec", "template", "spec", "containers"])?.arrayValue ?? []
         #expect(containers.count == 2)
@@ -124,15 +145,24 @@ import Testing
     }
 
     @Test func directivesDeleteReplaceOrderAndRetain() throws {
-        let delete: JSONValue = ["spec": ["template": ["spec": ["containers": [["name": "side", "$patch": "delete"]]]]]]
-        #expect(try StrategicMerge.apply(delete, to: Self.deployment).value(at: ["spec", "template", "spec", "containers"])?.arrayValue?.count == 1)
+        let delete: JSONValue = [
+            "spec": ["template": ["spec": ["containers": [["name": "side", "$patch": "delete"]]]]]
+        ]
+        #expect(
+            try StrategicMerge.apply(delete, to: Self.deployment).value(at: ["spec", "template", "spec", "containers"])?
+                .arrayValue?.count == 1)
         let replace: JSONValue = ["metadata": ["labels": ["$patch": "replace", "z": "3"]]]
         #expect(try StrategicMerge.apply(replace, to: Self.deployment).value(at: ["metadata", "labels"]) == ["z": "3"])
-        let order: JSONValue = ["spec": ["template": ["spec": ["$setElementOrder/containers": [["name": "side"], ["name": "web"]]]]]]
-        let ordered = try StrategicMerge.apply(order, to: Self.deployment).value(at: ["spec", "template", "spec", "containers"])?.arrayValue
+        let order: JSONValue = [
+            "spec": ["template": ["spec": ["$setElementOrder/containers": [["name": "side"], ["name": "web"]]]]]
+        ]
+        let ordered = try StrategicMerge.apply(order, to: Self.deployment).value(at: [
+            "spec", "template", "spec", "containers",
+        ])?.arrayValue
         #expect(ordered?.compactMap { $0["name"]?.stringValue } == ["side", "web"])
         let removeFinalizer: JSONValue = ["metadata": ["$deleteFromPrimitiveList/finalizers": ["a"]]]
-        #expect(try StrategicMerge.apply(removeFinalizer, to: Self.deployment).value(at: ["metadata", "finalizers"]) == [])
+        #expect(
+            try StrategicMerge.apply(removeFinalizer, to: Self.deployment).value(at: ["metadata", "finalizers"]) == [])
         let retain: JSONValue = ["metadata": ["$retainKeys": ["labels"]]]
         #expect(try StrategicMerge.apply(retain, to: Self.deployment).value(at: ["metadata", "finalizers"]) == nil)
     }
@@ -142,34 +172,49 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     @Test func applyConflictsWithAnotherManagerUnlessForced() throws {
-        let first = try ManagedFields.apply(["spec": ["replicas": 2, "mode": "Active"]], to: ["metadata": ["name": "a"]], manager: "alice", force: false, subresource: nil, apiVersion: "v1", now: Self.now)
+        let first = try ManagedFields.apply(
+            ["spec": ["replicas": 2, "mode": "Active"]], to: ["metadata": ["name": "a"]], manager: "alice",
+            force: false, subresource: nil, apiVersion: "v1", now: Self.now)
         #expect(first.value(at: ["spec", "replicas"]) == 2)
         do {
-            _ = try ManagedFields.apply(["spec": ["replicas": 5]], to: first, manager: "bob", force: false, subresource: nil, apiVersion: "v1", now: Self.now)
+            _ = try ManagedFields.apply(
+                ["spec": ["replicas": 5]], to: first, manager: "bob", force: false, subresource: nil, apiVersion: "v1",
+                now: Self.now)
             Issue.record("expected a conflict")
         } catch {
             #expect(error.conflicts.map(\.manager) == ["alice"])
             #expect(error.conflicts.map { ManagedFields.dotted($0.path) } == [".spec.replicas"])
         }
         // Same value: shared ownership, no conflict.
-        _ = try ManagedFields.apply(["spec": ["replicas": 2]], to: first, manager: "bob", force: false, subresource: nil, apiVersion: "v1", now: Self.now)
-        let forced = try ManagedFields.apply(["spec": ["replicas": 5]], to: first, manager: "bob", force: true, subresource: nil, apiVersion: "v1", now: Self.now)
+        _ = try ManagedFields.apply(
+            ["spec": ["replicas": 2]], to: first, manager: "bob", force: false, subresource: nil, apiVersion: "v1",
+            now: Self.now)
+        let forced = try ManagedFields.apply(
+            ["spec": ["replicas": 5]], to: first, manager: "bob", force: true, subresource: nil, apiVersion: "v1",
+            now: Self.now)
         let owners = ManagedFields.entries(of: forced)
         #expect(owners.first { $0.manager == "alice" }?.fields == [["spec", "mode"]])
         #expect(owners.first { $0.manager == "bob" }?.fields == [["spec", "replicas"]])
     }
 
     @Test func fieldsAManagerStopsApplyingAreRemoved() throws {
-        let first = try ManagedFields.apply(["spec": ["replicas": 2, "mode": "Active"]], to: [:], manager: "alice", force: false, subresource: nil, apiVersion: "v1", now: Self.now)
-        let second = try ManagedFields.apply(["spec": ["replicas": 2]], to: first, manager: "alice", force: false, subresource: nil, apiVersion: "v1", now: Self.now)
+        let first = try ManagedFields.apply(
+            ["spec": ["replicas": 2, "mode": "Active"]], to: [:], manager: "alice", force: false, subresource: nil,
+            apiVersion: "v1", now: Self.now)
+        let second = try ManagedFields.apply(
+            ["spec": ["replicas": 2]], to: first, manager: "alice", force: false, subresource: nil, apiVersion: "v1",
+            now: Self.now)
         #expect(second.value(at: ["spec", "mode"]) == nil)
     }
 
     @Test func updatesTransferOwnershipOfChangedFields() throws {
-        let applied = try ManagedFields.apply(["spec": ["replicas": 2]], to: [:], manager: "alice", force: false, subresource: nil, apiVersion: "v1", now: Self.now)
+        let applied = try ManagedFields.apply(
+            ["spec": ["replicas": 2]], to: [:], manager: "alice", force: false, subresource: nil, apiVersion: "v1",
+            now: Self.now)
         var updated = applied
         updated.setValue(7, at: ["spec", "replicas"])
-        ManagedFields.recordUpdate(old: applied, new: &updated, manager: "kubectl-edit", subresource: nil, apiVersion: "v1", now: Self.now)
+        ManagedFields.recordUpdate(
+            old: applied, new: &updated, manager: "kubectl-edit", subresource: nil, apiVersion: "v1", now: Self.now)
         let entries = ManagedFields.entries(of: updated)
         #expect(entries.map(\.manager) == ["kubectl-edit"], "alice's entry is empty and dropped")
         #expect(ManagedFields.fieldsV1([["spec", "replicas"]]) == ["f:spec": ["f:replicas": [:]]])
@@ -193,12 +238,19 @@ import Testing
     func text(_ number: Int, _ value: String) -> [UInt8] { field(number, Array(value.utf8)) }
 
     @Test func decodesAConfigMapEnvelope() throws {
-        let meta = text(1, "calendar") + text(2, "") + text(3, "default") + field(11, text(1, "app") + text(2, "web")) + text(14, "hold")
-        let configMap = field(1, meta) + field(2, text(1, "black-friday") + text(2, "2026-11-27")) + field(3, text(1, "blob") + field(2, [0, 1, 2]))
+        let meta =
+            text(1, "calendar") + text(2, "") + text(3, "default") + field(11, text(1, "app") + text(2, "web"))
+            + text(14, "hold")
+        let configMap =
+            field(1, meta) + field(2, text(1, "black-friday") + text(2, "2026-11-27"))
+            + field(3, text(1, "blob") + field(2, [0, 1, 2]))
         let unknown = field(1, text(1, "v1") + text(2, "ConfigMap")) + field(2, configMap)
         let decoded = try KubeProtobuf.decode(Data(KubeProtobuf.magic + unknown))
         #expect(decoded["kind"] == "ConfigMap" && decoded["apiVersion"] == "v1")
-        #expect(decoded["metadata"] == ["name": "calendar", "namespace": "default", "labels": ["app": "web"], "finalizers": ["hold"]])
+        #expect(
+            decoded["metadata"] == [
+                "name": "calendar", "namespace": "default", "labels": ["app": "web"], "finalizers": ["hold"],
+            ])
         #expect(decoded["data"] == ["black-friday": "2026-11-27"])
         #expect(decoded["binaryData"] == ["blob": "AAEC"])
     }
@@ -207,12 +259,17 @@ import Testing
         #expect(throws: KubeProtobuf.DecodeError.self) { try KubeProtobuf.decode(Data("{}".utf8)) }
         let pod = field(1, text(1, "v1") + text(2, "Pod")) + field(2, [])
         #expect(throws: KubeProtobuf.DecodeError.self) { try KubeProtobuf.decode(Data(KubeProtobuf.magic + pod)) }
-        #expect(throws: KubeProtobuf.DecodeError.self) { try KubeProtobuf.decode(Data(KubeProtobuf.magic + [0x0A, 0x05, 0x01])) }
+        #expect(throws: KubeProtobuf.DecodeError.self) {
+            try KubeProtobuf.decode(Data(KubeProtobuf.magic + [0x0A, 0x05, 0x01]))
+        }
     }
 }
 
 @Suite struct APIServerFormattingTests {
-    static let durations: [(Double, String)] = [(45, "45s"), (119, "119s"), (303, "5m3s"), (600, "10m"), (11_000, "3h3m"), (30 * 3600, "30h"), (3 * 86_400 + 5 * 3600, "3d5h"), (400 * 86_400, "400d"), (800 * 86_400, "2y70d")]
+    static let durations: [(Double, String)] = [
+        (45, "45s"), (119, "119s"), (303, "5m3s"), (600, "10m"), (11_000, "3h3m"), (30 * 3600, "30h"),
+        (3 * 86_400 + 5 * 3600, "3d5h"), (400 * 86_400, "400d"), (800 * 86_400, "2y70d"),
+    ]
 
     @Test(arguments: durations)
     func humanDurations(seconds: Double, expected: String) {
@@ -231,31 +288,55 @@ import Testing
     @Test func crdValidationNamesTheProblems() {
         let crd: JSONValue = [
             "metadata": ["name": "wrong.example.io"],
-            "spec": ["group": "example", "scope": "Everywhere", "names": ["plural": "Widgets", "kind": "Widget"], "versions": [["name": "v1", "served": true, "storage": false]]],
+            "spec": [
+                "group": "example", "scope": "Everywhere", "names": ["plural": "Widgets", "kind": "Widget"],
+                "versions": [["name": "v1", "served": true, "storage": false]],
+            ],
         ]
         let fields = Set(CustomResourceDefinitions.validate(crd).map(\.field))
-        #expect(fields.isSuperset(of: ["spec.group", "spec.names.plural", "spec.scope", "spec.versions", "spec.versions[0].schema.openAPIV3Schema"]))
+        #expect(
+            fields.isSuperset(of: [
+                "spec.group", "spec.names.plural", "spec.scope", "spec.versions",
+                "spec.versions[0].schema.openAPIV3Schema",
+            ]))
     }
 
     @Test func versionPriorityOrdersLikeKubernetes() {
-        #expect(["v1alpha1", "v1beta2", "v2", "v1", "v1beta1", "v10"].sorted(by: ResourceRegistry.versionPriority) == ["v10", "v2", "v1", "v1beta2", "v1beta1", "v1alpha1"])
+        #expect(
+            ["v1alpha1", "v1beta2", "v2", "v1", "v1beta1", "v10"].sorted(by: ResourceRegistry.versionPriority) == [
+                "v10", "v2", "v1", "v1beta2", "v1beta1", "v1alpha1",
+            ])
     }
 }
 
 @Suite struct ResourceVersionSpliceTests {
-    @Test(arguments: [("xxabcxx", 2), ("abc", 0), ("xxab", nil), ("abcabc", nil), ("ababcab", 2), ("", nil), ("xxxxabc", 4)] as [(String, Int?)])
+    @Test(
+        arguments: [
+            ("xxabcxx", 2), ("abc", 0), ("xxab", nil), ("abcabc", nil), ("ababcab", 2), ("", nil), ("xxxxabc", 4),
+        ] as [(String, Int?)])
     func findsTheOnlyOccurrence(text: String, expected: Int?) {
         #expect(ObjectStore.onlyOccurrence(of: Array("abc".utf8), in: Data(text.utf8)) == expected)
     }
 
     @Test func splicesTheVersionOrReserialises() throws {
-        let object: JSONValue = ["metadata": ["name": "a", "resourceVersion": .string(String(ObjectStore.pendingVersion))], "data": ["k": "v"]]
+        let object: JSONValue = [
+            "metadata": ["name": "a", "resourceVersion": .string(String(ObjectStore.pendingVersion))],
+            "data": ["k": "v"],
+        ]
         var expected = object
         expected.setValue("7", at: ["metadata", "resourceVersion"])
-        #expect(String(decoding: ObjectStore.splice(object.serialized(), version: 7), as: UTF8.self) == String(decoding: expected.serialized(), as: UTF8.self))
+        #expect(
+            String(decoding: ObjectStore.splice(object.serialized(), version: 7), as: UTF8.self)
+                == String(decoding: expected.serialized(), as: UTF8.self))
         // The placeholder twice (another field happens to hold it): re-serialised, only metadata changes.
-        let twice = Data(#"{"a":{"resourceVersion":"\#(ObjectStore.pendingVersion)"},"metadata":{"resourceVersion":"\#(ObjectStore.pendingVersion)"}}"#.utf8)
-        #expect(try JSONValue(parsing: ObjectStore.splice(twice, version: 7)).value(at: ["metadata", "resourceVersion"]) == "7")
-        #expect(try JSONValue(parsing: ObjectStore.splice(twice, version: 7)).value(at: ["a", "resourceVersion"]) == .string(String(ObjectStore.pendingVersion)))
+        let twice = Data(
+            #"{"a":{"resourceVersion":"\#(ObjectStore.pendingVersion)"},"metadata":{"resourceVersion":"\#(ObjectStore.pendingVersion)"}}"#
+                .utf8)
+        #expect(
+            try JSONValue(parsing: ObjectStore.splice(twice, version: 7)).value(at: ["metadata", "resourceVersion"])
+                == "7")
+        #expect(
+            try JSONValue(parsing: ObjectStore.splice(twice, version: 7)).value(at: ["a", "resourceVersion"])
+                == .string(String(ObjectStore.pendingVersion)))
     }
 }

@@ -10,12 +10,18 @@ import Testing
 @Suite struct BacktestTests {
     @Test func reactiveOnAStepChangeMatchesTheHandCount() throws {
         let demand = [Double](repeating: 100, count: 60) + [Double](repeating: 300, count: 20)
-        let policy = try PolicySpec.parse(["target": ["kind": "Simulated", "name": "x", "simulation": [:]], "mode": "Reactive", "minCapacity": 1, "maxCapacity": 10]).get()
+        let policy = try PolicySpec.parse([
+            "target": ["kind": "Simulated", "name": "x", "simulation": [:]], "mode": "Reactive", "minCapacity": 1,
+            "maxCapacity": 10,
+        ]).get()
         var options = Backtest.Options(startIndex: 50)
         options.initialCapacity = 2
         let start = Date(timeIntervalSince1970: 0)
-        let trace = Trace(start: start, step: 300, demand: demand, table: TimeSeriesTable(timestamps: [], columns: [:], columnNames: []))
-        let result = Backtest.run(name: "reactive", policy: policy, trace: trace, forecaster: nil, events: [], options: options)
+        let trace = Trace(
+            start: start, step: 300, demand: demand,
+            table: TimeSeriesTable(timestamps: [], columns: [:], columnNames: []))
+        let result = Backtest.run(
+            name: "reactive", policy: policy, trace: trace, forecaster: nil, events: [], options: options)
         // Decisions at steps 50…79 (30 intervals), each just after its sample, which saturates
         // with the capacity in service at the sample's time (what the controller observes).
         // Step 59 still sees 100 → hold; the interval after it carries 300 on 2 instances

@@ -1,7 +1,7 @@
 import Forecasting
 import Foundation
-import PolicyEngine
 import KubeCore
+import PolicyEngine
 import Testing
 
 /// `decide` rule by rule, and their interplay, as tables (no clock, no I/O).
@@ -9,21 +9,32 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func policy(_ change: (inout PolicySpec) -> Void = { _ in }) -> PolicySpec {
-        var spec = try! PolicySpec.parse(["target": ["kind": "Simulated", "name": "web", "simulation": [:]], "minCapacity": 2, "maxCapacity": 20]).get()
+        var spec = try! PolicySpec.parse([
+            "target": ["kind": "Simulated", "name": "web", "simulation": [:]], "minCapacity": 2, "maxCapacity": 20,
+        ]).get()
         change(&spec)
         return spec
     }
 
     /// Forecast load `values` at steps 1, 2, … after now.
     static func forecast(_ values: [Double]) -> [ForecastPoint] {
-        values.enumerated().map { .init(time: now.addingTimeInterval(Double($0.offset + 1) * 300), value: $0.element, median: $0.element * 0.9) }
+        values.enumerated().map {
+            .init(
+                time: now.addingTimeInterval(Double($0.offset + 1) * 300), value: $0.element, median: $0.element * 0.9)
+        }
     }
 
-    static func observe(current: Int = 4, load: Double? = 240, forecast values: [Double] = [], model: ModelProblem? = nil,
-                        lastUp: Double? = nil, lastDown: Double? = nil, recommendations: [(Double, Int)] = [], events: [CalendarEvent] = []) -> DecisionInput {
-        DecisionInput(now: now, currentCapacity: current, currentLoad: load, forecast: forecast(values), modelProblem: model, events: events,
-                      lastScaleUp: lastUp.map { now.addingTimeInterval(-$0) }, lastScaleDown: lastDown.map { now.addingTimeInterval(-$0) },
-                      recommendations: recommendations.map { .init(time: now.addingTimeInterval(-$0.0), capacity: $0.1) })
+    static func observe(
+        current: Int = 4, load: Double? = 240, forecast values: [Double] = [], model: ModelProblem? = nil,
+        lastUp: Double? = nil, lastDown: Double? = nil, recommendations: [(Double, Int)] = [],
+        events: [CalendarEvent] = []
+    ) -> DecisionInput {
+        DecisionInput(
+            now: now, currentCapacity: current, currentLoad: load, forecast: forecast(values), modelProblem: model,
+            events: events,
+            lastScaleUp: lastUp.map { now.addingTimeInterval(-$0) },
+            lastScaleDown: lastDown.map { now.addingTimeInterval(-$0) },
+            recommendations: recommendations.map { .init(time: now.addingTimeInterval(-$0.0), capacity: $0.1) })
     }
 
     struct Case: Sendable, CustomTestStringConvertible {
@@ -37,66 +48,144 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "predictive: quantile of forecast over lead time + step / target",
-             observation: observe(current: 4, load: 240, forecast: [300, 420, 900]), policy: policy(), action: .scale(to: 7), reason: "ForecastAboveTarget"),
-        Case(name: "predictive: steady when the forecast fits",
-             observation: observe(current: 4, load: 200, forecast: [230, 235]), policy: policy(), action: .hold, reason: "Steady"),
-        Case(name: "max step up",
-             observation: observe(current: 4, forecast: [1200, 1200]), policy: policy(), action: .scale(to: 8), reason: "ForecastAboveTarget", limits: ["MaxStepUp"]),
-        Case(name: "max capacity",
-             observation: observe(current: 18, forecast: [3000, 3000]), policy: policy(), action: .scale(to: 20), reason: "ForecastAboveTarget", limits: ["MaxCapacity"]),
-        Case(name: "scale-up cooldown",
-             observation: observe(current: 4, forecast: [420, 420], lastUp: 60), policy: policy(), action: .hold, reason: "ScaleUpCooldown", limits: ["ScaleUpCooldown"]),
-        Case(name: "scale in one step at a time after the cooldown",
-             observation: observe(current: 8, load: 100, forecast: [100, 100], lastUp: 3600), policy: policy(), action: .scale(to: 7), reason: "ForecastBelowTarget", limits: ["MaxStepDown"]),
-        Case(name: "scale-in cooldown after any recent scale",
-             observation: observe(current: 8, load: 100, forecast: [100, 100], lastUp: 100), policy: policy(), action: .hold, reason: "ScaleDownCooldown", limits: ["ScaleDownCooldown"]),
-        Case(name: "stabilization window keeps the highest recent recommendation",
-             observation: observe(current: 8, load: 100, forecast: [100, 100], recommendations: [(600, 8), (300, 6)]), policy: policy(), action: .hold, reason: "StabilizationWindow", limits: ["StabilizationWindow"]),
-        Case(name: "stabilization ignores recommendations older than the window",
-             observation: observe(current: 8, load: 100, forecast: [100, 100], recommendations: [(1200, 8)]), policy: policy(), action: .scale(to: 7), reason: "ForecastBelowTarget", limits: ["MaxStepDown"]),
-        Case(name: "missing metrics never scale in, even when the forecast is low",
-             observation: observe(current: 8, load: nil, forecast: [100, 100]), policy: policy(), action: .hold, reason: "MetricsUnavailable", limits: ["MetricsUnavailable"]),
-        Case(name: "no metrics and no forecast: hold",
-             observation: observe(current: 8, load: nil, forecast: []), policy: policy(), action: .hold, reason: "Steady"),
-        Case(name: "min capacity",
-             observation: observe(current: 2, load: 10, forecast: [10, 10]), policy: policy(), action: .hold, reason: "Steady", limits: ["MinCapacity"]),
-        Case(name: "unusable model: fall back to reactive target tracking",
-             observation: observe(current: 4, load: 420, forecast: [], model: .corrupt), policy: policy(), action: .scale(to: 7), reason: "LoadAboveTarget"),
-        Case(name: "threshold mode: +1 above 70% predicted CPU",
-             observation: observe(current: 4, load: 240, forecast: [320, 320]), policy: policy { $0.mode = .threshold }, action: .scale(to: 5), reason: "PredictedCPUAboveThreshold"),
-        Case(name: "threshold mode: -1 below 35% predicted CPU",
-             observation: observe(current: 4, load: 100, forecast: [120, 120]), policy: policy { $0.mode = .threshold }, action: .scale(to: 3), reason: "PredictedCPUBelowThreshold"),
-        Case(name: "threshold mode: hold between the thresholds",
-             observation: observe(current: 4, load: 200, forecast: [200, 200]), policy: policy { $0.mode = .threshold }, action: .hold, reason: "Steady"),
-        Case(name: "reactive mode ignores the forecast",
-             observation: observe(current: 4, load: 240, forecast: [900, 900]), policy: policy { $0.mode = .reactive }, action: .hold, reason: "Steady"),
-        Case(name: "ForecastOnly computes but never acts",
-             observation: observe(current: 4, forecast: [900, 900]), policy: policy { $0.mode = .forecastOnly }, action: .hold, reason: "ForecastOnly", limits: ["MaxStepUp"]),
-        Case(name: "suspend never acts",
-             observation: observe(current: 4, forecast: [900, 900]), policy: policy { $0.suspend = true }, action: .hold, reason: "Suspended", limits: ["MaxStepUp"]),
-        Case(name: "calendar pre-warm within lead time of a known event",
-             observation: observe(current: 4, load: 200, forecast: [200, 200], events: [.init(name: "sale", start: now.addingTimeInterval(200), end: now.addingTimeInterval(86_400), multiplier: 2.9)]),
-             policy: policy(), action: .scale(to: 8), reason: "CalendarPrewarm", limits: ["CalendarPrewarm", "MaxStepUp"]),
-        Case(name: "no pre-warm before the lead time",
-             observation: observe(current: 4, load: 200, forecast: [200, 200], events: [.init(name: "sale", start: now.addingTimeInterval(3600), end: now.addingTimeInterval(86_400), multiplier: 2.9)]),
-             policy: policy(), action: .hold, reason: "Steady"),
-        Case(name: "during an event the capacity is not scaled in",
-             observation: observe(current: 10, load: 200, forecast: [200, 200], lastUp: 3600, events: [.init(name: "sale", start: now.addingTimeInterval(-600), end: now.addingTimeInterval(3600), multiplier: 2.9)]),
-             policy: policy(), action: .hold, reason: "Steady", limits: ["CalendarPrewarm"]),
-        Case(name: "a stabilization window into an event, the forecast and load decide again",
-             observation: observe(current: 10, load: 200, forecast: [200, 200], lastUp: 3600, events: [.init(name: "sale", start: now.addingTimeInterval(-1000), end: now.addingTimeInterval(3600), multiplier: 2.9)]),
-             policy: policy(), action: .scale(to: 9), reason: "ForecastBelowTarget", limits: ["MaxStepDown"]),
-        Case(name: "holdThroughEvent keeps the floor until the event ends",
-             observation: observe(current: 10, load: 200, forecast: [200, 200], lastUp: 3600, events: [.init(name: "sale", start: now.addingTimeInterval(-1000), end: now.addingTimeInterval(3600), multiplier: 2.9)]),
-             policy: policy { $0.holdThroughEvent = true }, action: .hold, reason: "Steady", limits: ["CalendarPrewarm"]),
-        Case(name: "predictive never goes below target tracking on the current load",
-             observation: observe(current: 4, load: 420, forecast: [240, 240]), policy: policy(), action: .scale(to: 7), reason: "ForecastAboveTarget"),
+        Case(
+            name: "predictive: quantile of forecast over lead time + step / target",
+            observation: observe(current: 4, load: 240, forecast: [300, 420, 900]), policy: policy(),
+            action: .scale(to: 7), reason: "ForecastAboveTarget"),
+        Case(
+            name: "predictive: steady when the forecast fits",
+            observation: observe(current: 4, load: 200, forecast: [230, 235]), policy: policy(), action: .hold,
+            reason: "Steady"),
+        Case(
+            name: "max step up",
+            observation: observe(current: 4, forecast: [1200, 1200]), policy: policy(), action: .scale(to: 8),
+            reason: "ForecastAboveTarget", limits: ["MaxStepUp"]),
+        Case(
+            name: "max capacity",
+            observation: observe(current: 18, forecast: [3000, 3000]), policy: policy(), action: .scale(to: 20),
+            reason: "ForecastAboveTarget", limits: ["MaxCapacity"]),
+        Case(
+            name: "scale-up cooldown",
+            observation: observe(current: 4, forecast: [420, 420], lastUp: 60), policy: policy(), action: .hold,
+            reason: "ScaleUpCooldown", limits: ["ScaleUpCooldown"]),
+        Case(
+            name: "scale in one step at a time after the cooldown",
+            observation: observe(current: 8, load: 100, forecast: [100, 100], lastUp: 3600), policy: policy(),
+            action: .scale(to: 7), reason: "ForecastBelowTarget", limits: ["MaxStepDown"]),
+        Case(
+            name: "scale-in cooldown after any recent scale",
+            observation: observe(current: 8, load: 100, forecast: [100, 100], lastUp: 100), policy: policy(),
+            action: .hold, reason: "ScaleDownCooldown", limits: ["ScaleDownCooldown"]),
+        Case(
+            name: "stabilization window keeps the highest recent recommendation",
+            observation: observe(current: 8, load: 100, forecast: [100, 100], recommendations: [(600, 8), (300, 6)]),
+            policy: policy(), action: .hold, reason: "StabilizationWindow", limits: ["StabilizationWindow"]),
+        Case(
+            name: "stabilization ignores recommendations older than the window",
+            observation: observe(current: 8, load: 100, forecast: [100, 100], recommendations: [(1200, 8)]),
+            policy: policy(), action: .scale(to: 7), reason: "ForecastBelowTarget", limits: ["MaxStepDown"]),
+        Case(
+            name: "missing metrics never scale in, even when the forecast is low",
+            observation: observe(current: 8, load: nil, forecast: [100, 100]), policy: policy(), action: .hold,
+            reason: "MetricsUnavailable", limits: ["MetricsUnavailable"]),
+        Case(
+            name: "no metrics and no forecast: hold",
+            observation: observe(current: 8, load: nil, forecast: []), policy: policy(), action: .hold, reason: "Steady"
+        ),
+        Case(
+            name: "min capacity",
+            observation: observe(current: 2, load: 10, forecast: [10, 10]), policy: policy(), action: .hold,
+            reason: "Steady", limits: ["MinCapacity"]),
+        Case(
+            name: "unusable model: fall back to reactive target tracking",
+            observation: observe(current: 4, load: 420, forecast: [], model: .corrupt), policy: policy(),
+            action: .scale(to: 7), reason: "LoadAboveTarget"),
+        Case(
+            name: "threshold mode: +1 above 70% predicted CPU",
+            observation: observe(current: 4, load: 240, forecast: [320, 320]), policy: policy { $0.mode = .threshold },
+            action: .scale(to: 5), reason: "PredictedCPUAboveThreshold"),
+        Case(
+            name: "threshold mode: -1 below 35% predicted CPU",
+            observation: observe(current: 4, load: 100, forecast: [120, 120]), policy: policy { $0.mode = .threshold },
+            action: .scale(to: 3), reason: "PredictedCPUBelowThreshold"),
+        Case(
+            name: "threshold mode: hold between the thresholds",
+            observation: observe(current: 4, load: 200, forecast: [200, 200]), policy: policy { $0.mode = .threshold },
+            action: .hold, reason: "Steady"),
+        Case(
+            name: "reactive mode ignores the forecast",
+            observation: observe(current: 4, load: 240, forecast: [900, 900]), policy: policy { $0.mode = .reactive },
+            action: .hold, reason: "Steady"),
+        Case(
+            name: "ForecastOnly computes but never acts",
+            observation: observe(current: 4, forecast: [900, 900]), policy: policy { $0.mode = .forecastOnly },
+            action: .hold, reason: "ForecastOnly", limits: ["MaxStepUp"]),
+        Case(
+            name: "suspend never acts",
+            observation: observe(current: 4, forecast: [900, 900]), policy: policy { $0.suspend = true }, action: .hold,
+            reason: "Suspended", limits: ["MaxStepUp"]),
+        Case(
+            name: "calendar pre-warm within lead time of a known event",
+            observation: observe(
+                current: 4, load: 200, forecast: [200, 200],
+                events: [
+                    .init(
+                        name: "sale", start: now.addingTimeInterval(200), end: now.addingTimeInterval(86_400),
+                        multiplier: 2.9)
+                ]),
+            policy: policy(), action: .scale(to: 8), reason: "CalendarPrewarm",
+            limits: ["CalendarPrewarm", "MaxStepUp"]),
+        Case(
+            name: "no pre-warm before the lead time",
+            observation: observe(
+                current: 4, load: 200, forecast: [200, 200],
+                events: [
+                    .init(
+                        name: "sale", start: now.addingTimeInterval(3600), end: now.addingTimeInterval(86_400),
+                        multiplier: 2.9)
+                ]),
+            policy: policy(), action: .hold, reason: "Steady"),
+        Case(
+            name: "during an event the capacity is not scaled in",
+            observation: observe(
+                current: 10, load: 200, forecast: [200, 200], lastUp: 3600,
+                events: [
+                    .init(
+                        name: "sale", start: now.addingTimeInterval(-600), end: now.addingTimeInterval(3600),
+                        multiplier: 2.9)
+                ]),
+            policy: policy(), action: .hold, reason: "Steady", limits: ["CalendarPrewarm"]),
+        Case(
+            name: "a stabilization window into an event, the forecast and load decide again",
+            observation: observe(
+                current: 10, load: 200, forecast: [200, 200], lastUp: 3600,
+                events: [
+                    .init(
+                        name: "sale", start: now.addingTimeInterval(-1000), end: now.addingTimeInterval(3600),
+                        multiplier: 2.9)
+                ]),
+            policy: policy(), action: .scale(to: 9), reason: "ForecastBelowTarget", limits: ["MaxStepDown"]),
+        Case(
+            name: "holdThroughEvent keeps the floor until the event ends",
+            observation: observe(
+                current: 10, load: 200, forecast: [200, 200], lastUp: 3600,
+                events: [
+                    .init(
+                        name: "sale", start: now.addingTimeInterval(-1000), end: now.addingTimeInterval(3600),
+                        multiplier: 2.9)
+                ]),
+            policy: policy { $0.holdThroughEvent = true }, action: .hold, reason: "Steady", limits: ["CalendarPrewarm"]),
+        Case(
+            name: "predictive never goes below target tracking on the current load",
+            observation: observe(current: 4, load: 420, forecast: [240, 240]), policy: policy(), action: .scale(to: 7),
+            reason: "ForecastAboveTarget"),
     ]
 
     @Test(arguments: [
-        (0.8, [0.5, 0.9], [100.0, 140.0], 130.0), (0.5, [0.5, 0.9], [100.0, 140.0], 100.0), (0.3, [0.5, 0.9], [100.0, 140.0], 100.0),
-        (0.95, [0.5, 0.9], [100.0, 140.0], 140.0), (0.5, [0.9, 0.1, 0.5], [30.0, 10.0, 20.0], 20.0), (0.3, [0.9, 0.1, 0.5], [30.0, 10.0, 20.0], 15.0),
+        (0.8, [0.5, 0.9], [100.0, 140.0], 130.0), (0.5, [0.5, 0.9], [100.0, 140.0], 100.0),
+        (0.3, [0.5, 0.9], [100.0, 140.0], 100.0),
+        (0.95, [0.5, 0.9], [100.0, 140.0], 140.0), (0.5, [0.9, 0.1, 0.5], [30.0, 10.0, 20.0], 20.0),
+        (0.3, [0.9, 0.1, 0.5], [30.0, 10.0, 20.0], 15.0),
         (0.7, [0.5], [100.0], 100.0),
     ])
     func quantileInterpolation(q: Double, levels: [Double], values: [Double], expected: Double) {
@@ -123,12 +212,23 @@ import Testing
         let invalid: [(JSONValue, String)] = [
             (["target": ["kind": "Pod", "name": "x"]], "spec.target.kind"),
             (["target": ["kind": "Deployment", "name": "x"], "minCapacity": 5, "maxCapacity": 2], "spec.maxCapacity"),
-            (["target": ["kind": "Deployment", "name": "x"], "thresholds": ["scaleUpAbove": 30, "scaleDownBelow": 40]], "spec.thresholds"),
+            (
+                [
+                    "target": ["kind": "Deployment", "name": "x"],
+                    "thresholds": ["scaleUpAbove": 30, "scaleDownBelow": 40],
+                ], "spec.thresholds"
+            ),
             (["target": ["kind": "Simulated", "name": "x"]], "spec.target.simulation"),
-            (["target": ["kind": "Deployment", "name": "x"], "model": ["artefact": "http://x"]], "spec.model.artefact"),
+            (
+                ["target": ["kind": "Deployment", "name": "x"], "model": ["artefact": "http://x"]],
+                "spec.model.artefact"
+            ),
         ]
         for (spec, field) in invalid {
-            guard case .failure(let error) = PolicySpec.parse(spec) else { Issue.record("accepted \(spec)"); continue }
+            guard case .failure(let error) = PolicySpec.parse(spec) else {
+                Issue.record("accepted \(spec)")
+                continue
+            }
             #expect(error.description.contains(field), "\(error)")
         }
     }

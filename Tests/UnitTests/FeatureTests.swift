@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Forecasting
 
 @Suite("Features")
@@ -7,15 +8,20 @@ struct FeatureTests {
     static func table(rows: Int) -> TimeSeriesTable {
         // Monday 2025-09-22 00:00 UTC, 5-minute steps.
         let start = Date(timeIntervalSince1970: 1_758_499_200)
-        return TimeSeriesTable(timestamps: (0..<rows).map { start.addingTimeInterval(Double($0) * 300) },
-                               columns: ["value": (0..<rows).map { Float($0 % 7) }], columnNames: ["value"])
+        return TimeSeriesTable(
+            timestamps: (0..<rows).map { start.addingTimeInterval(Double($0) * 300) },
+            columns: ["value": (0..<rows).map { Float($0 % 7) }], columnNames: ["value"])
     }
 
     @Test func advancedColumnsForAUnivariateTrace() {
-        let (names, derived) = FeatureBuilder.derive(.advanced, from: Self.table(rows: 400), target: "value", events: [])
-        #expect(names == ["value", "hour", "day_of_week", "is_weekend", "is_business_hours", "time_of_day",
-                          "target_rolling_mean", "target_rolling_std", "target_rolling_min", "target_rolling_max",
-                          "target_rate_of_change", "sin_day", "cos_day", "sin_week", "cos_week"])
+        let (names, derived) = FeatureBuilder.derive(
+            .advanced, from: Self.table(rows: 400), target: "value", events: [])
+        #expect(
+            names == [
+                "value", "hour", "day_of_week", "is_weekend", "is_business_hours", "time_of_day",
+                "target_rolling_mean", "target_rolling_std", "target_rolling_min", "target_rolling_max",
+                "target_rate_of_change", "sin_day", "cos_day", "sin_week", "cos_week",
+            ])
         // Row 110 = 09:10 on Monday: business hours, morning, weekday 0.
         #expect(derived.columns["hour"]![110] == 9)
         #expect(derived.columns["day_of_week"]![110] == 0)
@@ -36,9 +42,11 @@ struct FeatureTests {
     }
 
     @Test func calendarFeaturesMarkEventsAndCountDown() throws {
-        let events = try BusinessCalendar.parse(Data("""
-        [{"name": "sale", "start": "2025-09-22T02:00:00Z", "end": "2025-09-22T03:00:00Z", "multiplier": 3}]
-        """.utf8))
+        let events = try BusinessCalendar.parse(
+            Data(
+                """
+                [{"name": "sale", "start": "2025-09-22T02:00:00Z", "end": "2025-09-22T03:00:00Z", "multiplier": 3}]
+                """.utf8))
         let times = [0, 12, 24, 35, 36].map { Date(timeIntervalSince1970: 1_758_499_200 + Double($0) * 300) }
         let features = BusinessCalendar.features(for: times, events: events, horizonHours: 4)
         #expect(features.active == [0, 0, 1, 1, 0])
@@ -47,12 +55,14 @@ struct FeatureTests {
         #expect(features.untilNext == [0.5, 0.25, 1, 1, 1])
     }
 
-    @Test("bad calendars are rejected", arguments: [
-        #"{}"#,
-        #"[{"name": "x"}]"#,
-        #"[{"name": "x", "start": "2025-01-02T00:00:00Z", "end": "2025-01-01T00:00:00Z"}]"#,
-        #"[{"name": "x", "start": "tomorrow", "end": "2025-01-01T00:00:00Z"}]"#,
-    ])
+    @Test(
+        "bad calendars are rejected",
+        arguments: [
+            #"{}"#,
+            #"[{"name": "x"}]"#,
+            #"[{"name": "x", "start": "2025-01-02T00:00:00Z", "end": "2025-01-01T00:00:00Z"}]"#,
+            #"[{"name": "x", "start": "tomorrow", "end": "2025-01-01T00:00:00Z"}]"#,
+        ])
     func badCalendar(text: String) {
         #expect(throws: BusinessCalendar.ParseError.self) { try BusinessCalendar.parse(Data(text.utf8)) }
     }
@@ -63,10 +73,12 @@ struct WindowDatasetTests {
     @Test func levelNormalisationIsRelativeToTheLastRowsAndAddedBack() {
         // One feature, rows 0…19 with value = row; sequence 4, horizon 2, level over the last 2 rows.
         let values = (0..<20).map(Float.init)
-        let data = WindowDataset(features: values, targets: values, featureCount: 1, sequenceLength: 4, horizon: 2,
-                                 trainEnd: 14, validationEnd: 17, levelFeatures: [true], targetFeature: 0, levelSpan: 2)
+        let data = WindowDataset(
+            features: values, targets: values, featureCount: 1, sequenceLength: 4, horizon: 2,
+            trainEnd: 14, validationEnd: 17, levelFeatures: [true], targetFeature: 0, levelSpan: 2)
         // Window 10: inputs rows 6…9, level = (8 + 9) / 2 = 8.5, targets rows 10, 11.
-        var input: [Float] = [], target: [Float] = []
+        var input: [Float] = []
+        var target: [Float] = []
         data.batch([10][...], input: &input, target: &target)
         #expect(input == [-2.5, -1.5, -0.5, 0.5])
         #expect(target == [1.5, 2.5])

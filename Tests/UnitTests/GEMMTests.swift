@@ -1,14 +1,19 @@
 import Testing
+
 @testable import Forecasting
 
 @Suite("GEMM: blocked kernel against the naive reference")
 struct GEMMTests {
-    @Test("shapes and transposes", arguments: [
-        (1, 1, 1), (6, 16, 8), (7, 17, 9), (20, 70, 130), (13, 5, 300), (3, 40, 600),
-        // last A panel of 2, 4 and 5 rows: two-row kernel over B-panel pairs (odd panel counts, partial last panels)
-        (32, 48, 20), (14, 30, 17), (10, 64, 9), (11, 40, 260), (2, 70, 12),
-        (1, 512, 128), (1, 33, 7), (1, 70, 601),  // one row: the vector kernel, k unrolled by 4 with remainders and k-blocks
-    ])
+    @Test(
+        "shapes and transposes",
+        arguments: [
+            (1, 1, 1), (6, 16, 8), (7, 17, 9), (20, 70, 130), (13, 5, 300), (3, 40, 600),
+            // last A panel of 2, 4 and 5 rows: two-row kernel over B-panel pairs (odd panel counts, partial last
+            // panels)
+            (32, 48, 20), (14, 30, 17), (10, 64, 9), (11, 40, 260), (2, 70, 12),
+            // one row: the vector kernel, k unrolled by 4 with remainders and k-blocks
+            (1, 512, 128), (1, 33, 7), (1, 70, 601),
+        ])
     func blockedMatchesNaive(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         var random = SeededRandom(seed: UInt64(m * 1000 + n * 10 + k))
@@ -23,17 +28,27 @@ struct GEMMTests {
                     var actual = start
                     let lda = transA ? m : k
                     let ldb = transB ? k : n
-                    GEMM.naive(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &expected, ldc: n)
-                    GEMM.blocked(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &actual, ldc: n, workspace: workspace)
+                    GEMM.naive(
+                        transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                        c: &expected, ldc: n)
+                    GEMM.blocked(
+                        transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                        c: &actual, ldc: n, workspace: workspace)
                     var prepacked = start
-                    let packed = b.withUnsafeBufferPointer { GEMM.pack(transB: transB, k: k, n: n, b: $0.baseAddress!, ldb: ldb) }
-                    GEMM.blocked(transA: transA, m: m, a: a, lda: lda, packedB: packed, beta: beta, c: &prepacked, ldc: n, workspace: workspace)
+                    let packed = b.withUnsafeBufferPointer {
+                        GEMM.pack(transB: transB, k: k, n: n, b: $0.baseAddress!, ldb: ldb)
+                    }
+                    GEMM.blocked(
+                        transA: transA, m: m, a: a, lda: lda, packedB: packed, beta: beta, c: &prepacked, ldc: n,
+                        workspace: workspace)
                     // Sums of k products of values in [−1, 1]: rounding grows like √k·ε. The
                     // one-row pre-packed kernel sums in another order (eight accumulators), so
                     // both paths are held to the reference, not to each other bit for bit.
                     for (path, result) in [("packing", actual), ("pre-packed", prepacked)] {
                         let worst = zip(expected, result).map { abs($0 - $1) }.max() ?? 0
-                        #expect(worst < 1e-4 * Float(k).squareRoot(), "\(path) transA=\(transA) transB=\(transB) beta=\(beta): max error \(worst)")
+                        #expect(
+                            worst < 1e-4 * Float(k).squareRoot(),
+                            "\(path) transA=\(transA) transB=\(transB) beta=\(beta): max error \(worst)")
                     }
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Forecasting
 
 /// Finite-difference checks of every layer's backward pass, through the whole network.
@@ -20,12 +21,14 @@ struct GradientCheckTests {
         Case(layers: 2, loss: .meanSquaredError, horizon: 2, attention: true),
     ])
     func networkGradientsMatchFiniteDifferences(_ testCase: Case) {
-        let configuration = NetworkConfiguration(inputSize: 3, hiddenSize: 5, layers: testCase.layers, dropout: 0, headSize: 4, horizon: testCase.horizon,
-                                                 quantiles: { if case .pinball(let q) = testCase.loss { return q } else { return [] } }(),
-                                                 attention: testCase.attention)
+        let configuration = NetworkConfiguration(
+            inputSize: 3, hiddenSize: 5, layers: testCase.layers, dropout: 0, headSize: 4, horizon: testCase.horizon,
+            quantiles: { if case .pinball(let q) = testCase.loss { return q } else { return [] } }(),
+            attention: testCase.attention)
         let network = ForecasterNetwork(configuration)
         var parameters = network.initialParameters(seed: 7)
-        let steps = 4, batch = 3
+        let steps = 4
+        let batch = 3
         var random = SeededRandom(seed: 11)
         let input = (0..<(steps * batch * 3)).map { _ in random.uniform(-1, 1) }
         let targets = (0..<(batch * configuration.outputCount)).map { _ in random.uniform(-1, 1) }
@@ -99,7 +102,8 @@ struct LossTests {
 
     @Test func meanSquaredErrorValueAndGradient() {
         var gradient: [Float] = [0, 0]
-        let value = Loss.meanSquaredError.evaluate(predictions: [1, 2], targets: [0, 4], count: 2, gradient: &gradient)
+        let value = Loss.meanSquaredError.evaluate(
+            predictions: [1, 2], targets: [0, 4], count: 2, gradient: &gradient)
         #expect(value == 2.5)
         #expect(gradient == [1, -2])
     }

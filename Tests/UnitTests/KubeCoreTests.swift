@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KubeCore
 
 private func json(_ text: String) throws -> JSONValue {
@@ -19,7 +20,9 @@ struct JSONValueTests {
         #expect(try JSONValue(parsing: value.serialized()) == value)
     }
 
-    @Test("rejects invalid JSON", arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "tru", "[1] 2", "\"\u{01}\""])
+    @Test(
+        "rejects invalid JSON",
+        arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "tru", "[1] 2", "\"\u{01}\""])
     func rejects(text: String) {
         #expect(throws: JSONValue.ParseError.self) { try json(text) }
     }
@@ -32,48 +35,63 @@ struct JSONValueTests {
 @Suite("Patches")
 struct PatchTests {
     /// RFC 7386 Appendix A.
-    @Test("merge patch (RFC 7386 appendix A)", arguments: [
-        (#"{"a":"b"}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
-        (#"{"a":"b"}"#, #"{"b":"c"}"#, #"{"a":"b","b":"c"}"#),
-        (#"{"a":"b"}"#, #"{"a":null}"#, #"{}"#),
-        (#"{"a":"b","b":"c"}"#, #"{"a":null}"#, #"{"b":"c"}"#),
-        (#"{"a":["b"]}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
-        (#"{"a":"c"}"#, #"{"a":["b"]}"#, #"{"a":["b"]}"#),
-        (#"{"a":{"b":"c"}}"#, #"{"a":{"b":"d","c":null}}"#, #"{"a":{"b":"d"}}"#),
-        (#"{"a":[{"b":"c"}]}"#, #"{"a":[1]}"#, #"{"a":[1]}"#),
-        (#"["a","b"]"#, #"["c","d"]"#, #"["c","d"]"#),
-        (#"{"a":"b"}"#, #"["c"]"#, #"["c"]"#),
-        (#"{"a":"foo"}"#, "null", "null"),
-        (#"{"a":"foo"}"#, #""bar""#, #""bar""#),
-        (#"{"e":null}"#, #"{"a":1}"#, #"{"a":1,"e":null}"#),
-        (#"[1,2]"#, #"{"a":"b","c":null}"#, #"{"a":"b"}"#),
-        (#"{}"#, #"{"a":{"bb":{"ccc":null}}}"#, #"{"a":{"bb":{}}}"#),
-    ])
+    @Test(
+        "merge patch (RFC 7386 appendix A)",
+        arguments: [
+            (#"{"a":"b"}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
+            (#"{"a":"b"}"#, #"{"b":"c"}"#, #"{"a":"b","b":"c"}"#),
+            (#"{"a":"b"}"#, #"{"a":null}"#, #"{}"#),
+            (#"{"a":"b","b":"c"}"#, #"{"a":null}"#, #"{"b":"c"}"#),
+            (#"{"a":["b"]}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
+            (#"{"a":"c"}"#, #"{"a":["b"]}"#, #"{"a":["b"]}"#),
+            (#"{"a":{"b":"c"}}"#, #"{"a":{"b":"d","c":null}}"#, #"{"a":{"b":"d"}}"#),
+            (#"{"a":[{"b":"c"}]}"#, #"{"a":[1]}"#, #"{"a":[1]}"#),
+            (#"["a","b"]"#, #"["c","d"]"#, #"["c","d"]"#),
+            (#"{"a":"b"}"#, #"["c"]"#, #"["c"]"#),
+            (#"{"a":"foo"}"#, "null", "null"),
+            (#"{"a":"foo"}"#, #""bar""#, #""bar""#),
+            (#"{"e":null}"#, #"{"a":1}"#, #"{"a":1,"e":null}"#),
+            (#"[1,2]"#, #"{"a":"b","c":null}"#, #"{"a":"b"}"#),
+            (#"{}"#, #"{"a":{"bb":{"ccc":null}}}"#, #"{"a":{"bb":{}}}"#),
+        ])
     func mergePatch(target: String, patch: String, expected: String) throws {
         #expect(applyMergePatch(try json(patch), to: try json(target)) == (try json(expected)))
     }
 
     @Test func jsonPatchOperations() throws {
         let document = try json(#"{"metadata":{"labels":{"a/b":"1"},"finalizers":["x"]},"spec":{"replicas":2}}"#)
-        let patch = try json(#"""
-        [{"op":"test","path":"/spec/replicas","value":2},
-         {"op":"replace","path":"/spec/replicas","value":5},
-         {"op":"add","path":"/metadata/finalizers/-","value":"forescale.io/cleanup"},
-         {"op":"remove","path":"/metadata/finalizers/0"},
-         {"op":"add","path":"/metadata/labels/tier","value":"web"},
-         {"op":"copy","from":"/metadata/labels/a~1b","path":"/metadata/labels/copied"},
-         {"op":"move","from":"/metadata/labels/tier","path":"/metadata/annotations"}]
-        """#)
+        let patch = try json(
+            #"""
+            [{"op":"test","path":"/spec/replicas","value":2},
+             {"op":"replace","path":"/spec/replicas","value":5},
+             {"op":"add","path":"/metadata/finalizers/-","value":"forescale.io/cleanup"},
+             {"op":"remove","path":"/metadata/finalizers/0"},
+             {"op":"add","path":"/metadata/labels/tier","value":"web"},
+             {"op":"copy","from":"/metadata/labels/a~1b","path":"/metadata/labels/copied"},
+             {"op":"move","from":"/metadata/labels/tier","path":"/metadata/annotations"}]
+            """#)
         let result = try applyJSONPatch(patch, to: document)
-        #expect(result == (try json(#"{"metadata":{"labels":{"a/b":"1","copied":"1"},"finalizers":["forescale.io/cleanup"],"annotations":"web"},"spec":{"replicas":5}}"#)))
+        #expect(
+            result
+                == (try json(
+                    #"{"metadata":{"labels":{"a/b":"1","copied":"1"},"finalizers":["forescale.io/cleanup"],"annotations":"web"},"spec":{"replicas":5}}"#
+                )))
     }
 
     @Test func jsonPatchFailures() throws {
         let document = try json(#"{"a":[1]}"#)
-        #expect(throws: JSONPatchError.testFailed("/a/0")) { try applyJSONPatch(try json(#"[{"op":"test","path":"/a/0","value":2}]"#), to: document) }
-        #expect(throws: JSONPatchError.pathNotFound("/b/c")) { try applyJSONPatch(try json(#"[{"op":"add","path":"/b/c","value":1}]"#), to: document) }
-        #expect(throws: JSONPatchError.pathNotFound("/a/5")) { try applyJSONPatch(try json(#"[{"op":"remove","path":"/a/5"}]"#), to: document) }
-        #expect(throws: JSONPatchError.self) { try applyJSONPatch(try json(#"[{"op":"frobnicate","path":"/a"}]"#), to: document) }
+        #expect(throws: JSONPatchError.testFailed("/a/0")) {
+            try applyJSONPatch(try json(#"[{"op":"test","path":"/a/0","value":2}]"#), to: document)
+        }
+        #expect(throws: JSONPatchError.pathNotFound("/b/c")) {
+            try applyJSONPatch(try json(#"[{"op":"add","path":"/b/c","value":1}]"#), to: document)
+        }
+        #expect(throws: JSONPatchError.pathNotFound("/a/5")) {
+            try applyJSONPatch(try json(#"[{"op":"remove","path":"/a/5"}]"#), to: document)
+        }
+        #expect(throws: JSONPatchError.self) {
+            try applyJSONPatch(try json(#"[{"op":"frobnicate","path":"/a"}]"#), to: document)
+        }
         #expect(throws: JSONPatchError.self) { try applyJSONPatch(try json(#"{"op":"add"}"#), to: document) }
     }
 }
@@ -82,22 +100,24 @@ struct PatchTests {
 struct LabelSelectorTests {
     static let labels = ["app": "web", "tier": "frontend", "forescale.io/policy": "shop"]
 
-    @Test("matching", arguments: [
-        ("", true),
-        ("app=web", true),
-        ("app==web", true),
-        ("app!=web", false),
-        ("app=web,tier=frontend", true),
-        ("app=web,tier=backend", false),
-        ("tier in (frontend, backend)", true),
-        ("tier notin (frontend)", false),
-        ("missing notin (a)", true),
-        ("forescale.io/policy", true),
-        ("!forescale.io/policy", false),
-        ("!missing", true),
-        ("app in (api),tier", false),
-        ("app=web, tier in (frontend,x), !missing", true),
-    ])
+    @Test(
+        "matching",
+        arguments: [
+            ("", true),
+            ("app=web", true),
+            ("app==web", true),
+            ("app!=web", false),
+            ("app=web,tier=frontend", true),
+            ("app=web,tier=backend", false),
+            ("tier in (frontend, backend)", true),
+            ("tier notin (frontend)", false),
+            ("missing notin (a)", true),
+            ("forescale.io/policy", true),
+            ("!forescale.io/policy", false),
+            ("!missing", true),
+            ("app in (api),tier", false),
+            ("app=web, tier in (frontend,x), !missing", true),
+        ])
     func matching(selector: String, expected: Bool) throws {
         #expect(try LabelSelector(parsing: selector).matches(Self.labels) == expected)
     }
@@ -111,14 +131,32 @@ struct LabelSelectorTests {
 @Suite("Conditions")
 struct ConditionTests {
     @Test func transitionTimeMovesOnlyWhenStatusFlips() {
-        let t0 = Date(timeIntervalSince1970: 1_000), t1 = Date(timeIntervalSince1970: 2_000), t2 = Date(timeIntervalSince1970: 3_000)
+        let t0 = Date(timeIntervalSince1970: 1_000)
+        let t1 = Date(timeIntervalSince1970: 2_000)
+        let t2 = Date(timeIntervalSince1970: 3_000)
         var conditions: [Condition] = []
-        #expect(conditions.set(Condition(type: "Ready", status: .false, observedGeneration: 1, lastTransitionTime: t0, reason: "ModelMissing")) == .transitioned(from: nil, to: .false))
-        #expect(conditions.set(Condition(type: "Ready", status: .false, observedGeneration: 1, lastTransitionTime: t1, reason: "ModelMissing")) == .unchanged)
-        #expect(conditions.set(Condition(type: "Ready", status: .false, observedGeneration: 2, lastTransitionTime: t1, reason: "MetricsStale", message: "no data for 15m")) == .updated)
+        #expect(
+            conditions.set(
+                Condition(
+                    type: "Ready", status: .false, observedGeneration: 1, lastTransitionTime: t0, reason: "ModelMissing"
+                )) == .transitioned(from: nil, to: .false))
+        #expect(
+            conditions.set(
+                Condition(
+                    type: "Ready", status: .false, observedGeneration: 1, lastTransitionTime: t1, reason: "ModelMissing"
+                )) == .unchanged)
+        #expect(
+            conditions.set(
+                Condition(
+                    type: "Ready", status: .false, observedGeneration: 2, lastTransitionTime: t1,
+                    reason: "MetricsStale", message: "no data for 15m")) == .updated)
         #expect(conditions.condition("Ready")?.lastTransitionTime == t0)
         #expect(conditions.condition("Ready")?.reason == "MetricsStale")
-        #expect(conditions.set(Condition(type: "Ready", status: .true, observedGeneration: 2, lastTransitionTime: t2, reason: "Reconciled")) == .transitioned(from: .false, to: .true))
+        #expect(
+            conditions.set(
+                Condition(
+                    type: "Ready", status: .true, observedGeneration: 2, lastTransitionTime: t2, reason: "Reconciled"))
+                == .transitioned(from: .false, to: .true))
         #expect(conditions.condition("Ready")?.lastTransitionTime == t2)
         #expect(conditions.count == 1)
     }
@@ -127,7 +165,9 @@ struct ConditionTests {
 @Suite("Field selectors")
 struct FieldSelectorTests {
     @Test func matchesDottedPaths() throws {
-        let event = try json(#"{"metadata":{"name":"e1","namespace":"shop"},"involvedObject":{"kind":"ScalingPolicy","name":"web"},"count":3}"#)
+        let event = try json(
+            #"{"metadata":{"name":"e1","namespace":"shop"},"involvedObject":{"kind":"ScalingPolicy","name":"web"},"count":3}"#
+        )
         #expect(try FieldSelector(parsing: "metadata.name=e1").matches(event))
         #expect(try FieldSelector(parsing: "involvedObject.kind==ScalingPolicy,involvedObject.name=web").matches(event))
         #expect(try !FieldSelector(parsing: "metadata.namespace!=shop").matches(event))
@@ -189,7 +229,7 @@ struct WorkQueueStateTests {
         var queue = WorkQueueState<String>()
         queue.add("ns/a")
         #expect(queue.get() == "ns/a")
-        queue.add("ns/a")   // changed while a worker holds it
+        queue.add("ns/a")  // changed while a worker holds it
         queue.add("ns/a")
         #expect(queue.get() == nil, "must wait for done")
         queue.done("ns/a")

@@ -2,8 +2,8 @@ import Foundation
 import KubeClient
 import KubeCore
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct WorkQueueDriverTests {
     @Test func delayedAndRateLimitedAddsWakeOnTheClock() async throws {
@@ -74,7 +74,9 @@ import TestSupport
         var state = LeaderElectionState(identity: "b", leaseDuration: .seconds(15))
         // Another holder whose renewTime is far in the past by *its* clock: still trusted
         // until this process has seen the record unchanged for the lease duration.
-        let held = LeaseRecord(holderIdentity: "a", leaseDurationSeconds: 15, acquireTime: Self.now.addingTimeInterval(-3600), renewTime: Self.now.addingTimeInterval(-3600), leaseTransitions: 3)
+        let held = LeaseRecord(
+            holderIdentity: "a", leaseDurationSeconds: 15, acquireTime: Self.now.addingTimeInterval(-3600),
+            renewTime: Self.now.addingTimeInterval(-3600), leaseTransitions: 3)
         state.observe(held, now: .seconds(100))
         #expect(!state.mayAcquire(now: .seconds(114)))
         state.observe(held, now: .seconds(110))  // unchanged: the observation time stays
@@ -94,9 +96,12 @@ import TestSupport
         #expect(first.leaseTransitions == 0)
         state.observe(first, now: .zero)
         let renewal = state.nextRecord(wallTime: Self.now.addingTimeInterval(2))
-        #expect(renewal.acquireTime == Self.now && renewal.renewTime == Self.now.addingTimeInterval(2) && renewal.leaseTransitions == 0)
+        #expect(
+            renewal.acquireTime == Self.now && renewal.renewTime == Self.now.addingTimeInterval(2)
+                && renewal.leaseTransitions == 0)
         #expect(state.releaseRecord(wallTime: Self.now)?.holderIdentity == "")
-        let released = LeaseRecord(holderIdentity: "", leaseDurationSeconds: 1, acquireTime: nil, renewTime: nil, leaseTransitions: 0)
+        let released = LeaseRecord(
+            holderIdentity: "", leaseDurationSeconds: 1, acquireTime: nil, renewTime: nil, leaseTransitions: 0)
         var other = LeaderElectionState(identity: "b", leaseDuration: .seconds(15))
         other.observe(released, now: .seconds(1))
         #expect(other.mayAcquire(now: .seconds(1)), "a released lease is free at once")
@@ -104,16 +109,21 @@ import TestSupport
 }
 
 @Suite struct EventAggregatorTests {
-    static let key = EventAggregator.Key(object: "ScalingPolicy/default/web/uid", type: "Normal", reason: "ScaledUp", action: "Scale", note: "2 -> 3")
+    static let key = EventAggregator.Key(
+        object: "ScalingPolicy/default/web/uid", type: "Normal", reason: "ScaledUp", action: "Scale", note: "2 -> 3")
 
     @Test func repeatsBecomeASeriesWithinTheWindow() {
         var aggregator = EventAggregator()
         #expect(aggregator.record(Self.key, objectName: "web", suffix: "1", now: .zero) == .create(name: "web.1"))
-        #expect(aggregator.record(Self.key, objectName: "web", suffix: "2", now: .seconds(60)) == .updateSeries(name: "web.1", count: 2))
+        #expect(
+            aggregator.record(Self.key, objectName: "web", suffix: "2", now: .seconds(60))
+                == .updateSeries(name: "web.1", count: 2))
         var other = Self.key
         other.note = "3 -> 4"
         #expect(aggregator.record(other, objectName: "web", suffix: "3", now: .seconds(61)) == .create(name: "web.3"))
-        #expect(aggregator.record(Self.key, objectName: "web", suffix: "4", now: .seconds(60 + 601)) == .create(name: "web.4"), "outside the 10-minute window")
+        #expect(
+            aggregator.record(Self.key, objectName: "web", suffix: "4", now: .seconds(60 + 601))
+                == .create(name: "web.4"), "outside the 10-minute window")
     }
 
     @Test func aFlappingObjectIsRateLimited() {

@@ -1,19 +1,23 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Forecasting
 
 @Suite("Model artefact")
 struct ModelArtefactTests {
     static func sample() -> ModelArtefact {
-        let network = NetworkConfiguration(inputSize: 4, hiddenSize: 6, layers: 2, dropout: 0.1, headSize: 5, horizon: 3, quantiles: [0.5, 0.9])
+        let network = NetworkConfiguration(
+            inputSize: 4, hiddenSize: 6, layers: 2, dropout: 0.1, headSize: 5, horizon: 3, quantiles: [0.5, 0.9])
         let parameters = ForecasterNetwork(network).initialParameters(seed: 1)
         let header = ModelHeader(
             network: network, featureSet: "basic", featureNames: ["a", "b", "c", "d"], targetColumn: "a",
             scaler: MinMaxScaler(fitting: [0, 1, 2, 3, 4, 5, 6, 7], columns: 4), sequenceLength: 12, stepSeconds: 300,
-            trainingStart: Date(timeIntervalSince1970: 1_700_000_000), trainingEnd: Date(timeIntervalSince1970: 1_700_086_400),
+            trainingStart: Date(timeIntervalSince1970: 1_700_000_000),
+            trainingEnd: Date(timeIntervalSince1970: 1_700_086_400),
             testMetrics: ForecastMetrics(actual: [1, 2, 3], predicted: [1, 2, 4]), baselineMetrics: [:],
-            createdAt: Date(timeIntervalSince1970: 1_700_100_000), parameterCount: parameters.count, levelNormalization: true)
+            createdAt: Date(timeIntervalSince1970: 1_700_100_000), parameterCount: parameters.count,
+            levelNormalization: true)
         return ModelArtefact(header: header, parameters: parameters)
     }
 
@@ -35,14 +39,18 @@ struct ModelArtefactTests {
         for offset in stride(from: 0, to: data.count, by: max(1, data.count / 97)) {
             var corrupt = data
             corrupt[offset] ^= 0x40
-            #expect(throws: ModelArtefact.LoadError.self, "flip at \(offset)") { try ModelArtefact.decode(corrupt, path: "m.fsm") }
+            #expect(throws: ModelArtefact.LoadError.self, "flip at \(offset)") {
+                try ModelArtefact.decode(corrupt, path: "m.fsm")
+            }
         }
     }
 
     @Test func truncationIsReportedAsTruncated() throws {
         let data = try Self.sample().encoded()
         for length in [3, 20, data.count / 2, data.count - 1] {
-            #expect(throws: ModelArtefact.LoadError.truncated(path: "m.fsm")) { try ModelArtefact.decode(data.prefix(length), path: "m.fsm") }
+            #expect(throws: ModelArtefact.LoadError.truncated(path: "m.fsm")) {
+                try ModelArtefact.decode(data.prefix(length), path: "m.fsm")
+            }
         }
     }
 
@@ -56,7 +64,9 @@ struct ModelArtefactTests {
             #expect(error == .unsupportedVersion(path: "m.fsm", found: 9))
             #expect(error.description.contains("upgrade forescale"))
         }
-        #expect(throws: ModelArtefact.LoadError.notAnArtefact(path: "x.csv")) { try ModelArtefact.decode(Data("timestamp,value\n1,2\n".utf8), path: "x.csv") }
+        #expect(throws: ModelArtefact.LoadError.notAnArtefact(path: "x.csv")) {
+            try ModelArtefact.decode(Data("timestamp,value\n1,2\n".utf8), path: "x.csv")
+        }
     }
 }
 
@@ -64,7 +74,7 @@ struct ModelArtefactTests {
 struct MetricsTests {
     @Test func knownValues() {
         let metrics = ForecastMetrics(actual: [1, 2, 0, 4], predicted: [2, 2, 1, 2])
-        #expect(metrics.mae == 1)                       // (1 + 0 + 1 + 2) / 4
+        #expect(metrics.mae == 1)  // (1 + 0 + 1 + 2) / 4
         #expect(abs(metrics.rmse - (6.0 / 4).squareRoot()) < 1e-12)
         // MAPE over non-zero actuals: (1/1 + 0 + 2/4) / 3 = 50%
         #expect(abs(metrics.mape - 50) < 1e-9)
@@ -77,10 +87,17 @@ struct MetricsTests {
     @Test func baselinesUseOnlyThePast() {
         let series: [Float] = (0..<20).map { Float($0 % 4) * 10 + Float($0) }
         let windows = [8, 12, 16]
-        #expect(Baseline.naive.predict(series: series, windows: windows, step: 1, season: 4, fitEnd: 8) == [series[7], series[11], series[15]])
-        #expect(Baseline.seasonalNaive.predict(series: series, windows: windows, step: 1, season: 4, fitEnd: 8) == [series[4], series[8], series[12]])
+        #expect(
+            Baseline.naive.predict(series: series, windows: windows, step: 1, season: 4, fitEnd: 8) == [
+                series[7], series[11], series[15],
+            ])
+        #expect(
+            Baseline.seasonalNaive.predict(series: series, windows: windows, step: 1, season: 4, fitEnd: 8) == [
+                series[4], series[8], series[12],
+            ])
         // Step 3 from window 8 targets row 10: one season back is row 6 (< 8, so allowed).
-        #expect(Baseline.seasonalNaive.predict(series: series, windows: [8], step: 3, season: 4, fitEnd: 8) == [series[6]])
+        #expect(
+            Baseline.seasonalNaive.predict(series: series, windows: [8], step: 3, season: 4, fitEnd: 8) == [series[6]])
     }
 
     @Test func holtWintersTracksAPureSeasonalTrend() {

@@ -11,7 +11,8 @@ import Testing
         (10.0, 20.0, 9.0, false, "WorseThanSeasonalNaive"),
     ])
     func verdicts(challenger: Double, champion: Double?, seasonal: Double?, promote: Bool, reason: String) {
-        let verdict = PromotionGate.decide(challengerMAE: challenger, championMAE: champion, seasonalNaiveMAE: seasonal, margin: 0.02)
+        let verdict = PromotionGate.decide(
+            challengerMAE: challenger, championMAE: champion, seasonalNaiveMAE: seasonal, margin: 0.02)
         #expect(verdict.promote == promote)
         #expect(verdict.reason == reason)
     }

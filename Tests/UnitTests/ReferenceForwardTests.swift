@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Forecasting
 
 /// The forward pass against an independent NumPy implementation
@@ -23,12 +24,15 @@ struct ReferenceForwardTests {
         let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("reference/lstm_reference.json")))
         let reference = try JSONDecoder().decode(Reference.self, from: data)
         let n = reference.network
-        let network = ForecasterNetwork(NetworkConfiguration(inputSize: n.inputSize, hiddenSize: n.hiddenSize, layers: n.layers,
-                                                             dropout: 0.5, headSize: n.headSize, horizon: n.outputs))
+        let network = ForecasterNetwork(
+            NetworkConfiguration(
+                inputSize: n.inputSize, hiddenSize: n.hiddenSize, layers: n.layers,
+                dropout: 0.5, headSize: n.headSize, horizon: n.outputs))
         #expect(network.parameterCount == reference.parameters.count)
         let pass = network.makePass(steps: reference.steps, batch: reference.batch)
         // Evaluation mode (no random source): dropout is the identity.
-        network.forward(reference.input.map(Float.init), parameters: reference.parameters.map(Float.init), pass: pass, random: nil)
+        network.forward(
+            reference.input.map(Float.init), parameters: reference.parameters.map(Float.init), pass: pass, random: nil)
         #expect(pass.outputs.count == reference.output.count)
         for (actual, expected) in zip(pass.outputs, reference.output) {
             #expect(abs(Double(actual) - expected) < 1e-5, "got \(actual), NumPy \(expected)")

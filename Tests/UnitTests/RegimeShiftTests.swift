@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Forecasting
 
 /// A load whose level doubles after the training part: a min-max scaled model saturates at
@@ -17,8 +18,9 @@ struct RegimeShiftTests {
             let daily = 0.3 * level * Float(sin(2 * Double.pi * Double(row) / 288))
             values.append(level + daily + random.uniform(-2, 2))
         }
-        return TimeSeriesTable(timestamps: (0..<rows).map { start.addingTimeInterval(Double($0) * 300) },
-                               columns: ["value": values], columnNames: ["value"])
+        return TimeSeriesTable(
+            timestamps: (0..<rows).map { start.addingTimeInterval(Double($0) * 300) },
+            columns: ["value": values], columnNames: ["value"])
     }
 
     /// A one-layer model small enough to train in a test.
@@ -37,15 +39,20 @@ struct RegimeShiftTests {
     static func testMAE(levelNormalization: Bool, table: TimeSeriesTable) throws -> (model: Double, naive: Double) {
         var configuration = small(hidden: 8, epochs: 4, batch: 32, learningRate: 0.005)
         configuration.levelNormalization = levelNormalization
-        let prepared = try FeatureBuilder.prepare(table, targetColumn: "value", features: .basic, configuration: configuration)
+        let prepared = try FeatureBuilder.prepare(
+            table, targetColumn: "value", features: .basic, configuration: configuration)
         var trainer = Trainer(configuration: configuration, inputSize: 1)
         _ = trainer.train(prepared.dataset) { _ in }
         let data = prepared.dataset
         let outputs = trainer.predict(data, windows: data.test)
         let predicted = outputs.map { prepared.scaler.unscale($0, column: 0) }
         let actual = data.test.map { table.columns["value"]![$0] }
-        let naive = Baseline.naive.predict(series: table.columns["value"]!, windows: data.test, step: 1, season: 288, fitEnd: data.test[0])
-        return (ForecastMetrics(actual: actual, predicted: predicted).mae, ForecastMetrics(actual: actual, predicted: naive).mae)
+        let naive = Baseline.naive.predict(
+            series: table.columns["value"]!, windows: data.test, step: 1, season: 288, fitEnd: data.test[0])
+        return (
+            ForecastMetrics(actual: actual, predicted: predicted).mae,
+            ForecastMetrics(actual: actual, predicted: naive).mae
+        )
     }
 
     @Test func levelNormalisationFollowsADoubledLevel() async throws {
@@ -53,7 +60,9 @@ struct RegimeShiftTests {
         // Seconds of training: off the cooperative pool, so other tests keep running.
         let normalised = try await offload { try Self.testMAE(levelNormalization: true, table: table) }
         let plain = try await offload { try Self.testMAE(levelNormalization: false, table: table) }
-        print("regime shift test MAE: level-normalised \(normalised.model), plain \(plain.model), naive \(normalised.naive)")
+        print(
+            "regime shift test MAE: level-normalised \(normalised.model), plain \(plain.model), naive \(normalised.naive)"
+        )
         // On this smooth series the last value is already a strong forecast (noise ±2 around a
         // slow sine: naive MAE ≈ 1.45, the best possible ≈ 1.0); a 4-epoch model of 8 units
         // lands near it (measured 1.51), while the plain model is stuck near the old level
@@ -70,7 +79,8 @@ struct WeightAveragingTests {
     @Test func keepsTheMovingAverageOfTheWeights() throws {
         var configuration = RegimeShiftTests.small(hidden: 4, epochs: 1, batch: 10_000, learningRate: 0.01)
         let table = RegimeShiftTests.steppedSeries()
-        let prepared = try FeatureBuilder.prepare(table, targetColumn: "value", features: .basic, configuration: configuration)
+        let prepared = try FeatureBuilder.prepare(
+            table, targetColumn: "value", features: .basic, configuration: configuration)
         var raw = Trainer(configuration: configuration, inputSize: 1)
         let initial = raw.parameters
         _ = raw.train(prepared.dataset) { _ in }

@@ -1,16 +1,20 @@
 import Foundation
 import KubeCore
 import PolicyEngine
-import Testing
 import TestSupport
+import Testing
 
 /// The CRD and `SpecFields` say the same thing about every scalar field of spec: its type,
 /// range and default. A field added to one and not the other fails here.
 @Suite struct SpecFieldsTests {
     static let schema: JSONValue = {
-        let text = (try? String(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml"), encoding: .utf8)) ?? ""
+        let text =
+            (try? String(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml"), encoding: .utf8))
+            ?? ""
         let crd = (try? YAML.parse(text)) ?? .null
-        return crd.value(at: ["spec", "versions"])?.arrayValue?.first?.value(at: ["schema", "openAPIV3Schema", "properties", "spec"]) ?? .null
+        return crd.value(at: ["spec", "versions"])?.arrayValue?.first?.value(at: [
+            "schema", "openAPIV3Schema", "properties", "spec",
+        ]) ?? .null
     }()
 
     static func property(_ path: [String]) -> JSONValue? {
@@ -23,7 +27,9 @@ import TestSupport
     func numberFieldMatchesTheCRD(_ field: NumberField) throws {
         let property = try #require(Self.property(field.path), "\(field) is not in the CRD")
         #expect(property["type"]?.stringValue == (field.isInteger ? "integer" : "number"), "\(field)")
-        if field.isInteger { #expect(property["format"] == "int64", "\(field): integers are int64, as kube-apiserver decodes them") }
+        if field.isInteger {
+            #expect(property["format"] == "int64", "\(field): integers are int64, as kube-apiserver decodes them")
+        }
         #expect(property["minimum"]?.doubleValue == field.range.lowerBound, "\(field) minimum")
         #expect(property["maximum"]?.doubleValue == field.range.upperBound, "\(field) maximum")
         #expect(property["default"]?.doubleValue == field.fallback, "\(field) default")
@@ -33,7 +39,9 @@ import TestSupport
     func textFieldMatchesTheCRD(_ field: TextField) throws {
         let property = try #require(Self.property(field.path), "\(field) is not in the CRD")
         #expect(property["type"] == "string", "\(field)")
-        #expect(property["enum"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) } == field.allowed.map(Set.init), "\(field) enum")
+        #expect(
+            property["enum"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) } == field.allowed.map(Set.init),
+            "\(field) enum")
         #expect(property["default"]?.stringValue == field.fallback, "\(field) default")
         if field.allowed == nil { #expect(property["maxLength"]?.intValue == field.maxLength, "\(field) maxLength") }
     }
@@ -58,7 +66,9 @@ import TestSupport
         walk(Self.schema, [])
         let known = Set(SpecFields.numbers.map(\.path) + SpecFields.texts.map(\.path) + SpecFields.flags.map(\.path))
         #expect(!paths.isEmpty)
-        for path in paths { #expect(known.contains(path), "spec.\(path.joined(separator: ".")) has no rule in SpecFields") }
+        for path in paths {
+            #expect(known.contains(path), "spec.\(path.joined(separator: ".")) has no rule in SpecFields")
+        }
     }
 
     /// Out-of-range, non-integral and non-finite values are problems naming the field, never traps.
