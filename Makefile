@@ -48,6 +48,11 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)
 
+# libFuzzer on every parser of outside input, FUZZ_SECONDS each (default 600); crashes land in
+# Tests/Fuzz/regressions/<target>/, which `make test` replays. Not part of `make test`.
+fuzz:
+	Tests/Fuzz/run.sh $(FUZZ_SECONDS)
+
 # Runs until Ctrl-C; DEMO_ARGS passes options (e.g. DEMO_ARGS="--duration 60 --speed 600").
 demo: deps release
 	.build/release/forescale demo $(DEMO_ARGS)

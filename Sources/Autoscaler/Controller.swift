@@ -256,6 +256,14 @@ public final class Controller: Sendable {
             try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
         }
         emit(policy.reference, result.events)
+        if let ready = result.status.conditionList.condition("Ready"), ready.status != .true {
+            log.warning(
+                "reconcile failed",
+                [
+                    "policy": policy.key, "reason": ready.reason, "error": ready.message,
+                    "duration": Logger.seconds(elapsed() - started),
+                ])
+        }
         record(policy.key, spec: spec, observation: observation, result: result, timeShift: binding.metrics.timeShift)
         return .requeue(after: requeueDelay(spec))
     }

@@ -24,6 +24,13 @@ public enum BusinessCalendar {
         public var description: String { detail }
     }
 
+    /// What a calendar may hold: a ConfigMap value (at most 1 MiB in Kubernetes), events
+    /// within 1970–9999, load multipliers that mean something (0.001…1000).
+    public static let limits = (
+        bytes: 1 << 20, events: 10_000, multiplier: 0.001...1000.0,
+        dates: Date(timeIntervalSince1970: 0)...Date(timeIntervalSince1970: 253_402_300_799)
+    )
+
     public static func parse(_ data: Data) throws(ParseError) -> [CalendarEvent] {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
@@ -34,12 +41,29 @@ public enum BusinessCalendar {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: decoder.codingPath, debugDescription: "bad time '\(text)'"))
         }
+        guard data.count <= limits.bytes else { throw ParseError(detail: "larger than \(limits.bytes) bytes") }
         let events: [CalendarEvent]
         do { events = try decoder.decode([CalendarEvent].self, from: data) } catch {
             throw ParseError(detail: "not a valid events list: \(error)")
         }
-        for event in events where event.end <= event.start {
-            throw ParseError(detail: "event '\(event.name)' ends before it starts")
+        guard events.count <= limits.events else {
+            throw ParseError(detail: "\(events.count) events; at most \(limits.events)")
+        }
+        for (index, event) in events.enumerated() {
+            let label = "event \(index) ('\(event.name.prefix(64))')"
+            guard !event.name.isEmpty, event.name.utf8.count <= 253 else {
+                throw ParseError(detail: "event \(index): name must be 1…253 bytes")
+            }
+            guard limits.dates.contains(event.start), limits.dates.contains(event.end) else {
+                throw ParseError(detail: "\(label): start and end must lie between 1970 and 9999")
+            }
+            guard event.end > event.start else { throw ParseError(detail: "\(label) ends before it starts") }
+            if let multiplier = event.multiplier, !(multiplier.isFinite && limits.multiplier.contains(multiplier)) {
+                throw ParseError(
+                    detail:
+                        "\(label): multiplier \(multiplier) must be in \(limits.multiplier.lowerBound)…\(limits.multiplier.upperBound)"
+                )
+            }
         }
         return events.sorted { $0.start < $1.start }
     }

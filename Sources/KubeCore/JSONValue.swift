@@ -377,7 +377,8 @@ struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let value = Int64(text) { return .integer(value) }
-        guard let value = Double(text) else { throw .invalid("bad number at byte \(start)") }
+        // Out of Double's range (1e400) is an error, as Go's decoder makes it, not infinity.
+        guard let value = Double(text), value.isFinite else { throw .invalid("number out of range at byte \(start)") }
         return .number(value)
     }
 }

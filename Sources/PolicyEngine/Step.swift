@@ -147,10 +147,13 @@ public enum Step {
         }
         if spec.mode.usesModel {
             if let modelProblem {
-                conditions.set("ModelReady", false, modelProblem.problem.rawValue, modelProblem.message)
+                // The Fallback condition carries the Event (the same problem, said once).
+                conditions.set(
+                    "ModelReady", false, modelProblem.problem.rawValue, modelProblem.message, reportsFlips: false)
             } else {
                 conditions.set(
-                    "ModelReady", true, "ModelLoaded", loaded.map { "model \($0.version) loaded" } ?? "model loaded")
+                    "ModelReady", true, "ModelLoaded", loaded.map { "model \($0.version) loaded" } ?? "model loaded",
+                    reportsFlips: false)
             }
             if let fallback = plan.fallback {
                 let message =
@@ -296,6 +299,10 @@ struct Conditions {
         guard case .transitioned(let from, _) = list.set(condition), reportsFlips, from != nil || value != goodWhenTrue
         else { return }
         let healthy = value == goodWhenTrue
+        // One problem flipping two conditions (a corrupt model: Ready and Fallback) is one Event.
+        guard !flips.contains(where: { $0.reason == reason && $0.type == (healthy ? .normal : .warning) }) else {
+            return
+        }
         flips.append(
             EventIntent(
                 type: healthy ? .normal : .warning, reason: reason, action: "Reconcile",

@@ -63,6 +63,21 @@ public final class EmbeddedCluster: Sendable {
             text: text)
     }
 
+    /// A request with a body of raw bytes (protobuf, YAML, hostile input).
+    public func request(
+        _ method: String, _ path: String, rawBody: Data, contentType: String, headers: [(String, String)] = []
+    ) async throws -> Response {
+        var fields = HTTPHeaders([
+            ("Authorization", "Bearer \(token)"), ("Accept", "application/json"), ("Content-Type", contentType),
+        ])
+        for (name, value) in headers { fields.set(name, value) }
+        let response = try await client.execute(
+            HTTPRequest(method: method, url: baseURL + path, headers: fields, body: rawBody))
+        return Response(
+            status: response.status, headers: response.headers, json: (try? JSONValue(parsing: response.body)) ?? .null,
+            text: String(decoding: response.body, as: UTF8.self))
+    }
+
     /// Opens a watch and returns its events as they arrive (one JSON object per line).
     public func watch(_ path: String) async throws -> AsyncThrowingStream<JSONValue, Error> {
         let headers = HTTPHeaders([("Authorization", "Bearer \(token)"), ("Accept", "application/json")])

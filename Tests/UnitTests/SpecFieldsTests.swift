@@ -77,7 +77,7 @@ import Testing
         (#"{"maxCapacity": 99999999999999999999999}"#, "spec.maxCapacity"),
         (#"{"metrics": {"stepSeconds": 1e300}}"#, "spec.metrics.stepSeconds"),
         (#"{"metrics": {"stepSeconds": 2.5}}"#, "spec.metrics.stepSeconds"),
-        (#"{"metrics": {"staleAfterSeconds": 1e400}}"#, "spec.metrics.staleAfterSeconds"),
+        (#"{"metrics": {"staleAfterSeconds": 604801}}"#, "spec.metrics.staleAfterSeconds"),
         (#"{"forecast": {"leadTimeSeconds": 1000000000}}"#, "spec.forecast.leadTimeSeconds"),
         (#"{"forecast": {"quantile": 2}}"#, "spec.forecast.quantile"),
         (#"{"forecast": {"horizonSteps": -9223372036854775808}}"#, "spec.forecast.horizonSteps"),
