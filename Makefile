@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 # Debian packages the build and the tests need. `make deps` installs only what is missing.
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config openssl curl python3 python3-venv ca-certificates chromium
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config openssl curl python3 python3-venv ca-certificates chromium prometheus
 
 .PHONY: all deps build release test demo bench clean image-binaries lint format fuzz
 

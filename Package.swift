@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(name: "Transport", dependencies: ["CCurl", "CTLS"]),
         .target(name: "FaultProxy", dependencies: ["Transport"]),
-        .target(name: "Cloud", dependencies: ["Transport", "AWSSigning", "Digest"]),
+        .target(name: "Cloud", dependencies: ["Transport", "AWSSigning", "Digest", "KubeCore"]),
         .target(name: "ChildProcess"),
         .target(name: "KubeClient", dependencies: ["KubeCore", "Transport", "ChildProcess"]),
         .target(name: "APIServer", dependencies: ["KubeCore", "Transport", "Digest", "FileIO"]),

@@ -59,8 +59,12 @@ public enum Backtest {
         name: String, policy: PolicySpec, trace: Trace, forecaster: Forecaster?, events: [CalendarEvent],
         options: Options
     ) -> Result {
-        var target = SimulatedTarget(
-            trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity)
+        // The policy's covariates are trace columns (the caller checks they exist).
+        var target =
+            SimulatedTarget(
+                trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity,
+                inputs: policy.inputs.map(\.name))
+            ?? SimulatedTarget(trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity)
         var status = PolicyStatus()
         var memory: PolicyMemory?
         var overload = 0

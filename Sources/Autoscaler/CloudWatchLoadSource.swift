@@ -6,7 +6,9 @@ import PolicyEngine
 /// AutoScalingGroupName) times the in-service instance count at each timestamp, from
 /// AWS/AutoScaling GroupInServiceInstances when group metrics are enabled — so the load does
 /// not move when the controller changes capacity. Without that metric the current in-service
-/// count is used for the whole window (stated approximation).
+/// count is used for the whole window (stated approximation). The policy's covariates (AWS
+/// predictive scaling's predefined metrics, or any metric) come in the same GetMetricData
+/// call, one query each.
 public struct CloudWatchLoadSource: MetricsSource {
     public let cloudWatch: CloudWatchAPI
     public let metric: MetricIdentity
@@ -15,11 +17,16 @@ public struct CloudWatchLoadSource: MetricsSource {
     public let groupName: String
     /// The group's in-service count at a time (used when GroupInServiceInstances is missing).
     public let currentInService: @Sendable (Date) async throws -> Int
+    /// Covariates: (name, metric, statistic), in the policy's order.
+    public let inputs: [(name: String, metric: MetricIdentity, statistic: String)]
 
     public init(
         cloudWatch: CloudWatchAPI, metric: MetricIdentity, statistic: String, step: Double, groupName: String,
-        currentInService: @escaping @Sendable (Date) async throws -> Int
+        inputs: [PolicySpec.MetricInput] = [], currentInService: @escaping @Sendable (Date) async throws -> Int
     ) {
+        self.inputs = inputs.compactMap { input in
+            input.cloudWatch.map { (input.name, Self.metric(of: $0, groupName: groupName), Self.statistic(of: $0)) }
+        }
         self.cloudWatch = cloudWatch
         self.metric = metric
         self.statistic = statistic
@@ -39,14 +46,62 @@ public struct CloudWatchLoadSource: MetricsSource {
                     metric: MetricIdentity(
                         namespace: "AWS/AutoScaling", name: "GroupInServiceInstances",
                         dimensions: ["AutoScalingGroupName": groupName]), periodSeconds: period, statistic: "Average"),
-            ], start: start, end: now)
+            ]
+                + inputs.enumerated().map {
+                    MetricQuery(
+                        id: "input\($0.offset)", metric: $0.element.metric, periodSeconds: period,
+                        statistic: $0.element.statistic)
+                },
+            start: start, end: now)
         let utilization = (series.first { $0.id == "utilization" }?.points ?? []).sorted { $0.timestamp < $1.timestamp }
         let inService = Dictionary(
             (series.first { $0.id == "inservice" }?.points ?? []).map { ($0.timestamp, $0.value) },
             uniquingKeysWith: { $1 })
         let fallback = utilization.isEmpty ? 0 : Double(try await currentInService(now))
-        return utilization.suffix(steps).map { point in
-            LoadSample(time: point.timestamp, load: point.value * (inService[point.timestamp] ?? fallback))
+        let inputValues = inputs.indices.map { index in
+            Dictionary(
+                (series.first { $0.id == "input\(index)" }?.points ?? []).map { ($0.timestamp, $0.value) },
+                uniquingKeysWith: { $1 })
         }
+        for (index, values) in inputValues.enumerated() where values.isEmpty && !utilization.isEmpty {
+            throw MetricsProblem(
+                reason: "InputUnavailable", message: "input \(inputs[index].name): CloudWatch has no datapoints",
+                needsAttention: false)
+        }
+        var last = inputValues.map { values in values.min { $0.key < $1.key }?.value ?? 0 }
+        return utilization.suffix(steps).map { point in
+            for (index, values) in inputValues.enumerated() {
+                if let value = values[point.timestamp] { last[index] = value }
+            }
+            return LoadSample(
+                time: point.timestamp, load: point.value * (inService[point.timestamp] ?? fallback), inputs: last)
+        }
+    }
+
+    /// AWS predictive scaling's predefined metrics, or the metric as given (dimensions
+    /// default to the group).
+    static func metric(of input: PolicySpec.CloudWatchInput, groupName: String) -> MetricIdentity {
+        let group = ["AutoScalingGroupName": groupName]
+        switch input.predefined {
+        case .asgAverageCPUUtilization?:
+            return MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization", dimensions: group)
+        case .asgAverageNetworkIn?: return MetricIdentity(namespace: "AWS/EC2", name: "NetworkIn", dimensions: group)
+        case .asgAverageNetworkOut?: return MetricIdentity(namespace: "AWS/EC2", name: "NetworkOut", dimensions: group)
+        case .albRequestCountPerTarget?:
+            // app/<lb>/<id>/targetgroup/<tg>/<id> → TargetGroup targetgroup/<tg>/<id>
+            let label = input.resourceLabel ?? ""
+            let targetGroup = label.range(of: "targetgroup/").map { String(label[$0.lowerBound...]) } ?? label
+            return MetricIdentity(
+                namespace: "AWS/ApplicationELB", name: "RequestCountPerTarget", dimensions: ["TargetGroup": targetGroup]
+            )
+        case nil:
+            return MetricIdentity(
+                namespace: input.namespace ?? "AWS/EC2", name: input.metricName ?? "",
+                dimensions: input.dimensions.isEmpty ? group : input.dimensions)
+        }
+    }
+
+    static func statistic(of input: PolicySpec.CloudWatchInput) -> String {
+        input.predefined == .albRequestCountPerTarget ? "Sum" : input.statistic
     }
 }

@@ -280,11 +280,22 @@ public final class Controller: Sendable {
         let model = spec.mode.usesModel ? await models.observe(spec.modelArtefact, now: at) : .notConfigured
         var sequenceLength: Int?
         if case .loaded(let loaded) = model { sequenceLength = loaded.forecaster.header.sequenceLength }
-        let history = try await binding.metrics.loadHistory(
-            until: at, steps: Observation.historySteps(sequenceLength: sequenceLength))
+        // A metrics source that fails is not a failed reconcile: the metrics are unavailable
+        // (no scale-in), the condition says why, and the next step looks again.
+        var history: [LoadSample] = []
+        var metricsProblem: MetricsProblem?
+        do {
+            history = try await binding.metrics.loadHistory(
+                until: at, steps: Observation.historySteps(sequenceLength: sequenceLength))
+        } catch let problem as MetricsProblem {
+            metricsProblem = problem
+        } catch {
+            metricsProblem = MetricsProblem(reason: "MetricsUnavailable", message: "\(error)", needsAttention: false)
+        }
         return Observation(
             now: at, capacity: capacity, history: history, model: model,
-            calendar: await calendar(spec, namespace: policy.namespace), timeShift: binding.metrics.timeShift)
+            calendar: await calendar(spec, namespace: policy.namespace), timeShift: binding.metrics.timeShift,
+            metricsProblem: metricsProblem)
     }
 
     private func calendar(_ spec: PolicySpec, namespace: String) async -> CalendarObservation {

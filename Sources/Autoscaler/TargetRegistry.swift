@@ -4,6 +4,7 @@ import Foundation
 import KubeClient
 import PolicyEngine
 import Synchronization
+import Transport
 
 /// Builds and keeps each policy's target and metrics source. A binding is rebuilt when
 /// anything it was built from changes (target, region, simulation, metrics source and
@@ -29,6 +30,8 @@ public final class TargetRegistry: Sendable {
         var simulation: PolicySpec.SimulationSpec?
         var metricsSource: PolicySpec.MetricsSource
         var cloudWatch: PolicySpec.CloudWatchSpec
+        var prometheus: PolicySpec.PrometheusSpec?
+        var inputs: [PolicySpec.MetricInput]
         var stepSeconds: Double
 
         init(namespace: String, spec: PolicySpec) {
@@ -39,6 +42,8 @@ public final class TargetRegistry: Sendable {
             simulation = spec.simulation
             metricsSource = spec.metricsSource
             cloudWatch = spec.cloudWatch
+            prometheus = spec.prometheus
+            inputs = spec.inputs
             stepSeconds = spec.stepSeconds
         }
     }
@@ -52,14 +57,22 @@ public final class TargetRegistry: Sendable {
     /// Where simulation traces other than "seed" may be read from.
     public let fileRoots: FileRoots
 
+    /// Prometheus settings and the client all Prometheus-backed policies share.
+    private let prometheus: (configuration: PrometheusConfiguration, client: HTTPClient)?
+
     public init(
         client: KubernetesClient, anchor: Date, aws: (@Sendable (String) async throws -> AWSClient)? = nil,
-        fileRoots: FileRoots = .none
+        fileRoots: FileRoots = .none, prometheus: PrometheusConfiguration? = nil
     ) {
         self.client = client
         self.anchor = anchor
         self.aws = aws
         self.fileRoots = fileRoots
+        self.prometheus = prometheus.map { configuration in
+            var http = HTTPClient.Configuration(maxConnectionsPerHost: 16)
+            if let caFile = configuration.caFile { http.tls.certificateAuthority = .file(caFile) }
+            return (configuration, HTTPClient(configuration: http))
+        }
     }
 
     public func simulated(_ key: String) -> SimulatedTarget? {
@@ -123,9 +136,20 @@ public final class TargetRegistry: Sendable {
                 metric: MetricIdentity(
                     namespace: spec.cloudWatch.namespace, name: spec.cloudWatch.metricName, dimensions: dimensions),
                 statistic: spec.cloudWatch.statistic, step: spec.stepSeconds, groupName: spec.targetName,
+                inputs: spec.inputs,
                 currentInService: { now in try await group.capacity(at: now).inService })
         case .prometheus:
-            throw TargetError.unsupported("spec.metrics.source prometheus is not available in this build")
+            guard let prometheus, let load = spec.prometheus else {
+                throw TargetError.unsupported("Prometheus metrics need the controller's --prometheus-url")
+            }
+            let api: PrometheusAPI
+            do {
+                api = try PrometheusAPI(
+                    client: prometheus.client, configuration: prometheus.configuration, address: load.address)
+            } catch {
+                throw TargetError.unsupported(error.description)
+            }
+            metrics = PrometheusLoadSource(api: api, load: load, inputs: spec.inputs, step: spec.stepSeconds)
         }
         return Binding(target: target, metrics: metrics)
     }
@@ -152,11 +176,16 @@ public final class TargetRegistry: Sendable {
         let start = shiftedStart(
             traceStart: trace.start, step: trace.step, offsetSteps: simulation.startOffsetSteps, anchor: anchor)
         let shift = start.timeIntervalSince(trace.start)
-        return SimulatedTargetAdapter(
-            SimulatedTarget(
+        let inputs = spec.metricsSource == .simulated ? spec.inputs.map(\.name) : []
+        guard
+            let target = SimulatedTarget(
                 trace: trace.shifted(by: shift), warmup: simulation.warmupSeconds,
-                initialCapacity: simulation.initialCapacity),
-            timeShift: shift)
+                initialCapacity: simulation.initialCapacity, inputs: inputs)
+        else {
+            throw TargetError.notFound(
+                "\(simulation.trace): the trace has no column for every input (\(inputs.joined(separator: ", ")))")
+        }
+        return SimulatedTargetAdapter(target, timeShift: shift)
     }
 
     public static func shiftedStart(traceStart: Date, step: Double, offsetSteps: Int, anchor: Date) -> Date {

@@ -14,7 +14,7 @@ enum BacktestCommand: Subcommand {
                                   [--initial-capacity 2] [--load-scale K | --capacity-per-instance X] [--slo 80]
                                   [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
                                   [--quantile 0.8] [--start-step N] [--matched-cost]
-                                  [--json] [--html report.html]
+                                  [--inputs col1,col2] [--retrain] [--json] [--html report.html]
 
         --policy takes a ScalingPolicy manifest: its spec (bounds, target utilisation, thresholds,
         forecast, behavior; simulation.initialCapacity and warmupSeconds) is what is replayed,
@@ -27,7 +27,10 @@ enum BacktestCommand: Subcommand {
         --capacity-per-instance X, the throughput one instance serves at 100 %: load = value / X × 100. The model\
          must predate --start-step (default: half the trace); without
         --model one is trained on the rows before it. `--trace seed` replays days 19–30 of the
-        synthetic data (load scale 4) with Models/seed-load.fsm and the sale calendar.
+        synthetic data (load scale 4) with Models/seed-load.fsm and the sale calendar
+        (--retrain: train the controller's recipe on days 1–18 instead). --inputs names trace
+        columns the model reads as covariates beside the load (the seed trace has network_in
+        and request_count), as a policy's spec.metrics.inputs does; a model is trained with them.
         Reports per policy: overload intervals (utilisation above --slo), under-provisioned
         instance-minutes, instance-hours, scaling actions, forecast MAE at the lead time, and
         the differences against Reactive and Threshold. --matched-cost adds Reactive run at the
@@ -91,6 +94,8 @@ enum BacktestCommand: Subcommand {
         let matchedCost = arguments.flag("matched-cost")
         let json = arguments.flag("json")
         let htmlPath = try arguments.option("html")
+        let inputsOption = try arguments.option("inputs")
+        let retrain = arguments.flag("retrain")
         try arguments.finish()
         guard loadScaleOption == nil || capacityPerInstance == nil else {
             throw UsageError("--load-scale and --capacity-per-instance are alternatives: give one")
@@ -137,7 +142,21 @@ enum BacktestCommand: Subcommand {
                 timestamps: trace.table.timestamps, flags: trace.table.columns["is_sale_active"]!, step: trace.step,
                 prefix: "sale-day", multiplier: SeedScenario.saleMultiplier)
         }
-        if modelPath == nil && isSeed { modelPath = DemoCommand.locate("Models/seed-load.fsm") }
+        // Covariates: trace columns, from --inputs or the manifest's spec.metrics.inputs (by name).
+        let inputs =
+            inputsOption.map { $0.split(separator: ",").map(String.init) }
+            ?? (baseSpec.value(at: ["metrics", "inputs"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        for name in inputs where trace.table.columns[name] == nil {
+            throw UsageError(
+                "--inputs: the trace has no column \(name) (columns: \(trace.table.columnNames.joined(separator: ", ")))"
+            )
+        }
+        baseSpec.setValue(
+            inputs.isEmpty ? nil : .array(inputs.map { ["name": .string($0)] }), at: ["metrics", "inputs"])
+        // The committed seed model reads no inputs: with inputs, or asked to, train one.
+        if modelPath == nil && isSeed && inputs.isEmpty && !retrain {
+            modelPath = DemoCommand.locate("Models/seed-load.fsm")
+        }
         let forecaster: Forecaster?
         if !compare.contains(where: { $0 != "reactive" }) {
             forecaster = nil  // Reactive alone uses no model: nothing to train
@@ -151,7 +170,8 @@ enum BacktestCommand: Subcommand {
                 printError("warning: the model's training data ends after the backtest starts (it has seen the future)")
             }
         } else {
-            forecaster = try trainWalkForward(trace: trace, until: start, events: events, lead: lead, json: json)
+            forecaster = try trainWalkForward(
+                trace: trace, until: start, events: events, lead: lead, inputs: inputs, json: json)
         }
 
         var results: [Backtest.Result] = []
@@ -271,23 +291,25 @@ enum BacktestCommand: Subcommand {
     }
 
     /// Trains the controller's recipe on the rows before `until` only.
-    static func trainWalkForward(trace: Trace, until: Int, events: [CalendarEvent], lead: Double, json: Bool) throws
-        -> Forecaster
-    {
+    static func trainWalkForward(
+        trace: Trace, until: Int, events: [CalendarEvent], lead: Double, inputs: [String], json: Bool
+    ) throws -> Forecaster {
+        var columns = ["load": trace.demand.prefix(until).map { Float($0) }]
+        for name in inputs { columns[name] = Array((trace.table.columns[name] ?? []).prefix(until)) }
         let table = TimeSeriesTable(
-            timestamps: Array(trace.table.timestamps.prefix(until)),
-            columns: ["load": trace.demand.prefix(until).map { Float($0) }], columnNames: ["load"])
+            timestamps: Array(trace.table.timestamps.prefix(until)), columns: columns, columnNames: ["load"] + inputs)
         let horizon = max(2, Int(((lead + trace.step) / trace.step).rounded()) + 1)
         if !json { print("training a model on the \(until) rows before the backtest …") }
         do {
+            let recipe = TrainingRecipe.controller(horizon: horizon, hasCalendar: !events.isEmpty, inputs: inputs)
             return Forecaster(
                 try Training.run(
-                    table: table, targetColumn: "load",
-                    recipe: .controller(horizon: horizon, hasCalendar: !events.isEmpty), events: events,
+                    table: table, targetColumn: "load", recipe: recipe, events: events,
                     createdAt: trace.table.timestamps[until - 1]
                 ).artefact)
         } catch {
             throw UsageError("cannot train on the \(until) rows before --start-step: \(error.description)")
         }
     }
+
 }

@@ -31,6 +31,7 @@ public enum ControllerCommand: Subcommand {
         --aws enables AutoScalingGroup targets, with credentials from the standard chain
         (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
         AWS_ENDPOINT_URL overrides.
+        \(PrometheusOptions.usage)
         """
 
     public static func main(_ words: [String]) async -> Int32 {
@@ -55,6 +56,7 @@ public enum ControllerCommand: Subcommand {
         let modelRoots = try arguments.options("model-root")
         let historyMegabytes = try arguments.option("dashboard-history-mb", default: 64)
         let useAWS = arguments.flag("aws")
+        let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         try arguments.finish()
         guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
         guard (0...65535).contains(metricsPort), (0...65535).contains(dashboardPort) else {
@@ -90,7 +92,8 @@ public enum ControllerCommand: Subcommand {
             throw UsageError("--model-root: every root must be an existing directory")
         }
         let models = ModelRegistry(fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region))
-        let targets = TargetRegistry(client: client, anchor: Date(), aws: aws, fileRoots: fileRoots)
+        let targets = TargetRegistry(
+            client: client, anchor: Date(), aws: aws, fileRoots: fileRoots, prometheus: prometheus)
         let controller = Controller(
             client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(),
             now: { Date() }, log: log)

@@ -8,6 +8,8 @@ enum TrainCommand: Subcommand {
         Usage: forescale train --data F.csv [options] [--out model.fsm]
 
           --target-column C   column to forecast (default cpu_utilization, or value)
+          --inputs a,b        covariate columns beside the target (a policy's spec.metrics.inputs);
+                              default: the prototype's columns when the file has all four
           --features basic|advanced|calendar
                               basic: the prototype's four columns (univariate: the target alone);
                               advanced: + clock, rolling statistics, sin/cos of day and week;
@@ -66,6 +68,7 @@ enum TrainCommand: Subcommand {
             throw UsageError("--features: unknown set '\(featureName)'")
         }
         let targetOption = try arguments.option("target-column")
+        let inputs = try arguments.option("inputs").map { $0.split(separator: ",").map(String.init) }
         let events = try ModelInput.events(&arguments, required: features == .calendar)
         // --quiet: no output at all (for callers that train in-process and print their own).
         let quiet = arguments.flag("quiet")
@@ -89,14 +92,14 @@ enum TrainCommand: Subcommand {
         }
         let target = targetOption ?? (table.columns["cpu_utilization"] != nil ? "cpu_utilization" : "value")
         let present = FeatureBuilder.prototypeColumns.filter { table.columns[$0] != nil }
-        if !present.isEmpty, present.count < FeatureBuilder.prototypeColumns.count {
+        if inputs == nil, !present.isEmpty, present.count < FeatureBuilder.prototypeColumns.count {
             let missing = FeatureBuilder.prototypeColumns.filter { table.columns[$0] == nil }
             printError(
                 "warning: \(dataPath) lacks \(missing.joined(separator: ", ")): the prototype's inputs need all four, "
                     + "so this trains on '\(target)' alone"
             )
         }
-        let recipe = TrainingRecipe(features: features, configuration: configuration, workers: workers)
+        let recipe = TrainingRecipe(features: features, configuration: configuration, workers: workers, inputs: inputs)
         if !json {
             print(
                 "training on \(dataPath) (target \(target), features \(features.rawValue)); * marks an epoch with the "

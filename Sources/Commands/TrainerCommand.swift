@@ -15,6 +15,7 @@ public enum TrainerCommand: Subcommand {
         Usage: forescale-trainer (--policy NAMESPACE/NAME | --all [--namespace NS])
                                  [--kubeconfig F] [--history-days 14] [--margin 0.02]
                                  [--epochs 25] [--hidden 32] [--aws] [--now RFC3339] [--model-root DIR]...
+                                 [--prometheus-url URL …]
 
         For each policy: reads its history window from its metrics source (simulated trace or
         CloudWatch) as capacity-independent load, trains a challenger on it (calendar features
@@ -44,6 +45,7 @@ public enum TrainerCommand: Subcommand {
         let useAWS = arguments.flag("aws")
         let nowText = try arguments.option("now")
         let modelRoots = try arguments.options("model-root")
+        let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         try arguments.finish()
         let fileRoots = FileRoots(modelRoots)
         guard fileRoots.roots.count == modelRoots.count else {
@@ -100,7 +102,8 @@ public enum TrainerCommand: Subcommand {
             let key = ObjectCache.key(of: policy)
             do {
                 let verdict = try await train(
-                    policy, client: client, recorder: recorder, aws: aws, s3: s3, fileRoots: fileRoots, now: now,
+                    policy, client: client, recorder: recorder, aws: aws, s3: s3, fileRoots: fileRoots,
+                    prometheus: prometheus, now: now,
                     historyDays: historyDays, margin: margin, epochs: epochs, hidden: hidden)
                 print("\(key): \(verdict.promote ? "promoted" : "rejected") (\(verdict.reason)): \(verdict.message)")
             } catch {
@@ -114,7 +117,8 @@ public enum TrainerCommand: Subcommand {
     static func train(
         _ policy: JSONValue, client: KubernetesClient, recorder: EventRecorder,
         aws: (@Sendable (String) async throws -> AWSClient)?, s3: (@Sendable () async throws -> S3API)?,
-        fileRoots: FileRoots, now: Date, historyDays: Double, margin: Double, epochs: Int, hidden: Int
+        fileRoots: FileRoots, prometheus: PrometheusConfiguration?, now: Date, historyDays: Double, margin: Double,
+        epochs: Int, hidden: Int
     ) async throws -> PromotionGate.Verdict {
         let namespace = policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
         let name = policy.value(at: ["metadata", "name"])?.stringValue ?? ""
@@ -122,7 +126,9 @@ public enum TrainerCommand: Subcommand {
         guard let artefactURL = spec.modelArtefact else {
             throw UsageError("spec.model.artefact is not set: nowhere to promote to")
         }
-        let binding = try await TargetRegistry(client: client, anchor: now, aws: aws, fileRoots: fileRoots).binding(
+        let binding = try await TargetRegistry(
+            client: client, anchor: now, aws: aws, fileRoots: fileRoots, prometheus: prometheus
+        ).binding(
             for: "\(namespace)/\(name)", namespace: namespace, spec: spec)
         // Both bounded: history-days by the command line, stepSeconds ≥ 1 by the spec.
         let steps = Int(min(historyDays * 86_400 / spec.stepSeconds, 1_000_000))
@@ -134,9 +140,14 @@ public enum TrainerCommand: Subcommand {
         // A simulated trace is shifted in time: train on its original timestamps, as the
         // controller ages models by the same shift.
         let shift = binding.metrics.timeShift
+        let inputs = spec.inputs.map(\.name)
+        var columns = ["load": history.map { Float($0.load) }]
+        for (index, name) in inputs.enumerated() {
+            columns[name] = history.map { index < $0.inputs.count ? Float($0.inputs[index]) : 0 }
+        }
         let table = TimeSeriesTable(
-            timestamps: history.map { $0.time.addingTimeInterval(-shift) },
-            columns: ["load": history.map { Float($0.load) }], columnNames: ["load"])
+            timestamps: history.map { $0.time.addingTimeInterval(-shift) }, columns: columns,
+            columnNames: ["load"] + inputs)
 
         var events: [CalendarEvent] = []
         if let configMap = spec.calendarConfigMap {
@@ -156,7 +167,8 @@ public enum TrainerCommand: Subcommand {
         do {
             outcome = try Training.run(
                 table: table, targetColumn: "load",
-                recipe: .controller(horizon: horizon, hasCalendar: !events.isEmpty, hidden: hidden, epochs: epochs),
+                recipe: .controller(
+                    horizon: horizon, hasCalendar: !events.isEmpty, inputs: inputs, hidden: hidden, epochs: epochs),
                 events: events, createdAt: now)
         } catch {
             throw StageError(stage: "training", underlying: error)
@@ -187,7 +199,7 @@ public enum TrainerCommand: Subcommand {
             "time": .string(Timestamps.format(now)), "challengerVersion": .string(version),
             "challengerMAE": .number(challengerMAE),
             "promoted": .bool(verdict.promote), "reason": .string(verdict.reason), "message": .string(verdict.message),
-            "historyPoints": .integer(Int64(history.count)),
+            "historyPoints": .integer(Int64(history.count)), "inputs": .array(inputs.map { .string($0) }),
         ]
         if let championMAE { training["championMAE"] = .number(championMAE) }
         if let seasonal { training["seasonalNaiveMAE"] = .number(seasonal) }

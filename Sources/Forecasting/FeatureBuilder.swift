@@ -32,14 +32,25 @@ public enum FeatureBuilder {
         "event_active", "event_until_next", "event_multiplier",
     ]
 
+    /// Every column `derive` computes (never a raw input's name).
+    public static let derivedColumns: Set<String> = [
+        "hour", "day_of_week", "is_weekend", "is_business_hours", "time_of_day", "target_rolling_mean",
+        "target_rolling_std", "target_rolling_min", "target_rolling_max", "target_rate_of_change",
+        "network_rolling_mean", "requests_rolling_mean", "sin_day", "cos_day", "sin_week", "cos_week",
+        "event_active", "event_until_next", "event_multiplier",
+    ]
+
     /// Adds the derived columns of `features` to the table and returns the model's column list.
-    static func derive(_ features: FeatureSet, from table: TimeSeriesTable, target: String, events: [CalendarEvent])
-        -> ([String], TimeSeriesTable)
-    {
-        let hasPrototypeColumns = prototypeColumns.allSatisfy { table.columns[$0] != nil }
+    /// `inputs` names the covariates beside the target (a policy's `spec.metrics.inputs`);
+    /// nil keeps the prototype's rule: its four columns when the table has them.
+    static func derive(
+        _ features: FeatureSet, from table: TimeSeriesTable, target: String, inputs: [String]?, events: [CalendarEvent]
+    ) -> ([String], TimeSeriesTable) {
+        let hasPrototypeColumns = inputs == nil && prototypeColumns.allSatisfy { table.columns[$0] != nil }
         // The target is always an input (a `load` column beside the prototype's four is appended).
         let basic =
-            hasPrototypeColumns ? prototypeColumns + (prototypeColumns.contains(target) ? [] : [target]) : [target]
+            inputs.map { [target] + $0 }
+            ?? (hasPrototypeColumns ? prototypeColumns + (prototypeColumns.contains(target) ? [] : [target]) : [target])
         guard features != .basic else { return (basic, table) }
         var table = table
         var names = basic
@@ -78,6 +89,9 @@ public enum FeatureBuilder {
                 "requests_rolling_mean",
                 rolling(table.columns["request_count"]!, span) { $0.reduce(0, +) / Float($0.count) })
         }
+        for input in inputs ?? [] where !indicatorColumns.contains(input) {
+            add("\(input)_rolling_mean", rolling(table.columns[input]!, span) { $0.reduce(0, +) / Float($0.count) })
+        }
         add("sin_day", hours.map { Foundation.sin(2 * .pi * $0 / 24) })
         add("cos_day", hours.map { Foundation.cos(2 * .pi * $0 / 24) })
         add("sin_week", zip(hours, weekdays).map { Foundation.sin(2 * .pi * ($1 * 24 + $0) / 168) })
@@ -114,12 +128,13 @@ public enum FeatureBuilder {
     /// one, a scaler is fit on the training rows only.
     public static func prepare(
         _ table: TimeSeriesTable, targetColumn: String, features: FeatureSet, configuration: TrainingConfiguration,
-        scaler given: MinMaxScaler? = nil, minimumRows: Int? = nil, events: [CalendarEvent] = []
+        scaler given: MinMaxScaler? = nil, minimumRows: Int? = nil, events: [CalendarEvent] = [],
+        inputs: [String]? = nil
     ) throws(FeatureError) -> PreparedData {
-        guard table.columns[targetColumn] != nil else {
-            throw .missingColumn(targetColumn, available: table.columnNames)
+        for column in [targetColumn] + (inputs ?? []) where table.columns[column] == nil {
+            throw .missingColumn(column, available: table.columnNames)
         }
-        let (names, table) = derive(features, from: table, target: targetColumn, events: events)
+        let (names, table) = derive(features, from: table, target: targetColumn, inputs: inputs, events: events)
         let rows = table.count
         let needed = configuration.sequenceLength + configuration.horizon + 20
         let required = minimumRows ?? needed * 3

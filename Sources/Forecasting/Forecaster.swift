@@ -46,7 +46,7 @@ public struct Forecaster: Sendable {
             prepared = try FeatureBuilder.prepare(
                 table, targetColumn: header.targetColumn, features: features,
                 configuration: Self.configuration(of: header),
-                scaler: header.scaler, minimumRows: minimumRows, events: events)
+                scaler: header.scaler, minimumRows: minimumRows, events: events, inputs: header.inputColumns)
         } catch {
             throw ForecastError(description: error.description)
         }

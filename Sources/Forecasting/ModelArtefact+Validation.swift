@@ -75,6 +75,14 @@ extension ModelHeader {
             problems.append("scaler holds a non-finite value or a maximum below its minimum")
         }
         if trainingEnd < trainingStart { problems.append("trainingEnd is before trainingStart") }
+        if let inputColumns {
+            if inputColumns.count > 16 || Set(inputColumns).count != inputColumns.count
+                || !inputColumns.allSatisfy(featureNames.contains)
+                || inputColumns.contains(targetColumn)
+            {
+                problems.append("inputColumns must be at most 16 distinct feature names other than the target")
+            }
+        }
         if problems.isEmpty {
             // The ranges above keep every product far from overflow; this is the layout
             // `ForecasterNetwork` builds, recomputed without building it.

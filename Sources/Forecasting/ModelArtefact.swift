@@ -22,6 +22,15 @@ public struct ModelHeader: Codable, Sendable, Equatable {
     public var levelNormalization: Bool?
     /// Rows averaged into a window's level (absent: 1).
     public var levelSpan: Int?
+    /// The covariates the model reads beside the target, by name (a policy's
+    /// `spec.metrics.inputs`); absent in models trained before inputs existed.
+    public var inputColumns: [String]?
+
+    /// The raw columns a forecast needs besides the target: the recorded inputs, or (older
+    /// artefacts) every feature that is neither the target nor derived.
+    public var requiredInputs: [String] {
+        inputColumns ?? featureNames.filter { $0 != targetColumn && !FeatureBuilder.derivedColumns.contains($0) }
+    }
 
     public init(
         network: NetworkConfiguration, featureSet: String, featureNames: [String], targetColumn: String,

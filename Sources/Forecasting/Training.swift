@@ -7,20 +7,26 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var features: FeatureSet
     public var configuration: TrainingConfiguration
     public var workers: Int
+    /// Covariates beside the target, by column name (nil: the prototype's rule).
+    public var inputs: [String]?
 
     public init(
         features: FeatureSet, configuration: TrainingConfiguration,
-        workers: Int = min(2, ProcessInfo.processInfo.activeProcessorCount)
+        workers: Int = min(2, ProcessInfo.processInfo.activeProcessorCount), inputs: [String]? = nil
     ) {
         self.features = features
         self.configuration = configuration
         self.workers = workers
+        self.inputs = inputs
     }
 
     /// The recipe of the models the controller serves (see Models/README.md): one 32-unit
     /// LSTM layer, p50/p90, a horizon covering the lead time, calendar features when the
     /// policy has a calendar (else the advanced set), 25 epochs.
-    public static func controller(horizon: Int, hasCalendar: Bool, hidden: Int = 32, epochs: Int = 25) -> TrainingRecipe
+    public static func controller(
+        horizon: Int, hasCalendar: Bool, inputs: [String] = [], hidden: Int = 32, epochs: Int = 25
+    )
+        -> TrainingRecipe
     {
         var configuration = TrainingConfiguration()
         configuration.horizon = horizon
@@ -29,7 +35,9 @@ public struct TrainingRecipe: Sendable, Equatable {
         configuration.layers = 1
         configuration.headSize = hidden
         configuration.epochs = epochs
-        return TrainingRecipe(features: hasCalendar ? .calendar : .advanced, configuration: configuration)
+        return TrainingRecipe(
+            features: hasCalendar ? .calendar : .advanced, configuration: configuration,
+            inputs: inputs.isEmpty ? nil : inputs)
     }
 }
 
@@ -57,14 +65,15 @@ public enum Training {
     ) throws(FeatureBuilder.FeatureError) -> TrainingOutcome {
         let configuration = recipe.configuration
         let prepared = try FeatureBuilder.prepare(
-            table, targetColumn: targetColumn, features: recipe.features, configuration: configuration, events: events)
+            table, targetColumn: targetColumn, features: recipe.features, configuration: configuration, events: events,
+            inputs: recipe.inputs)
         var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
         let started = ContinuousClock.now
         let (epochs, _) = trainer.train(prepared.dataset, workers: recipe.workers, progress: progress)
         let seconds = Double((ContinuousClock.now - started).components.seconds)
         let metrics = testMetrics(trainer: trainer, prepared: prepared)
         let baselines = baselineMetrics(prepared: prepared, table: table)
-        let header = ModelHeader(
+        var header = ModelHeader(
             network: trainer.network.configuration, featureSet: recipe.features.rawValue,
             featureNames: prepared.featureNames,
             targetColumn: targetColumn, scaler: prepared.scaler, sequenceLength: configuration.sequenceLength,
@@ -73,6 +82,7 @@ public enum Training {
             testMetrics: metrics, baselineMetrics: baselines, createdAt: createdAt,
             parameterCount: trainer.parameters.count,
             levelNormalization: configuration.levelNormalization, levelSpan: configuration.levelSpan)
+        header.inputColumns = recipe.inputs
         var farEnd: (Int, ForecastMetrics, [String: ForecastMetrics])?
         if configuration.horizon > 1 {
             // The controller acts on the whole horizon: its far end is measured as well.

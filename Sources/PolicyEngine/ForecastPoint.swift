@@ -24,13 +24,18 @@ public enum Forecast {
     /// Runs the model on the load history. The policy's quantile is read off the model's
     /// quantile outputs by linear interpolation between the two that bracket it (clamped to
     /// the outermost), so a p70 policy works with a p50/p90 model.
+    /// `inputNames` names each sample's `inputs` (the policy's covariates, in order).
     public static func points(
-        _ forecaster: Forecaster, history: [LoadSample], events: [CalendarEvent], quantile: Double
+        _ forecaster: Forecaster, history: [LoadSample], events: [CalendarEvent], quantile: Double,
+        inputNames: [String] = []
     ) throws -> [ForecastPoint] {
         let header = forecaster.header
+        var columns = [header.targetColumn: history.map { Float($0.load) }]
+        for (index, name) in inputNames.enumerated() {
+            columns[name] = history.map { index < $0.inputs.count ? Float($0.inputs[index]) : 0 }
+        }
         let table = TimeSeriesTable(
-            timestamps: history.map(\.time), columns: [header.targetColumn: history.map { Float($0.load) }],
-            columnNames: [header.targetColumn])
+            timestamps: history.map(\.time), columns: columns, columnNames: [header.targetColumn] + inputNames)
         let steps = try forecaster.forecast(table, events: events)
         let levels = header.quantiles.isEmpty ? [0.5] : header.quantiles.map(Double.init)
         // The model's outputs in ascending quantile order, sorted once for every step.

@@ -1,14 +1,31 @@
 import Forecasting
 import Foundation
 
-/// One capacity-independent load sample (e.g. average CPU% × in-service instances).
+/// One capacity-independent load sample (e.g. average CPU% × in-service instances), with
+/// the policy's covariates at the same time (`spec.metrics.inputs`, in order).
 public struct LoadSample: Sendable, Equatable {
     public var time: Date
     public var load: Double
+    public var inputs: [Double]
 
-    public init(time: Date, load: Double) {
+    public init(time: Date, load: Double, inputs: [Double] = []) {
         self.time = time
         self.load = load
+        self.inputs = inputs
+    }
+}
+
+/// Why the metrics source gave no usable history (CamelCase reason, message for people).
+public struct MetricsProblem: Sendable, Equatable, Error {
+    public var reason: String
+    public var message: String
+    /// A person must fix it (a bad query, an ambiguous result), not wait it out.
+    public var needsAttention: Bool
+
+    public init(reason: String, message: String, needsAttention: Bool) {
+        self.reason = reason
+        self.message = message
+        self.needsAttention = needsAttention
     }
 }
 
@@ -61,6 +78,8 @@ public enum ModelProblem: String, Sendable, Equatable, CaseIterable {
     case failsAccuracyGate = "ModelFailsAccuracyGate"
     case forecastFailed = "ForecastFailed"
     case noForecast = "NoForecast"
+    /// The model reads covariates the policy does not provide.
+    case inputsMissing = "ModelInputsMissing"
 }
 
 /// The business calendar as the controller found it.
@@ -88,11 +107,15 @@ public struct Observation: Sendable {
     /// How far the source's data was moved in time (a replayed trace): a model trained on
     /// the original trace is aged by the shifted clock.
     public var timeShift: TimeInterval
+    /// Set when the metrics source failed (the history is then empty).
+    public var metricsProblem: MetricsProblem?
 
     public init(
         now: Date, capacity: CapacityState, history: [LoadSample], model: ModelObservation = .notConfigured,
-        calendar: CalendarObservation = .notConfigured, timeShift: TimeInterval = 0
+        calendar: CalendarObservation = .notConfigured, timeShift: TimeInterval = 0,
+        metricsProblem: MetricsProblem? = nil
     ) {
+        self.metricsProblem = metricsProblem
         self.now = now
         self.capacity = capacity
         self.history = history

@@ -1,3 +1,4 @@
+import Forecasting
 import Foundation
 import KubeCore
 
@@ -79,6 +80,10 @@ public struct PolicySpec: Sendable, Equatable {
     public var simulation: SimulationSpec?
     /// CloudWatch metric of an AutoScalingGroup target (per-instance utilisation).
     public var cloudWatch: CloudWatchSpec
+    /// The load query of a Prometheus-backed policy.
+    public var prometheus: PrometheusSpec?
+    /// Named covariates fed to the model beside the load (`spec.metrics.inputs`), in order.
+    public var inputs: [MetricInput] = []
 
     /// Defaults of spec.forecast (the dashboard and the backtest fall back to them too).
     public static let defaultQuantile = SpecFields.quantile.fallback!
@@ -89,6 +94,48 @@ public struct PolicySpec: Sendable, Equatable {
         public var metricName: String
         public var statistic: String
         /// Empty: AutoScalingGroupName = the target's name.
+        public var dimensions: [String: String]
+    }
+
+    public struct PrometheusSpec: Sendable, Equatable, Hashable {
+        /// nil: the controller's --prometheus-url.
+        public var address: String?
+        public var query: String
+        /// The demand one replica serves at 100 %: load = value ÷ this × 100 (instance-percent,
+        /// the units of the rest of the controller). nil: the query already gives that load.
+        public var capacityPerReplica: Double?
+        /// How several series of one query become one (none: several is an error).
+        public var aggregate: Aggregation
+    }
+
+    public enum Aggregation: String, Sendable, Equatable, Hashable, CaseIterable {
+        case none, sum, avg, max, min
+    }
+
+    /// A covariate: its name (a model input column) and where it comes from — a PromQL query
+    /// (Prometheus), a CloudWatch metric (an Auto Scaling group), or the trace column of that
+    /// name (a simulation).
+    public struct MetricInput: Sendable, Equatable, Hashable {
+        public var name: String
+        public var query: String?
+        public var cloudWatch: CloudWatchInput?
+    }
+
+    /// A CloudWatch covariate: one of AWS predictive scaling's predefined metrics, or a metric.
+    public struct CloudWatchInput: Sendable, Equatable, Hashable {
+        public enum Predefined: String, Sendable, CaseIterable {
+            case asgAverageCPUUtilization = "ASGAverageCPUUtilization"
+            case asgAverageNetworkIn = "ASGAverageNetworkIn"
+            case asgAverageNetworkOut = "ASGAverageNetworkOut"
+            case albRequestCountPerTarget = "ALBRequestCountPerTarget"
+        }
+
+        public var predefined: Predefined?
+        /// ALBRequestCountPerTarget: `app/<lb>/<id>/targetgroup/<tg>/<id>`, as AWS spells it.
+        public var resourceLabel: String?
+        public var namespace: String?
+        public var metricName: String?
+        public var statistic: String
         public var dimensions: [String: String]
     }
 
@@ -164,6 +211,16 @@ public struct PolicySpec: Sendable, Equatable {
                 startOffsetSteps: reader.integer(SpecFields.startOffsetSteps)
             )
         }
+        if reader.has(["metrics", "prometheus"]) {
+            let aggregateText = reader.text(SpecFields.prometheusAggregate) ?? "none"
+            policy.prometheus = PrometheusSpec(
+                address: reader.text(SpecFields.prometheusAddress),
+                query: reader.text(SpecFields.prometheusQuery) ?? "",
+                capacityPerReplica: reader.has(SpecFields.capacityPerReplica.path)
+                    ? reader.number(SpecFields.capacityPerReplica) : nil,
+                aggregate: Aggregation(rawValue: aggregateText) ?? .none)
+        }
+        policy.inputs = Self.inputs(&reader)
         let sourceText = reader.text(SpecFields.metricsSource)
         policy.metricsSource =
             sourceText.flatMap(MetricsSource.init(rawValue:))
@@ -171,6 +228,105 @@ public struct PolicySpec: Sendable, Equatable {
         var problems = reader.problems
         problems += policy.crossFieldProblems
         return problems.isEmpty ? .success(policy) : .failure(InvalidSpec(problems: problems))
+    }
+
+    /// Limits of `spec.metrics.inputs`.
+    public static let maxInputs = 16
+
+    /// `[a-z_][a-z0-9_]*`, at most 63 bytes, and not a name the feature builder derives.
+    static func isInputName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= 63, first == UInt8(ascii: "_") || (97...122).contains(first)
+        else { return false }
+        guard bytes.allSatisfy({ $0 == UInt8(ascii: "_") || (97...122).contains($0) || (48...57).contains($0) }) else {
+            return false
+        }
+        return !["load", "timestamp"].contains(name) && !FeatureBuilder.derivedColumns.contains(name)
+            && !name.hasSuffix("_rolling_mean")
+    }
+
+    /// `spec.metrics.inputs`: at most `maxInputs`, names that can be model columns, each
+    /// from one place.
+    static func inputs(_ reader: inout SpecReader) -> [MetricInput] {
+        guard let value = reader.spec.value(at: ["metrics", "inputs"]), value != .null else { return [] }
+        guard let items = value.arrayValue, items.count <= maxInputs else {
+            reader.problem("spec.metrics.inputs: must be a list of at most \(maxInputs) inputs")
+            return []
+        }
+        var inputs: [MetricInput] = []
+        for (index, item) in items.enumerated() {
+            let field = "spec.metrics.inputs[\(index)]"
+            guard let name = item["name"]?.stringValue, isInputName(name) else {
+                reader.problem(
+                    "\(field).name: a column name ([a-z_][a-z0-9_]*, at most 63) other than load and the derived features"
+                )
+                continue
+            }
+            if inputs.contains(where: { $0.name == name }) { reader.problem("\(field).name: \(name) appears twice") }
+            var input = MetricInput(name: name, query: nil, cloudWatch: nil)
+            if let query = item["query"] {
+                guard let text = query.stringValue, !text.isEmpty, text.utf8.count <= 4096 else {
+                    reader.problem("\(field).query: a PromQL query of at most 4096 bytes")
+                    continue
+                }
+                input.query = text
+            }
+            if let cloudWatch = item["cloudwatch"] {
+                guard let parsed = cloudWatchInput(cloudWatch, field: "\(field).cloudwatch", reader: &reader) else {
+                    continue
+                }
+                input.cloudWatch = parsed
+            }
+            inputs.append(input)
+        }
+        return inputs
+    }
+
+    static func cloudWatchInput(_ value: JSONValue, field: String, reader: inout SpecReader) -> CloudWatchInput? {
+        guard value.objectValue != nil else {
+            reader.problem("\(field): must be an object")
+            return nil
+        }
+        func text(_ key: String, max: Int = 255) -> String? {
+            guard let item = value[key], item != .null else { return nil }
+            guard let string = item.stringValue, !string.isEmpty, string.utf8.count <= max else {
+                reader.problem("\(field).\(key): a string of 1…\(max) bytes")
+                return nil
+            }
+            return string
+        }
+        var input = CloudWatchInput(
+            predefined: nil, resourceLabel: text("resourceLabel", max: 1023), namespace: text("namespace"),
+            metricName: text("metricName"), statistic: text("statistic") ?? "Average", dimensions: [:])
+        if let predefined = text("predefined") {
+            guard let known = CloudWatchInput.Predefined(rawValue: predefined) else {
+                reader.problem(
+                    "\(field).predefined: one of \(CloudWatchInput.Predefined.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+                return nil
+            }
+            input.predefined = known
+            if known == .albRequestCountPerTarget, input.resourceLabel?.contains("/targetgroup/") != true {
+                reader.problem(
+                    "\(field).resourceLabel: ALBRequestCountPerTarget needs app/<lb>/<id>/targetgroup/<tg>/<id>")
+            }
+        } else if input.namespace == nil || input.metricName == nil {
+            reader.problem("\(field): give predefined, or namespace and metricName")
+            return nil
+        }
+        if !["Average", "Maximum", "Minimum", "Sum", "SampleCount"].contains(input.statistic) {
+            reader.problem("\(field).statistic: one of Average, Maximum, Minimum, Sum, SampleCount")
+        }
+        if let dimensions = value["dimensions"], dimensions != .null {
+            guard let fields = dimensions.objectValue, fields.count <= 30,
+                fields.values.allSatisfy({ $0.stringValue != nil })
+            else {
+                reader.problem("\(field).dimensions: must map at most 30 names to strings")
+                return nil
+            }
+            input.dimensions = dimensions.stringMap
+        }
+        return input
     }
 
     /// Rules between fields (each field is already within its own range).
@@ -203,10 +359,30 @@ public struct PolicySpec: Sendable, Equatable {
                 "spec.metrics.source: cloudwatch reads an Auto Scaling group's metrics; the target is a "
                     + "\(targetKind.rawValue)"
             )
-        case .prometheus:
-            problems.append("spec.metrics.source: prometheus is not available in this build")
+        case .prometheus where (prometheus?.query ?? "").isEmpty:
+            problems.append("spec.metrics.prometheus.query: required when the source is prometheus")
         default:
             break
+        }
+        if let address = prometheus?.address, !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
+            problems.append("spec.metrics.prometheus.address: must be an http:// or https:// URL")
+        }
+        if let capacity = prometheus?.capacityPerReplica, capacity <= 0 {
+            problems.append("spec.metrics.prometheus.capacityPerReplica: must be above 0")
+        }
+        for (index, input) in inputs.enumerated() {
+            let field = "spec.metrics.inputs[\(index)]"
+            switch metricsSource {
+            case .prometheus where input.query == nil:
+                problems.append("\(field).query: required with the prometheus source")
+            case .cloudwatch where input.cloudWatch == nil:
+                problems.append("\(field).cloudwatch: required with the cloudwatch source")
+            case .simulated where input.query != nil || input.cloudWatch != nil:
+                problems.append(
+                    "\(field): a simulation reads the trace column named \(input.name); no query or cloudwatch")
+            default:
+                break
+            }
         }
         return problems
     }

@@ -42,13 +42,31 @@ public struct SimulatedTarget: Sendable, Equatable {
     public let warmup: Double
     /// Every capacity set, oldest first; the first is the initial capacity.
     public private(set) var changes: [Change]
+    /// Covariate columns of the trace, as a monitor reads them (not capped by capacity:
+    /// requests and bytes arrive whatever serves them).
+    public let inputColumns: [[Double]]
+
+    /// `inputs` names trace columns to report as covariates; nil when one is missing.
+    public init?(trace: Trace, warmup: Double, initialCapacity: Int, inputs: [String]) {
+        var columns: [[Double]] = []
+        for name in inputs {
+            guard let column = trace.table.columns[name], column.count == trace.demand.count else { return nil }
+            columns.append(column.map(Double.init))
+        }
+        self.init(trace: trace, warmup: warmup, initialCapacity: initialCapacity, columns: columns)
+    }
 
     public init(trace: Trace, warmup: Double, initialCapacity: Int) {
+        self.init(trace: trace, warmup: warmup, initialCapacity: initialCapacity, columns: [])
+    }
+
+    private init(trace: Trace, warmup: Double, initialCapacity: Int, columns: [[Double]]) {
         start = trace.start
         step = trace.step
         demand = trace.demand
         self.warmup = warmup
         changes = [Change(time: .distantPast, capacity: initialCapacity)]
+        inputColumns = columns
     }
 
     /// The capacities set after the initial one.
@@ -93,7 +111,8 @@ public struct SimulatedTarget: Sendable, Equatable {
         return (max(0, last - steps + 1)...last).map { index in
             let time = start.addingTimeInterval(Double(index) * step)
             let inService = Double(max(1, capacity(at: time).inService))
-            return LoadSample(time: time, load: min(demand(at: time), 100 * inService))
+            let row = row(at: time)
+            return LoadSample(time: time, load: min(demand[row], 100 * inService), inputs: inputColumns.map { $0[row] })
         }
     }
 }

@@ -70,7 +70,11 @@ public enum SpecFields {
     public static let warmupSeconds = integer(["target", "simulation", "warmupSeconds"], dayRange, 300)
     public static let startOffsetSteps = integer(["target", "simulation", "startOffsetSteps"], 0...10_000_000, 576)
 
+    /// The demand one replica serves at 100 % (Prometheus): any positive amount.
+    public static let capacityPerReplica = number(["metrics", "prometheus", "capacityPerReplica"], 0...1e15, nil)
+
     public static let numbers: [NumberField] = [
+        capacityPerReplica,
         minCapacity, maxCapacity, targetUtilization, scaleUpAbove, scaleDownBelow, horizonSteps, leadTimeSeconds,
         quantile,
         stepSeconds, staleAfterSeconds, modelMaxAgeSeconds, modelMaxMAERatio, scaleUpMaxStep, scaleUpCooldownSeconds,
@@ -104,7 +108,17 @@ public enum SpecFields {
     public static let calendarKey = TextField(
         path: ["calendar", "configMapRef", "key"], allowed: nil, fallback: "events.json", maxLength: 253)
 
+    public static let prometheusAddress = TextField(
+        path: ["metrics", "prometheus", "address"], allowed: nil, fallback: nil, maxLength: 2048)
+    public static let prometheusQuery = TextField(
+        path: ["metrics", "prometheus", "query"], allowed: nil, fallback: nil, maxLength: 4096)
+    public static let prometheusAggregate = TextField(
+        path: ["metrics", "prometheus", "aggregate"], allowed: PolicySpec.Aggregation.allCases.map(\.rawValue),
+        fallback: "none",
+        maxLength: 8)
+
     public static let texts: [TextField] = [
+        prometheusAddress, prometheusQuery, prometheusAggregate,
         targetKind, targetName, region, trace, mode, metricsSource, cloudWatchNamespace, cloudWatchMetricName,
         cloudWatchStatistic,
         artefact, calendarName, calendarKey,

@@ -76,13 +76,23 @@ public enum Step {
                 modelProblem = (problem, message)
             case .loaded(let model):
                 loaded = model
-                modelProblem = Forecast.health(
-                    of: model.forecaster.header, spec: spec, now: now.addingTimeInterval(-observation.timeShift))
+                let provided = spec.inputs.map(\.name)
+                let missing = model.forecaster.header.requiredInputs.filter { !provided.contains($0) }
+                if !missing.isEmpty {
+                    modelProblem = (
+                        .inputsMissing,
+                        "the model reads \(missing.joined(separator: ", ")), which spec.metrics.inputs does not provide"
+                            + (provided.isEmpty ? "" : " (it gives \(provided.joined(separator: ", ")))")
+                    )
+                } else {
+                    modelProblem = Forecast.health(
+                        of: model.forecaster.header, spec: spec, now: now.addingTimeInterval(-observation.timeShift))
+                }
                 if modelProblem == nil, fresh {
                     do {
                         forecast = try Forecast.points(
                             model.forecaster, history: history, events: observation.calendar.events,
-                            quantile: spec.quantile)
+                            quantile: spec.quantile, inputNames: provided)
                     } catch {
                         modelProblem = (.forecastFailed, "\(error)")
                     }
@@ -136,7 +146,9 @@ public enum Step {
         var conditions = Conditions(status.conditionList, generation: generation, now: now)
         let calendarProblem: String? = if case .unreadable(let message) = observation.calendar { message } else { nil }
         let badModel = modelProblem.flatMap { [.corrupt, .unsupported].contains($0.problem) ? $0 : nil }
-        if let calendarProblem {
+        if let metricsProblem = observation.metricsProblem, metricsProblem.needsAttention {
+            conditions.set("Ready", false, metricsProblem.reason, metricsProblem.message)
+        } else if let calendarProblem {
             conditions.set("Ready", false, "CalendarUnreadable", calendarProblem)
         } else if let badModel {
             conditions.set(
@@ -171,11 +183,16 @@ public enum Step {
             conditions.remove("ModelReady")
             conditions.remove("Fallback")
         }
-        conditions.set(
-            "MetricsAvailable", fresh, fresh ? "MetricsFresh" : (latest == nil ? "NoMetrics" : "MetricsStale"),
-            fresh
-                ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
-                : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
+        if let metricsProblem = observation.metricsProblem {
+            conditions.set(
+                "MetricsAvailable", false, metricsProblem.reason, "\(metricsProblem.message); scale-in is suspended")
+        } else {
+            conditions.set(
+                "MetricsAvailable", fresh, fresh ? "MetricsFresh" : (latest == nil ? "NoMetrics" : "MetricsStale"),
+                fresh
+                    ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
+                    : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
+        }
         let limited = plan.limits.filter { $0 != .calendarPrewarm }.map(\.rawValue)
         conditions.set(
             "ScalingLimited", !limited.isEmpty, limited.first ?? "NotLimited",

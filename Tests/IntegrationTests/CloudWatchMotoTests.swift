@@ -1,5 +1,7 @@
+import Autoscaler
 import Cloud
 import Foundation
+import PolicyEngine
 import TestSupport
 import Testing
 
@@ -42,5 +44,59 @@ struct CloudWatchMotoTests {
             let expected = (0..<5).map { Double((bucket * 5 + $0) * 3) }.reduce(0, +)
             #expect(abs(point.value - expected) < 1e-9, "requests bucket \(bucket)")
         }
+    }
+}
+
+/// An Auto Scaling group's load and its covariates (a predefined metric and an explicit
+/// one) read in one GetMetricData call, aligned per timestamp.
+@Suite("CloudWatch covariates against moto")
+struct CloudWatchInputsMotoTests {
+    @Test func loadAndInputsComeTogether() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let api = CloudWatchAPI(client: moto.client())
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600 - 4 * 3600)
+        let group = ["AutoScalingGroupName": "shop"]
+        func put(_ namespace: String, _ name: String, _ dimensions: [String: String], _ value: (Int) -> Double)
+            async throws
+        {
+            try await api.putMetricData(
+                MetricIdentity(namespace: namespace, name: name, dimensions: dimensions),
+                points: (0..<36).map { (timestamp: start.addingTimeInterval(Double($0) * 300), value: value($0)) },
+                batchSize: 50)
+        }
+        try await put("AWS/EC2", "CPUUtilization", group) { Double(40 + $0 % 10) }
+        try await put("AWS/AutoScaling", "GroupInServiceInstances", group) { _ in 3 }
+        try await put("AWS/EC2", "NetworkIn", group) { Double(1000 * $0) }
+        try await put("Shop", "Orders", ["Store": "eu"]) { Double(7 * $0) }
+        let spec = try PolicySpec.parse([
+            "target": ["kind": "AutoScalingGroup", "name": "shop", "region": "us-east-1"],
+            "metrics": [
+                "inputs": [
+                    ["name": "network_in", "cloudwatch": ["predefined": "ASGAverageNetworkIn"]],
+                    [
+                        "name": "orders",
+                        "cloudwatch": [
+                            "namespace": "Shop", "metricName": "Orders", "statistic": "Sum",
+                            "dimensions": ["Store": "eu"],
+                        ],
+                    ],
+                ]
+            ],
+        ]).get()
+        let source = CloudWatchLoadSource(
+            cloudWatch: api, metric: MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization", dimensions: group),
+            statistic: "Average",
+            step: 300, groupName: "shop", inputs: spec.inputs, currentInService: { _ in 3 })
+        let samples = try await source.loadHistory(until: start.addingTimeInterval(35 * 300 + 1), steps: 24)
+        #expect(samples.count == 24)
+        // Each datapoint k carries CPU 40 + k % 10, NetworkIn 1000 k and Orders 7 k: a sample
+        // holds all three of the same k (aligned by timestamp), in the policy's order.
+        for sample in samples {
+            let index = Int(sample.inputs.first ?? -1) / 1000
+            #expect(sample.load == Double(40 + index % 10) * 3, "load = CPU × in service at \(index)")
+            #expect(sample.inputs == [Double(1000 * index), Double(7 * index)], "inputs at \(index)")
+        }
+        #expect(Set(samples.map { Int($0.inputs.first ?? 0) / 1000 }).count == 24, "24 distinct datapoints")
     }
 }

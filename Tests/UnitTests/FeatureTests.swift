@@ -15,7 +15,7 @@ struct FeatureTests {
 
     @Test func advancedColumnsForAUnivariateTrace() {
         let (names, derived) = FeatureBuilder.derive(
-            .advanced, from: Self.table(rows: 400), target: "value", events: [])
+            .advanced, from: Self.table(rows: 400), target: "value", inputs: nil, events: [])
         #expect(
             names == [
                 "value", "hour", "day_of_week", "is_weekend", "is_business_hours", "time_of_day",
@@ -36,7 +36,8 @@ struct FeatureTests {
 
     @Test func prototypeDataGetsSixteenAdvancedColumnsPlusFourEncodings() {
         let generated = SyntheticGenerator.generate(days: 2, seed: 1)
-        let (names, _) = FeatureBuilder.derive(.advanced, from: generated, target: "cpu_utilization", events: [])
+        let (names, _) = FeatureBuilder.derive(
+            .advanced, from: generated, target: "cpu_utilization", inputs: nil, events: [])
         #expect(names.count == 20)
         #expect(names.prefix(4) == ["cpu_utilization", "network_in", "request_count", "is_sale_active"])
     }

@@ -101,3 +101,87 @@ import Testing
         #expect(invalid.description.contains(field), "\(invalid)")
     }
 }
+
+/// `spec.metrics.prometheus` and `spec.metrics.inputs`: each mistake named.
+@Suite struct MetricsSpecTests {
+    static let prometheus: JSONValue = [
+        "target": ["kind": "Deployment", "name": "web"],
+        "metrics": ["source": "prometheus", "prometheus": ["query": "up"]],
+    ]
+
+    @Test(arguments: [
+        (#"{"metrics": {"prometheus": {"query": null}}}"#, "spec.metrics.prometheus.query: required"),
+        (#"{"metrics": {"prometheus": {"address": "ftp://x"}}}"#, "spec.metrics.prometheus.address"),
+        (#"{"metrics": {"prometheus": {"capacityPerReplica": 0}}}"#, "capacityPerReplica"),
+        (#"{"metrics": {"prometheus": {"aggregate": "median"}}}"#, "spec.metrics.prometheus.aggregate"),
+        (#"{"metrics": {"inputs": [{"name": "Load", "query": "x"}]}}"#, "spec.metrics.inputs[0].name"),
+        (#"{"metrics": {"inputs": [{"name": "hour", "query": "x"}]}}"#, "spec.metrics.inputs[0].name"),
+        (#"{"metrics": {"inputs": [{"name": "cpu_rolling_mean", "query": "x"}]}}"#, "spec.metrics.inputs[0].name"),
+        (#"{"metrics": {"inputs": [{"name": "a b", "query": "x"}]}}"#, "spec.metrics.inputs[0].name"),
+        (#"{"metrics": {"inputs": [{"name": "a", "query": "x"}, {"name": "a", "query": "y"}]}}"#, "appears twice"),
+        (#"{"metrics": {"inputs": [{"name": "a"}]}}"#, "spec.metrics.inputs[0].query: required"),
+        (#"{"metrics": {"inputs": [{"name": "a", "query": ""}]}}"#, "spec.metrics.inputs[0].query"),
+        (#"{"metrics": {"inputs": "x"}}"#, "spec.metrics.inputs"),
+    ])
+    func prometheusMistakes(_ override: String, _ field: String) throws {
+        try Self.expectProblem(Self.prometheus, override, field)
+    }
+
+    @Test func seventeenInputsAreTooMany() throws {
+        let inputs = (0..<17).map { #"{"name": "i\#($0)", "query": "x"}"# }.joined(separator: ",")
+        try Self.expectProblem(Self.prometheus, #"{"metrics": {"inputs": [\#(inputs)]}}"#, "at most 16")
+    }
+
+    @Test(arguments: [
+        (#"{"metrics": {"inputs": [{"name": "n", "cloudwatch": {"predefined": "Everything"}}]}}"#, "predefined"),
+        (
+            #"{"metrics": {"inputs": [{"name": "n", "cloudwatch": {"predefined": "ALBRequestCountPerTarget"}}]}}"#,
+            "resourceLabel"
+        ),
+        (
+            #"{"metrics": {"inputs": [{"name": "n", "cloudwatch": {"statistic": "Sum"}}]}}"#,
+            "give predefined, or namespace and metricName"
+        ),
+        (
+            #"{"metrics": {"inputs": [{"name": "n", "cloudwatch": {"predefined": "ASGAverageNetworkIn", "statistic": "Median"}}]}}"#,
+            "statistic"
+        ),
+        (#"{"metrics": {"inputs": [{"name": "n", "query": "x"}]}}"#, "spec.metrics.inputs[0].cloudwatch: required"),
+    ])
+    func cloudWatchMistakes(_ override: String, _ field: String) throws {
+        let asg: JSONValue = ["target": ["kind": "AutoScalingGroup", "name": "g", "region": "us-east-1"]]
+        try Self.expectProblem(asg, override, field)
+    }
+
+    @Test func simulatedInputsAreTraceColumns() throws {
+        let simulated: JSONValue = ["target": ["kind": "Simulated", "name": "w", "simulation": [:]]]
+        try Self.expectProblem(
+            simulated, #"{"metrics": {"inputs": [{"name": "network_in", "query": "x"}]}}"#,
+            "trace column named network_in")
+        let valid = applyMergePatch(
+            try JSONValue(parsing: Data(#"{"metrics": {"inputs": [{"name": "network_in"}]}}"#.utf8)), to: simulated)
+        #expect(try PolicySpec.parse(valid).get().inputs.map(\.name) == ["network_in"])
+        let prometheus = try PolicySpec.parse(
+            applyMergePatch(
+                try JSONValue(
+                    parsing: Data(
+                        #"{"metrics": {"prometheus": {"aggregate": "sum", "capacityPerReplica": 50}, "inputs": [{"name": "rps", "query": "sum(rate(x[5m]))"}]}}"#
+                            .utf8)),
+                to: Self.prometheus)
+        ).get()
+        #expect(
+            prometheus.prometheus?.query == "up" && prometheus.prometheus?.capacityPerReplica == 50
+                && prometheus.prometheus?.aggregate == .sum)
+        #expect(prometheus.prometheus?.address == nil)
+        #expect(prometheus.inputs.map(\.name) == ["rps"] && prometheus.inputs.first?.query == "sum(rate(x[5m]))")
+    }
+
+    static func expectProblem(_ base: JSONValue, _ override: String, _ field: String) throws {
+        let spec = applyMergePatch(try JSONValue(parsing: Data(override.utf8)), to: base)
+        guard case .failure(let invalid) = PolicySpec.parse(spec) else {
+            Issue.record("accepted \(spec)")
+            return
+        }
+        #expect(invalid.description.contains(field), "\(invalid)")
+    }
+}

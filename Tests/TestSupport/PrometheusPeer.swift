@@ -1,0 +1,99 @@
+import ChildProcess
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The real Prometheus (Debian's `prometheus` 2.42, with `promtool`) on loopback with a
+/// temporary TSDB: optionally backfilled from OpenMetrics text, optionally scraping one
+/// target every second. Missing binaries fail the test with the install command.
+public final class PrometheusPeer: @unchecked Sendable {
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String {
+            "the prometheus and promtool binaries are needed: run `make deps` (apt-get install prometheus)"
+        }
+    }
+
+    public let directory: TemporaryDirectory
+    public let port: Int
+    private let arguments: [String]
+    private var process: BackgroundProcess?
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    /// `openMetrics`: samples to backfill before starting (`# EOF` is added). `scrape`: a
+    /// `host:port` serving /metrics, scraped every second.
+    public init(openMetrics: String? = nil, scrape: String? = nil) async throws {
+        guard Subprocess.isAvailable("prometheus"), Subprocess.isAvailable("promtool") else { throw Missing() }
+        directory = try TemporaryDirectory("forescale-prometheus")
+        port = try Self.freePort()
+        let data = directory.file("tsdb")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        if let openMetrics {
+            let file = directory.file("backfill.om")
+            try (openMetrics.hasSuffix("\n") ? openMetrics : openMetrics + "\n").appending("# EOF\n").write(
+                toFile: file, atomically: true, encoding: .utf8)
+            // Two-hour blocks are the default; the data is old, so it goes straight to disk.
+            let result = try await Subprocess.run(
+                "promtool", ["tsdb", "create-blocks-from", "openmetrics", file, data])
+            guard result.status == 0 else { throw PeerProcess.PeerError.noPort("promtool", result.stderr) }
+        }
+        var config = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        if let scrape {
+            config +=
+                "scrape_configs:\n  - job_name: test\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['\(scrape)']\n"
+        }
+        try config.write(toFile: directory.file("prometheus.yml"), atomically: true, encoding: .utf8)
+        // The backfilled samples are old: a retention shorter than their age would delete them.
+        arguments = [
+            "--config.file=\(directory.file("prometheus.yml"))", "--storage.tsdb.path=\(data)",
+            "--storage.tsdb.retention.time=100y", "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+        ]
+        try await start()
+    }
+
+    /// Starts (or restarts) the server on the same TSDB and waits until it is ready.
+    public func start() async throws {
+        process = try BackgroundProcess("prometheus", arguments)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let result = try? await Subprocess.run("curl", ["-fsS", "-o", "/dev/null", "\(url)/-/ready"]),
+                result.status == 0
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw PeerProcess.PeerError.noPort("prometheus", "not ready within 30 s")
+    }
+
+    /// SIGTERM and wait (the data stays for a restart).
+    public func stop() async {
+        guard let process else { return }
+        kill(process.pid, SIGTERM)
+        _ = await process.wait()
+        self.process = nil
+    }
+
+    public func remove() async {
+        await stop()
+        directory.remove()
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw PeerProcess.PeerError.noPort("socket", "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

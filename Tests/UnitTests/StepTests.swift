@@ -1,0 +1,94 @@
+import Forecasting
+import Foundation
+import KubeCore
+import PolicyEngine
+import TestSupport
+import Testing
+
+/// `Step.run`'s judgement of what it observed: model inputs, metrics problems.
+@Suite struct StepTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func spec(_ extra: JSONValue = [:]) throws -> PolicySpec {
+        try PolicySpec.parse(
+            applyMergePatch(
+                extra, to: ["target": ["kind": "Simulated", "name": "w", "simulation": [:]], "mode": "Predictive"])
+        ).get()
+    }
+
+    static func model(inputs: [String]?) throws -> ModelObservation {
+        var artefact = try ModelArtefact.load(
+            path: Fixtures.root.appendingPathComponent("Models/ec2-825cc2-load.fsm").path)
+        artefact.header.inputColumns = inputs
+        return .loaded(
+            LoadedModel(forecaster: Forecaster(artefact), version: "v1", loadedAt: now, artefact: "file:///m.fsm"))
+    }
+
+    static func history(inputs: Int = 0) -> [LoadSample] {
+        (0..<60).map {
+            LoadSample(
+                time: now.addingTimeInterval(Double($0 - 59) * 300), load: 150,
+                inputs: [Double](repeating: 3, count: inputs))
+        }
+    }
+
+    static func condition(_ status: PolicyStatus, _ type: String) -> Condition? { status.conditionList.condition(type) }
+
+    @Test func aModelThatReadsAnInputThePolicyLacksFallsBack() throws {
+        let observation = Observation(
+            now: Self.now, capacity: .init(desired: 3, inService: 3), history: Self.history(),
+            model: try Self.model(inputs: ["requests"]))
+        let result = Step.run(
+            spec: try Self.spec(), generation: 1, observation: observation, previous: PolicyStatus(), memory: nil)
+        let ready = Self.condition(result.status, "ModelReady")
+        #expect(ready?.status == .false && ready?.reason == "ModelInputsMissing")
+        #expect(ready?.message.contains("requests") == true)
+        #expect(result.plan.fallback == .inputsMissing && result.plan.basis == .reactive)
+        #expect(result.events.map(\.reason) == ["ModelInputsMissing"], "one Warning, from the Fallback condition")
+    }
+
+    /// A tiny model trained with a covariate, on data that ends now.
+    static func trainedWithInput() throws -> ModelObservation {
+        let rows = 400
+        let times = (0..<rows).map { now.addingTimeInterval(Double($0 - rows) * 300) }
+        let requests = (0..<rows).map { Float(50 + 20 * sin(Double($0) / 20)) }
+        let table = TimeSeriesTable(
+            timestamps: times, columns: ["load": requests.map { $0 * 3 }, "requests": requests],
+            columnNames: ["load", "requests"])
+        var recipe = TrainingRecipe.controller(
+            horizon: 3, hasCalendar: false, inputs: ["requests"], hidden: 4, epochs: 1)
+        recipe.workers = 1
+        let artefact = try Training.run(table: table, targetColumn: "load", recipe: recipe, createdAt: now).artefact
+        #expect(artefact.header.inputColumns == ["requests"])
+        return .loaded(
+            LoadedModel(forecaster: Forecaster(artefact), version: "v2", loadedAt: now, artefact: "file:///m.fsm"))
+    }
+
+    @Test func aModelReadsTheInputsThePolicyGives() throws {
+        let spec = try Self.spec(["metrics": ["inputs": [["name": "requests"]]], "model": ["maxMAERatio": 100]])
+        let observation = Observation(
+            now: Self.now, capacity: .init(desired: 3, inService: 3), history: Self.history(inputs: 1),
+            model: try Self.trainedWithInput())
+        let result = Step.run(
+            spec: spec, generation: 1, observation: observation, previous: PolicyStatus(), memory: nil)
+        #expect(result.plan.fallback == nil, "\(String(describing: Self.condition(result.status, "ModelReady")))")
+        #expect(!result.forecast.isEmpty)
+    }
+
+    @Test(arguments: [true, false])
+    func aMetricsProblemSuspendsScaleInAndSaysWhy(_ needsAttention: Bool) throws {
+        let problem = MetricsProblem(
+            reason: "PrometheusQueryRejected", message: "bad_data: parse error", needsAttention: needsAttention)
+        let observation = Observation(
+            now: Self.now, capacity: .init(desired: 8, inService: 8), history: [], metricsProblem: problem)
+        let result = Step.run(
+            spec: try Self.spec(["mode": "Reactive"]), generation: 1, observation: observation,
+            previous: PolicyStatus(), memory: nil)
+        #expect(result.plan.action == .hold, "no metrics: no scale-in")
+        let metrics = Self.condition(result.status, "MetricsAvailable")
+        #expect(
+            metrics?.status == .false && metrics?.reason == "PrometheusQueryRejected"
+                && metrics?.message.contains("parse error") == true)
+        #expect(Self.condition(result.status, "Ready")?.status == (needsAttention ? .false : .true))
+    }
+}
