@@ -90,6 +90,11 @@ public final class TargetRegistry: Sendable {
         return binding
     }
 
+    /// Metrics queries the bindings' Prometheus sources have made (benchmarks).
+    public var metricsQueries: Int {
+        bindings.withLock { $0.values.reduce(0) { $0 + (($1.binding.metrics as? PrometheusLoadSource)?.queries ?? 0) } }
+    }
+
     /// Drops a deleted policy's binding.
     public func forget(_ key: String) {
         bindings.withLock { _ = $0.removeValue(forKey: key) }

@@ -21,6 +21,15 @@ public enum ChildProcess {
         public var stderr: Data
     }
 
+    /// The path of `name` on PATH, if it is there and executable.
+    public static func find(_ name: String) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+    }
+
     /// Starts `executable` (a path, or a name looked up on PATH) with the given descriptors as
     /// its stdin, stdout and stderr and exactly `environment`.
     ///

@@ -15,7 +15,8 @@ public struct InputFileError: Error, CustomStringConvertible {
         self.path = path
         self.problem = problem
     }
-    public var description: String { "\(path): \(problem)" }
+    /// The path once, even when the problem came from a layer that named it too.
+    public var description: String { problem.hasPrefix(path + ":") ? problem : "\(path): \(problem)" }
 }
 
 /// `--name value`, `--name=value` and `--flag` options plus positional words, consumed
@@ -66,9 +67,34 @@ public struct Arguments {
         return values
     }
 
+    /// A missing required option that was probably misspelled is named as the unknown
+    /// argument it is (`--dat X`: "unknown argument '--dat' (did you mean --data?)").
     public mutating func required(_ name: String) throws(UsageError) -> String {
-        guard let value = try option(name) else { throw UsageError("--\(name) is required") }
+        guard let value = try option(name) else {
+            if let typo = words.first(where: {
+                $0.hasPrefix("--") && Self.isNear(String($0.dropFirst(2).prefix { $0 != "=" }), name)
+            }) {
+                throw UsageError("unknown argument '\(typo)' (did you mean --\(name)?)")
+            }
+            throw UsageError("--\(name) is required")
+        }
         return value
+    }
+
+    /// Within two edits (insertions, deletions, substitutions) of each other.
+    static func isNear(_ a: String, _ b: String) -> Bool {
+        let a = Array(a)
+        let b = Array(b)
+        guard abs(a.count - b.count) <= 2, !a.isEmpty else { return false }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + [Int](repeating: 0, count: b.count)
+            for j in 1...max(1, b.count) where j <= b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count] <= 2
     }
 
     /// Removes `--name` and reports whether it was present.

@@ -100,8 +100,18 @@ enum BacktestCommand: Subcommand {
         guard loadScaleOption == nil || capacityPerInstance == nil else {
             throw UsageError("--load-scale and --capacity-per-instance are alternatives: give one")
         }
-        if let capacityPerInstance, !(capacityPerInstance > 0) {
+        if let capacityPerInstance, !(capacityPerInstance > 0 && capacityPerInstance.isFinite) {
             throw UsageError("--capacity-per-instance must be positive")
+        }
+        if let loadScaleOption, !(loadScaleOption > 0 && loadScaleOption <= 1_000_000) {
+            throw UsageError("--load-scale must be in (0, 1000000]")
+        }
+        guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
+        if let warmupOption, !(0...86_400).contains(warmupOption) {
+            throw UsageError("--warmup must be 0…86400 seconds")
+        }
+        if let initialCapacityOption, !(0...100_000).contains(initialCapacityOption) {
+            throw UsageError("--initial-capacity must be 0…100000")
         }
         let loadScale =
             capacityPerInstance.map { 100 / $0 } ?? loadScaleOption ?? baseSpec.value(at: [
@@ -115,6 +125,16 @@ enum BacktestCommand: Subcommand {
         let trace: Trace
         do { trace = try TraceLibrary.trace(isSeed ? "seed" : tracePath, loadScale: loadScale) } catch {
             throw InputFileError(path: tracePath, problem: "\(error)")
+        }
+        // A throughput trace (requests, bytes) read as utilisation would mean thousands of
+        // instances: ask what one instance serves instead of guessing.
+        if !isSeed, capacityPerInstance == nil, loadScaleOption == nil, trace.table.columns["load"] == nil,
+            trace.table.columns["cpu_utilization"] == nil, let peak = trace.table.columns["value"]?.max(), peak > 100
+        {
+            throw UsageError(
+                "\(tracePath): values reach \(Int(peak)), more than a utilisation in %; for a throughput trace give "
+                    + "--capacity-per-instance (what one instance serves at 100 %), or --load-scale to replay it as it is"
+            )
         }
         // The backtest does not retrain: the model may age through the replay unless the
         // manifest says otherwise (the accuracy gate applies as in the controller).
@@ -262,15 +282,18 @@ enum BacktestCommand: Subcommand {
                 "backtest of \(tracePath): \(trace.demand.count - start) steps of \(Int(trace.step)) s from step "
                     + "\(start); SLO \(Int(slo)) %; \(String(format: "%.1f", seconds)) s"
             )
-            print("policy            overload  under-inst-min  instance-h  actions  forecast-MAE")
-            for result in results {
-                print(
-                    String(
-                        format: "%-17@ %8d  %14.0f  %10.1f  %7d  %@", result.name, result.overloadIntervals,
-                        result.underProvisionedInstanceMinutes,
-                        result.instanceHours, result.scalingActions,
-                        result.forecastMAE.map { String(format: "%.2f", $0) } ?? "-"))
+            let rows = results.map { result in
+                [
+                    result.name, String(result.overloadIntervals),
+                    String(format: "%.0f", result.underProvisionedInstanceMinutes),
+                    String(format: "%.1f", result.instanceHours), String(result.scalingActions),
+                    result.forecastMAE.map { String(format: "%.2f", $0) } ?? "-",
+                ]
             }
+            print(
+                TextTable.render(
+                    header: ["policy", "overloads", "under-inst-min", "instance-h", "actions", "forecast-MAE"],
+                    rows: rows))
             if let matchedUtilization {
                 print(
                     String(

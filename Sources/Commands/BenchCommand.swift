@@ -39,6 +39,11 @@ enum BenchCommand: Subcommand {
                   the controller's first reconcile of --policies N (default 10000) Predictive
                   policies on simulated targets against a forescale apiserver process:
                   policies/s, controller RSS idle and with the policies; --workers N (default 2)
+          prometheus
+                  a local prometheus with 14 backfilled days: query_range p50/p99 for 14 days at
+                  5-minute steps, then --policies N (default 1000) Prometheus-backed policies
+                  reconciled for --seconds S (default 20) at 5 virtual minutes per second:
+                  queries per reconcile cold and warm, queries/s
 
         Options:
           --json   print only the JSON result
@@ -93,6 +98,14 @@ enum BenchCommand: Subcommand {
             try arguments.finish()
             guard policies > 0, workers > 0 else { throw UsageError("--policies and --workers must be positive") }
             report = try await ReconcileBenchmark.run(policies: policies, workers: workers)
+        case "prometheus":
+            let policies = try arguments.option("policies", default: 1000)
+            let seconds = try arguments.option("seconds", default: 20.0)
+            try arguments.finish()
+            guard (1...100_000).contains(policies), seconds > 0, seconds <= 3600 else {
+                throw UsageError("--policies 1…100000, --seconds (0, 3600]")
+            }
+            report = try await PrometheusBenchmark.run(policies: policies, seconds: seconds)
         case "queue":
             let keys = try arguments.option("keys", default: 200_000)
             try arguments.finish()

@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 
 /// One `forescale` subcommand.
@@ -61,6 +62,10 @@ public enum CommandLineTool {
             printError("forescale \(command.name): \(error.message)\n\n\(command.usage)")
             return ExitCode.usage
         } catch let error as InputFileError {
+            printError("forescale \(command.name): \(error.description)")
+            return ExitCode.usage
+        } catch let error as AtomicFile.WriteError {
+            // A file the command was asked to write cannot be: a problem with its input, 64.
             printError("forescale \(command.name): \(error.description)")
             return ExitCode.usage
         } catch {

@@ -34,7 +34,13 @@ enum DemoCommand: Subcommand {
         let modelPath = try arguments.option("model") ?? locate("Models/seed-load.fsm")
         let crdPath = try arguments.option("crd") ?? locate("crds/scalingpolicy.yaml")
         try arguments.finish()
-        guard speed > 0 else { throw UsageError("--speed must be positive") }
+        guard speed > 0, speed <= 1_000_000 else { throw UsageError("--speed must be in (0, 1000000]") }
+        if let duration, !(duration > 0 && duration <= 31_536_000) {
+            throw UsageError("--duration must be a positive number of seconds")
+        }
+        guard (0...65535).contains(port), (0...65535).contains(dashboardPort) else {
+            throw UsageError("ports are 0…65535")
+        }
         // The state (Secrets included) and the kubeconfig with its token live here: private,
         // and under a name nobody can predict and prepare.
         let dataDirectory: String

@@ -136,10 +136,19 @@ enum PredictCommand: Subcommand {
             printJSON(["target": header.targetColumn, "forecast": rows])
         } else {
             for row in rows {
-                let value = row["value"].map { String(format: "%.3f", $0 as! Double) } ?? "\(row["quantiles"]!)"
+                // Quantiles in ascending order, rounded: p50=412.300 p90=455.100.
+                let quantiles = (row["quantiles"] as? [String: Double] ?? [:]).sorted {
+                    Self.level($0.key) < Self.level($1.key)
+                }
+                let value =
+                    row["value"].map { String(format: "%.3f", $0 as! Double) }
+                    ?? quantiles.map { String(format: "%@=%.3f", $0.key, $0.value) }.joined(separator: " ")
                 print("\(row["timestamp"]!)  step \(row["step"]!)  \(header.targetColumn) \(value)")
             }
         }
         return ExitCode.success
     }
+
+    /// "p90" → 90.
+    static func level(_ name: String) -> Double { Double(name.dropFirst()) ?? 0 }
 }

@@ -19,7 +19,8 @@ enum TrainCommand: Subcommand {
           --lr 0.0005 --batch 64 --epochs 50 --horizon 1 --seed 42
           --quantiles 0.5,0.9 pinball loss on these quantiles (default: MSE point forecast)
           --threads N         data-parallel training threads (default: up to 2 cores)
-          --level-normalization on|off  inputs and targets relative to each window's mean
+          --level-normalization on|off  inputs and targets relative to each window's level —
+                              its last value, or the mean of the last --level-span rows
                               (default on: follows a load that leaves the training range)
           --level-span N      rows averaged into a window's level (default 1: the last value)
           --weight-averaging D  keep an exponential moving average of the weights (decay D,

@@ -22,8 +22,9 @@ public enum AtomicFile {
         let directory = url.deletingLastPathComponent().path
         let temporary = "\(directory)/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        // The message names the file asked for, not the temporary one beside it.
         guard fd >= 0 else {
-            throw WriteError(path: path, problem: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+            throw WriteError(path: path, problem: "cannot write: \(String(cString: strerror(errno)))")
         }
         let written = data.withUnsafeBytes { raw -> Bool in
             var offset = 0

@@ -181,7 +181,7 @@ import Testing
             Set(kinds) == [
                 "Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
                 "RoleBinding", "Service", "Deployment",
-                "PodDisruptionBudget", "NetworkPolicy", "CronJob",
+                "PodDisruptionBudget", "NetworkPolicy", "CronJob", "ConfigMap",
             ])
         let applied = try await cluster.kubectl(["apply", "-k", deploy])
         #expect(applied.status == 0, "\(applied.stderr)")

@@ -146,7 +146,11 @@ import Transport
         let directory = Fixtures.root.appendingPathComponent("examples/policies")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
             .sorted()
-        #expect(files == ["autoscaling-group.yaml", "deployment.yaml", "simulated.yaml", "threshold.yaml"])
+        #expect(
+            files == [
+                "autoscaling-group.yaml", "deployment-prometheus.yaml", "deployment.yaml", "simulated.yaml",
+                "threshold.yaml",
+            ])
         for file in files {
             let manifest = try YAML.parse(
                 String(decoding: try Data(contentsOf: directory.appendingPathComponent(file)), as: UTF8.self))
