@@ -100,6 +100,7 @@ enum BuiltinResources {
             storageKey: "core/events")
         type.shortNames = ["ev"]
         type.selectableFields = eventFields
+        type.view = EventViews.coreV1
         type.columns = EventViews.columns
         return type
     }()

@@ -193,6 +193,7 @@ enum CustomResourceDefinitions {
                 }
             }
             type.schema = version.value(at: ["schema", "openAPIV3Schema"]).flatMap { try? StructuralSchema($0) }
+            type.schemaDocument = version.value(at: ["schema", "openAPIV3Schema"])
             type.selectableFields = (version["selectableFields"]?.arrayValue ?? []).compactMap {
                 $0["jsonPath"]?.stringValue.map { String($0.drop { $0 == "." }) }
             }

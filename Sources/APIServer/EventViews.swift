@@ -30,6 +30,28 @@ enum EventViews {
         }
     )
 
+    /// core/v1 as kube-apiserver shows an Event written through events.k8s.io/v1: the
+    /// deprecated fields every kubectl habit reads (`--sort-by=.lastTimestamp`, COUNT) are
+    /// filled from eventTime and series when the writer left them out.
+    static let coreV1 = ObjectView(
+        toStored: { $0 },
+        fromStored: { object in
+            guard let eventTime = object["eventTime"]?.stringValue.flatMap(Timestamps.parse) else { return object }
+            var fields = object.objectValue ?? [:]
+            let last = object.value(at: ["series", "lastObservedTime"])?.stringValue.flatMap(Timestamps.parse)
+            if fields["firstTimestamp"] == nil || fields["firstTimestamp"] == .null {
+                fields["firstTimestamp"] = .string(Timestamps.format(eventTime))
+            }
+            if fields["lastTimestamp"] == nil || fields["lastTimestamp"] == .null {
+                fields["lastTimestamp"] = .string(Timestamps.format(last ?? eventTime))
+            }
+            if fields["count"] == nil || fields["count"] == .null {
+                fields["count"] = .integer(Int64(object.value(at: ["series", "count"])?.intValue ?? 1))
+            }
+            return .object(fields)
+        }
+    )
+
     /// Required fields of an events.k8s.io/v1 Event
     /// (https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/).
     static let validateEventsV1: @Sendable (inout JSONValue) -> [FieldCause] = { object in

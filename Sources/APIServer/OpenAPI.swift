@@ -79,14 +79,23 @@ enum OpenAPI {
             let reversedGroup =
                 type.group.isEmpty
                 ? "io.k8s.api.core" : type.group.split(separator: ".").reversed().joined(separator: ".")
-            schemas["\(reversedGroup).\(type.version).\(type.kind)"] = [
-                "type": "object",
-                "x-kubernetes-preserve-unknown-fields": true,
-                "x-kubernetes-group-version-kind": [gvk],
-                "properties": [
-                    "apiVersion": ["type": "string"], "kind": ["type": "string"], "metadata": ["type": "object"],
-                ],
+            // A custom resource is described by its CRD's schema (kubectl explain reads it);
+            // built-ins as open objects.
+            var schema: JSONValue =
+                type.schemaDocument ?? ["type": "object", "x-kubernetes-preserve-unknown-fields": true]
+            schema["x-kubernetes-group-version-kind"] = [gvk]
+            var properties = schema["properties"]?.objectValue ?? [:]
+            properties["apiVersion"] = [
+                "type": "string",
+                "description": "APIVersion defines the versioned schema of this representation of an object.",
             ]
+            properties["kind"] = [
+                "type": "string",
+                "description": "Kind is a string value representing the REST resource this object represents.",
+            ]
+            properties["metadata"] = ["type": "object", "description": "Standard object's metadata."]
+            schema["properties"] = .object(properties)
+            schemas["\(reversedGroup).\(type.version).\(type.kind)"] = schema
         }
         return [
             "openapi": "3.0.0",

@@ -34,6 +34,8 @@ struct ResourceType: Sendable {
     var isCustomResource = false
     /// The structural schema of a custom resource version, if it has one.
     var schema: StructuralSchema?
+    /// The CRD version's openAPIV3Schema as written (served in /openapi/v3 for kubectl explain).
+    var schemaDocument: JSONValue?
     /// Field-selector paths beyond metadata.name / metadata.namespace.
     var selectableFields: [String] = []
     /// Table columns after Name (kubectl get).

@@ -31,6 +31,8 @@ final class StructuralSchema: Sendable {
     let preservesUnknownFields: Bool
     let isIntOrString: Bool
     let isEmbeddedResource: Bool
+    /// `x-kubernetes-validations`: rules on this node's value, compiled when the CRD is written.
+    let rules: [CELRule]
 
     struct Invalid: Error {
         var problem: String
@@ -99,6 +101,21 @@ final class StructuralSchema: Sendable {
         preservesUnknownFields = fields["x-kubernetes-preserve-unknown-fields"]?.boolValue ?? false
         isIntOrString = fields["x-kubernetes-int-or-string"]?.boolValue ?? false
         isEmbeddedResource = fields["x-kubernetes-embedded-resource"]?.boolValue ?? false
+        var rules: [CELRule] = []
+        for (index, item) in (fields["x-kubernetes-validations"]?.arrayValue ?? []).enumerated() {
+            guard let rule = item["rule"]?.stringValue else {
+                throw Invalid(problem: "\(path).x-kubernetes-validations[\(index)].rule: Required value")
+            }
+            do throws(CELRule.CompileError) {
+                rules.append(try CELRule(rule: rule, message: item["message"]?.stringValue))
+            } catch {
+                throw Invalid(
+                    problem:
+                        "\(path).x-kubernetes-validations[\(index)].rule: Invalid value: \"\(rule)\": compilation failed: \(error)"
+                )
+            }
+        }
+        self.rules = rules
         if self.type == nil, !preservesUnknownFields, !isIntOrString, path != "openAPIV3Schema" {
             throw Invalid(problem: "\(path).type: Required value: must not be empty for specified object fields")
         }
@@ -281,6 +298,16 @@ final class StructuralSchema: Sendable {
             }
         default:
             break
+        }
+        // Rules between fields run on a value whose fields are each valid (a rule comparing a
+        // string with a number would only repeat the type error).
+        guard causes.isEmpty else { return causes }
+        for rule in rules {
+            switch rule.evaluate(value) {
+            case .success(true): break
+            case .success(false): causes.append(.invalid(field, "\"object\"", rule.message))
+            case .failure(let error): causes.append(.invalid(field, "\"object\"", "rule \(rule.source): \(error)"))
+            }
         }
         return causes
     }

@@ -6,6 +6,14 @@ import KubeCore
 /// not here: the controller's merge patches never touch it.
 public struct PolicyStatus: Codable, Sendable, Equatable {
     public var observedGeneration: Int?
+    /// Display strings for `kubectl get` (printer columns), as HPA shows its own:
+    /// `Simulated/web`, `4/5` (current/desired), `45%/60%` (utilisation now / target),
+    /// `72% in 10m (p80)` (what the forecast means at the current capacity), `4→5 LoadAboveTarget`.
+    public var targetRef: String?
+    public var replicas: String?
+    public var loadVsTarget: String?
+    public var forecastSummary: String?
+    public var lastActionSummary: String?
     public var currentCapacity: Int?
     public var inServiceCapacity: Int?
     public var desiredCapacity: Int?
@@ -117,6 +125,11 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
             return try? Self.decoder.decode(T.self, from: value.serialized())
         }
         observedGeneration = field("observedGeneration", Int.self)
+        targetRef = field("targetRef", String.self)
+        replicas = field("replicas", String.self)
+        loadVsTarget = field("loadVsTarget", String.self)
+        forecastSummary = field("forecastSummary", String.self)
+        lastActionSummary = field("lastActionSummary", String.self)
         currentCapacity = field("currentCapacity", Int.self)
         inServiceCapacity = field("inServiceCapacity", Int.self)
         desiredCapacity = field("desiredCapacity", Int.self)

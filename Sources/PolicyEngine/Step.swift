@@ -120,6 +120,8 @@ public enum Step {
         status.inServiceCapacity = observation.capacity.inService
         status.desiredCapacity = plan.desired
         status.mode = plan.basis.rawValue
+        status.targetRef = "\(spec.targetKind.rawValue)/\(spec.targetName)"
+        status.replicas = "\(observation.capacity.desired)/\(plan.desired)"
         if case .scale(let to) = plan.action {
             status.pendingAction = PolicyStatus.Action(
                 id: actionID(generation: generation, now: now, to: to), from: observation.capacity.desired, to: to,
@@ -202,17 +204,26 @@ public enum Step {
         status.conditions = conditions.list
         events += conditions.flips
 
-        // Observation fields: with any real change, else at most every refresh interval.
+        // Observation fields: with any real change; else at most every refresh interval, and
+        // then only when what `kubectl get` shows of them moved (a steady policy stays quiet).
         let decisionChanged = decisionFields(status) != decisionFields(previous)
         if decisionChanged
             || memory.observedAt.map({ now.timeIntervalSince($0) >= observationRefreshSeconds || $0 > now }) ?? true
         {
             memory.observedAt = now
-            status.currentLoad = currentLoad.map { rounded($0, 2) }
-            status.currentUtilization = currentLoad.map {
+            var observed = status
+            observed.currentLoad = currentLoad.map { rounded($0, 2) }
+            observed.currentUtilization = currentLoad.map {
                 rounded($0 / Double(max(1, observation.capacity.inService)), 1)
             }
-            status.lastForecast = plan.forecastLoad.map { load in
+            let utilization = observed.currentUtilization.map { "\(Int($0.rounded()))%" } ?? "<unknown>"
+            observed.loadVsTarget = "\(utilization)/\(Int(spec.targetUtilization.rounded()))%"
+            observed.forecastSummary = plan.forecastLoad.map { load in
+                let perInstance = Int((load / Double(max(1, observation.capacity.desired))).rounded())
+                let horizon = Self.minutes(spec.leadTimeSeconds + spec.stepSeconds)
+                return "\(perInstance)% in \(horizon) (p\(Int((spec.quantile * 100).rounded())))"
+            }
+            observed.lastForecast = plan.forecastLoad.map { load in
                 PolicyStatus.LastForecast(
                     time: now, load: rounded(load, 2), quantile: spec.quantile,
                     leadTimeSeconds: Int(spec.leadTimeSeconds),
@@ -220,7 +231,11 @@ public enum Step {
                         .init(time: $0.time, value: rounded($0.value, 2), median: rounded($0.median, 2))
                     })
             }
-            status.recommendations = memory.recommendations
+            observed.recommendations = memory.recommendations
+            let shownMoved =
+                observed.loadVsTarget != previous.loadVsTarget || observed.forecastSummary != previous.forecastSummary
+                || (observed.lastForecast == nil) != (previous.lastForecast == nil)
+            if decisionChanged || shownMoved { status = observed }
         }
         return StepResult(
             plan: plan, status: status, memory: memory, events: events, forecast: forecast, currentLoad: currentLoad)
@@ -233,7 +248,9 @@ public enum Step {
         guard let action = status.pendingAction else { return }
         status.pendingAction = nil
         status.lastAction = action
+        status.lastActionSummary = "\(action.from)→\(action.to) \(action.reason)"
         status.currentCapacity = action.to
+        if let desired = status.replicas?.split(separator: "/").last { status.replicas = "\(action.to)/\(desired)" }
         if action.to > action.from {
             status.lastScaleUpTime = action.time
         } else {
@@ -274,9 +291,18 @@ public enum Step {
         var copy = status
         copy.currentLoad = nil
         copy.currentUtilization = nil
+        copy.loadVsTarget = nil
+        copy.forecastSummary = nil
         copy.lastForecast = nil
         copy.recommendations = nil
         return copy
+    }
+
+    /// "10m", "90s", "2h".
+    static func minutes(_ seconds: Double) -> String {
+        if seconds < 120 { return "\(Int(seconds))s" }
+        if seconds < 7200 { return "\(Int((seconds / 60).rounded()))m" }
+        return "\(Int((seconds / 3600).rounded()))h"
     }
 
     /// A stable id for an action (the same decision retried keeps it).

@@ -226,7 +226,10 @@ import Transport
         let world = try await World()
         defer { world.stop() }
         var policy = SeedScenario.policy(name: "bad", mode: "Predictive", modelURL: nil, calendar: nil)
-        policy.setValue(["scaleUpAbove": 30, "scaleDownBelow": 40], at: ["spec", "thresholds"])
+        // What the CRD cannot say and the engine refuses: a simulated target's inputs are its
+        // trace's columns, not queries. (Mistakes between fields the CRD's rules catch are
+        // refused at apply time: ScalingPolicyCRDRuleTests.)
+        policy.setValue([["name": "network_in", "query": "rate(x[5m])"]], at: ["spec", "metrics", "inputs"])
         _ = try await world.client.create(.scalingPolicies, namespace: "default", policy)
         let controller = world.controller()
         for _ in 0..<3 {
@@ -235,7 +238,7 @@ import Transport
         await controller.flushEvents()
         let bad = try await world.policy("bad")
         #expect(world.condition(bad, "Ready")?["reason"] == "InvalidSpec")
-        #expect(world.condition(bad, "Ready")?["message"]?.stringValue?.contains("spec.thresholds") == true)
+        #expect(world.condition(bad, "Ready")?["message"]?.stringValue?.contains("spec.metrics.inputs[0]") == true)
         let events = try await world.events(about: "bad").filter { $0["reason"] == "InvalidSpec" }
         #expect(events.count == 1 && events.first?["series"] == nil, "one Event, not repeated on every pass")
     }
@@ -278,7 +281,45 @@ import Transport
         #expect(web.value(at: ["status", "lastAction", "to"])?.intValue == log.last?.capacity)
     }
 
-    @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func kubectlShowsPrinterColumnsAndEvents() async throws {
+    /// `kubectl get sp -w` on a steady policy prints nothing for three virtual hours of
+    /// reconciles (past the hourly refresh of the observation fields), then the real change.
+    @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func aWatchOnASteadyPolicyIsQuiet() async throws {
+        let world = try await World()
+        defer { world.stop() }
+        let rows = (0..<4000).map { "\(Timestamps.format(world.anchor.addingTimeInterval(Double($0) * 300))),120" }
+        let trace = world.cluster.directory.file("steady.csv")
+        try ("timestamp,load\n" + rows.joined(separator: "\n") + "\n").write(
+            toFile: trace, atomically: true, encoding: .utf8)
+        var policy = SeedScenario.policy(name: "steady", mode: "Reactive", modelURL: nil, calendar: nil)
+        policy.setValue(.string(trace), at: ["spec", "target", "simulation", "trace"])
+        policy.setValue(1, at: ["spec", "target", "simulation", "loadScale"])
+        _ = try await world.client.create(.scalingPolicies, namespace: "default", policy)
+        let controller = world.controller()
+        for _ in 0..<6 { try await world.step(controller, ["steady"]) }
+
+        async let watched = world.cluster.kubectl(["get", "sp", "steady", "-w", "--request-timeout=8s"])
+        try await Task.sleep(for: .seconds(1.5))
+        for _ in 0..<36 { try await world.step(controller, ["steady"]) }
+        let output = try await watched.stdout
+        let lines = output.split(separator: "\n").filter { $0.hasPrefix("steady") }
+        #expect(lines.count == 1, "the list and nothing after it: \(output)")
+        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true)[4] == "2/2", "\(output)")
+
+        // A real change shows.
+        async let changed = world.cluster.kubectl(["get", "sp", "steady", "-w", "--request-timeout=5s"])
+        try await Task.sleep(for: .seconds(1.5))
+        _ = try await world.client.patch(
+            .scalingPolicies, namespace: "default", name: "steady", .merge(["spec": ["minCapacity": 5]]))
+        try await world.step(controller, ["steady"])
+        let after = try await changed.stdout.split(separator: "\n").filter { $0.hasPrefix("steady") }
+        #expect(after.count >= 2, "\(after)")
+        #expect(after.last?.split(separator: " ", omittingEmptySubsequences: true)[4] == "5/5", "\(after)")
+    }
+
+    /// What an operator used to HPA reads: columns with kinds, units and horizons, `-o wide`
+    /// with the model and last action, describe naming its baseline, explain from the CRD's
+    /// schema, a mistake between fields refused at apply, Events sortable by lastTimestamp.
+    @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func kubectlReadsLikeHPA() async throws {
         let world = try await World()
         defer { world.stop() }
         _ = try await world.client.create(
@@ -286,14 +327,66 @@ import Transport
             SeedScenario.policy(name: "web", mode: "Predictive", modelURL: world.modelURL, calendar: "shop-calendar"))
         let controller = world.controller()
         for _ in 0..<50 { try await world.step(controller, ["web"]) }
-        let table = try await world.cluster.kubectl(["get", "sp"])
-        #expect(table.status == 0)
-        for column in ["TARGET", "CURRENT", "DESIRED", "FORECAST", "MODE", "MODEL", "READY", "AGE"] {
-            #expect(table.stdout.contains(column))
+
+        func kubectl(_ arguments: [String], input: String? = nil) async throws -> String {
+            let result = try await world.cluster.kubectl(arguments, input: input)
+            #expect(result.status == 0, "kubectl \(arguments): \(result.stderr)")
+            return result.stdout
         }
-        #expect(table.stdout.contains("Predictive") && table.stdout.contains("True"))
-        let describe = try await world.cluster.kubectl(["describe", "sp", "web"])
-        #expect(describe.stdout.contains("Events:") && describe.stdout.contains("ScaledUp"))
+        func columns(_ line: Substring) -> [String] {
+            line.split(separator: "  ", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let table = try await kubectl(["get", "sp"]).split(separator: "\n")
+        #expect(
+            columns(table[0]) == [
+                "NAME", "TARGET", "MIN", "MAX", "REPLICAS", "LOAD/TARGET", "FORECAST", "MODE", "READY", "AGE",
+            ])
+        let row = columns(table[1])
+        #expect(row.count == 10, "\(row)")
+        if row.count == 10 {
+            #expect(row[0] == "web" && row[1] == "Simulated/web" && row[2] == "2" && row[3] == "12", "\(row)")
+            #expect(row[4].wholeMatch(of: /\d+\/\d+/) != nil, "replicas current/desired: \(row[4])")
+            #expect(row[5].wholeMatch(of: /\d+%\/60%/) != nil, "utilisation/target: \(row[5])")
+            #expect(row[6].wholeMatch(of: /\d+% in 10m \(p80\)/) != nil, "forecast with horizon: \(row[6])")
+            #expect(row[7] == "Predictive" && row[8] == "True", "\(row)")
+        }
+        let wide = try await kubectl(["get", "sp", "-o", "wide"]).split(separator: "\n")
+        #expect(columns(wide[0]).suffix(2) == ["MODEL", "LAST ACTION"], "\(wide[0])")
+        #expect(wide[1].contains("→"), "the last action: \(wide[1])")
+
+        let describe = try await kubectl(["describe", "sp", "web"])
+        #expect(describe.contains("Events:") && describe.contains("ScaledUp"))
+        #expect(describe.contains("Baseline:") && describe.contains("seasonal_naive"), "the baseline is named")
+        #expect(describe.wholeMatch(of: /(?s).*MAE:\s+\d+\.\d{4,}\n.*/) == nil, "MAEs are rounded")
+
+        let explain = try await kubectl(["explain", "sp.spec.behavior"])
+        #expect(explain.contains("scaleUp") && explain.contains("scaleDown"), "\(explain)")
+        let pending = try await kubectl(["explain", "sp.status.pendingAction"])
+        #expect(pending.contains("FIELDS:") && pending.contains("id\t<string>"), "\(pending)")
+
+        let mistake = """
+            apiVersion: forescale.io/v1alpha1
+            kind: ScalingPolicy
+            metadata: {name: backwards}
+            spec:
+              target: {kind: Simulated, name: backwards, simulation: {}}
+              minCapacity: 20
+              maxCapacity: 5
+            """
+        let refused = try await world.cluster.kubectl(["apply", "-f", "-"], input: mistake)
+        #expect(refused.status != 0 && refused.stderr.contains("minCapacity must not exceed maxCapacity"), "\(refused)")
+
+        let events = try await kubectl(["get", "events", "--sort-by=.lastTimestamp"])
+        #expect(events.contains("ScaledUp") && events.contains("scalingpolicy/web"), "\(events)")
+        let counted = try await kubectl([
+            "get", "events", "-o",
+            "custom-columns=REASON:.reason,COUNT:.count,FIRST:.firstTimestamp,LAST:.lastTimestamp",
+            "--no-headers",
+        ])
+        for line in counted.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            #expect(fields.count == 4 && !fields.contains("<none>") && (Int(fields[1]) ?? 0) >= 1, "\(line)")
+        }
     }
 }
 

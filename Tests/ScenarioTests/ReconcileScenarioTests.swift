@@ -71,7 +71,13 @@ import Testing
             -> ReconcileOutcome
         {
             server.expect(script)
-            let outcome = try await controller.reconcile(policy: object)
+            let outcome: ReconcileOutcome
+            do {
+                outcome = try await controller.reconcile(policy: object)
+            } catch {
+                Issue.record("\(error); unexpected requests: \(server.failures)")
+                throw error
+            }
             await controller.flushEvents()
             #expect(server.failures.isEmpty, "\(server.failures)")
             #expect(server.unused.isEmpty, "expected but not requested: \(server.unused)")
@@ -122,9 +128,12 @@ import Testing
         }
         #expect(after >= .seconds(300) && after <= .seconds(330), "one step, jittered by at most 10 %")
 
-        // Five minutes on, nothing changed: no request at all.
-        world.clock.withLock { $0 = $0.addingTimeInterval(300) }
-        _ = try await world.reconcile(world.policy(), expecting: [])
+        // Three hours on, nothing changed: no request at all (past the hourly refresh of the
+        // observation fields, which writes only when what they show moved).
+        for _ in 0..<36 {
+            world.clock.withLock { $0 = $0.addingTimeInterval(300) }
+            _ = try await world.reconcile(world.policy(), expecting: [])
+        }
     }
 
     @Test func scaleUpRecordsTheIntentThenConfirmsItAndEmitsOneEvent() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 
 /// Paths inside the repository, resolved from this file's location so tests never
 /// depend on the working directory.
@@ -21,4 +22,14 @@ public enum Fixtures {
         }
         return nil
     }
+}
+
+extension Fixtures {
+    /// The openAPIV3Schema of crds/scalingpolicy.yaml (its first version), or null.
+    public static let scalingPolicySchema: JSONValue = {
+        let text =
+            (try? String(contentsOf: root.appendingPathComponent("crds/scalingpolicy.yaml"), encoding: .utf8)) ?? ""
+        let crd = (try? YAML.parse(text)) ?? .null
+        return crd.value(at: ["spec", "versions"])?.arrayValue?.first?.value(at: ["schema", "openAPIV3Schema"]) ?? .null
+    }()
 }

@@ -1,5 +1,7 @@
 import Foundation
 import KubeCore
+import PolicyEngine
+import TestSupport
 import Testing
 
 @testable import APIServer
@@ -338,5 +340,95 @@ import Testing
         #expect(
             try JSONValue(parsing: ObjectStore.splice(twice, version: 7)).value(at: ["a", "resourceVersion"])
                 == .string(String(ObjectStore.pendingVersion)))
+    }
+}
+
+/// The CEL subset for `x-kubernetes-validations`.
+@Suite struct CELRuleTests {
+    @Test(arguments: [
+        ("self.a <= self.b", #"{"a": 1, "b": 2}"#, true),
+        ("self.a <= self.b", #"{"a": 3, "b": 2}"#, false),
+        ("self.a <= self.b", #"{"a": 2.5, "b": 2}"#, false),
+        ("!has(self.c) || self.c.d == 'x'", #"{"a": 1}"#, true),
+        ("!has(self.c) || self.c.d == 'x'", #"{"c": {"d": "y"}}"#, false),
+        ("has(self.c.d) && size(self.c.d) > 0", #"{"c": {"d": "y"}}"#, true),
+        ("(self.a == 1 || self.b == 1) && !(self.a == self.b)", #"{"a": 1, "b": 2}"#, true),
+        ("self.s != \"on\"", #"{"s": "on"}"#, false),
+        ("size(self.l) >= 2", #"{"l": [1]}"#, false),
+    ])
+    func evaluates(_ rule: String, _ object: String, _ expected: Bool) throws {
+        let compiled = try CELRule(rule: rule, message: nil)
+        #expect(try compiled.evaluate(JSONValue(parsing: Data(object.utf8))).get() == expected, "\(rule) on \(object)")
+    }
+
+    @Test(arguments: [
+        "self.a <=", "self.a.exists(x, x > 1)", "self.a + 1 > 2", "'open", "((((", "has(self)", "self.a = 1",
+        String(repeating: "(", count: 200) + "true" + String(repeating: ")", count: 200),
+        String(repeating: "!", count: 200) + "true",
+    ])
+    func refusesWhatItCannotEvaluate(_ rule: String) {
+        #expect(throws: CELRule.CompileError.self, "\(rule)") { try CELRule(rule: rule, message: nil) }
+    }
+
+    @Test func aMissingFieldIsAnErrorNotAVerdict() throws {
+        let rule = try CELRule(rule: "self.a < self.b", message: nil)
+        guard case .failure = rule.evaluate(["a": 1]) else {
+            Issue.record("a rule on a missing field evaluated")
+            return
+        }
+    }
+
+    @Test func aCRDWithARuleOutsideTheSubsetIsRefused() {
+        #expect(throws: StructuralSchema.Invalid.self) {
+            try StructuralSchema([
+                "type": "object", "x-kubernetes-validations": [["rule": "self.all(k, k != 'x')"]],
+            ])
+        }
+    }
+}
+
+/// The rules in crds/scalingpolicy.yaml refuse what `PolicySpec` calls a problem between
+/// fields, so `kubectl apply` refuses it at once (on kube-apiserver and the embedded server).
+@Suite struct ScalingPolicyCRDRuleTests {
+    static let schema = try? StructuralSchema(Fixtures.scalingPolicySchema)
+
+    static let simulated = #"{"target": {"kind": "Simulated", "name": "w", "simulation": {}}}"#
+
+    @Test(arguments: [
+        (simulated, #"{"minCapacity": 20, "maxCapacity": 5}"#, "minCapacity must not exceed maxCapacity"),
+        (simulated, #"{"minCapacity": 20}"#, "minCapacity must not exceed maxCapacity"),
+        (simulated, #"{"thresholds": {"scaleDownBelow": 80}}"#, "scaleDownBelow must be below scaleUpAbove"),
+        (simulated, #"{"target": {"simulation": null}}"#, "simulation is required"),
+        (simulated, #"{"metrics": {"source": "cloudwatch"}}"#, "must be an AutoScalingGroup"),
+        (simulated, #"{"metrics": {"source": "prometheus"}}"#, "prometheus.query is required"),
+        (#"{"target": {"kind": "AutoScalingGroup", "name": "g"}}"#, "{}", "region is required"),
+        (
+            #"{"target": {"kind": "Deployment", "name": "d"}}"#, #"{"metrics": {"source": "simulated"}}"#,
+            "needs target.simulation"
+        ),
+        (simulated, #"{"minCapacity": 5, "maxCapacity": 5}"#, ""),
+        (
+            #"{"target": {"kind": "AutoScalingGroup", "name": "g", "region": "eu-west-1"}}"#,
+            #"{"metrics": {"source": "cloudwatch"}}"#, ""
+        ),
+    ])
+    func rulesAgreeWithThePolicyEngine(_ base: String, _ override: String, _ message: String) throws {
+        let schema = try #require(Self.schema)
+        let spec = applyMergePatch(
+            try JSONValue(parsing: Data(override.utf8)), to: try JSONValue(parsing: Data(base.utf8)))
+        var object: JSONValue = ["apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "spec": spec]
+        schema.applyDefaults(&object)
+        let causes = schema.validate(object)
+        let engine = PolicySpec.parse(object["spec"])
+        if message.isEmpty {
+            #expect(causes.isEmpty, "\(causes)")
+            #expect((try? engine.get()) != nil, "the engine accepts it too")
+        } else {
+            #expect(causes.contains { $0.message.contains(message) }, "\(causes)")
+            guard case .failure = engine else {
+                Issue.record("the engine accepted what the CRD refuses: \(spec)")
+                return
+            }
+        }
     }
 }

@@ -7,15 +7,7 @@ import Testing
 /// The CRD and `SpecFields` say the same thing about every scalar field of spec: its type,
 /// range and default. A field added to one and not the other fails here.
 @Suite struct SpecFieldsTests {
-    static let schema: JSONValue = {
-        let text =
-            (try? String(contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml"), encoding: .utf8))
-            ?? ""
-        let crd = (try? YAML.parse(text)) ?? .null
-        return crd.value(at: ["spec", "versions"])?.arrayValue?.first?.value(at: [
-            "schema", "openAPIV3Schema", "properties", "spec",
-        ]) ?? .null
-    }()
+    static let schema: JSONValue = Fixtures.scalingPolicySchema.value(at: ["properties", "spec"]) ?? .null
 
     static func property(_ path: [String]) -> JSONValue? {
         var node: JSONValue? = schema
@@ -184,4 +176,62 @@ import Testing
         }
         #expect(invalid.description.contains(field), "\(invalid)")
     }
+}
+
+/// Every field the controller writes to status is declared in the CRD's status schema: a
+/// real kube-apiserver prunes undeclared fields, and a pruned pendingAction would lose the
+/// record that makes actions idempotent.
+@Suite struct StatusSchemaTests {
+    @Test func everyStatusFieldIsDeclared() throws {
+        let status = try #require(Self.statusSchema)
+        // Every field set (a field added to PolicyStatus and not here fails the Mirror check).
+        let t = "2026-01-01T00:00:00Z"
+        let action: JSONValue = ["id": "a", "from": 1, "to": 2, "reason": "r", "time": .string(t)]
+        let full = PolicyStatus(json: [
+            "observedGeneration": 1, "targetRef": "Simulated/w", "replicas": "1/2", "loadVsTarget": "1%/2%",
+            "forecastSummary": "x", "lastActionSummary": "x", "currentCapacity": 1, "inServiceCapacity": 1,
+            "desiredCapacity": 1, "mode": "Predictive", "currentLoad": .number(1.5), "currentUtilization": .number(1.5),
+            "lastScaleUpTime": .string(t), "lastScaleDownTime": .string(t), "lastAction": action,
+            "pendingAction": action,
+            "lastForecast": [
+                "time": .string(t), "load": .number(1.5), "quantile": .number(0.8), "leadTimeSeconds": 300,
+                "points": [["time": .string(t), "value": .number(1.5), "median": .number(1.5)]],
+            ],
+            "recommendations": [["time": .string(t), "capacity": 1]],
+            "model": [
+                "artefact": "file:///m", "version": "v", "trainedAt": .string(t), "loadedAt": .string(t),
+                "holdoutMAE": .number(1.5), "baseline": "b", "baselineMAE": .number(1.5),
+            ],
+            "conditions": [
+                [
+                    "type": "Ready", "status": "True", "observedGeneration": 1, "lastTransitionTime": .string(t),
+                    "reason": "R", "message": "m",
+                ]
+            ],
+        ])
+        for child in Mirror(reflecting: full).children {
+            #expect("\(child.value)" != "nil", "PolicyStatus.\(child.label ?? "?") is not set by this test")
+        }
+        var undeclared: [String] = []
+        func walk(_ value: JSONValue, _ schema: JSONValue?, _ path: String) {
+            guard let schema else {
+                undeclared.append(path)
+                return
+            }
+            switch value {
+            case .object(let fields):
+                for (key, child) in fields { walk(child, schema.value(at: ["properties", key]), "\(path).\(key)") }
+            case .array(let items):
+                for item in items { walk(item, schema["items"], "\(path)[]") }
+            default:
+                break
+            }
+        }
+        let json = full.json
+        #expect((json.objectValue?.count ?? 0) >= 20, "the status under test is populated")
+        walk(json, status, "status")
+        #expect(undeclared.isEmpty, "not in the CRD's status schema: \(undeclared)")
+    }
+
+    static var statusSchema: JSONValue? { Fixtures.scalingPolicySchema.value(at: ["properties", "status"]) }
 }
