@@ -71,7 +71,7 @@ extension APIServer {
             // A namespace waits for its contents (the "kubernetes" spec finalizer).
             if !finalizers.isEmpty || hasContents {
                 if object.value(at: ["metadata", "deletionTimestamp"]) != nil { return .unchanged }
-                object.setValue(.string(Timestamps.format(Date())), at: ["metadata", "deletionTimestamp"])
+                object.setValue(.string(Timestamps.format(configuration.now())), at: ["metadata", "deletionTimestamp"])
                 object.setValue(0, at: ["metadata", "deletionGracePeriodSeconds"])
                 if type.tracksGeneration {
                     object.setValue(

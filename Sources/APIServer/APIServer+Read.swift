@@ -113,7 +113,7 @@ extension APIServer {
             let table = TableRenderer.table(
                 for: request.type, objects: [object], resourceVersion: String(stored.resourceVersion),
                 continueToken: nil, includeHeaders: true,
-                includeObject: request.http.query("includeObject") ?? "Metadata", now: Date())
+                includeObject: request.http.query("includeObject") ?? "Metadata", now: configuration.now())
             send(writer, 200, table)
             return
         }
@@ -206,7 +206,7 @@ extension APIServer {
             let table = TableRenderer.table(
                 for: type, objects: page.map { view($0, type) }, resourceVersion: String(listVersion),
                 continueToken: continueToken, includeHeaders: true,
-                includeObject: request.http.query("includeObject") ?? "Metadata", now: Date()
+                includeObject: request.http.query("includeObject") ?? "Metadata", now: configuration.now()
             )
             send(writer, 200, table)
             return

@@ -71,7 +71,8 @@ extension APIServer {
                 line.append(
                     TableRenderer.table(
                         for: type, objects: [view(stored, type)], resourceVersion: String(stored.resourceVersion),
-                        continueToken: nil, includeHeaders: !sentHeaders, includeObject: includeObject, now: Date()
+                        continueToken: nil, includeHeaders: !sentHeaders, includeObject: includeObject,
+                        now: configuration.now()
                     ).serialized())
                 sentHeaders = true
             } else {

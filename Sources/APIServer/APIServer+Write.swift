@@ -194,12 +194,12 @@ extension APIServer {
         let unknown = try admit(&object, type, name: name)
         try fieldValidation(request, unknown: unknown, duplicates: duplicates, report: report)
         object.setValue(.string(UUID().uuidString.lowercased()), at: ["metadata", "uid"])
-        object.setValue(.string(Timestamps.format(Date())), at: ["metadata", "creationTimestamp"])
+        object.setValue(.string(Timestamps.format(configuration.now())), at: ["metadata", "creationTimestamp"])
         if type.tracksGeneration { object.setValue(1, at: ["metadata", "generation"]) }
         if recordsUpdate {
             ManagedFields.recordUpdate(
                 old: nil, new: &object, manager: request.fieldManager, subresource: nil, apiVersion: type.groupVersion,
-                now: Date())
+                now: configuration.now())
         }
         if request.isDryRun {
             respondWritten(writer, 201, object.serialized(), report)
@@ -366,7 +366,7 @@ extension APIServer {
                 do throws(ManagedFields.Conflict) {
                     patched = try ManagedFields.apply(
                         patch, to: base, manager: manager, force: request.flag("force"),
-                        subresource: request.subresource, apiVersion: type.groupVersion, now: Date())
+                        subresource: request.subresource, apiVersion: type.groupVersion, now: configuration.now())
                 } catch {
                     throw Self.applyConflict(error, type: type, name: name)
                 }
@@ -428,7 +428,7 @@ extension APIServer {
         do throws(ManagedFields.Conflict) {
             object = try ManagedFields.apply(
                 patch, to: nil, manager: manager, force: true, subresource: nil, apiVersion: type.groupVersion,
-                now: Date())
+                now: configuration.now())
         } catch {
             throw Self.applyConflict(error, type: type, name: name)
         }
@@ -509,7 +509,7 @@ extension APIServer {
             ManagedFields.recordUpdate(
                 old: old, new: &new, manager: request.fieldManager,
                 subresource: request.subresource == "status" ? "status" : nil, apiVersion: type.groupVersion,
-                now: Date())
+                now: configuration.now())
         }
         new.setValue(old.value(at: ["metadata", "resourceVersion"]), at: ["metadata", "resourceVersion"])
         if Self.withoutManagedFieldTimes(new) == Self.withoutManagedFieldTimes(old) { return .unchanged }

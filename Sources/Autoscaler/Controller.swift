@@ -30,6 +30,9 @@ public final class Controller: Sendable {
         /// Requeues are spread over this fraction of a step, so policies do not reconcile
         /// (and query their metrics sources) in one burst.
         public var requeueJitter = 0.1
+        /// Per-instance utilisation above which the dashboard counts an interval overloaded
+        /// (as `backtest --slo`).
+        public var sloUtilization = 80.0
         public init(namespace: String? = nil) { self.namespace = namespace }
     }
 
@@ -145,7 +148,10 @@ public final class Controller: Sendable {
             log.error(
                 "reconcile failed; retrying with backoff",
                 ["policy": key, "reason": reason, "error": "\(error)", "duration": Logger.seconds(elapsed() - started)])
-            queue.addRateLimited(key)
+            // A server that said when to come back (429/503 Retry-After) is not asked sooner
+            // (at most ten minutes: the header is the server's, not ours to trust blindly).
+            let retryAfter = (error as? KubeError)?.retryAfter.map { min($0, .seconds(600)) } ?? .zero
+            queue.addRateLimited(key, notBefore: retryAfter)
         }
         queue.done(key)
     }
@@ -296,6 +302,15 @@ public final class Controller: Sendable {
             now: at, capacity: capacity, history: history, model: model,
             calendar: await calendar(spec, namespace: policy.namespace), timeShift: binding.metrics.timeShift,
             metricsProblem: metricsProblem)
+    }
+
+    /// A policy's calendar events, for the dashboard (none when it has no readable calendar).
+    func calendarEvents(_ policy: JSONValue) async -> [CalendarEvent] {
+        guard case .success(let spec) = PolicySpec.parse(policy["spec"]),
+            case .events(let events) = await calendar(
+                spec, namespace: policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default")
+        else { return [] }
+        return events
     }
 
     private func calendar(_ spec: PolicySpec, namespace: String) async -> CalendarObservation {

@@ -1,3 +1,4 @@
+import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
@@ -98,15 +99,9 @@ struct Dashboard: Sendable {
             let namespace = request.pathParameters["namespace"] ?? ""
             let name = request.pathParameters["name"] ?? ""
             let key = "\(namespace)/\(name)"
-            let policy: JSONValue?
-            if controller.informer.hasSynced {
-                policy = controller.informer.cache.get(key)
-            } else {
-                policy = blocking {
-                    try? await controller.client.get(.scalingPolicies, namespace: namespace, name: name)
-                }
+            guard let policy = self.policy(namespace: namespace, name: name) else {
+                return respondJSON(writer, 404, ["error": .string("no ScalingPolicy \(key)")])
             }
-            guard let policy else { return respondJSON(writer, 404, ["error": .string("no ScalingPolicy \(key)")]) }
             // Events are best effort: the page still charts when they cannot be listed.
             let events =
                 blocking {
@@ -121,9 +116,52 @@ struct Dashboard: Sendable {
                     policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
                     events: events, generatedAt: controller.now()))
         }
+        router.add("GET", "/api/v1/policies/{namespace}/{name}/charts") { request, writer in
+            let namespace = request.pathParameters["namespace"] ?? ""
+            let name = request.pathParameters["name"] ?? ""
+            let key = "\(namespace)/\(name)"
+            guard let policy = self.policy(namespace: namespace, name: name) else {
+                return respondJSON(writer, 404, ["error": .string("no ScalingPolicy \(key)")])
+            }
+            let width = request.query("width").flatMap(Double.init).flatMap { $0.isFinite ? $0 : nil } ?? 960
+            let events = blocking { await controller.calendarEvents(policy) }
+            let charts = DashboardCharts.charts(
+                policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
+                events: events, slo: controller.configuration.sloUtilization, width: width)
+            respondJSON(
+                writer, 200,
+                [
+                    "charts": .array(
+                        charts.map { ["id": .string($0.id), "title": .string($0.title), "svg": .string($0.svg)] })
+                ])
+        }
+        router.add("GET", "/api/v1/comparison") { _, writer in
+            let (listed, _) = self.policies()
+            let policies = (try? listed.get()) ?? []
+            let inputs = policies.map { policy in
+                let key =
+                    "\(policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default")/"
+                    + "\(policy.value(at: ["metadata", "name"])?.stringValue ?? "")"
+                return PolicyComparison.Input(
+                    key: key, mode: policy.value(at: ["spec", "mode"])?.stringValue ?? "Predictive",
+                    samples: controller.history.samples(key), actions: controller.history.actions(key))
+            }
+            var events: [CalendarEvent] = []
+            for policy in policies where policy.value(at: ["spec", "calendar"]) != nil {
+                events += blocking { await controller.calendarEvents(policy) }
+            }
+            let comparison = PolicyComparison(
+                inputs.sorted { $0.key < $1.key }, slo: controller.configuration.sloUtilization, events: events)
+            respondJSON(writer, 200, ["comparison": comparison?.json ?? .null])
+        }
         router.add("GET", "/api/v1/stream") { _, writer in
             stream(writer)
         }
+    }
+
+    private func policy(namespace: String, name: String) -> JSONValue? {
+        if controller.informer.hasSynced { return controller.informer.cache.get("\(namespace)/\(name)") }
+        return blocking { try? await controller.client.get(.scalingPolicies, namespace: namespace, name: name) }
     }
 
     private func policies() -> (Result<[JSONValue], KubeError>, reconciling: Bool) {

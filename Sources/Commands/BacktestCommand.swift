@@ -271,7 +271,10 @@ enum BacktestCommand: Subcommand {
         if let matchedUtilization { report["matched_cost_target_utilization"] = matchedUtilization }
         if let htmlPath {
             try AtomicFile.write(
-                Data(BacktestReport.html(title: "Forescale backtest: \(tracePath)", results: results, slo: slo).utf8),
+                Data(
+                    BacktestReport.html(
+                        title: "Forescale backtest: \(tracePath)", results: results, slo: slo, events: events
+                    ).utf8),
                 to: htmlPath)
             report["html"] = htmlPath
         }
@@ -303,10 +306,11 @@ enum BacktestCommand: Subcommand {
                         matchedUtilization))
             }
             for comparison in comparisons {
+                let reduction = comparison["overload_reduction_percent"] as! Double
                 print(
                     String(
-                        format: "predictive vs %@: %.0f %% fewer overload intervals, %+.1f %% instance-hours",
-                        comparison["against"] as! String, comparison["overload_reduction_percent"] as! Double,
+                        format: "predictive vs %@: %.0f %% %@ overload intervals, %+.1f %% instance-hours",
+                        comparison["against"] as! String, abs(reduction), reduction < 0 ? "more" : "fewer",
                         comparison["instance_hours_change_percent"] as! Double))
             }
         }

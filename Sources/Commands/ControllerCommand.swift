@@ -14,7 +14,7 @@ public enum ControllerCommand: Subcommand {
                                     [--lease-namespace NS] [--identity ID]
                                     [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
                                     [--dashboard-address 127.0.0.1] [--dashboard-port 8081] [--no-dashboard]
-                                    [--dashboard-history-mb 64] [--model-root DIR]...
+                                    [--dashboard-history-mb 64] [--slo 80] [--model-root DIR]...
                                     [--aws]
 
         Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
@@ -24,9 +24,12 @@ public enum ControllerCommand: Subcommand {
         /readyz on --metrics-address:--metrics-port, and the read-only dashboard (/,
         /api/v1/policies, …: every watched namespace's policies and Events) on
         --dashboard-address:--dashboard-port, loopback by default (kubectl port-forward reaches
-        it); its history (a day per policy at most) is held to --dashboard-history-mb of memory.
+        it); its history (a day per policy at most) is held to --dashboard-history-mb of memory,
+        and it counts an interval overloaded above --slo % utilisation per instance.
         file:// model artefacts and simulation traces are read only under a --model-root
         (repeatable; none by default: a policy cannot make the controller open local files).
+        --model-root /models=DIR mounts DIR at /models, as the image does: the examples'
+        file:///models/seed-load.fsm then reads DIR/seed-load.fsm (locally: /models=Models).
         SIGTERM or SIGINT: in-flight reconciles finish and the lease is released.
         --aws enables AutoScalingGroup targets, with credentials from the standard chain
         (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
@@ -55,6 +58,7 @@ public enum ControllerCommand: Subcommand {
         let noDashboard = arguments.flag("no-dashboard")
         let modelRoots = try arguments.options("model-root")
         let historyMegabytes = try arguments.option("dashboard-history-mb", default: 64)
+        let slo = try arguments.option("slo", default: 80.0)
         let useAWS = arguments.flag("aws")
         let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         try arguments.finish()
@@ -62,7 +66,10 @@ public enum ControllerCommand: Subcommand {
         guard (0...65535).contains(metricsPort), (0...65535).contains(dashboardPort) else {
             throw UsageError("--metrics-port and --dashboard-port must be between 0 and 65535")
         }
-        guard historyMegabytes >= 1 else { throw UsageError("--dashboard-history-mb must be at least 1") }
+        guard (1...1_048_576).contains(historyMegabytes) else {
+            throw UsageError("--dashboard-history-mb must be between 1 and 1048576")
+        }
+        guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
         guard leaderElect == "true" || leaderElect == "false" else {
             throw UsageError("--leader-elect must be true or false")
         }
@@ -83,13 +90,14 @@ public enum ControllerCommand: Subcommand {
         configuration.workers = workers
         configuration.reportingInstance = identity
         configuration.historyMemoryBudget = historyMegabytes << 20
+        configuration.sloUtilization = slo
         let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
         let region =
             ProcessInfo.processInfo.environment["AWS_REGION"] ?? ProcessInfo.processInfo.environment[
                 "AWS_DEFAULT_REGION"] ?? "us-east-1"
         let fileRoots = FileRoots(modelRoots)
         guard fileRoots.roots.count == modelRoots.count else {
-            throw UsageError("--model-root: every root must be an existing directory")
+            throw UsageError("--model-root: every root (DIR or /PREFIX=DIR) must be an existing directory")
         }
         let models = ModelRegistry(fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region))
         let targets = TargetRegistry(

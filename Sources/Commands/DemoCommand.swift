@@ -11,9 +11,9 @@ enum DemoCommand: Subcommand {
     static let name = "demo"
     static let summary = "run the whole system on this machine: API server, simulated target, model, controller"
     static let usage = """
-        Usage: forescale demo [--data-dir DIR] [--speed 300] [--duration SECONDS] [--port 0]
+        Usage: forescale demo [--data-dir DIR] [--speed 300] [--duration SECONDS] [--virtual-hours H] [--port 0]
                               [--dashboard-address 127.0.0.1] [--dashboard-port 8080]
-                              [--model Models/seed-load.fsm] [--crd crds/scalingpolicy.yaml]
+                              [--model Models/seed-load.fsm] [--crd crds/scalingpolicy.yaml] [--slo 80]
 
         Starts the embedded API server (kubeconfig in DIR), applies the ScalingPolicy CRD, a
         sales calendar and two policies on simulated targets replaying the prototype's synthetic
@@ -21,20 +21,32 @@ enum DemoCommand: Subcommand {
         present, and runs the controller in virtual time (--speed virtual seconds per second:
         300 = one 5-minute step per second). A sale day begins four virtual hours in.
         The dashboard (and /metrics) is served on --dashboard-address:--dashboard-port, loopback
-        by default (0 picks a free port). Runs until Ctrl-C or --duration (real seconds).
+        by default (0 picks a free port). Runs until Ctrl-C or --duration (real seconds), then
+        prints the two policies side by side over the same virtual hours: overload intervals
+        (utilisation above --slo), instance-hours, actions, and the capacity each had when the
+        sale began (the dashboard shows the same comparison live). Everything the demo shows —
+        its output, the dashboard, status, Events, object timestamps — reads one virtual clock.
+        --virtual-hours H stops the controller H virtual hours in and prints the comparison
+        then; the dashboard keeps showing that moment until Ctrl-C or --duration.
         """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         let dataDirectoryOption = try arguments.option("data-dir")
         let speed = try arguments.option("speed", default: 300.0)
         let duration = try arguments.option("duration", as: Double.self)
+        let virtualHours = try arguments.option("virtual-hours", as: Double.self)
         let port = try arguments.option("port", default: 0)
         let dashboardAddress = try arguments.option("dashboard-address") ?? "127.0.0.1"
         let dashboardPort = try arguments.option("dashboard-port", default: 8080)
         let modelPath = try arguments.option("model") ?? locate("Models/seed-load.fsm")
         let crdPath = try arguments.option("crd") ?? locate("crds/scalingpolicy.yaml")
+        let slo = try arguments.option("slo", default: 80.0)
         try arguments.finish()
+        guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
         guard speed > 0, speed <= 1_000_000 else { throw UsageError("--speed must be in (0, 1000000]") }
+        if let virtualHours, !(virtualHours > 0 && virtualHours <= 8760) {
+            throw UsageError("--virtual-hours must be a positive number of hours (at most 8760)")
+        }
         if let duration, !(duration > 0 && duration <= 31_536_000) {
             throw UsageError("--duration must be a positive number of seconds")
         }
@@ -68,12 +80,23 @@ enum DemoCommand: Subcommand {
             try trainDefaultModel(to: modelPath, now: Date())
         }
 
+        // One clock for everything the demo shows: virtual time, in the controller, its Events
+        // and the API server's timestamps alike. The trace is shifted by whole weeks so its
+        // time of day and weekday are kept.
+        let anchor = Date()
+        let virtualStart = try SeedScenario.virtualStart(anchor: anchor).start
+        let realStart = ContinuousClock.now
+        let now: @Sendable () -> Date = {
+            virtualStart.addingTimeInterval((ContinuousClock.now - realStart).seconds * speed)
+        }
+
         // API server and client.
         let server: APIServer
         do {
-            server = try APIServer(
-                configuration: .init(
-                    dataDirectory: dataDirectory + "/apiserver", port: port, token: APIServer.generateToken()))
+            var serverConfiguration = APIServer.Configuration(
+                dataDirectory: dataDirectory + "/apiserver", port: port, token: APIServer.generateToken())
+            serverConfiguration.now = now
+            server = try APIServer(configuration: serverConfiguration)
         } catch {
             throw InputFileError(path: dataDirectory, problem: "\(error)")
         }
@@ -86,14 +109,6 @@ enum DemoCommand: Subcommand {
         defer {
             client.shutdown()
             server.shutdown()
-        }
-
-        // Virtual time: the trace is shifted by whole weeks so its time of day and weekday are kept.
-        let anchor = Date()
-        let virtualStart = try SeedScenario.virtualStart(anchor: anchor).start
-        let realStart = ContinuousClock.now
-        let now: @Sendable () -> Date = {
-            virtualStart.addingTimeInterval((ContinuousClock.now - realStart).seconds * speed)
         }
 
         try await applyOrUpdate(client, .customResourceDefinitions, namespace: nil, crd)
@@ -110,6 +125,7 @@ enum DemoCommand: Subcommand {
 
         var configuration = Controller.Configuration(namespace: "default")
         configuration.speed = speed
+        configuration.sloUtilization = slo
         configuration.reportingInstance = "forescale-demo"
         // Local files the demo's policies may name: the repository's models and examples, and the data directory.
         let fileRoots = FileRoots([
@@ -118,7 +134,8 @@ enum DemoCommand: Subcommand {
         let controller = Controller(
             client: client, configuration: configuration,
             targets: TargetRegistry(client: client, anchor: anchor, fileRoots: fileRoots),
-            models: ModelRegistry(fileRoots: fileRoots), now: now)
+            models: ModelRegistry(fileRoots: fileRoots), clock: ContinuousClock(), now: now,
+            log: Logger(now: now))
         let endpoint: ControllerEndpoint
         do {
             endpoint = try ControllerEndpoint.start(
@@ -146,32 +163,88 @@ enum DemoCommand: Subcommand {
             """)
         let running = Task { await controller.run() }
         let progress = Task {
+            var printed = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(10))
-                guard let policy = controller.informer.cache.get("default/web"),
-                    let reactive = controller.informer.cache.get("default/web-reactive")
-                else { continue }
-                let load = policy.value(at: ["status", "currentLoad"]).map { FieldSelector.text($0) } ?? "-"
-                print(
-                    "\(Timestamps.format(now()))  load \(load)  predictive capacity "
-                        + "\(FieldSelector.text(policy.value(at: ["status", "currentCapacity"])))  reactive capacity "
-                        + "\(FieldSelector.text(reactive.value(at: ["status", "currentCapacity"])))"
-                )
+                guard let line = progressLine(controller, now: now()) else { continue }
+                if printed % 20 == 0 { print(progressHeader) }
+                print(line)
+                printed += 1
             }
+        }
+        // --virtual-hours: the controller stops there and the comparison is printed; the
+        // dashboard keeps showing that moment (screenshots, a talk) until Ctrl-C or --duration.
+        let virtualEnd = virtualHours.map { virtualStart.addingTimeInterval($0 * 3600) }
+        let stopped = Task {
+            guard let virtualEnd else { return }
+            while !Task.isCancelled, now() < virtualEnd { try? await Task.sleep(for: .milliseconds(100)) }
+            guard !Task.isCancelled else { return }
+            progress.cancel()
+            running.cancel()
+            await running.value
+            printSummary(controller, anchor: anchor, now: now(), slo: configuration.sloUtilization, dataDirectory)
+            print(
+                "the controller stopped at \(Timestamps.format(virtualEnd)); the dashboard stays up (Ctrl-C stops it)")
         }
         if let duration {
             try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
         } else {
             _ = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
         }
-        progress.cancel()
-        running.cancel()
-        await running.value
-        print(
-            "forescale demo: stopped after \(controller.metrics.reconcileCount) reconciles; state kept in "
-                + "\(dataDirectory)"
-        )
+        let finishedEarlier = virtualEnd.map { now() >= $0 } ?? false
+        if finishedEarlier {
+            await stopped.value
+        } else {
+            stopped.cancel()
+            progress.cancel()
+            running.cancel()
+            await running.value
+            printSummary(controller, anchor: anchor, now: now(), slo: configuration.sloUtilization, dataDirectory)
+        }
         return ExitCode.success
+    }
+
+    /// Where it stopped, then the two policies side by side.
+    static func printSummary(_ controller: Controller, anchor: Date, now: Date, slo: Double, _ dataDirectory: String) {
+        print(
+            "\nforescale demo: stopped at \(Timestamps.format(now)) (virtual) after "
+                + "\(controller.metrics.reconcileCount) reconciles; state kept in \(dataDirectory)")
+        let events = (try? SeedScenario.events(anchor: anchor)) ?? []
+        guard
+            let comparison = PolicyComparison(
+                ["default/web", "default/web-reactive"].map { key in
+                    PolicyComparison.Input(
+                        key: key, mode: key.hasSuffix("reactive") ? "Reactive" : "Predictive",
+                        samples: controller.history.samples(key), actions: controller.history.actions(key))
+                }, slo: slo, events: events)
+        else {
+            print("too short to compare the policies: run for at least a few virtual steps")
+            return
+        }
+        print(
+            "\nPredictive vs. reactive over the same \(String(format: "%.1f", comparison.hours)) virtual hours "
+                + "(overload: utilisation above \(Int(comparison.slo)) %):")
+        print(TextTable.render(header: comparison.table[0], rows: Array(comparison.table.dropFirst())))
+        if comparison.event == nil {
+            print("(the sale day begins 4 virtual hours in: run longer, or faster with --speed, to see it)")
+        }
+    }
+
+    static let progressHeader =
+        "virtual time (UTC)     load  predictive: in service  util  reactive: in service  util"
+
+    /// One aligned progress row: load (% of one instance) and each policy's capacity and utilisation.
+    static func progressLine(_ controller: Controller, now: Date) -> String? {
+        let predictive = controller.history.samples("default/web").last
+        let reactive = controller.history.samples("default/web-reactive").last
+        guard let predictive, let reactive else { return nil }
+        func utilisation(_ sample: PolicyHistory.Sample) -> String {
+            sample.load.map { String(format: "%3.0f %%", $0 / Double(max(1, sample.inServiceCapacity))) } ?? "   –"
+        }
+        let load = predictive.load.map { String(format: "%5.0f", $0) } ?? "    –"
+        return String(
+            format: "%@  %@  %22ld  %@  %20ld  %@", Timestamps.format(now), load, predictive.inServiceCapacity,
+            utilisation(predictive), reactive.inServiceCapacity, utilisation(reactive))
     }
 
     /// A path relative to the working directory, else relative to the repository this

@@ -25,7 +25,8 @@ public enum TrainerCommand: Subcommand {
         versioned key, then the pointer key the policy reads. Records the outcome in the policy
         status (status.training) and an Event (ModelPromoted / ModelRejected).
         --all shards policies by JOB_COMPLETION_INDEX / JOB_COMPLETIONS (an Indexed Job).
-        file:// artefacts and simulation traces are read and written only under a --model-root.
+        file:// artefacts and simulation traces are read and written only under a --model-root
+        (/PREFIX=DIR mounts DIR at PREFIX, as the controller's).
         Exit 0 when every policy trained (promoted or not), 1 if any failed.
         """
 
@@ -49,7 +50,7 @@ public enum TrainerCommand: Subcommand {
         try arguments.finish()
         let fileRoots = FileRoots(modelRoots)
         guard fileRoots.roots.count == modelRoots.count else {
-            throw UsageError("--model-root: every root must be an existing directory")
+            throw UsageError("--model-root: every root (DIR or /PREFIX=DIR) must be an existing directory")
         }
         guard (policyKey != nil) != all else {
             throw UsageError("give exactly one of --policy NAMESPACE/NAME and --all")

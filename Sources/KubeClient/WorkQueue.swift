@@ -49,10 +49,10 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
     }
 
     /// A failed key: retried after its exponential backoff, under the global token bucket.
-    public func addRateLimited(_ key: Key) {
+    public func addRateLimited(_ key: Key, notBefore: Duration = .zero) {
         let current = now()
         let due = inner.withLock { inner -> Duration? in
-            inner.state.addRateLimited(key, now: current)
+            inner.state.addRateLimited(key, now: current, notBefore: notBefore)
             return inner.state.nextWakeUp
         }
         if let due { wake(after: max(.zero, due - current)) }

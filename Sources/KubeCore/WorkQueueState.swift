@@ -43,9 +43,10 @@ public struct WorkQueueState<Key: Hashable & Sendable>: Sendable {
         }
     }
 
-    /// A failed key: retried after the limiter's delay.
-    public mutating func addRateLimited(_ key: Key, now: Duration) {
-        add(key, due: now + limiter.when(key, now: now), now: now)
+    /// A failed key: retried after the limiter's delay, and not before `notBefore` from now
+    /// (a server's Retry-After).
+    public mutating func addRateLimited(_ key: Key, now: Duration, notBefore: Duration = .zero) {
+        add(key, due: now + max(limiter.when(key, now: now), notBefore), now: now)
     }
 
     public mutating func forget(_ key: Key) {

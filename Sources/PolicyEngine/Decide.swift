@@ -107,7 +107,9 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
         basis = .noMetrics
     }
 
-    // Calendar pre-warm: from start − leadTime, hold at least the capacity for the event's
+    // Calendar pre-warm: from start − (leadTime + one step) — the last pass that can still
+    // start instances a lead time before the event, whatever the reconcile phase — hold at
+    // least the capacity for the event's
     // expected load (current load × multiplier); once it has begun, hold the capacity — until
     // the event ends with holdThroughEvent, else for one stabilization window while its ramp
     // settles; then the forecast (which knows the calendar) and the load decide, so a
@@ -115,7 +117,7 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
     var floor = 0
     let load = input.currentLoad ?? 0
     for event in input.events
-    where input.now >= event.start.addingTimeInterval(-policy.leadTimeSeconds)
+    where input.now >= event.start.addingTimeInterval(-(policy.leadTimeSeconds + policy.stepSeconds))
         && input.now
             < (policy.holdThroughEvent
                 ? event.end : min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds)))

@@ -4,11 +4,15 @@ import TestSupport
 import Testing
 import Transport
 
-/// The dashboard as a user sees it: `forescale demo` (the built binary) serving it, loaded in
-/// headless Chromium (Debian's `chromium`, installed by `make deps`) on a desktop and a
-/// phone viewport, driven over the DevTools protocol by Tests/Fixtures/peers/dashboard_probe.py.
+/// The dashboard and the backtest report as a user sees them: `forescale demo` (the built
+/// binary) serving the dashboard, loaded in headless Chromium (Debian's `chromium`, installed
+/// by `make deps`) at desktop and phone widths, driven over the DevTools protocol by
+/// Tests/Fixtures/peers/dashboard_probe.py. A screenshot of every view is kept in
+/// .build/screenshots/ (what the README and the release notes show).
 @Suite struct DashboardTests {
-    @Test func chromiumShowsPoliciesAndLiveCharts() async throws {
+    static let screenshots = Fixtures.root.appendingPathComponent(".build/screenshots").path
+
+    @Test func chromiumShowsPoliciesChartsAndTheReport() async throws {
         guard Subprocess.isAvailable("chromium") else {
             Issue.record(
                 "chromium is not installed (make deps installs it): the dashboard cannot be checked in a browser")
@@ -20,7 +24,8 @@ import Transport
         let demo = try await PeerProcess.start(
             binary,
             [
-                "demo", "--speed", "1800", "--dashboard-port", "0", "--data-dir", directory.file("demo"),
+                "demo", "--speed", "1800", "--virtual-hours", "10", "--dashboard-port", "0", "--data-dir",
+                directory.file("demo"),
                 "--model", Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path,
                 "--crd", Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml").path,
             ]
@@ -31,53 +36,146 @@ import Transport
         defer { demo.stop() }
         let base = "http://127.0.0.1:\(demo.port)"
 
-        // Wait (real time) until the predictive policy has scaled for the sale: 8 virtual hours.
+        // Wait (real time) until the controller has stopped at 10 virtual hours: the sale day
+        // began 4 hours in, and the pages then show one fixed moment however slow the machine.
         let http = HTTPClient()
         defer { http.shutdown() }
-        var actions: [JSONValue] = []
-        for _ in 0..<120 where actions.isEmpty {
+        var comparison: JSONValue = .null
+        for _ in 0..<120 {
             try await Task.sleep(for: .milliseconds(500))
-            let response = try await http.execute(HTTPRequest(url: base + "/api/v1/policies/default/web/history"))
+            let response = try await http.execute(HTTPRequest(url: base + "/api/v1/comparison"))
             guard response.status == 200 else { continue }
-            actions = try JSONValue(parsing: response.body)["actions"]?.arrayValue ?? []
+            comparison = try JSONValue(parsing: response.body)["comparison"] ?? .null
+            if let start = comparison.value(at: ["event", "start"])?.stringValue.flatMap(Timestamps.parse),
+                let end = comparison["end"]?.stringValue.flatMap(Timestamps.parse),
+                end.timeIntervalSince(start) > 5.5 * 3600
+            {
+                break
+            }
         }
-        #expect(!actions.isEmpty, "the demo's predictive policy scaled within 60 s")
+        try await Task.sleep(for: .seconds(1))
+        #expect(
+            comparison["event"] != nil && comparison["event"] != .null, "10 virtual hours within 60 s: \(comparison)")
 
-        let shots = directory.file("screenshots")
-        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
-        let probe = try await Subprocess.run("python3", [Fixtures.path("peers/dashboard_probe.py"), base, shots, "60"])
+        // The backtest report of the last days of the seed trace (a sale day among them).
+        let report = directory.file("report.html")
+        let backtest = try await ForescaleBinary.run([
+            "backtest", "--trace", "seed", "--start-step", "7800", "--html", report,
+            "--model", Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path,
+        ])
+        #expect(backtest.status == 0, "\(backtest.stderr)")
+
+        try FileManager.default.createDirectory(atPath: Self.screenshots, withIntermediateDirectories: true)
+        let policy = "\(base)/?live=0#/policies/default/web"
+        let views: JSONValue = [
+            ["name": "list", "url": .string(base + "/?live=0"), "width": 1400, "height": 900],
+            ["name": "list-phone", "url": .string(base + "/?live=0"), "width": 390, "height": 844],
+            ["name": "policy", "url": .string(policy), "width": 1400, "height": 1000, "charts": true],
+            ["name": "policy-phone", "url": .string(policy), "width": 390, "height": 844, "charts": true],
+            [
+                "name": "reactive", "url": .string(base + "/?live=0#/policies/default/web-reactive"), "width": 1400,
+                "height": 1000, "charts": true,
+            ],
+            ["name": "live", "url": .string(base + "/#/policies/default/web"), "width": 1280, "height": 900],
+            ["name": "report", "url": .string("file://" + report), "width": 1400, "height": 1000, "charts": true],
+            ["name": "report-phone", "url": .string("file://" + report), "width": 390, "height": 844, "charts": true],
+        ]
+        let probe = try await Subprocess.run(
+            "python3",
+            [
+                Fixtures.path("peers/dashboard_probe.py"), String(decoding: views.serialized(), as: UTF8.self),
+                Self.screenshots, "60",
+            ])
         #expect(probe.status == 0, "\(probe.stderr)")
-        let report = try JSONValue(parsing: Data(probe.stdout.utf8))
+        let pages = try JSONValue(parsing: Data(probe.stdout.utf8))
 
-        let list = try #require(report["list"])
-        #expect(list["state"] == "ready")
-        #expect(list["policies"] == ["default/web", "default/web-reactive"])
-        #expect(list["externalResources"] == [])
-        #expect(list["live"] == "● live", "the page subscribed to the server-sent events")
+        for name in ["list", "list-phone"] {
+            let list = try #require(pages[name])
+            #expect(list["state"] == "ready" && list["live"]?.stringValue?.hasPrefix("static") == true, "\(name)")
+            #expect(list["policies"] == ["default/web", "default/web-reactive"])
+            #expect(list["externalResources"] == [])
+            #expect(list["overflowing"] == [], "\(name): nothing wider than the viewport")
+            let rows = list["comparison"]?.arrayValue ?? []
+            #expect(rows.map { $0.arrayValue?.first?.stringValue ?? "" } == ["default/web", "default/web-reactive"])
+            let head = list["comparisonHead"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(head.contains("Overload intervals") && head.contains("Instance-hours"))
+            #expect(head.contains { $0.hasPrefix("In service at sale-day") }, "the sale's pre-warm: \(head)")
+        }
+        #expect(
+            pages["list"]?["headerHeights"]?.arrayValue?.allSatisfy { ($0.intValue ?? 99) < 40 } == true,
+            "desktop table headers on one line: \(String(describing: pages["list"]?["headerHeights"]))")
 
-        for view in ["policy", "phone"] {
-            let page = try #require(report[view])
-            #expect(page["state"] == "ready", "\(view): \(page)")
-            #expect(page["error"] == .null)
-            let charts = page["charts"]?.arrayValue ?? []
-            #expect(charts.map { $0["id"]?.stringValue ?? "" } == ["load-chart", "capacity-chart"])
-            #expect(charts.allSatisfy { ($0["points"]?.intValue ?? 0) > 10 }, "\(view): non-empty series: \(charts)")
-            #expect(
-                charts.first?["bands"] == 1 && charts.first?["paths"] == 2,
-                "load and forecast lines over the forecast band")
-            #expect(
-                charts.last?["paths"] == 3 && (charts.last?["actions"]?.intValue ?? 0) >= 1,
-                "capacity lines with the scale actions marked")
-            #expect((page["events"]?.intValue ?? 0) >= 1)
-            #expect((page["modelRows"]?.intValue ?? 0) >= 7)
-            #expect(page["headings"]?.arrayValue?.contains("Promotion history") == true)
+        func charts(_ view: String) -> [String: JSONValue] {
+            var byID: [String: JSONValue] = [:]
+            for chart in pages[view]?["charts"]?.arrayValue ?? [] { byID[chart["id"]?.stringValue ?? ""] = chart }
+            return byID
+        }
+        func strings(_ value: JSONValue?) -> [String] { value?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        for view in ["policy", "policy-phone", "reactive"] {
+            let page = try #require(pages[view])
+            #expect(page["state"] == "ready" && page["error"] == .null, "\(view): \(page)")
+            let byID = charts(view)
+            #expect(Set(byID.keys) == ["load-chart", "utilisation-chart", "capacity-chart"], "\(view)")
+            for (id, chart) in byID {
+                #expect((chart["points"]?.intValue ?? 0) > 10, "\(view) \(id): data")
+                #expect(strings(chart["units"]).count == 2, "\(view) \(id): a unit and UTC")
+                let ticks = strings(chart["yTicks"]).compactMap(Double.init)
+                let steps = Set(zip(ticks, ticks.dropFirst()).map { ($1 - $0) * 1000 }.map { Int($0.rounded()) })
+                #expect(ticks.count >= 3 && steps.count == 1, "\(view) \(id): evenly spaced y ticks: \(ticks)")
+                #expect(strings(chart["timeTicks"]).count >= 2, "\(view) \(id): a time axis")
+            }
+            let load = try #require(byID["load-chart"])
+            let series = Set(strings(load["series"]))
+            #expect(series.isSuperset(of: ["load", "capacity", "slo-load"]), "capacity over the load: \(series)")
+            let legend = strings(load["legend"])
+            #expect(legend.contains("in-service capacity (100 %)") && legend.contains("load the SLO allows (80 %)"))
+            if view == "reactive" {
+                #expect(
+                    !series.contains("forecast") && !legend.contains { $0.hasPrefix("forecast") }, "no forecast drawn")
+                #expect(load["calendar"] == 0, "the reactive policy has no calendar")
+            } else {
+                #expect(series.contains("forecast") && legend.contains { $0.hasPrefix("forecast p80") })
+                #expect(
+                    (load["calendar"]?.intValue ?? 0) >= 1 && legend.contains("calendar event"), "the sale is shaded")
+            }
+            let utilisation = try #require(byID["utilisation-chart"])
+            #expect(strings(utilisation["rules"]) == ["target 60 %", "SLO 80 %"])
+            if (utilisation["overloads"]?.intValue ?? 0) > 0 {
+                #expect(strings(utilisation["legend"]).contains("overload (above the SLO)"))
+            }
+            let capacity = try #require(byID["capacity-chart"])
+            #expect(Set(strings(capacity["series"])) == ["inService", "current", "desired"])
+            #expect((capacity["actions"]?.intValue ?? 0) >= 1 && strings(capacity["legend"]).contains("scale-up"))
+            #expect(strings(capacity["yTicks"]).allSatisfy { !$0.contains(".") }, "whole instances")
             #expect(page["overflowing"] == [], "\(view): nothing wider than the viewport")
-            let screenshot = try #require(page["screenshot"]?.stringValue)
-            let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
+            if view == "reactive" {
+                #expect(page["modelRows"] == 0 && page["headings"]?.arrayValue?.contains("Promotion history") == false)
+            } else {
+                #expect((page["modelRows"]?.intValue ?? 0) >= 7 && (page["events"]?.intValue ?? 0) >= 1)
+            }
+        }
+        #expect(pages["policy-phone"]?["scrollWidth"] == 390)
+        // Every chart of a page on one time axis: the same first and last time labels.
+        let axes = Set(charts("policy").values.map { strings($0["timeTicks"]) })
+        #expect(axes.count == 1, "one time axis: \(axes)")
+        #expect(pages["live"]?["live"]?.stringValue?.hasPrefix("● live") == true, "the live page subscribes")
+
+        for view in ["report", "report-phone"] {
+            let byID = charts(view)
+            #expect(
+                Set(byID.keys).isSuperset(of: [
+                    "load-chart", "zoom-load-chart", "capacity-predictive", "capacity-reactive", "capacity-threshold",
+                ]), "\(view): \(byID.keys.sorted())")
+            #expect((byID["load-chart"]?["calendar"]?.intValue ?? 0) >= 1, "\(view): the sale day shaded")
+            #expect(
+                byID.values.contains { ($0["overloads"]?.intValue ?? 0) > 0 }, "\(view): overload intervals marked")
+            #expect(pages[view]?["overflowing"] == [], "\(view): nothing wider than the viewport")
+        }
+        for name in ["list", "list-phone", "policy", "policy-phone", "reactive", "live", "report", "report-phone"] {
+            let png = try Data(contentsOf: URL(fileURLWithPath: "\(Self.screenshots)/\(name).png"))
             #expect(
                 png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000,
-                "\(view): a real screenshot (\(png.count) bytes)")
+                "\(name): a real screenshot (\(png.count) bytes)")
         }
-        #expect(report["phone"]?["scrollWidth"] == 390)
     }
 }

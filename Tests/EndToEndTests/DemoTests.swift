@@ -17,11 +17,44 @@ import Testing
         #expect(result.stdout.contains("forescale demo is running"))
         #expect(result.stdout.contains("get sp -w"))
         #expect(result.stdout.contains("dashboard:   http://127.0.0.1:"))
-        let reconciles =
-            result.stdout.components(separatedBy: "stopped after ").last.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+        let reconciles = result.stdout.firstMatch(of: /after (\d+) reconciles/).flatMap { Int($0.1) } ?? 0
         #expect(reconciles >= 10, "\(result.stdout)")
         #expect(FileManager.default.fileExists(atPath: directory.file("kubeconfig")))
         #expect(FileManager.default.fileExists(atPath: directory.file("apiserver/wal.jsonl")))
+
+        // It ends with the two policies side by side.
+        #expect(result.stdout.contains("Predictive vs. reactive over the same"), "\(result.stdout)")
+        let table = result.stdout.components(separatedBy: "Predictive vs. reactive").last ?? ""
+        #expect(table.contains("overload intervals") && table.contains("instance-hours") && table.contains("actions"))
+        #expect(table.contains("default/web ") && table.contains("default/web-reactive"))
+
+        // One clock: the API server's timestamps, the Events and the log read the virtual time
+        // the demo announced (days before the real now), not the machine's.
+        let announced = result.stdout.components(separatedBy: "virtual time ").dropFirst().first?.prefix(20)
+        let virtualStart = try #require(announced.flatMap { Timestamps.parse(String($0)) })
+        #expect(Date().timeIntervalSince(virtualStart) > 86_400, "the seed scenario starts in the past")
+        let wal = try String(contentsOfFile: directory.file("apiserver/wal.jsonl"), encoding: .utf8)
+        var stamps: [Date] = []
+        for line in wal.split(separator: "\n") {
+            guard let record = try? JSONValue(parsing: Data(line.utf8)), let object = record["o"] else { continue }
+            for time in [object.value(at: ["metadata", "creationTimestamp"]), object["eventTime"]] {
+                if let text = time?.stringValue, let date = Timestamps.parse(text) { stamps.append(date) }
+            }
+        }
+        #expect(stamps.count > 10)
+        #expect(
+            stamps.allSatisfy {
+                $0 >= virtualStart.addingTimeInterval(-60) && $0 < virtualStart.addingTimeInterval(86_400)
+            },
+            "every timestamp in virtual time: \(stamps.filter { $0 >= virtualStart.addingTimeInterval(86_400) }.prefix(3))"
+        )
+        let logged = (result.stdout + result.stderr).split(separator: "\n").filter { $0.contains(" info ") }
+        #expect(
+            logged.allSatisfy {
+                Timestamps.parse(String($0.prefix(while: { $0 != " " }))).map {
+                    $0 < virtualStart.addingTimeInterval(86_400)
+                } ?? false
+            }, "\(logged.prefix(3))")
     }
 }
 
@@ -46,12 +79,21 @@ import Testing
         #expect(policies.first?["forecast_mae_at_lead_time"] is Double)
         #expect((report?["predictive_vs"] as? [[String: Any]])?.count == 2)
 
-        // The report: self-contained (no scripts, no external references), both charts with data.
+        // The report: self-contained (no scripts, no external references); load and each
+        // policy's capacity on its own chart, with units, the sale shaded and overloads marked.
         let page = try String(contentsOfFile: html, encoding: .utf8)
-        #expect(page.contains("<svg id=\"load-chart\"") && page.contains("<svg id=\"capacity-chart\""))
-        #expect(page.contains("<polygon class=\"band\" points=\""), "the forecast's quantile band")
+        for id in [
+            "load-chart", "zoom-load-chart", "capacity-predictive", "capacity-reactive", "capacity-threshold",
+            "zoom-capacity-reactive",
+        ] {
+            #expect(page.contains("<svg id=\"\(id)\" class=\"chart\""), "\(id)")
+        }
+        #expect(page.contains("<polygon class=\"s-band\" data-series=\"band\""), "the forecast's quantile band")
         #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("href="))
-        #expect(page.components(separatedBy: "<path d=\"M").count - 1 >= 5, "load, forecast and three capacity lines")
+        #expect(page.contains(">load, % of one instance</text>") && page.contains(">instances</text>"), "units")
+        #expect(page.contains("class=\"window w-calendar\""), "the sale day is shaded")
+        let overloads = policies.compactMap { $0["overload_intervals"] as? Int }.reduce(0, +)
+        #expect(overloads > 0 && page.contains("class=\"window w-overload\""), "overload intervals are marked")
         #expect(page.components(separatedBy: "<tr>").count - 1 == 4, "a header and three policy rows")
         let parsed = try await Subprocess.run(
             "python3",

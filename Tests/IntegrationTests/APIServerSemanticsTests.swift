@@ -343,6 +343,13 @@ import Testing
         #expect(try await cluster.request("GET", Self.configMaps).status == 429)
         #expect(try await cluster.request("GET", Self.configMaps).status == 200)
 
+        // A fault on every path does not catch the hook that clears it.
+        _ = try await cluster.request(
+            "POST", "/forescale-test/v1/faults", body: ["pathPrefix": "/", "status": 500, "count": 1000])
+        #expect(try await cluster.request("GET", Self.configMaps).status == 500)
+        #expect(try await cluster.request("DELETE", "/forescale-test/v1/faults").status == 200)
+        #expect(try await cluster.request("GET", Self.configMaps).status == 200)
+
         // A dropped watch ends the stream; the client sees end of input.
         let stream = try await cluster.watch(Self.configMaps + "?watch=true")
         try await Task.sleep(for: .milliseconds(200))

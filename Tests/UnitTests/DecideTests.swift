@@ -136,6 +136,19 @@ import Testing
             policy: policy(), action: .scale(to: 8), reason: "CalendarPrewarm",
             limits: ["CalendarPrewarm", "MaxStepUp"]),
         Case(
+            // Lead time 300 s + step 300 s: the last pass that can have instances warm at the
+            // start (the next pass would come 300 s later, 240 s after it began).
+            name: "pre-warm a step before the lead time, so the next pass is not too late",
+            observation: observe(
+                current: 4, load: 200, forecast: [200, 200],
+                events: [
+                    .init(
+                        name: "sale", start: now.addingTimeInterval(540), end: now.addingTimeInterval(86_400),
+                        multiplier: 2.9)
+                ]),
+            policy: policy(), action: .scale(to: 8), reason: "CalendarPrewarm",
+            limits: ["CalendarPrewarm", "MaxStepUp"]),
+        Case(
             name: "no pre-warm before the lead time",
             observation: observe(
                 current: 4, load: 200, forecast: [200, 200],

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Loads the Forescale dashboard in headless Chromium and reports what a user would see.
+"""Loads pages in headless Chromium and reports what a user would see.
 
-Usage: dashboard_probe.py BASE_URL SCREENSHOT_DIR [TIMEOUT_SECONDS]
+Usage: dashboard_probe.py VIEWS_JSON SCREENSHOT_DIR [TIMEOUT_SECONDS]
 
-Drives Chromium over the DevTools protocol on a pipe (--remote-debugging-pipe: fd 3 in,
-fd 4 out, NUL-terminated JSON), so no WebSocket library is needed. For the policy list and
-then one policy page (the first listed) it waits until the page says it drew data
-(body[data-state="ready"], every chart's data-points > 0, the event stream no longer
-"connecting…"), collects DOM facts, takes a screenshot, and repeats the policy page at a
-phone's width. Prints one JSON object.
+VIEWS_JSON is a list of {"name", "url", "width", "height", "charts": bool}. Drives Chromium
+over the DevTools protocol on a pipe (--remote-debugging-pipe: fd 3 in, fd 4 out,
+NUL-terminated JSON), so no WebSocket library is needed. For each view it waits until the
+page says it drew data (the dashboard's body[data-state="ready"], or a loaded static page;
+every chart's data-points > 0 when charts are wanted; the dashboard's live indicator past
+"connecting…"), collects DOM facts (charts with their series, shaded windows, rules,
+actions, legend and ticks; tables; anything wider than the viewport), and saves a
+screenshot NAME.png of the whole page. Prints one JSON object keyed by view name.
 """
 import base64
 import json
@@ -19,7 +21,7 @@ import sys
 import tempfile
 import time
 
-base, shots = sys.argv[1].rstrip("/"), sys.argv[2]
+views, shots = json.loads(sys.argv[1]), sys.argv[2]
 timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 60.0
 browser = shutil.which("chromium") or shutil.which("chromium-browser")
 if not browser:
@@ -77,22 +79,35 @@ def evaluate(session, expression):
 
 
 FACTS = """(() => {
+  const texts = (root, selector) => [...root.querySelectorAll(selector)].map(e => e.textContent);
   const charts = [...document.querySelectorAll('svg.chart')].map(s => ({id: s.id, points: Number(s.dataset.points || 0),
-    paths: s.querySelectorAll('path[data-series]').length, bands: s.querySelectorAll('polygon').length, actions: s.querySelectorAll('path.action').length}));
-  return {state: document.body.dataset.state, title: document.title, live: document.getElementById('live').textContent,
+    series: [...new Set([...s.querySelectorAll('[data-series]')].map(e => e.dataset.series))],
+    calendar: s.querySelectorAll('rect.window.w-calendar').length, overloads: s.querySelectorAll('rect.window.w-overload').length,
+    rules: texts(s, 'text.rule-label'), actions: s.querySelectorAll('path.action').length,
+    legend: texts(s, 'text.legend'), units: texts(s, 'text.unit'),
+    yTicks: texts(s, 'text.tick:not([data-tick])'), timeTicks: texts(s, 'text.tick[data-tick]'),
+    width: Math.round(s.getBoundingClientRect().width)}));
+  const live = document.getElementById('live');
+  return {state: document.body.dataset.state || document.readyState, title: document.title, live: live ? live.textContent : null,
     policies: [...document.querySelectorAll('tr[data-policy]')].map(r => r.dataset.policy),
+    comparison: [...document.querySelectorAll('tr[data-comparison]')].map(r => [...r.children].map(c => c.textContent)),
+    comparisonHead: texts(document, '#comparison th'), policyHead: texts(document, '#policies th'),
+    headerHeights: [...document.querySelectorAll('thead th')].map(th => Math.round(th.getBoundingClientRect().height)),
     charts, events: document.querySelectorAll('#events tr').length, modelRows: document.querySelectorAll('#model tr').length,
-    promotions: document.querySelectorAll('#promotions tr').length, headings: [...document.querySelectorAll('h2')].map(h => h.textContent),
+    promotions: document.querySelectorAll('#promotions tr').length, headings: texts(document, 'h2'),
     scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth,
-    overflowing: [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + '.' + e.className).slice(0, 5),
+    overflowing: [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll')).map(e => e.tagName + '.' + e.className).slice(0, 5),
     externalResources: performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith(location.origin)),
     error: (document.querySelector('.error') || {}).textContent || null};
 })()"""
 
 
-def visit(session, url, width, height, mobile, name, want_charts):
-    send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}, session)
-    send("Page.navigate", {"url": url}, session)
+def visit(session, view):
+    send("Emulation.setDeviceMetricsOverride", {"width": view["width"], "height": view["height"], "deviceScaleFactor": 1,
+                                               "mobile": view["width"] < 600}, session)
+    # A fresh load per view (a URL differing only in its fragment would not reload).
+    send("Page.navigate", {"url": "about:blank"}, session)
+    send("Page.navigate", {"url": view["url"]}, session)
     deadline = time.time() + timeout
     facts = None
     while time.time() < deadline:
@@ -100,19 +115,16 @@ def visit(session, url, width, height, mobile, name, want_charts):
             facts = evaluate(session, FACTS)
         except RuntimeError:
             facts = None  # navigating
-        # Ready, charts drawn (when wanted) and the event stream no longer connecting: the
-        # page renders before the EventSource opens, and on a busy machine that can lag.
-        if (facts and facts["state"] == "ready" and facts["live"] != "connecting…"
-                and (not want_charts or (facts["charts"] and all(c["points"] > 0 for c in facts["charts"])))):
+        if (facts and facts["state"] in ("ready", "complete") and facts["live"] != "connecting…"
+                and (not view.get("charts") or (facts["charts"] and all(c["points"] > 0 for c in facts["charts"])))):
             break
         time.sleep(0.5)
     shot = send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session)
-    path = os.path.join(shots, name + ".png")
+    path = os.path.join(shots, view["name"] + ".png")
     with open(path, "wb") as f:
         f.write(base64.b64decode(shot["data"]))
     facts = facts or {"state": "never-loaded"}
     facts["screenshot"] = path
-    facts["screenshotBytes"] = os.path.getsize(path)
     return facts
 
 
@@ -121,13 +133,8 @@ try:
     target = send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     send("Page.enable", {}, session)
-    report["list"] = visit(session, base + "/", 1280, 900, False, "policies", False)
-    first = (report["list"].get("policies") or ["default/none"])[0]
-    namespace, name = first.split("/", 1)
-    page = f"{base}/#/policies/{namespace}/{name}"
-    report["policy"] = visit(session, page, 1280, 1000, False, "policy", True)
-    # A fresh load (another URL), as a phone would make, not a resize of the desktop page.
-    report["phone"] = visit(session, f"{base}/?width=390#/policies/{namespace}/{name}", 390, 844, True, "policy-phone", True)
+    for view in views:
+        report[view["name"]] = visit(session, view)
 finally:
     try:
         send("Browser.close")
