@@ -33,6 +33,11 @@ public final class Controller: Sendable {
         /// Per-instance utilisation above which the dashboard counts an interval overloaded
         /// (as `backtest --slo`).
         public var sloUtilization = 80.0
+        /// `/readyz` fails after this long without a successful API call (`/healthz` after
+        /// twice this long of refused credentials).
+        public var apiFailureGrace: Duration = .seconds(30)
+        /// API failures are logged as one line per kind this often.
+        public var failureLogInterval: Duration = .seconds(10)
         public init(namespace: String? = nil) { self.namespace = namespace }
     }
 
@@ -113,9 +118,46 @@ public final class Controller: Sendable {
         while pendingEvents.value > 0 { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
+    /// Why `/readyz` should fail, if it should: not synced yet, or nothing has got through
+    /// to the API server for `apiFailureGrace`.
+    public func readinessProblem() -> String? {
+        if !informer.hasSynced { return "informer not synced" }
+        let health = client.health
+        if health.failing(for: configuration.apiFailureGrace.seconds) {
+            return "no API call has succeeded for \(Int(configuration.apiFailureGrace.seconds)) s: "
+                + (health.snapshot.lastFailure ?? "")
+        }
+        return nil
+    }
+
+    /// Why `/healthz` should fail: the credentials have been refused for twice the grace
+    /// (a restart re-reads a rotated token; other failures are the network's, not ours).
+    public func livenessProblem() -> String? {
+        let health = client.health
+        guard health.snapshot.onlyUnauthorized, health.failing(for: 2 * configuration.apiFailureGrace.seconds) else {
+            return nil
+        }
+        return "the API server has refused the credentials for \(Int(2 * configuration.apiFailureGrace.seconds)) s"
+    }
+
     /// Runs the informer and the workers until cancelled; in-flight reconciles finish first.
     public func run() async {
         let informerTask = Task { await informer.run() }
+        // API failures are summarised every `failureLogInterval`, not logged per call.
+        let failureLog = Task { [client, log, configuration] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: configuration.failureLogInterval)
+                for failure in client.health.takeFailures() {
+                    log.warning(
+                        "API calls failed",
+                        [
+                            "kind": failure.kind, "count": String(failure.count),
+                            "interval": Logger.seconds(configuration.failureLogInterval), "last": failure.message,
+                        ])
+                }
+            }
+        }
+        defer { failureLog.cancel() }
         // Cancellation-aware wait for the first list (a replica may lose its lease before).
         while !informer.hasSynced && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
         await withTaskGroup(of: Void.self) { group in

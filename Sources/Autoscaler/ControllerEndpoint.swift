@@ -5,8 +5,9 @@ import KubeCore
 import PolicyEngine
 import Transport
 
-/// The controller's HTTP endpoints. `operations`: Prometheus `/metrics`, `/healthz` (alive)
-/// and `/readyz` (the informer has synced) — for the cluster to reach. `dashboard`: the
+/// The controller's HTTP endpoints. `operations`: Prometheus `/metrics`, `/healthz` (alive:
+/// fails when the API server has refused the credentials for a minute) and `/readyz` (the
+/// informer has synced and the API server answers) — for the cluster to reach. `dashboard`: the
 /// read-only dashboard, `/` (the page), `/api/v1/policies`, `/api/v1/policies/{ns}/{name}/history`
 /// and `/api/v1/stream` (server-sent events) — every namespace's policies and Events, so it
 /// listens on loopback unless told otherwise (reach it with `kubectl port-forward`).
@@ -49,12 +50,12 @@ public final class ControllerEndpoint: Sendable {
                     status: 200, contentType: "text/plain; version=0.0.4", body: controller.metrics.exposition())
             }
             router.add("GET", "/healthz") { _, writer in
-                writer.respond(status: 200, contentType: "text/plain", body: "ok")
+                let problem = controller.livenessProblem()
+                writer.respond(status: problem == nil ? 200 : 503, contentType: "text/plain", body: problem ?? "ok")
             }
             router.add("GET", "/readyz") { _, writer in
-                let ready = controller.informer.hasSynced
-                writer.respond(
-                    status: ready ? 200 : 503, contentType: "text/plain", body: ready ? "ok" : "informer not synced")
+                let problem = controller.readinessProblem()
+                writer.respond(status: problem == nil ? 200 : 503, contentType: "text/plain", body: problem ?? "ok")
             }
         }
         if routes.contains(.dashboard) { Dashboard(controller: controller).register(in: &router) }

@@ -130,9 +130,17 @@ public final class FaultProxy: Sendable {
         case .status(let code, let retryAfter)?:
             var headers: HTTPHeaders = ["Content-Type": "application/json"]
             if let retryAfter { headers.set("Retry-After", String(retryAfter)) }
+            let reason =
+                switch code {
+                case 401: "Unauthorized"
+                case 403: "Forbidden"
+                case 429: "TooManyRequests"
+                case 503: "ServiceUnavailable"
+                default: "InternalError"
+                }
             let body =
                 #"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected fault","#
-                + #""reason":"\#(code == 429 ? "TooManyRequests" : "InternalError")","code":\#(code)}"#
+                + #""reason":"\#(reason)","code":\#(code)}"#
             writer.respond(status: code, headers: headers, body: Data(body.utf8))
             return
         case .reset?:

@@ -46,6 +46,8 @@ public enum PatchBody: Sendable {
 public final class KubernetesClient: Sendable {
     public let connection: ClusterConnection
     public let fieldManager: String
+    /// What the server has been answering (probes and failure logs read it).
+    public let health = APIHealth()
     private let http: HTTPClient
     private let exec: ExecCredentialProvider?
 
@@ -109,6 +111,17 @@ public final class KubernetesClient: Sendable {
     }
 
     private func send(_ request: HTTPRequest) async throws(KubeError) -> JSONValue {
+        do {
+            let value = try await exchange(request)
+            health.succeeded()
+            return value
+        } catch {
+            if case .transport(.cancelled) = error {} else { health.failed(error) }
+            throw error
+        }
+    }
+
+    private func exchange(_ request: HTTPRequest) async throws(KubeError) -> JSONValue {
         let response: HTTPResponse
         do {
             response = try await http.execute(request)
@@ -256,14 +269,18 @@ public final class KubernetesClient: Sendable {
         do {
             response = try await http.stream(request)
         } catch let error as TransportError {
+            health.failed(.transport(error))
             throw .transport(error)
         } catch {
             throw .transport(.cancelled)
         }
         guard (200..<300).contains(response.status) else {
             let body = (try? await response.body.collect()) ?? Data()
-            throw KubeError.from(status: response.status, headers: response.headers, body: body)
+            let error = KubeError.from(status: response.status, headers: response.headers, body: body)
+            health.failed(error)
+            throw error
         }
+        health.succeeded()
         return WatchEvent.decode(response.body)
     }
 }
