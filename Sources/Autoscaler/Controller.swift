@@ -269,7 +269,7 @@ public final class Controller: Sendable {
             // write in between harmless (the next pass finds the target there or not).
             try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
             do {
-                try await binding.target.setCapacity(to, at: at)
+                try await binding.target.setCapacity(to, at: at, actionID: result.status.pendingAction?.id ?? "")
             } catch {
                 let failure = Step.failed(
                     previous: result.status, generation: policy.generation, now: at, reason: "ScalingFailed",

@@ -5,10 +5,12 @@ import KubeCore
 import PolicyEngine
 import Synchronization
 
-/// A scalable thing: its capacity now, and setting it.
+/// A scalable thing: its capacity now, and setting it. `actionID` is the decision's stable
+/// id (the same decision retried keeps it): a target that can remember ids (the simulator)
+/// applies each once; an absolute set (SetDesiredCapacity, /scale) is idempotent anyway.
 public protocol ScalingTarget: Sendable {
     func capacity(at now: Date) async throws -> CapacityState
-    func setCapacity(_ capacity: Int, at now: Date) async throws
+    func setCapacity(_ capacity: Int, at now: Date, actionID: String) async throws
 }
 
 /// Where load comes from: capacity-independent load per step up to `now`.
@@ -38,7 +40,7 @@ public final class SimulatedTargetAdapter: ScalingTarget, MetricsSource {
 
     public func capacity(at now: Date) async throws -> CapacityState { state.withLock { $0.capacity(at: now) } }
 
-    public func setCapacity(_ capacity: Int, at now: Date) async throws {
+    public func setCapacity(_ capacity: Int, at now: Date, actionID: String) async throws {
         state.withLock { $0.setCapacity(capacity, at: now) }
     }
 
@@ -66,7 +68,7 @@ public struct KubernetesScaleTarget: ScalingTarget {
         return CapacityState(desired: scale.specReplicas, inService: scale.statusReplicas)
     }
 
-    public func setCapacity(_ capacity: Int, at now: Date) async throws {
+    public func setCapacity(_ capacity: Int, at now: Date, actionID: String) async throws {
         try await client.setScale(resource, namespace: namespace, name: name, replicas: capacity)
     }
 }
@@ -88,7 +90,7 @@ public struct AutoScalingGroupTarget: ScalingTarget {
         return CapacityState(desired: group.desiredCapacity, inService: group.inServiceInstances)
     }
 
-    public func setCapacity(_ capacity: Int, at now: Date) async throws {
+    public func setCapacity(_ capacity: Int, at now: Date, actionID: String) async throws {
         try await api.setDesiredCapacity(groupName: name, capacity: capacity)
     }
 }

@@ -9,7 +9,8 @@ import Transport
 /// Builds and keeps each policy's target and metrics source. A binding is rebuilt when
 /// anything it was built from changes (target, region, simulation, metrics source and
 /// settings, step) and forgotten when its policy is deleted. Simulated targets live here
-/// (in memory), so a test can restart the controller around the same simulated world.
+/// (in memory: the demo, tests that restart the controller around the same world), or in a
+/// `forescale simulator` every replica shares (`simulator`), as a real target is shared.
 public final class TargetRegistry: Sendable {
     public struct Binding: Sendable {
         public var target: any ScalingTarget
@@ -59,15 +60,21 @@ public final class TargetRegistry: Sendable {
 
     /// Prometheus settings and the client all Prometheus-backed policies share.
     private let prometheus: (configuration: PrometheusConfiguration, client: HTTPClient)?
+    /// The shared simulator (URL, this replica's identity) and its client, when configured.
+    private let simulator: (url: String, identity: String, client: HTTPClient)?
 
     public init(
         client: KubernetesClient, anchor: Date, aws: (@Sendable (String) async throws -> AWSClient)? = nil,
-        fileRoots: FileRoots = .none, prometheus: PrometheusConfiguration? = nil
+        fileRoots: FileRoots = .none, prometheus: PrometheusConfiguration? = nil,
+        simulator: (url: String, identity: String)? = nil
     ) {
         self.client = client
         self.anchor = anchor
         self.aws = aws
         self.fileRoots = fileRoots
+        self.simulator = simulator.map {
+            ($0.url, $0.identity, HTTPClient(configuration: .init(maxConnectionsPerHost: 16)))
+        }
         self.prometheus = prometheus.map { configuration in
             var http = HTTPClient.Configuration(maxConnectionsPerHost: 16)
             if let caFile = configuration.caFile { http.tls.certificateAuthority = .file(caFile) }
@@ -111,7 +118,14 @@ public final class TargetRegistry: Sendable {
         let target: any ScalingTarget
         switch spec.targetKind {
         case .simulated:
-            target = try Self.simulatedTarget(spec: spec, anchor: anchor)
+            let local = try Self.simulatedTarget(spec: spec, anchor: anchor)
+            if let simulator {
+                target = RemoteSimulatedTarget(
+                    base: local.target, timeShift: local.timeShift, key: "\(namespace)/\(spec.targetName)",
+                    url: simulator.url, identity: simulator.identity, http: simulator.client)
+            } else {
+                target = local
+            }
         case .deployment:
             target = KubernetesScaleTarget(client: client, namespace: namespace, name: spec.targetName)
         case .autoScalingGroup:
@@ -125,6 +139,8 @@ public final class TargetRegistry: Sendable {
             // the load source beside the real /scale.
             if let simulated = target as? SimulatedTargetAdapter {
                 metrics = simulated
+            } else if let remote = target as? RemoteSimulatedTarget {
+                metrics = remote
             } else {
                 metrics = try Self.simulatedTarget(spec: spec, anchor: anchor)
             }

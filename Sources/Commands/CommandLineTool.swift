@@ -23,6 +23,7 @@ public enum CommandLineTool {
         [
             DemoCommand.self, BacktestCommand.self, ControllerCommand.self, TrainerCommand.self, APIServerCommand.self,
             GenerateCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
+            SimulatorCommand.self, FaultProxyCommand.self, SoakCommand.self,
         ]
     }
 

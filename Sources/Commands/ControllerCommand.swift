@@ -15,7 +15,8 @@ public enum ControllerCommand: Subcommand {
                                     [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
                                     [--dashboard-address 127.0.0.1] [--dashboard-port 8081] [--no-dashboard]
                                     [--dashboard-history-mb 64] [--slo 80] [--model-root DIR]...
-                                    [--aws]
+                                    [--aws] [--simulator-url URL]
+                                    [--speed X --virtual-start RFC3339 [--virtual-epoch RFC3339]]
 
         Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
         account), watches ScalingPolicies (all namespaces unless --namespace) and reconciles them
@@ -34,6 +35,10 @@ public enum ControllerCommand: Subcommand {
         --aws enables AutoScalingGroup targets, with credentials from the standard chain
         (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
         AWS_ENDPOINT_URL overrides.
+        --simulator-url: Simulated targets keep their capacity in a `forescale simulator`
+        every replica shares (else in this process). --speed X --virtual-start T: the
+        controller's clock runs X times real time, reading T at --virtual-epoch (a wall time,
+        default now) — so replicas started apart share one virtual clock (soak, simulations).
         \(PrometheusOptions.usage)
         """
 
@@ -60,6 +65,10 @@ public enum ControllerCommand: Subcommand {
         let historyMegabytes = try arguments.option("dashboard-history-mb", default: 64)
         let slo = try arguments.option("slo", default: 80.0)
         let useAWS = arguments.flag("aws")
+        let simulatorURL = try arguments.option("simulator-url")
+        let speed = try arguments.option("speed", default: 1.0)
+        let virtualStartText = try arguments.option("virtual-start")
+        let virtualEpochText = try arguments.option("virtual-epoch")
         let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         try arguments.finish()
         guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
@@ -70,11 +79,33 @@ public enum ControllerCommand: Subcommand {
             throw UsageError("--dashboard-history-mb must be between 1 and 1048576")
         }
         guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
+        guard speed > 0, speed <= 1_000_000 else { throw UsageError("--speed must be in (0, 1000000]") }
+        let virtualStart = try virtualStartText.map { text in
+            guard let date = Timestamps.parse(text) else {
+                throw UsageError("--virtual-start must be an RFC 3339 time")
+            }
+            return date
+        }
+        let virtualEpoch =
+            try virtualEpochText.map { text in
+                guard let date = Timestamps.parse(text) else {
+                    throw UsageError("--virtual-epoch must be an RFC 3339 time")
+                }
+                return date
+            } ?? Date()
+        if speed != 1, virtualStart == nil { throw UsageError("--speed needs --virtual-start") }
+        if let simulatorURL, !(simulatorURL.hasPrefix("http://") || simulatorURL.hasPrefix("https://")) {
+            throw UsageError("--simulator-url must be an http:// or https:// URL")
+        }
+        let now: @Sendable () -> Date = {
+            guard let virtualStart else { return Date() }
+            return virtualStart.addingTimeInterval(Date().timeIntervalSince(virtualEpoch) * speed)
+        }
         guard leaderElect == "true" || leaderElect == "false" else {
             throw UsageError("--leader-elect must be true or false")
         }
         guard logFormat == "text" || logFormat == "json" else { throw UsageError("--log-format must be text or json") }
-        let log = Logger(format: logFormat == "json" ? .json : .text)
+        let log = Logger(format: logFormat == "json" ? .json : .text, now: now)
 
         var environment = ProcessInfo.processInfo.environment
         if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
@@ -91,6 +122,7 @@ public enum ControllerCommand: Subcommand {
         configuration.reportingInstance = identity
         configuration.historyMemoryBudget = historyMegabytes << 20
         configuration.sloUtilization = slo
+        configuration.speed = speed
         let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
         let region =
             ProcessInfo.processInfo.environment["AWS_REGION"] ?? ProcessInfo.processInfo.environment[
@@ -101,10 +133,11 @@ public enum ControllerCommand: Subcommand {
         }
         let models = ModelRegistry(fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region))
         let targets = TargetRegistry(
-            client: client, anchor: Date(), aws: aws, fileRoots: fileRoots, prometheus: prometheus)
+            client: client, anchor: virtualStart ?? Date(), aws: aws, fileRoots: fileRoots, prometheus: prometheus,
+            simulator: simulatorURL.map { ($0, identity) })
         let controller = Controller(
             client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(),
-            now: { Date() }, log: log)
+            now: now, log: log)
         let endpoint = try ControllerEndpoint.start(
             controller: controller, address: metricsAddress, port: metricsPort, routes: .operations)
         defer { endpoint.shutdown() }

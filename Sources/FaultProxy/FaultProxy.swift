@@ -18,6 +18,8 @@ public final class FaultProxy: Sendable {
         /// Serve HTTPS with this certificate (clients that send tokens only over TLS).
         public var tls: ServerTLS?
         public var seed: UInt64
+        /// Serve `controlPath` (the rules over HTTP: the `fault-proxy` command).
+        public var control = false
 
         public init(
             upstream: String, upstreamTLS: TLSConfiguration = TLSConfiguration(), address: String = "127.0.0.1",
@@ -124,7 +126,41 @@ public final class FaultProxy: Sendable {
         "content-length",
     ]
 
+    /// Control: `GET` the rules and counts, `PUT` a JSON array of rules (replacing them),
+    /// `DELETE` them all. Never faulted, never forwarded.
+    public static let controlPath = "/forescale-fault-proxy/v1/rules"
+
+    private func control(_ request: ServerRequest, _ writer: ResponseWriter) {
+        switch request.method {
+        case "GET":
+            break
+        case "PUT":
+            guard let array = try? JSONSerialization.jsonObject(with: request.body) as? [[String: Any]] else {
+                return writer.respond(status: 400, contentType: "text/plain", body: "a JSON array of rules\n")
+            }
+            do throws(FaultRule.ParseError) {
+                var parsed: [FaultRule] = []
+                for object in array.prefix(1000) { parsed.append(try FaultRule(json: object)) }
+                rules = parsed
+            } catch {
+                return writer.respond(status: 400, contentType: "text/plain", body: "\(error)\n")
+            }
+        case "DELETE":
+            clearRules()
+        default:
+            return writer.respond(status: 405, contentType: "text/plain", body: "GET, PUT or DELETE\n")
+        }
+        let counts = self.counts
+        let body: [String: Any] = [
+            "rules": rules.map(\.json), "requests": counts.requests, "forwarded": counts.forwarded,
+            "upstreamErrors": counts.upstreamErrors, "injected": counts.injected,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        writer.respond(status: 200, headers: ["Content-Type": "application/json"], body: data)
+    }
+
     private func handle(_ request: ServerRequest, _ writer: ResponseWriter) {
+        if configuration.control, request.path == Self.controlPath { return control(request, writer) }
         let chosen = fault(method: request.method, target: request.target)
         switch chosen?.fault {
         case .status(let code, let retryAfter)?:

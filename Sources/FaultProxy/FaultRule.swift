@@ -55,6 +55,89 @@ public struct FaultRule: Sendable, Equatable, Codable {
     }
 }
 
+extension FaultRule {
+    /// The rule as JSON for the control endpoint and rule files: `fault` is written
+    /// `status:429:60` (code, Retry-After seconds), `status:500`, `delay:250` (ms), `reset`,
+    /// `resetMidBody`, `truncate`, `dropStream:1000` (ms) or `hang`.
+    public var json: [String: Any] {
+        var object: [String: Any] = [
+            "name": name, "pathPrefix": pathPrefix, "fault": fault.text, "probability": probability, "skip": skip,
+        ]
+        if let method { object["method"] = method }
+        if let contains { object["contains"] = contains }
+        if let limit { object["limit"] = limit }
+        return object
+    }
+
+    public struct ParseError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(json object: [String: Any]) throws(ParseError) {
+        guard let name = object["name"] as? String, !name.isEmpty, name.utf8.count <= 128 else {
+            throw ParseError(description: "a rule needs a name (at most 128 bytes)")
+        }
+        guard let text = object["fault"] as? String, let fault = Fault(text: text) else {
+            throw ParseError(
+                description:
+                    "rule \(name): fault must be status:CODE[:RETRY_AFTER], delay:MS, reset, resetMidBody, truncate, dropStream:MS or hang"
+            )
+        }
+        let probability = (object["probability"] as? NSNumber)?.doubleValue ?? 1
+        guard probability.isFinite, (0...1).contains(probability) else {
+            throw ParseError(description: "rule \(name): probability must be in [0, 1]")
+        }
+        let skip = (object["skip"] as? NSNumber)?.intValue ?? 0
+        let limit = (object["limit"] as? NSNumber)?.intValue
+        guard skip >= 0, (limit ?? 0) >= 0 else {
+            throw ParseError(description: "rule \(name): skip and limit are ≥ 0")
+        }
+        self.init(
+            name: name, method: object["method"] as? String, pathPrefix: object["pathPrefix"] as? String ?? "/",
+            contains: object["contains"] as? String, fault: fault, probability: probability, skip: skip, limit: limit)
+    }
+}
+
+extension Fault {
+    var text: String {
+        switch self {
+        case .status(let code, let retryAfter): return "status:\(code)" + (retryAfter.map { ":\($0)" } ?? "")
+        case .delay(let milliseconds): return "delay:\(milliseconds)"
+        case .reset: return "reset"
+        case .resetMidBody: return "resetMidBody"
+        case .truncate: return "truncate"
+        case .dropStream(let milliseconds): return "dropStream:\(milliseconds)"
+        case .hang: return "hang"
+        }
+    }
+
+    init?(text: String) {
+        let parts = text.split(separator: ":").map(String.init)
+        func number(_ index: Int, _ range: ClosedRange<Int>) -> Int? {
+            guard parts.count > index, let value = Int(parts[index]), range.contains(value) else { return nil }
+            return value
+        }
+        switch parts.first {
+        case "status":
+            guard let code = number(1, 100...599), parts.count <= 3 else { return nil }
+            let retryAfter = parts.count == 3 ? number(2, 0...86_400) : nil
+            if parts.count == 3, retryAfter == nil { return nil }
+            self = .status(code, retryAfterSeconds: retryAfter)
+        case "delay":
+            guard let value = number(1, 0...600_000), parts.count == 2 else { return nil }
+            self = .delay(milliseconds: value)
+        case "dropStream":
+            guard let value = number(1, 0...86_400_000), parts.count == 2 else { return nil }
+            self = .dropStream(afterMilliseconds: value)
+        case "reset" where parts.count == 1: self = .reset
+        case "resetMidBody" where parts.count == 1: self = .resetMidBody
+        case "truncate" where parts.count == 1: self = .truncate
+        case "hang" where parts.count == 1: self = .hang
+        default: return nil
+        }
+    }
+}
+
 /// SplitMix64: a small, fast, seedable generator, so a fault schedule repeats exactly.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
