@@ -20,6 +20,8 @@ public final class FaultProxy: Sendable {
         public var seed: UInt64
         /// Serve `controlPath` (the rules over HTTP: the `fault-proxy` command).
         public var control = false
+        /// Called with each forwarded (non-streamed) exchange: method, target, upstream status.
+        public var onForward: (@Sendable (String, String, Int) -> Void)?
 
         public init(
             upstream: String, upstreamTLS: TLSConfiguration = TLSConfiguration(), address: String = "127.0.0.1",
@@ -43,6 +45,7 @@ public final class FaultProxy: Sendable {
         /// Faults injected, by rule name.
         public var injected: [String: Int] = [:]
         public var totalInjected: Int { injected.values.reduce(0, +) }
+        public init() {}
     }
 
     private struct State {
@@ -219,6 +222,8 @@ public final class FaultProxy: Sendable {
             return
         }
         state.withLock { $0.counts.forwarded += 1 }
+        configuration.onForward?(
+            request.method, String(request.url.dropFirst(configuration.upstream.count)), response.status)
         let headers = Self.responseHeaders(response.headers)
         switch fault {
         case .resetMidBody?:
