@@ -43,6 +43,33 @@ public enum Backtest {
         public var timeline: [Step]
         /// The capacities set, in order (what the controller would have set).
         public var actions: [SimulatedTarget.Change]
+        /// Fraction of steps whose demand a lead time ahead was at or below the forecast at
+        /// the policy's quantile (a calibrated p80 covers about 0.8).
+        public var forecastCoverage: Double?
+        /// The capacity before the first action.
+        public var initialCapacity: Int
+
+        /// Actions per day of replay.
+        public var actionsPerDay: Double {
+            let days =
+                Double(steps) * (timeline.count > 1 ? timeline[1].time.timeIntervalSince(timeline[0].time) : 300)
+                / 86_400
+            return days > 0 ? Double(scalingActions) / days : 0
+        }
+
+        /// Actions that undo the previous one within an hour (up then down, or down then up): flapping.
+        public var reversalsWithinHour: Int {
+            var count = 0
+            var previous: (time: Date, up: Bool, capacity: Int)?
+            var capacity = initialCapacity
+            for change in actions {
+                let up = change.capacity > capacity
+                if let last = previous, last.up != up, change.time.timeIntervalSince(last.time) <= 3600 { count += 1 }
+                previous = (change.time, up, change.capacity)
+                capacity = change.capacity
+            }
+            return count
+        }
 
         public var json: [String: Any] {
             var result: [String: Any] = [
@@ -51,6 +78,9 @@ public enum Backtest {
                 "instance_hours": instanceHours, "scaling_actions": scalingActions,
             ]
             if let forecastMAE { result["forecast_mae_at_lead_time"] = forecastMAE }
+            if let forecastCoverage { result["forecast_coverage"] = forecastCoverage }
+            result["actions_per_day"] = actionsPerDay
+            result["direction_reversals_within_1h"] = reversalsWithinHour
             return result
         }
     }
@@ -71,10 +101,12 @@ public enum Backtest {
         var underMinutes = 0.0
         var instanceHours = 0.0
         var forecastErrors: [Double] = []
+        var covered = 0
+        var coverageSteps = 0
         var timeline: [Step] = []
         let demand = trace.demand
         let step = trace.step
-        let historySteps = Observation.historySteps(sequenceLength: forecaster?.header.sequenceLength)
+        let historySteps = Observation.historySteps(for: forecaster?.header)
         let leadSteps = max(1, Int(((policy.leadTimeSeconds + policy.stepSeconds) / step).rounded()))
         let model: ModelObservation =
             forecaster.map {
@@ -96,6 +128,12 @@ public enum Backtest {
             let plan = result.plan
             if let used = plan.forecastLoad, index + leadSteps < demand.count {
                 forecastErrors.append(abs(used - demand[index + leadSteps]))
+                // Coverage at the lead time: the quantile forecast for that step against its demand.
+                let at = now.addingTimeInterval(policy.leadTimeSeconds + policy.stepSeconds)
+                if let point = result.forecast.filter({ $0.time <= at }).max(by: { $0.time < $1.time }) {
+                    coverageSteps += 1
+                    if demand[index + leadSteps] <= point.value { covered += 1 }
+                }
             }
             if case .scale(let to) = plan.action {
                 target.setCapacity(to, at: now)
@@ -126,6 +164,8 @@ public enum Backtest {
             instanceHours: instanceHours, scalingActions: target.changeLog.count,
             forecastMAE: forecastErrors.isEmpty ? nil : forecastErrors.reduce(0, +) / Double(forecastErrors.count),
             timeline: timeline,
-            actions: target.changeLog)
+            actions: target.changeLog,
+            forecastCoverage: coverageSteps == 0 ? nil : Double(covered) / Double(coverageSteps),
+            initialCapacity: options.initialCapacity)
     }
 }

@@ -133,10 +133,10 @@ public final class Controller: Sendable {
     /// Why `/healthz` should fail: the credentials have been refused for twice the grace
     /// (a restart re-reads a rotated token; other failures are the network's, not ours).
     public func livenessProblem() -> String? {
-        let health = client.health
-        guard health.snapshot.onlyUnauthorized, health.failing(for: 2 * configuration.apiFailureGrace.seconds) else {
-            return nil
-        }
+        let grace = 2 * configuration.apiFailureGrace.seconds
+        guard let since = client.health.snapshot.unauthorizedSince, Date().timeIntervalSince(since) >= grace,
+            client.health.failing(for: grace)
+        else { return nil }
         return "the API server has refused the credentials for \(Int(2 * configuration.apiFailureGrace.seconds)) s"
     }
 
@@ -263,7 +263,8 @@ public final class Controller: Sendable {
         }
 
         var result = Step.run(
-            spec: spec, generation: policy.generation, observation: observation, previous: previous, memory: memory)
+            spec: spec, generation: policy.generation, observation: observation, previous: previous, memory: memory,
+            policy: policy.uid)
         if case .scale(let to) = result.plan.action {
             // Record, then act, then confirm: the pending action makes a crash or a failed
             // write in between harmless (the next pass finds the target there or not).
@@ -326,15 +327,15 @@ public final class Controller: Sendable {
                 "the target reports capacity \(capacity.desired) (\(capacity.inService) in service)")
         }
         let model = spec.mode.usesModel ? await models.observe(spec.modelArtefact, now: at) : .notConfigured
-        var sequenceLength: Int?
-        if case .loaded(let loaded) = model { sequenceLength = loaded.forecaster.header.sequenceLength }
+        var header: ModelHeader?
+        if case .loaded(let loaded) = model { header = loaded.forecaster.header }
         // A metrics source that fails is not a failed reconcile: the metrics are unavailable
         // (no scale-in), the condition says why, and the next step looks again.
         var history: [LoadSample] = []
         var metricsProblem: MetricsProblem?
         do {
             history = try await binding.metrics.loadHistory(
-                until: at, steps: Observation.historySteps(sequenceLength: sequenceLength))
+                until: at, steps: Observation.historySteps(for: header))
         } catch let problem as MetricsProblem {
             metricsProblem = problem
         } catch {

@@ -95,6 +95,7 @@ public enum DashboardAPI {
         }
         return [
             "generatedAt": time(generatedAt),
+            "forecastCoverage": coverage(samples).map { .number(($0 * 1000).rounded() / 1000) } ?? .null,
             "policy": summary(policy),
             "forecastQuantile": spec.value(at: ["forecast", "quantile"]) ?? .number(PolicySpec.defaultQuantile),
             "leadTimeSeconds": spec.value(at: ["forecast", "leadTimeSeconds"])
@@ -111,6 +112,26 @@ public enum DashboardAPI {
             "training": policy.value(at: ["status", "training"]) ?? .null,
             "promotions": .array(promotions),
         ]
+    }
+
+    /// The share of forecasts in `samples` whose load, when it came, was at or below them
+    /// (the policy's quantile: a calibrated p80 covers about 0.8); nil before any came.
+    public static func coverage(_ samples: [PolicyHistory.Sample]) -> Double? {
+        var loads: [Date: Double] = [:]
+        for sample in samples { if let load = sample.load { loads[sample.time] = load } }
+        let times = loads.keys.sorted()
+        var covered = 0
+        var checked = 0
+        for sample in samples {
+            guard let at = sample.forecastTime, let forecast = sample.forecast else { continue }
+            // The reconcile nearest the forecast's time, within a minute.
+            guard let nearest = times.min(by: { abs($0.timeIntervalSince(at)) < abs($1.timeIntervalSince(at)) }),
+                abs(nearest.timeIntervalSince(at)) <= 60, let load = loads[nearest]
+            else { continue }
+            checked += 1
+            if load <= forecast { covered += 1 }
+        }
+        return checked == 0 ? nil : Double(covered) / Double(checked)
     }
 
     /// A core/v1 Event as the dashboard shows it.

@@ -177,6 +177,8 @@ enum DashboardPage {
              ["load (% of one instance)", fmt(p.currentLoad)],
              ["forecast p" + q + " in " + Math.round(d.leadTimeSeconds / 60) + " min", p.lastForecast ?\
          fmt(p.lastForecast.load) : "–"],
+             ["p" + q + " coverage (target " + q + " %)", d.forecastCoverage === null ? "–" :\
+         (d.forecastCoverage * 100).toFixed(0) + " %"],
              ["bounds (instances)", fmt(p.minCapacity) + "–" + fmt(p.maxCapacity)]]
               .map(([k, v]) => h("div", { class: "stat" }, h("b", null, v), h("span", null, k))));
           const eventRows = d.events.map(e => h("tr", null, h("td", { class: "time" }, when(e.lastTime)), h("td",\

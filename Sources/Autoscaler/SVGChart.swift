@@ -161,7 +161,7 @@ public struct SVGChart: Sendable {
         return ticks
     }
 
-    static func number(_ value: Double) -> String {
+    public static func number(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return abs(value) >= 10 ? String(format: "%.0f", value) : String(format: "%.1f", value)
     }

@@ -10,7 +10,7 @@ import Transport
 /// soak: every capacity change is recorded here, by the target side, in an append-only file
 /// (a JSON line each, fsynced before the answer), with the action id the controller sent,
 /// the identity that sent it, the previous capacity and the receive time. An action id seen
-/// before is not applied again (and is recorded as a duplicate attempt).
+/// before on the same target is not applied again (and is recorded as a duplicate attempt).
 ///
 /// A metrics gap (a window in which the target reports no load) can be set per target or
 /// for all, to test what the controller does with stale data.
@@ -86,6 +86,7 @@ public final class SimulatorService: Sendable {
 
     private struct State {
         var entries: [Entry] = []
+        /// "target|actionId" of every applied change (ids are unique per target, not globally).
         var applied: Set<String> = []
         var gaps: [Gap] = []
         var ledger: FileHandle?
@@ -107,7 +108,7 @@ public final class SimulatorService: Sendable {
                     guard let value = try? JSONValue(parsing: Data(line)) else { continue }
                     if let entry = Entry(json: value) {
                         state.entries.append(entry)
-                        if !entry.duplicate { state.applied.insert(entry.actionID) }
+                        if !entry.duplicate { state.applied.insert("\(entry.target)|\(entry.actionID)") }
                     } else if let start = value["gapStart"]?.stringValue.flatMap(Timestamps.parse),
                         let end = value["gapEnd"]?.stringValue.flatMap(Timestamps.parse)
                     {
@@ -153,14 +154,14 @@ public final class SimulatorService: Sendable {
     {
         try state.withLock { state in
             guard state.entries.count < Self.maxEntries else { throw SimulatorError("the ledger is full") }
-            let duplicate = state.applied.contains(actionID)
+            let duplicate = state.applied.contains("\(target)|\(actionID)")
             let from = state.entries.last { $0.target == target && !$0.duplicate }?.capacity
             let entry = Entry(
                 sequence: state.entries.count + 1, target: target, time: time, from: from, capacity: capacity,
                 actionID: actionID, identity: identity, received: Date(), duplicate: duplicate)
             try Self.append(entry.json, to: state.ledger)
             state.entries.append(entry)
-            if !duplicate { state.applied.insert(actionID) }
+            if !duplicate { state.applied.insert("\(target)|\(actionID)") }
             return entry
         }
     }

@@ -12,7 +12,8 @@ import Foundation
 /// - a *stale scale-in* is a decrease while the target reported no load for longer than the
 ///   policy's staleAfter (metrics gap);
 /// - a *non-leader action* is a change sent by a replica that did not hold the lease when it
-///   arrived (by the lease samples on either side of it).
+///   arrived (by the lease samples on either side of it; changes whose sender is unknown —
+///   an Auto Scaling group's, seen at the proxy — are not judged by this rule).
 public enum SoakLedger {
     public struct Policy: Sendable {
         public var target: String
@@ -66,7 +67,7 @@ public enum SoakLedger {
         verdict.applied = applied.count
         verdict.deduplicatedRetries = entries.count - applied.count
         let byTarget = Dictionary(grouping: applied, by: \.target)
-        let appliedIDs = Set(applied.map(\.actionID))
+        let appliedIDs = Set(applied.map { "\($0.target)|\($0.actionID)" })
         let sortedLease = lease.sorted { $0.time < $1.time }
 
         for policy in policies {
@@ -94,12 +95,12 @@ public enum SoakLedger {
                     }
                 }
             }
-            if let id = policy.lastActionID, !id.isEmpty, !appliedIDs.contains(id) {
+            if let id = policy.lastActionID, !id.isEmpty, !appliedIDs.contains("\(policy.target)|\(id)") {
                 verdict.lostActions.append("\(policy.target): status.lastAction \(id) never reached the target")
             }
         }
 
-        for change in applied {
+        for change in applied where !change.identity.isEmpty {
             let before = sortedLease.last { $0.time <= change.received }
             let after = sortedLease.first { $0.time >= change.received }
             // Only a sample on each side naming someone else is a violation (sampling is coarse).

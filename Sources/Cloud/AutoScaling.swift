@@ -27,6 +27,25 @@ public struct AutoScalingAPI: Sendable {
         )
     }
 
+    /// A launch configuration `NAME-lc` and a group `name` using it in one zone: what the
+    /// tests and the soak create in moto (a real account would use a launch template).
+    public func createGroup(
+        _ name: String, desired: Int, minSize: Int = 1, maxSize: Int = 10, zone: String = "us-east-1a"
+    )
+        async throws
+    {
+        _ = try await call(
+            "CreateLaunchConfiguration",
+            [("LaunchConfigurationName", "\(name)-lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro")])
+        _ = try await call(
+            "CreateAutoScalingGroup",
+            [
+                ("AutoScalingGroupName", name), ("LaunchConfigurationName", "\(name)-lc"), ("MinSize", String(minSize)),
+                ("MaxSize", String(maxSize)), ("DesiredCapacity", String(desired)),
+                ("AvailabilityZones.member.1", zone),
+            ])
+    }
+
     /// DescribeAutoScalingGroups, following NextToken until every page is read.
     public func describeAutoScalingGroups(names: [String] = [], pageSize: Int = 50) async throws -> [AutoScalingGroup] {
         var groups: [AutoScalingGroup] = []

@@ -15,6 +15,7 @@ enum BacktestCommand: Subcommand {
                                   [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
                                   [--quantile 0.8] [--start-step N] [--matched-cost]
                                   [--inputs col1,col2] [--retrain] [--json] [--html report.html]
+               forescale backtest --traces DIR [--frontier] [--slo 80] [--json]
 
         --policy takes a ScalingPolicy manifest: its spec (bounds, target utilisation, thresholds,
         forecast, behavior; simulation.initialCapacity and warmupSeconds) is what is replayed,
@@ -32,14 +33,24 @@ enum BacktestCommand: Subcommand {
         columns the model reads as covariates beside the load (the seed trace has network_in
         and request_count), as a policy's spec.metrics.inputs does; a model is trained with them.
         Reports per policy: overload intervals (utilisation above --slo), under-provisioned
-        instance-minutes, instance-hours, scaling actions, forecast MAE at the lead time, and
-        the differences against Reactive and Threshold. --matched-cost adds Reactive run at the
+        instance-minutes, instance-hours, scaling actions (and per day), flaps (an action undone
+        within the hour), forecast MAE and coverage (the share of outcomes at or below the
+        forecast at the policy's quantile) at the lead time, and the differences against
+        Reactive and Threshold. --matched-cost adds Reactive run at the
         lower target utilisation that spends as much as Predictive (found by bisection): the
         overloads more headroom alone would have avoided. --html writes a self-contained report
         (inline SVG charts of load vs. forecast and capacity per policy, the summary table).
+        --traces DIR replays every CSV in DIR the same way (half to train on, half replayed;
+        scaling from DIR/traces.json, else utilisation × 2 or four instances at the 95th
+        percentile) and prints each trace and the aggregate; --frontier adds Reactive at target
+        utilisations 40–80 % and Predictive at p50–p90, and whether Predictive's p80 lies below
+        Reactive's cost–overload frontier.
         """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        if let directory = try arguments.option("traces") {
+            return try await BacktestSweep.run(directory: directory, &arguments)
+        }
         let tracePath = try arguments.required("trace")
         let isSeed = tracePath == "seed"
         var modelPath = try arguments.option("model")
@@ -197,29 +208,10 @@ enum BacktestCommand: Subcommand {
         var results: [Backtest.Result] = []
         let started = ContinuousClock.now
         func replay(_ mode: String, targetUtilization: Double, name: String? = nil) throws -> Backtest.Result {
-            var raw = baseSpec
-            raw["target"] = ["kind": "Simulated", "name": "backtest", "simulation": [:]]
-            raw.setValue(nil, at: ["metrics", "source"])
-            raw["mode"] = .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold")
-            raw["targetUtilization"] = .number(targetUtilization)
-            raw["suspend"] = false
-            raw.setValue(.number(trace.step), at: ["metrics", "stepSeconds"])
-            var spec: PolicySpec
-            switch PolicySpec.parse(raw) {
-            case .success(let parsed): spec = parsed
-            case .failure(let invalid):
-                throw InputFileError(path: policyPath ?? "--options", problem: invalid.description)
-            }
-            spec.stepSeconds = trace.step
-            var options = Backtest.Options(startIndex: start)
-            options.warmupSeconds = warmup
-            options.initialCapacity = initialCapacity
-            options.sloUtilization = slo
-            // Reactive is HPA-like: no model, no calendar.
-            let useModel = mode != "reactive"
-            return Backtest.run(
-                name: name ?? mode, policy: spec, trace: trace, forecaster: useModel ? forecaster : nil,
-                events: useModel ? events : [], options: options)
+            try Self.replay(
+                mode, spec: baseSpec, trace: trace, start: start, warmup: warmup, initialCapacity: initialCapacity,
+                slo: slo, forecaster: forecaster, events: events, targetUtilization: targetUtilization, name: name,
+                source: policyPath ?? "--options")
         }
         for mode in compare { results.append(try replay(mode, targetUtilization: targetUtilization)) }
         var matchedUtilization: Double?
@@ -290,12 +282,18 @@ enum BacktestCommand: Subcommand {
                     result.name, String(result.overloadIntervals),
                     String(format: "%.0f", result.underProvisionedInstanceMinutes),
                     String(format: "%.1f", result.instanceHours), String(result.scalingActions),
+                    String(format: "%.1f", result.actionsPerDay), String(result.reversalsWithinHour),
                     result.forecastMAE.map { String(format: "%.2f", $0) } ?? "-",
+                    result.forecastCoverage.map { String(format: "%.0f%%", $0 * 100) } ?? "-",
                 ]
             }
             print(
                 TextTable.render(
-                    header: ["policy", "overloads", "under-inst-min", "instance-h", "actions", "forecast-MAE"],
+                    header: [
+                        "policy", "overloads", "under-inst-min", "instance-h", "actions", "per-day", "flaps",
+                        "forecast-MAE",
+                        "p\(Int(((baseSpec.value(at: ["forecast", "quantile"])?.doubleValue ?? PolicySpec.defaultQuantile) * 100).rounded()))-coverage",
+                    ],
                     rows: rows))
             if let matchedUtilization {
                 print(
@@ -315,6 +313,38 @@ enum BacktestCommand: Subcommand {
             }
         }
         return ExitCode.success
+    }
+
+    /// One replay of `mode` ("predictive", "reactive", "threshold") with `spec` (a spec's
+    /// JSON: defaults, manifest and options merged) at `targetUtilization`.
+    static func replay(
+        _ mode: String, spec baseSpec: JSONValue, trace: Trace, start: Int, warmup: Double, initialCapacity: Int,
+        slo: Double, forecaster: Forecaster?, events: [CalendarEvent], targetUtilization: Double,
+        quantile: Double? = nil, name: String? = nil, source: String
+    ) throws -> Backtest.Result {
+        var raw = baseSpec
+        raw["target"] = ["kind": "Simulated", "name": "backtest", "simulation": [:]]
+        raw.setValue(nil, at: ["metrics", "source"])
+        raw["mode"] = .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold")
+        raw["targetUtilization"] = .number(targetUtilization)
+        raw["suspend"] = false
+        raw.setValue(.number(trace.step), at: ["metrics", "stepSeconds"])
+        if let quantile { raw.setValue(.number(quantile), at: ["forecast", "quantile"]) }
+        var spec: PolicySpec
+        switch PolicySpec.parse(raw) {
+        case .success(let parsed): spec = parsed
+        case .failure(let invalid): throw InputFileError(path: source, problem: invalid.description)
+        }
+        spec.stepSeconds = trace.step
+        var options = Backtest.Options(startIndex: start)
+        options.warmupSeconds = warmup
+        options.initialCapacity = initialCapacity
+        options.sloUtilization = slo
+        // Reactive is HPA-like: no model, no calendar.
+        let useModel = mode != "reactive"
+        return Backtest.run(
+            name: name ?? mode, policy: spec, trace: trace, forecaster: useModel ? forecaster : nil,
+            events: useModel ? events : [], options: options)
     }
 
     /// Trains the controller's recipe on the rows before `until` only.

@@ -63,7 +63,9 @@ enum EvaluateCommand: Subcommand {
 
         Metrics of the first horizon step (the median quantile, if any) on the chronological
         test split (last 15%), with naive, seasonal-naive and Holt-Winters baselines on the
-        same windows. accuracy = 100 − MAPE; MAPE skips zero actuals (reported).
+        same windows. accuracy = 100 − MAPE; MAPE skips zero actuals (reported). A quantile
+        model's coverage — the share of test outcomes at or below each quantile's forecast,
+        with its split-conformal offsets — at the first and last horizon step.
         """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
@@ -80,6 +82,27 @@ enum EvaluateCommand: Subcommand {
         }
         var report = describe(metrics)
         report["baselines"] = baselines.mapValues(describe)
+        // Coverage: the share of test outcomes at or below each quantile's forecast (with the
+        // model's split-conformal offsets), at the first and the last horizon step.
+        let quantiles = artefact.header.quantiles
+        let coverage = Training.coverage(
+            trainer: trainer, prepared: prepared, calibration: artefact.header.calibration ?? [],
+            windows: prepared.dataset.test)
+        if let coverage {
+            let horizon = artefact.header.horizon
+            var byStep: [String: [String: Double]] = [:]
+            for (part, step) in [(0, 1), (1, horizon)] {
+                byStep["step_\(step)"] = Dictionary(
+                    uniqueKeysWithValues: quantiles.enumerated().map {
+                        (
+                            String(format: "p%.0f", $0.element * 100),
+                            Double(coverage[part * quantiles.count + $0.offset])
+                        )
+                    })
+            }
+            report["coverage"] = byStep
+            report["calibrated"] = artefact.header.calibration != nil
+        }
         if json {
             printJSON(report)
         } else {
@@ -92,6 +115,19 @@ enum EvaluateCommand: Subcommand {
                     String(
                         format: "%@: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%", name, baseline.r2, baseline.mae,
                         baseline.rmse, baseline.mape))
+            }
+            if let coverage {
+                let horizon = artefact.header.horizon
+                for (part, step) in [(0, 1), (1, horizon)] {
+                    let cells = quantiles.enumerated().map {
+                        String(
+                            format: "p%.0f %.1f%%", $0.element * 100, coverage[part * quantiles.count + $0.offset] * 100
+                        )
+                    }
+                    print(
+                        "coverage at step \(step)\(artefact.header.calibration == nil ? " (uncalibrated model)" : ""): "
+                            + cells.joined(separator: "  "))
+                }
             }
         }
         return ExitCode.success

@@ -1,6 +1,8 @@
 import APIServer
+import AWSSigning
 import Autoscaler
 import ChildProcess
+import Cloud
 import FaultProxy
 import FileIO
 import Foundation
@@ -17,13 +19,15 @@ enum SoakCommand: Subcommand {
     static let summary = "run the whole system for hours under injected faults and check the ledger"
     static let usage = """
         Usage: forescale soak [--policies 50] [--virtual-hours 2] [--speed 120] [--seed 1]
-                              [--faults all|LIST] [--replicas 2] [--data-dir DIR] [--json]
+                              [--faults all|LIST] [--replicas 2] [--asg-policies K] [--data-dir DIR] [--json]
 
         Starts, as separate processes of this executable: the API server (test hooks on), the
         simulator (the Simulated targets' one world and the ledger of every capacity change)
-        and --replicas controllers with leader election; in this process a fault proxy
-        between the controllers and the API server. Creates --policies ScalingPolicies
-        (every mode, calendars and models on the predictive ones, about one in twenty invalid)
+        and --replicas controllers with leader election; moto (AWS) when installed; in this
+        process fault proxies between the controllers and the API server and AWS. Creates
+        --policies ScalingPolicies (every mode, calendars and models on the predictive ones,
+        about one in twenty invalid; --asg-policies of them, default a tenth, on Auto Scaling
+        groups in moto, whose SetDesiredCapacity calls the AWS proxy records as their ledger)
         and runs --virtual-hours at --speed (virtual seconds per second), injecting each
         fault class of --faults in turn over the first 70 % of the run:
           api-errors    500 on 30 % of API calls for a while
@@ -36,6 +40,7 @@ enum SoakCommand: Subcommand {
           leader-term   SIGTERM of the lease holder (it releases the lease), restarted
           corrupt-model the model artefact overwritten with garbage, restored after
           metrics-gap   no load reported by any target for six steps
+          aws-throttle  Throttling (400) on half of the AWS calls
         Then every valid policy's spec is changed and must reach observedGeneration within two
         steps. The report (--json for JSON) counts what the ledger found broken —
         duplicate_actions, lost_actions, stale_scale_ins, non_leader_actions, crashes,
@@ -47,7 +52,7 @@ enum SoakCommand: Subcommand {
 
     static let faultClasses = [
         "api-errors", "throttle", "resets", "watch-drops", "compaction", "apiserver-kill", "leader-kill",
-        "leader-term", "corrupt-model", "metrics-gap",
+        "leader-term", "corrupt-model", "metrics-gap", "aws-throttle",
     ]
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
@@ -57,6 +62,7 @@ enum SoakCommand: Subcommand {
         options.speed = try arguments.option("speed", default: 120.0)
         options.seed = try arguments.option("seed", default: 1)
         options.replicas = try arguments.option("replicas", default: 2)
+        options.asgPolicies = try arguments.option("asg-policies", as: Int.self)
         let faults = try arguments.option("faults") ?? "all"
         options.dataDirectory = try arguments.option("data-dir")
         let json = arguments.flag("json")
@@ -68,6 +74,9 @@ enum SoakCommand: Subcommand {
         guard options.speed >= 1, options.speed <= 3600 else { throw UsageError("--speed must be in [1, 3600]") }
         guard (1...3).contains(options.replicas) else { throw UsageError("--replicas must be 1, 2 or 3") }
         guard options.seed >= 0 else { throw UsageError("--seed must be ≥ 0") }
+        if let asg = options.asgPolicies, !(0...options.policies).contains(asg) {
+            throw UsageError("--asg-policies must be between 0 and --policies")
+        }
         options.faults = faults == "all" ? faultClasses : faults.split(separator: ",").map(String.init)
         if let unknown = options.faults.first(where: { !faultClasses.contains($0) && $0 != "none" }) {
             throw UsageError("--faults: unknown class '\(unknown)' (known: \(faultClasses.joined(separator: ", ")))")
@@ -92,6 +101,43 @@ enum SoakCommand: Subcommand {
     }
 }
 
+/// The Auto Scaling groups' ledger, as the AWS proxy saw it: each SetDesiredCapacity that
+/// moto accepted (group, capacity, wall time).
+final class AWSLog: Sendable {
+    private let sets = Mutex<[(time: Date, group: String, capacity: Int)]>([])
+
+    func record(_ body: Data) {
+        let fields = Dictionary(
+            String(decoding: body, as: UTF8.self).split(separator: "&").compactMap { pair -> (String, String)? in
+                let parts = pair.split(separator: "=", maxSplits: 1).map {
+                    String($0).removingPercentEncoding ?? String($0)
+                }
+                return parts.count == 2 ? (parts[0], parts[1]) : nil
+            }, uniquingKeysWith: { $1 })
+        guard fields["Action"] == "SetDesiredCapacity", let group = fields["AutoScalingGroupName"],
+            let capacity = fields["DesiredCapacity"].flatMap(Int.init)
+        else { return }
+        sets.withLock { $0.append((Date(), group, capacity)) }
+    }
+
+    /// As ledger entries (target `aws/GROUP`, virtual time from the wall time, the previous
+    /// capacity filled in; no action id or sender: the proxy cannot see them).
+    func entries(virtual: (Date) -> Date, initial: (Int) -> Int) -> [SimulatorService.Entry] {
+        var previous: [String: Int] = [:]
+        return sets.withLock { $0 }.enumerated().compactMap { index, set in
+            var json: JSONValue = [
+                "seq": .integer(Int64(1_000_000 + index)), "target": .string("aws/\(set.group)"),
+                "time": .string(Timestamps.formatMicro(virtual(set.time))), "capacity": .integer(Int64(set.capacity)),
+                "actionId": .string("aws-\(index)"), "identity": "",
+                "received": .string(Timestamps.formatMicro(set.time)), "duplicate": false,
+            ]
+            if let from = previous[set.group] { json["from"] = .integer(Int64(from)) }
+            previous[set.group] = set.capacity
+            return SimulatorService.Entry(json: json)
+        }
+    }
+}
+
 /// Times something happened, shared between threads.
 final class TimeLog: Sendable {
     let times = Mutex<[Date]>([])
@@ -106,6 +152,8 @@ final class SoakProcess: Sendable {
     /// a new identity.
     let arguments: @Sendable (Int) -> [String]
     let logPath: String
+    /// Added to (and overriding) this process's environment.
+    let environment: [String: String]
     private struct State {
         var pid: pid_t?
         var starts = 0
@@ -119,11 +167,15 @@ final class SoakProcess: Sendable {
         self.init(name: name, executable: executable, logPath: logPath) { _ in arguments }
     }
 
-    init(name: String, executable: String, logPath: String, arguments: @escaping @Sendable (Int) -> [String]) {
+    init(
+        name: String, executable: String, logPath: String, environment: [String: String] = [:],
+        arguments: @escaping @Sendable (Int) -> [String]
+    ) {
         self.name = name
         self.executable = executable
         self.arguments = arguments
         self.logPath = logPath
+        self.environment = environment
     }
 
     /// The identity of the current (or last) start of a controller.
@@ -137,7 +189,8 @@ final class SoakProcess: Sendable {
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(devNull) }
         let pid = try ChildProcess.spawn(
-            executable, arguments, environment: ProcessInfo.processInfo.environment, stdin: devNull, stdout: fd,
+            executable, arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, stdin: devNull, stdout: fd,
             stderr: fd)
         state.withLock {
             $0.pid = pid
@@ -185,6 +238,23 @@ final class SoakProcess: Sendable {
         state.withLock { $0.peakKB = max($0.peakKB, kilobytes) }
     }
 
+    /// How the last run ended (nil: running or never started).
+    var lastExit: (status: Int32, expected: Bool)? { state.withLock { $0.pid == nil ? $0.exits.last : nil } }
+
+    /// Counts the last exit as expected (a controller that exited because it lost its lease,
+    /// as it is designed to, and is restarted like a pod).
+    func markLastExitExpected() {
+        state.withLock { state in
+            if !state.exits.isEmpty { state.exits[state.exits.count - 1].expected = true }
+        }
+    }
+
+    /// The last line of its log.
+    var lastLogLine: String {
+        guard let data = FileManager.default.contents(atPath: logPath) else { return "" }
+        return String(decoding: data.suffix(2048), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+    }
+
     var peakMB: Double { Double(state.withLock { $0.peakKB }) / 1024 }
     /// Exits the soak did not cause (a signal it did not send, or a status other than 0).
     var crashes: [Int32] { state.withLock { $0.exits.filter { !$0.expected }.map(\.status) } }
@@ -197,6 +267,8 @@ struct Soak {
         var speed = 120.0
         var seed = 1
         var replicas = 2
+        /// Policies on Auto Scaling groups in moto (nil: a tenth of them, when moto is installed).
+        var asgPolicies: Int?
         var faults: [String] = SoakCommand.faultClasses
         var dataDirectory: String?
         var executable = ""
@@ -226,6 +298,10 @@ struct Soak {
         var convergenceSeconds: Double?
         var peakRSSMB: [String: Double] = [:]
         var policiesChecked = 0
+        /// SetDesiredCapacity calls moto accepted (through the AWS proxy).
+        var groupCapacitySets = 0
+        /// Controllers that exited because they lost their lease (by design) and were restarted.
+        var leaseLossRestarts = 0
 
         var clean: Bool {
             verdict.duplicateActions.isEmpty && verdict.lostActions.isEmpty && verdict.staleScaleIns.isEmpty
@@ -255,6 +331,8 @@ struct Soak {
             object["unconverged_policies"] = count(unconverged.count)
             object["objects_lost"] = count(objectsLost.count)
             object["actions_applied"] = count(verdict.applied)
+            object["auto_scaling_group_sets"] = count(groupCapacitySets)
+            object["lease_loss_restarts"] = count(leaseLossRestarts)
             object["deduplicated_retries"] = count(verdict.deduplicatedRetries)
             object["faults_injected"] = .object(faultsInjected.mapValues { count($0) })
             object["api_requests"] = count(proxyCounts.requests)
@@ -299,6 +377,7 @@ struct Soak {
             )
             lines.append(
                 "  actions applied \(verdict.applied) (\(verdict.deduplicatedRetries) retries deduplicated); "
+                    + "controllers restarted after losing their lease \(leaseLossRestarts); "
                     + "API requests \(proxyCounts.requests); faults: \(faults)")
             lines.append(
                 "  lease taken over after kill -9: \(seconds(leaseTakeoverAfterKill)); after SIGTERM: "
@@ -333,6 +412,8 @@ struct Soak {
         let simulator: SoakProcess
         let controllers: [SoakProcess]
         let proxy: FaultProxy
+        /// In front of moto (nil without Auto Scaling group policies).
+        let awsProxy: FaultProxy?
         let direct: KubernetesClient
         let http = HTTPClient()
         /// When status writes got through the proxy (wall time).
@@ -341,10 +422,12 @@ struct Soak {
 
         init(
             directory: String, token: String, apiPort: Int, simulatorPort: Int, apiserver: SoakProcess,
-            simulator: SoakProcess, controllers: [SoakProcess], proxy: FaultProxy, direct: KubernetesClient,
-            statusWrites: TimeLog
+            simulator: SoakProcess, controllers: [SoakProcess], proxy: FaultProxy, awsProxy: FaultProxy?,
+            direct: KubernetesClient, statusWrites: TimeLog, extra: [SoakProcess]
         ) {
             self.statusWrites = statusWrites
+            self.awsProxy = awsProxy
+            self.extra = extra
             self.directory = directory
             self.token = token
             self.apiPort = apiPort
@@ -356,7 +439,9 @@ struct Soak {
             self.direct = direct
         }
 
-        var processes: [SoakProcess] { [apiserver, simulator] + controllers }
+        /// Peers beyond the system itself (moto).
+        let extra: [SoakProcess]
+        var processes: [SoakProcess] { [apiserver, simulator] + controllers + extra }
 
         func holder() async -> String? {
             guard
@@ -445,7 +530,7 @@ struct Soak {
         var proxyConfiguration = FaultProxy.Configuration(
             upstream: "https://127.0.0.1:\(apiPort)", upstreamTLS: upstreamTLS, seed: UInt64(options.seed))
         let statusWrites = TimeLog()
-        proxyConfiguration.onForward = { method, target, status in
+        proxyConfiguration.onForward = { method, target, _, status in
             if method == "PATCH", target.contains("/status"), (200..<300).contains(status) {
                 statusWrites.times.withLock { $0.append(Date()) }
             }
@@ -464,10 +549,65 @@ struct Soak {
                 contexts: [{name: soak, context: {cluster: soak, user: soak, namespace: default}}]
                 current-context: soak
                 """.utf8), to: kubeconfig, mode: AtomicFile.secretMode)
+        // AWS: moto behind a second proxy, which records every SetDesiredCapacity it passes on.
+        let motoAvailable =
+            (try? ChildProcess.run(
+                "python3", ["-c", "import moto.server"], environment: ProcessInfo.processInfo.environment
+            ).status) == 0
+        let asgCount = options.asgPolicies ?? (motoAvailable ? options.policies / 10 : 0)
+        if asgCount > 0, !motoAvailable {
+            throw SoakError("--asg-policies needs moto (python3 -m pip install 'moto[server]'; make deps installs it)")
+        }
+        if !motoAvailable { progress("soak: moto is not installed: no Auto Scaling group policies") }
+        let awsLog = AWSLog()
+        var aws: (moto: SoakProcess, proxy: FaultProxy, port: Int)?
+        var controllerEnvironment: [String: String] = [:]
+        if asgCount > 0 {
+            let motoPort = try Self.freePort()
+            let moto = SoakProcess(
+                name: "moto", executable: "python3",
+                arguments: [
+                    "-c",
+                    """
+                    import os, time
+                    os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "inf"
+                    from moto.server import ThreadedMotoServer
+                    server = ThreadedMotoServer(ip_address="127.0.0.1", port=\(motoPort), verbose=False)
+                    server.start()
+                    while True:
+                        time.sleep(3600)
+                    """,
+                ], logPath: directory + "/logs/moto.log")
+            try moto.start()
+            var awsProxyConfiguration = FaultProxy.Configuration(
+                upstream: "http://127.0.0.1:\(motoPort)", seed: UInt64(options.seed) &+ 1)
+            awsProxyConfiguration.onForward = { method, _, body, status in
+                guard method == "POST", (200..<300).contains(status) else { return }
+                awsLog.record(body)
+            }
+            let proxy = FaultProxy(configuration: awsProxyConfiguration)
+            aws = (moto, proxy, try proxy.start())
+            controllerEnvironment = [
+                "AWS_ENDPOINT_URL": "http://127.0.0.1:\(aws!.port)", "AWS_ACCESS_KEY_ID": "soak",
+                "AWS_SECRET_ACCESS_KEY": "soak", "AWS_REGION": "us-east-1",
+            ]
+            let client = AWSClient(
+                configuration: AWSConfiguration(
+                    region: "us-east-1", credentials: AWSCredentials(accessKeyID: "soak", secretAccessKey: "soak"),
+                    endpoint: "http://127.0.0.1:\(motoPort)", maxAttempts: 1))
+            try await Self.waitFor("moto", timeout: .seconds(60)) {
+                (try? await AutoScalingAPI(client: client).describeAutoScalingGroups()) != nil
+            }
+            for index in (options.policies - asgCount)..<options.policies {
+                try await AutoScalingAPI(client: client).createGroup(
+                    Self.groupName(index), desired: Self.initialCapacity(index), minSize: 0, maxSize: 20)
+            }
+        }
+        defer { aws?.proxy.shutdown() }
         let controllers = (1...options.replicas).map { index in
             SoakProcess(
                 name: "controller-\(index)", executable: options.executable,
-                logPath: directory + "/logs/controller-\(index).log"
+                logPath: directory + "/logs/controller-\(index).log", environment: controllerEnvironment
             ) { start in
                 [
                     "controller", "--kubeconfig", kubeconfig, "--identity", "controller-\(index)-\(start)",
@@ -476,7 +616,7 @@ struct Soak {
                     Timestamps.formatMicro(virtualStart), "--virtual-epoch", Timestamps.formatMicro(epoch),
                     "--model-root", directory + "/models", "--metrics-port", "0", "--no-dashboard", "--log-format",
                     "json", "--workers", "4",
-                ]
+                ] + (asgCount > 0 ? ["--aws"] : [])
             }
         }
         var tls = TLSConfiguration()
@@ -492,7 +632,8 @@ struct Soak {
         defer { direct.shutdown() }
         let world = World(
             directory: directory, token: token, apiPort: apiPort, simulatorPort: simulatorPort, apiserver: apiserver,
-            simulator: simulator, controllers: controllers, proxy: proxy, direct: direct, statusWrites: statusWrites)
+            simulator: simulator, controllers: controllers, proxy: proxy, awsProxy: aws?.proxy, direct: direct,
+            statusWrites: statusWrites, extra: aws.map { [$0.moto] } ?? [])
         defer {
             for process in world.processes where process.isRunning { process.signal(SIGKILL) }
             world.http.shutdown()
@@ -510,7 +651,11 @@ struct Soak {
         }
         _ = try await direct.create(
             .configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
-        let policies = (0..<options.policies).map { Self.policy($0, model: "file://" + modelPath) }
+        let policies = (0..<options.policies).map { index in
+            index >= options.policies - asgCount
+                ? Self.groupPolicy(index, model: "file://" + modelPath)
+                : Self.policy(index, model: "file://" + modelPath)
+        }
         for policy in policies { _ = try await direct.create(.scalingPolicies, namespace: "default", policy) }
         progress("soak: \(policies.count) policies; starting \(controllers.count) controllers")
         for controller in controllers { try controller.start() }
@@ -525,6 +670,25 @@ struct Soak {
             }
         }
         defer { sampler.cancel() }
+        // As a Deployment would: a controller that exits is started again a second later. One
+        // that lost its lease exits 1 by design (its log says so): a restart, not a crash.
+        let supervising = Locked(true)
+        let leaseLossRestarts = Locked(0)
+        let supervisor = Task {
+            while !Task.isCancelled, supervising.value {
+                for controller in controllers where !controller.isRunning {
+                    guard let exit = controller.lastExit else { continue }
+                    if !exit.expected, exit.status == 1, controller.lastLogLine.contains("lost the leader lease") {
+                        controller.markLastExitExpected()
+                        leaseLossRestarts.withLock { $0 += 1 }
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                    if supervising.value, !controller.isRunning { try? controller.start() }
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        defer { supervisor.cancel() }
 
         // Faults, one class after another over the first 70 % of the run.
         let total = options.virtualHours * 3600 / options.speed
@@ -534,8 +698,11 @@ struct Soak {
         for fault in options.faults {
             let started = ContinuousClock.now
             progress("soak: \(fault) (\(String(format: "%.0f", slot)) s)")
-            try await inject(fault, for: slot, world: world, report: &report, virtualNow: virtualNow, step: step)
-            report.faultsInjected[fault, default: 0] += 1
+            if try await inject(fault, for: slot, world: world, report: &report, virtualNow: virtualNow, step: step) {
+                report.faultsInjected[fault, default: 0] += 1
+            } else {
+                progress("soak: \(fault) had nothing to act on")
+            }
             let left = Duration.seconds(slot) - (ContinuousClock.now - started)
             if left > .zero { try await Task.sleep(for: left) }
         }
@@ -575,28 +742,43 @@ struct Soak {
         if ContinuousClock.now < end { try await Task.sleep(until: end) }
 
         // Stop the controllers gracefully, then judge.
+        supervising.withLock { $0 = false }
+        supervisor.cancel()
+        await supervisor.value
+        report.leaseLossRestarts = leaseLossRestarts.value
         for controller in controllers where controller.isRunning { controller.signal(SIGTERM) }
         for controller in controllers { await controller.waitForExit() }
         sampler.cancel()
         let final = try await direct.list(.scalingPolicies, namespace: "default").items
-        let entries = world.ledger()
-        let capacities = Dictionary(grouping: entries.filter { !$0.duplicate }, by: \.target).mapValues {
-            $0.max { $0.sequence < $1.sequence }?.capacity
-        }
+        let entries =
+            world.ledger()
+            + awsLog.entries(
+                virtual: { virtualStart.addingTimeInterval($0.timeIntervalSince(epoch) * options.speed) },
+                initial: Self.initialCapacity)
+        report.groupCapacitySets = entries.filter { $0.target.hasPrefix("aws/") }.count
+        let applied = entries.filter { !$0.duplicate }
+        let capacities = Dictionary(grouping: applied, by: { (entry: SimulatorService.Entry) in entry.target })
+            .mapValues { $0.max { $0.sequence < $1.sequence }?.capacity }
         var checked: [SoakLedger.Policy] = []
         for item in final {
             let name = item.value(at: ["metadata", "name"])?.stringValue ?? ""
             guard case .success(let spec) = PolicySpec.parse(item["spec"]) else { continue }
-            let target = "default/\(spec.targetName)"
+            let target = spec.targetKind == .autoScalingGroup ? "aws/\(spec.targetName)" : "default/\(spec.targetName)"
             checked.append(
                 SoakLedger.Policy(
                     target: target, scaleUpCooldown: spec.scaleUpCooldownSeconds,
                     scaleDownCooldown: spec.scaleDownCooldownSeconds, staleAfter: spec.staleAfterSeconds,
-                    lastActionID: item.value(at: ["status", "lastAction", "id"])?.stringValue,
+                    // A group's ledger has no action ids (the proxy sees only the capacity).
+                    lastActionID: spec.targetKind == .autoScalingGroup
+                        ? nil : item.value(at: ["status", "lastAction", "id"])?.stringValue,
                     initialCapacity: spec.simulation?.initialCapacity))
             // The world and the record agree at the end.
+            // (A pending action that reached the target is consistent: its confirmation was the
+            // write the stop cut short, and the next pass would make it.)
+            let pending = item.value(at: ["status", "pendingAction", "to"])?.intValue
             if spec.mode != .forecastOnly, let recorded = item.value(at: ["status", "currentCapacity"])?.intValue,
-                let actual = capacities[target] ?? spec.simulation?.initialCapacity, recorded != actual
+                let actual = capacities[target] ?? spec.simulation?.initialCapacity, recorded != actual,
+                pending != actual
             {
                 report.unconverged.append("\(name): status says \(recorded), the target has \(actual)")
             }
@@ -609,21 +791,29 @@ struct Soak {
         apiserver.signal(SIGTERM)
         await simulator.waitForExit()
         await apiserver.waitForExit()
+        aws?.moto.signal(SIGTERM)
+        if let moto = aws?.moto { await moto.waitForExit() }
         for process in world.processes {
             report.peakRSSMB[process.name] = process.peakMB
             report.crashes += process.crashes.map { "\(process.name) exited with status \($0)" }
         }
         report.proxyCounts = proxy.counts
+        if let awsCounts = aws?.proxy.counts {
+            report.proxyCounts.requests += awsCounts.requests
+            report.proxyCounts.upstreamErrors += awsCounts.upstreamErrors
+            report.proxyCounts.injected.merge(awsCounts.injected) { $0 + $1 }
+        }
         report.wallSeconds = (ContinuousClock.now - began).seconds
         return report
     }
 
     // MARK: Faults
 
+    /// Injects one fault class; false when it had nothing to act on (no lease holder, no AWS).
     private func inject(
         _ fault: String, for seconds: Double, world: World, report: inout Report, virtualNow: () -> Date,
         step: Double
-    ) async throws {
+    ) async throws -> Bool {
         let active = Duration.seconds(seconds * 0.6)
         func rules(_ rules: [FaultRule]) async throws {
             world.proxy.rules = rules
@@ -680,14 +870,11 @@ struct Soak {
                 report.statusWriteAfterRestart.append(first.timeIntervalSince(restarted))
             }
         case "leader-kill", "leader-term":
-            guard let holder = await world.holder(), let leader = world.controller(named: holder) else { return }
+            guard let holder = await world.holder(), let leader = world.controller(named: holder) else { return false }
             let stopped = Date()
             leader.signal(fault == "leader-kill" ? SIGKILL : SIGTERM)
             await leader.waitForExit()
-            let restart = Task {
-                try? await Task.sleep(for: .seconds(1))
-                try? leader.start()
-            }
+            // The supervisor starts it again (a new pod, a new identity) a second later.
             let deadline = ContinuousClock.now + .seconds(40)
             while ContinuousClock.now < deadline {
                 if let next = await world.holder(), next != holder {
@@ -701,7 +888,6 @@ struct Soak {
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            await restart.value
             if fault == "leader-kill" {
                 // The first action by another replica after the kill (if one fell due in the slot).
                 try await Task.sleep(for: active)
@@ -709,6 +895,13 @@ struct Soak {
                     report.firstActionAfterKill.append(first.received.timeIntervalSince(stopped))
                 }
             }
+        case "aws-throttle":
+            guard let awsProxy = world.awsProxy else { return false }
+            awsProxy.rules = [
+                FaultRule(name: "aws-throttle", fault: .aws(status: 400, code: "Throttling"), probability: 0.5)
+            ]
+            try await Task.sleep(for: active)
+            awsProxy.clearRules()
         case "corrupt-model":
             let path = world.directory + "/models/seed-load.fsm"
             let good = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -728,8 +921,9 @@ struct Soak {
                     method: "POST", url: "http://127.0.0.1:\(world.simulatorPort)/v1/gaps",
                     headers: ["Content-Type": "application/json"], body: gap.serialized()))
         default:
-            break
+            return false
         }
+        return true
     }
 
     // MARK: Helpers
@@ -750,6 +944,26 @@ struct Soak {
         if index % 20 == 19 {
             policy.setValue([["name": "network_in", "query": "rate(x[5m])"]], at: ["spec", "metrics", "inputs"])
         }
+        return policy
+    }
+
+    static func groupName(_ index: Int) -> String { "asg-\(policyName(index))" }
+    static func initialCapacity(_ index: Int) -> Int { 2 + index % 3 }
+
+    /// A policy on an Auto Scaling group in moto, its load replayed from the trace.
+    static func groupPolicy(_ index: Int, model: String) -> JSONValue {
+        var policy = self.policy(index, model: model)
+        let mode = index % 2 == 0 ? "Predictive" : "Reactive"
+        policy.setValue(.string(mode), at: ["spec", "mode"])
+        if mode == "Reactive" {
+            policy.setValue(nil, at: ["spec", "model"])
+            policy.setValue(nil, at: ["spec", "calendar"])
+        }
+        policy.setValue("AutoScalingGroup", at: ["spec", "target", "kind"])
+        policy.setValue(.string(groupName(index)), at: ["spec", "target", "name"])
+        policy.setValue("us-east-1", at: ["spec", "target", "region"])
+        policy.setValue("simulated", at: ["spec", "metrics", "source"])
+        policy.setValue(nil, at: ["spec", "metrics", "inputs"])
         return policy
     }
 

@@ -20,8 +20,9 @@ public final class FaultProxy: Sendable {
         public var seed: UInt64
         /// Serve `controlPath` (the rules over HTTP: the `fault-proxy` command).
         public var control = false
-        /// Called with each forwarded (non-streamed) exchange: method, target, upstream status.
-        public var onForward: (@Sendable (String, String, Int) -> Void)?
+        /// Called with each forwarded (non-streamed) exchange: method, target, request body,
+        /// upstream status.
+        public var onForward: (@Sendable (String, String, Data, Int) -> Void)?
 
         public init(
             upstream: String, upstreamTLS: TLSConfiguration = TLSConfiguration(), address: String = "127.0.0.1",
@@ -182,6 +183,12 @@ public final class FaultProxy: Sendable {
                 + #""reason":"\#(reason)","code":\#(code)}"#
             writer.respond(status: code, headers: headers, body: Data(body.utf8))
             return
+        case .aws(let status, let code)?:
+            let body =
+                "<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>injected fault</Message></Error>"
+                + "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+            writer.respond(status: status, headers: ["Content-Type": "text/xml"], body: Data(body.utf8))
+            return
         case .reset?:
             writer.abort()
             return
@@ -223,7 +230,8 @@ public final class FaultProxy: Sendable {
         }
         state.withLock { $0.counts.forwarded += 1 }
         configuration.onForward?(
-            request.method, String(request.url.dropFirst(configuration.upstream.count)), response.status)
+            request.method, String(request.url.dropFirst(configuration.upstream.count)), request.body ?? Data(),
+            response.status)
         let headers = Self.responseHeaders(response.headers)
         switch fault {
         case .resetMidBody?:

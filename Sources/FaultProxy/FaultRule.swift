@@ -16,6 +16,9 @@ public enum Fault: Sendable, Equatable, Codable {
     case dropStream(afterMilliseconds: Int)
     /// Never answer (until the client gives up or the proxy stops).
     case hang
+    /// Answer as AWS's query APIs fail: this status with an XML ErrorResponse of this code
+    /// (`Throttling` is what Auto Scaling says when it throttles).
+    case aws(status: Int, code: String)
 }
 
 /// Which requests a fault applies to, how often, and how many times.
@@ -108,6 +111,7 @@ extension Fault {
         case .truncate: return "truncate"
         case .dropStream(let milliseconds): return "dropStream:\(milliseconds)"
         case .hang: return "hang"
+        case .aws(let status, let code): return "aws:\(status):\(code)"
         }
     }
 
@@ -129,6 +133,11 @@ extension Fault {
         case "dropStream":
             guard let value = number(1, 0...86_400_000), parts.count == 2 else { return nil }
             self = .dropStream(afterMilliseconds: value)
+        case "aws":
+            guard let status = number(1, 400...599), parts.count == 3, !parts[2].isEmpty, parts[2].utf8.count <= 64,
+                parts[2].allSatisfy({ $0.isLetter || $0.isNumber })
+            else { return nil }
+            self = .aws(status: status, code: parts[2])
         case "reset" where parts.count == 1: self = .reset
         case "resetMidBody" where parts.count == 1: self = .resetMidBody
         case "truncate" where parts.count == 1: self = .truncate

@@ -66,6 +66,17 @@ public struct Forecaster: Sendable {
             throw ForecastError(
                 description: "needs at least \(header.sequenceLength) rows of history, has \(history.count)")
         }
+        // The classical forecaster that won the selection, when the history is long enough
+        // for it (else the LSTM the artefact also holds).
+        if let statistical = header.selection?.statistical, history.count >= statistical.historyLength,
+            let column = history.columns[header.targetColumn]
+        {
+            let series = column.suffix(4 * max(statistical.season, 96)).map(Double.init)
+            let last = history.timestamps[history.count - 1]
+            return statistical.forecast(after: series).enumerated().map { step, values in
+                Step(timestamp: last.addingTimeInterval(header.stepSeconds * Double(step + 1)), values: values)
+            }
+        }
         // `horizon` placeholder rows after the history so its last rows form one window.
         var extended = history
         for index in 1...header.horizon {
@@ -77,11 +88,13 @@ public struct Forecaster: Sendable {
         let window = history.count
         let outputs = runner.predict(prepared.dataset, windows: [window])
         let perStep = header.network.outputsPerStep
+        let calibration = header.calibration
         return (0..<header.horizon).map { step in
             Step(
                 timestamp: extended.timestamps[window + step],
-                values: (0..<perStep).map {
-                    prepared.scaler.unscale(outputs[step * perStep + $0], column: prepared.targetFeatureIndex)
+                values: (0..<perStep).map { column in
+                    prepared.scaler.unscale(outputs[step * perStep + column], column: prepared.targetFeatureIndex)
+                        + (calibration?[step][column] ?? 0)
                 })
         }
     }

@@ -75,6 +75,34 @@ extension ModelHeader {
             problems.append("scaler holds a non-finite value or a maximum below its minimum")
         }
         if trainingEnd < trainingStart { problems.append("trainingEnd is before trainingStart") }
+        if let statistical = selection?.statistical {
+            if statistical.quantiles != network.quantiles {
+                problems.append("selection.statistical.quantiles must be network.quantiles")
+            }
+            if statistical.residualQuantiles.count != network.horizon
+                || statistical.residualQuantiles.contains(where: { $0.count != statistical.quantiles.count })
+            {
+                problems.append(
+                    "selection.statistical.residualQuantiles must have network.horizon rows of one per quantile")
+            }
+            if statistical.residualQuantiles.contains(where: { $0.contains { !$0.isFinite } })
+                || statistical.parameters.count > 8 || statistical.parameters.contains(where: { !$0.isFinite })
+            {
+                problems.append("selection.statistical holds a non-finite value or more than 8 parameters")
+            }
+            if !(1...ModelLimits.horizon.upperBound).contains(statistical.season) {
+                problems.append("selection.statistical.season must be in 1…\(ModelLimits.horizon.upperBound)")
+            }
+        }
+        if let calibration {
+            if calibration.count != network.horizon
+                || calibration.contains(where: { $0.count != network.quantiles.count })
+            {
+                problems.append("calibration must have network.horizon rows of one offset per quantile")
+            } else if calibration.contains(where: { $0.contains { !$0.isFinite } }) {
+                problems.append("calibration holds a non-finite offset")
+            }
+        }
         if let inputColumns {
             if inputColumns.count > 16 || Set(inputColumns).count != inputColumns.count
                 || !inputColumns.allSatisfy(featureNames.contains)

@@ -25,6 +25,17 @@ public struct ModelHeader: Codable, Sendable, Equatable {
     /// The covariates the model reads beside the target, by name (a policy's
     /// `spec.metrics.inputs`); absent in models trained before inputs existed.
     public var inputColumns: [String]?
+    /// Split-conformal offsets added to each quantile's forecast, per horizon step (rows)
+    /// and quantile (columns), in the target's units: the quantile of the calibration
+    /// residuals (actual − forecast) at that quantile's level, so a p80 covers ~80 % of
+    /// outcomes. Absent in models trained before calibration existed (no offsets).
+    public var calibration: [[Float]]?
+    /// The share of test outcomes at or below each quantile's calibrated forecast, at the
+    /// first and last horizon step (quantile order), as measured when it was trained.
+    public var testCoverage: [Float]?
+    /// Which forecaster serves (the LSTM or a classical one) and the scores it won by;
+    /// absent: the LSTM.
+    public var selection: ModelSelection?
 
     /// The raw columns a forecast needs besides the target: the recorded inputs, or (older
     /// artefacts) every feature that is neither the target nor derived.
@@ -68,7 +79,9 @@ public struct ModelHeader: Codable, Sendable, Equatable {
 /// Written atomically (temporary file, fsync, rename).
 public struct ModelArtefact: Sendable {
     public static let magic = Array("FSCMODEL".utf8)
-    public static let formatVersion: UInt32 = 1
+    /// 2: the header may carry `calibration`, `testCoverage` and `selection` (version-1
+    /// files load unchanged: those fields are absent).
+    public static let formatVersion: UInt32 = 2
 
     public var header: ModelHeader
     public var parameters: [Float]

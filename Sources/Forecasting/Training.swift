@@ -9,6 +9,10 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var workers: Int
     /// Covariates beside the target, by column name (nil: the prototype's rule).
     public var inputs: [String]?
+    /// Fit the classical candidates too and serve whichever forecasts best (`ModelSelection`),
+    /// judged by the pinball loss at `selectionQuantile`.
+    public var selectsModel = false
+    public var selectionQuantile: Float = 0.8
 
     public init(
         features: FeatureSet, configuration: TrainingConfiguration,
@@ -35,9 +39,11 @@ public struct TrainingRecipe: Sendable, Equatable {
         configuration.layers = 1
         configuration.headSize = hidden
         configuration.epochs = epochs
-        return TrainingRecipe(
+        var recipe = TrainingRecipe(
             features: hasCalendar ? .calendar : .advanced, configuration: configuration,
             inputs: inputs.isEmpty ? nil : inputs)
+        recipe.selectsModel = true
+        return recipe
     }
 }
 
@@ -83,6 +89,22 @@ public enum Training {
             parameterCount: trainer.parameters.count,
             levelNormalization: configuration.levelNormalization, levelSpan: configuration.levelSpan)
         header.inputColumns = recipe.inputs
+        if recipe.selectsModel, !configuration.quantiles.isEmpty, let series = table.columns[targetColumn] {
+            let windows = prepared.dataset.validation
+            let (forecasts, _) = forecastsAndActuals(trainer: trainer, prepared: prepared, windows: windows)
+            let step = table.timestamps[1].timeIntervalSince(table.timestamps[0])
+            header.selection = ModelSelection.select(
+                series: series.map(Double.init), fitEnd: windows.first ?? series.count, origins: windows,
+                season: max(1, Int((86_400 / step).rounded())), quantiles: configuration.quantiles,
+                horizon: configuration.horizon, quantile: recipe.selectionQuantile,
+                lstmForecasts: Dictionary(uniqueKeysWithValues: zip(windows, forecasts)))
+        }
+        if !configuration.quantiles.isEmpty {
+            header.calibration = calibrationOffsets(trainer: trainer, prepared: prepared)
+            header.testCoverage = coverage(
+                trainer: trainer, prepared: prepared, calibration: header.calibration ?? [],
+                windows: prepared.dataset.test)
+        }
         var farEnd: (Int, ForecastMetrics, [String: ForecastMetrics])?
         if configuration.horizon > 1 {
             // The controller acts on the whole horizon: its far end is measured as well.
@@ -94,6 +116,63 @@ public enum Training {
         return TrainingOutcome(
             artefact: ModelArtefact(header: header, parameters: trainer.parameters), epochs: epochs, seconds: seconds,
             metrics: metrics, baselines: baselines, farEnd: farEnd, prepared: prepared)
+    }
+
+    /// Forecasts (per window: horizon × quantiles, in the target's units) and actuals
+    /// (per window: horizon) of `windows`.
+    static func forecastsAndActuals(trainer: Trainer, prepared: PreparedData, windows: [Int]) -> (
+        [[Float]], [[Float]]
+    ) {
+        let data = prepared.dataset
+        let outputs = trainer.predict(data, windows: windows)
+        let perWindow = trainer.network.configuration.outputCount
+        let column = prepared.targetFeatureIndex
+        let forecasts = windows.indices.map { index in
+            (0..<perWindow).map { prepared.scaler.unscale(outputs[index * perWindow + $0], column: column) }
+        }
+        let actuals = windows.map { window in
+            (0..<data.horizon).map { prepared.scaler.unscale(data.targets[window + $0], column: column) }
+        }
+        return (forecasts, actuals)
+    }
+
+    /// Split conformal (one-sided, per quantile and step): the offset c with a share q of the
+    /// validation residuals (actual − forecast) at or below it — the ⌈(n + 1)·q⌉-th smallest —
+    /// so that forecast + c covers the next outcome with probability q. No validation
+    /// windows: no offsets.
+    public static func calibrationOffsets(trainer: Trainer, prepared: PreparedData) -> [[Float]]? {
+        let windows = prepared.dataset.validation
+        let quantiles = trainer.configuration.quantiles
+        guard windows.count >= 10, !quantiles.isEmpty else { return nil }
+        let (forecasts, actuals) = forecastsAndActuals(trainer: trainer, prepared: prepared, windows: windows)
+        let horizon = prepared.dataset.horizon
+        return (0..<horizon).map { step in
+            quantiles.enumerated().map { column, level in
+                let residuals = zip(forecasts, actuals).map { $1[step] - $0[step * quantiles.count + column] }.sorted()
+                let rank = Int((Double(residuals.count + 1) * Double(level)).rounded(.up))
+                return residuals[min(max(rank, 1), residuals.count) - 1]
+            }
+        }
+    }
+
+    /// The share of `windows`' outcomes at or below each calibrated quantile forecast, at the
+    /// first and the last horizon step (quantile order, first step's then last step's).
+    public static func coverage(trainer: Trainer, prepared: PreparedData, calibration: [[Float]], windows: [Int])
+        -> [Float]?
+    {
+        let quantiles = trainer.configuration.quantiles
+        guard !windows.isEmpty, !quantiles.isEmpty else { return nil }
+        let (forecasts, actuals) = forecastsAndActuals(trainer: trainer, prepared: prepared, windows: windows)
+        let horizon = prepared.dataset.horizon
+        return [0, horizon - 1].flatMap { step in
+            quantiles.indices.map { column in
+                let offset = calibration.isEmpty ? 0 : calibration[step][column]
+                let covered = zip(forecasts, actuals).filter {
+                    $1[step] <= $0[step * quantiles.count + column] + offset
+                }
+                return Float(covered.count) / Float(windows.count)
+            }
+        }
     }
 
     /// Baselines on the same test windows and step, in the target's own units.

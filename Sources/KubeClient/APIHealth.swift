@@ -12,13 +12,17 @@ public final class APIHealth: Sendable {
         public var lastSuccess: Date?
         /// The first failure since the last success (nil: the last call succeeded).
         public var failingSince: Date?
-        /// Every call since `failingSince` was refused as unauthenticated.
-        public var onlyUnauthorized: Bool
+        /// The first refusal of the credentials since the last success, while the latest
+        /// failure is still one (other failures in between — a timeout — do not reset it).
+        public var unauthorizedSince: Date?
         public var lastFailure: String?
+
+        /// Every call since `seconds` ago failed and the credentials are still being refused.
+        public var onlyUnauthorized: Bool { unauthorizedSince != nil }
     }
 
     private struct State {
-        var snapshot = Snapshot(onlyUnauthorized: false)
+        var snapshot = Snapshot()
         var counts: [String: Int] = [:]
         var lastMessages: [String: String] = [:]
     }
@@ -37,7 +41,7 @@ public final class APIHealth: Sendable {
         state.withLock {
             $0.snapshot.lastSuccess = at
             $0.snapshot.failingSince = nil
-            $0.snapshot.onlyUnauthorized = false
+            $0.snapshot.unauthorizedSince = nil
         }
     }
 
@@ -49,11 +53,12 @@ public final class APIHealth: Sendable {
         }
         let at = now()
         state.withLock {
-            if $0.snapshot.failingSince == nil {
-                $0.snapshot.failingSince = at
-                $0.snapshot.onlyUnauthorized = kind == "Unauthorized"
-            } else if kind != "Unauthorized" {
-                $0.snapshot.onlyUnauthorized = false
+            if $0.snapshot.failingSince == nil { $0.snapshot.failingSince = at }
+            if kind == "Unauthorized" {
+                if $0.snapshot.unauthorizedSince == nil { $0.snapshot.unauthorizedSince = at }
+            } else if kind != "Transport" {
+                // Another answer from the server: it accepts the credentials after all.
+                $0.snapshot.unauthorizedSince = nil
             }
             $0.snapshot.lastFailure = "\(kind): \(error.description.prefix(200))"
             $0.counts[kind, default: 0] += 1

@@ -62,6 +62,18 @@ func capacity(for load: Double, utilization: Double) -> Int {
 /// unusable); calendar pre-warm floor; min/max; scale-in stabilization (highest
 /// recommendation in the window); scale-up cooldown and max step; scale-in cooldown and max
 /// step; no scale-in on missing or stale metrics; ForecastOnly and suspend never act.
+/// HPA's tolerance: target tracking keeps the current capacity while the load it is sized on
+/// is within `tolerance` of what that capacity serves at the target, so a load hovering at a
+/// capacity boundary does not flap the capacity by one instance up and down.
+func tolerated(_ recommendation: Int, load: Double, current: Int, policy: PolicySpec, limits: inout [Plan.Limit]) -> Int
+{
+    guard recommendation != current, current > 0, policy.tolerance > 0 else { return recommendation }
+    let ratio = load / (Double(current) * policy.targetUtilization)
+    guard abs(ratio - 1) <= policy.tolerance else { return recommendation }
+    limits.append(.tolerance)
+    return current
+}
+
 public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
     let current = input.currentCapacity
     var limits: [Plan.Limit] = []
@@ -98,9 +110,12 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
             // brings capacity forward; it never removes capacity the present load needs.
             recommendation = max(capacityFor(forecastLoad), input.currentLoad.map(capacityFor) ?? 0)
             basis = .predictive
+            recommendation = tolerated(
+                recommendation, load: max(forecastLoad, input.currentLoad ?? 0), current: current, policy: policy,
+                limits: &limits)
         }
     } else if let load = input.currentLoad {
-        recommendation = capacityFor(load)
+        recommendation = tolerated(capacityFor(load), load: load, current: current, policy: policy, limits: &limits)
         basis = .reactive
     } else {
         recommendation = current
@@ -199,7 +214,7 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
             reason = limits.last.map { .held(by: $0) } ?? .steady
         }
     } else {
-        reason = .steady
+        reason = limits.contains(.tolerance) ? .held(by: .tolerance) : .steady
     }
 
     var action: Plan.Action = desired == current ? .hold : .scale(to: desired)

@@ -130,4 +130,11 @@ public struct Observation: Sendable {
     public static func historySteps(sequenceLength: Int?) -> Int {
         max(48, (sequenceLength ?? 24) * 2 + 12)
     }
+
+    /// The same for a model's header: a classical forecaster that won the selection reads up
+    /// to four seasons (Holt-Winters: three to start, the rest to settle).
+    public static func historySteps(for header: ModelHeader?) -> Int {
+        let statistical = header?.selection?.statistical.map { min(4 * max($0.season, 96), 4 * 2016) } ?? 0
+        return max(historySteps(sequenceLength: header?.sequenceLength), statistical)
+    }
 }

@@ -27,6 +27,8 @@ public struct Plan: Sendable, Equatable {
         case stabilizationWindow = "StabilizationWindow"
         case scaleDownCooldown = "ScaleDownCooldown"
         case maxStepDown = "MaxStepDown"
+        /// The load is within the tolerance of what the current capacity serves at target.
+        case tolerance = "WithinTolerance"
     }
 
     /// Why the final capacity is what it is (CamelCase, for status and Events).

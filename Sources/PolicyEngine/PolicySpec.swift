@@ -76,6 +76,8 @@ public struct PolicySpec: Sendable, Equatable {
     public var scaleDownMaxStep: Int
     public var scaleDownCooldownSeconds: Double
     public var stabilizationWindowSeconds: Double
+    /// Target tracking holds while load ÷ (capacity × target) is within 1 ± this (HPA's 10 %).
+    public var tolerance: Double
     /// Simulated targets: the trace, the start offset into it, warm-up, initial capacity.
     public var simulation: SimulationSpec?
     /// CloudWatch metric of an AutoScalingGroup target (per-instance utilisation).
@@ -187,6 +189,7 @@ public struct PolicySpec: Sendable, Equatable {
             scaleDownMaxStep: reader.integer(SpecFields.scaleDownMaxStep),
             scaleDownCooldownSeconds: reader.number(SpecFields.scaleDownCooldownSeconds),
             stabilizationWindowSeconds: reader.number(SpecFields.stabilizationWindowSeconds),
+            tolerance: reader.number(SpecFields.tolerance),
             simulation: nil,
             cloudWatch: CloudWatchSpec(
                 namespace: reader.text(SpecFields.cloudWatchNamespace) ?? "AWS/EC2",

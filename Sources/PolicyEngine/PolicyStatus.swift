@@ -76,6 +76,9 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
         /// The baseline the accuracy gate compares with, and its MAE on the same holdout.
         public var baseline: String?
         public var baselineMAE: Double?
+        /// The forecaster that serves ("lstm", "ets", "seasonal_naive", …) and why.
+        public var served: String?
+        public var selection: String?
     }
 
     public init() {}

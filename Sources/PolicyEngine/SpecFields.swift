@@ -64,6 +64,8 @@ public enum SpecFields {
     public static let scaleDownCooldownSeconds = integer(["behavior", "scaleDown", "cooldownSeconds"], dayRange, 300)
     public static let stabilizationWindowSeconds = integer(
         ["behavior", "scaleDown", "stabilizationWindowSeconds"], dayRange, 900)
+    /// As HPA's: no change while the load is within this fraction of what the capacity serves at target.
+    public static let tolerance = number(["behavior", "tolerance"], 0...0.5, 0.1)
     public static let loadScale = number(["target", "simulation", "loadScale"], 0...1_000_000, 4)
     /// Default: minCapacity.
     public static let initialCapacity = integer(["target", "simulation", "initialCapacity"], capacityRange, nil)
@@ -78,7 +80,7 @@ public enum SpecFields {
         minCapacity, maxCapacity, targetUtilization, scaleUpAbove, scaleDownBelow, horizonSteps, leadTimeSeconds,
         quantile,
         stepSeconds, staleAfterSeconds, modelMaxAgeSeconds, modelMaxMAERatio, scaleUpMaxStep, scaleUpCooldownSeconds,
-        scaleDownMaxStep, scaleDownCooldownSeconds, stabilizationWindowSeconds, loadScale, initialCapacity,
+        scaleDownMaxStep, scaleDownCooldownSeconds, stabilizationWindowSeconds, tolerance, loadScale, initialCapacity,
         warmupSeconds,
         startOffsetSteps,
     ]

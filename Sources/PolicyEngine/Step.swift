@@ -8,6 +8,8 @@ import KubeCore
 public struct PolicyMemory: Sendable, Equatable {
     public var recommendations: [Recommendation]
     public var observedAt: Date?
+    /// Online calibration of the forecast at the policy's quantile.
+    public var calibration = QuantileTracker()
 
     public init(recommendations: [Recommendation] = [], observedAt: Date? = nil) {
         self.recommendations = recommendations
@@ -48,8 +50,11 @@ public struct StepResult: Sendable {
 public enum Step {
     public static let observationRefreshSeconds: TimeInterval = 3600
 
+    /// `policy` names the policy (its UID): action ids are unique per policy, so a target
+    /// shared by the ledger of many never mistakes one policy's action for another's retry.
     public static func run(
-        spec: PolicySpec, generation: Int, observation: Observation, previous: PolicyStatus, memory: PolicyMemory?
+        spec: PolicySpec, generation: Int, observation: Observation, previous: PolicyStatus, memory: PolicyMemory?,
+        policy: String = ""
     ) -> StepResult {
         let now = observation.now
         var memory = memory ?? PolicyMemory(seeding: previous, now: now)
@@ -97,6 +102,29 @@ public enum Step {
                         modelProblem = (.forecastFailed, "\(error)")
                     }
                 }
+                // Online calibration: check the forecasts whose actual has arrived, then
+                // shift this one by the learnt offset and remember it for its actual.
+                if memory.calibration.modelVersion != model.version {
+                    memory.calibration = QuantileTracker()
+                    memory.calibration.modelVersion = model.version
+                }
+                memory.calibration.observe(history, quantile: spec.quantile, tolerance: spec.stepSeconds / 2)
+                if !forecast.isEmpty {
+                    let offset = memory.calibration.offset
+                    // The whole distribution moves: the band stays around the forecast.
+                    forecast = forecast.map { point in
+                        var point = point
+                        point.value = max(0, point.value + offset)
+                        point.median = max(0, point.median + offset)
+                        point.low = max(0, min(point.low + offset, point.value))
+                        point.high = max(point.high + offset, point.value)
+                        return point
+                    }
+                    let at = now.addingTimeInterval(spec.leadTimeSeconds + spec.stepSeconds)
+                    if let lead = forecast.filter({ $0.time <= at }).max(by: { $0.time < $1.time }) {
+                        memory.calibration.expect(lead.value, at: lead.time)
+                    }
+                }
             }
         }
 
@@ -124,7 +152,9 @@ public enum Step {
         status.replicas = "\(observation.capacity.desired)/\(plan.desired)"
         if case .scale(let to) = plan.action {
             status.pendingAction = PolicyStatus.Action(
-                id: actionID(generation: generation, now: now, to: to), from: observation.capacity.desired, to: to,
+                id: actionID(policy: policy, generation: generation, now: now, to: to),
+                from: observation.capacity.desired,
+                to: to,
                 reason: plan.reason.description, time: now)
         }
         if spec.mode.usesModel, let loaded {
@@ -134,7 +164,11 @@ public enum Step {
                 artefact: loaded.artefact, version: loaded.version, trainedAt: header.createdAt,
                 loadedAt: loaded.loadedAt,
                 holdoutMAE: header.testMetrics.map { rounded(Double($0.mae), 3) }, baseline: "seasonal_naive",
-                baselineMAE: header.baselineMetrics["seasonal_naive"].map { rounded(Double($0.mae), 3) })
+                baselineMAE: header.baselineMetrics["seasonal_naive"].map { rounded(Double($0.mae), 3) },
+                served: header.selection?.served ?? "lstm",
+                selection: header.selection.map {
+                    "lowest p\(Int(($0.quantile * 100).rounded())) pinball loss on \($0.origins) rolling origins: \($0.summary)"
+                })
             if let previousVersion, previousVersion != loaded.version {
                 events.append(
                     EventIntent(
@@ -195,7 +229,7 @@ public enum Step {
                     ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
                     : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
         }
-        let limited = plan.limits.filter { $0 != .calendarPrewarm }.map(\.rawValue)
+        let limited = plan.limits.filter { $0 != .calendarPrewarm && $0 != .tolerance }.map(\.rawValue)
         conditions.set(
             "ScalingLimited", !limited.isEmpty, limited.first ?? "NotLimited",
             limited.isEmpty
@@ -306,8 +340,9 @@ public enum Step {
     }
 
     /// A stable id for an action (the same decision retried keeps it).
-    static func actionID(generation: Int, now: Date, to: Int) -> String {
-        "g\(generation)-\(Int64(now.timeIntervalSince1970.rounded(.down)))-\(to)"
+    static func actionID(policy: String, generation: Int, now: Date, to: Int) -> String {
+        let decision = "g\(generation)-\(Int64(now.timeIntervalSince1970.rounded(.down)))-\(to)"
+        return policy.isEmpty ? decision : "\(policy.prefix(64))-\(decision)"
     }
 
     static func rounded(_ value: Double, _ digits: Int) -> Double {

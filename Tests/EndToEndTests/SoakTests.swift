@@ -22,8 +22,10 @@ import Testing
         }
         #expect(result.status == 0, "\(result.stderr.suffix(2000))")
         let injected = report["faults_injected"]?.objectValue ?? [:]
-        #expect(injected.count == 10 && injected.values.allSatisfy { $0 == 1 }, "every fault class ran: \(injected)")
+        #expect(injected.count == 11 && injected.values.allSatisfy { $0 == 1 }, "every fault class ran: \(injected)")
         #expect((report["actions_applied"]?.intValue ?? 0) > 0, "the policies scaled")
+        #expect(
+            (report["auto_scaling_group_sets"]?.intValue ?? 0) > 0, "the Auto Scaling group policies scaled in moto")
         #expect((report["api_requests"]?.intValue ?? 0) > 100)
         #expect(report["lease_takeover_after_kill9_seconds"]?.arrayValue?.count == 1)
         #expect(report["lease_takeover_after_sigterm_seconds"]?.arrayValue?.count == 1)

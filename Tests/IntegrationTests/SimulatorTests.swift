@@ -42,6 +42,20 @@ import Transport
                 .duplicate, "the applied ids survive the restart")
     }
 
+    /// Action ids are unique per target: two policies' actions with one id are both applied.
+    /// (The first 1,000-policy soak found two policies deciding in the same second, at the
+    /// same generation and capacity, with ids that then collided: one action was dropped as
+    /// a retry of the other.)
+    @Test func anActionIDIsPerTarget() throws {
+        let service = try SimulatorService(ledgerPath: nil)
+        let first = try service.setCapacity(
+            target: "default/a", capacity: 4, time: Self.t0, actionID: "g2-1-4", identity: "c1")
+        let second = try service.setCapacity(
+            target: "default/b", capacity: 4, time: Self.t0, actionID: "g2-1-4", identity: "c1")
+        #expect(!first.duplicate && !second.duplicate)
+        #expect(service.target("default/b").changes.map(\.capacity) == [4])
+    }
+
     /// Two controllers one after the other (a failover) on the same simulated world: the
     /// second reads the capacity the first set, instead of starting from the initial one.
     @Test func aFailoverChangesNothingInTheWorld() async throws {

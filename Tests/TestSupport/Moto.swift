@@ -54,19 +54,7 @@ public struct Moto: Sendable {
 
     /// A launch configuration and an Auto Scaling group in us-east-1a (min 1, max 10).
     public func createAutoScalingGroup(_ name: String, desired: Int) async throws {
-        let aws = client()
-        _ = try await aws.query(
-            service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateLaunchConfiguration", version: "2011-01-01",
-            parameters: [
-                ("LaunchConfigurationName", "\(name)-lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro"),
-            ])
-        _ = try await aws.query(
-            service: "autoscaling", sdkID: "AUTO_SCALING", action: "CreateAutoScalingGroup", version: "2011-01-01",
-            parameters: [
-                ("AutoScalingGroupName", name), ("LaunchConfigurationName", "\(name)-lc"), ("MinSize", "1"),
-                ("MaxSize", "10"),
-                ("DesiredCapacity", String(desired)), ("AvailabilityZones.member.1", "us-east-1a"),
-            ])
+        try await AutoScalingAPI(client: client()).createGroup(name, desired: desired)
     }
 
     public enum MotoError: Error {

@@ -49,6 +49,22 @@ import Testing
 
     static let cases: [Case] = [
         Case(
+            // 315 on 5 instances at 60 % is 1.05 × what they serve at target: inside HPA's 10 %.
+            name: "reactive: within the tolerance the capacity holds",
+            observation: observe(current: 5, load: 315), policy: policy { $0.mode = .reactive }, action: .hold,
+            reason: "WithinTolerance", limits: ["WithinTolerance"]),
+        Case(
+            name: "reactive: beyond the tolerance it scales",
+            observation: observe(current: 5, load: 345), policy: policy { $0.mode = .reactive },
+            action: .scale(to: 6), reason: "LoadAboveTarget"),
+        Case(
+            name: "reactive: a tolerance of 0 is off",
+            observation: observe(current: 5, load: 315),
+            policy: policy {
+                $0.mode = .reactive
+                $0.tolerance = 0
+            }, action: .scale(to: 6), reason: "LoadAboveTarget"),
+        Case(
             name: "predictive: quantile of forecast over lead time + step / target",
             observation: observe(current: 4, load: 240, forecast: [300, 420, 900]), policy: policy(),
             action: .scale(to: 7), reason: "ForecastAboveTarget"),

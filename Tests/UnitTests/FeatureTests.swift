@@ -91,3 +91,21 @@ struct WindowDatasetTests {
         #expect(data.train.first == 4 && data.test.last == 18)
     }
 }
+
+/// The scaler's range is robust: one spike does not squeeze the ordinary values.
+@Suite struct RobustScalerTests {
+    @Test func oneSpikeDoesNotSqueezeTheRange() {
+        var values = (0..<1000).map { Float(50 + $0 % 50) }
+        values[500] = 100_000
+        let scaler = MinMaxScaler(fitting: values[...], columns: 1)
+        #expect(scaler.maximum[0] < 200, "the spike is outside the range: \(scaler.maximum)")
+        #expect(scaler.scale(99, column: 0) > 0.9 && scaler.scale(100_000, column: 0) > 1)
+    }
+
+    @Test func aRareFlagKeepsItsRange() {
+        var values = [Float](repeating: 0, count: 1000)
+        values[10] = 1
+        let scaler = MinMaxScaler(fitting: values[...], columns: 1)
+        #expect(scaler.minimum == [0] && scaler.maximum == [1])
+    }
+}

@@ -75,6 +75,14 @@ import Testing
         #expect(verdict.lostActions.count == 1 && verdict.lostActions[0].contains("d/e"), "\(verdict)")
     }
 
+    @Test func anActionIDAppliedOnAnotherTargetIsStillLost() {
+        let entries = [Self.entry(1, "d/a", minute: 0, from: 2, to: 4, id: "same")]
+        let verdict = SoakLedger.check(
+            entries: entries, policies: [Self.policy("d/a", last: "same"), Self.policy("d/b", last: "same")], gaps: [],
+            lease: Self.lease)
+        #expect(verdict.lostActions.count == 1 && verdict.lostActions[0].hasPrefix("d/b"), "\(verdict)")
+    }
+
     @Test func aScaleInBeforeTheDataWentStaleIsAllowed() {
         let gap = SimulatorService.Gap(target: "d/b", start: Self.t0, end: Self.t0.addingTimeInterval(3600))
         let early = [Self.entry(1, "d/b", minute: 10, from: 6, to: 5, id: "b1")]  // 600 s < staleAfter 900 s

@@ -200,7 +200,8 @@ import Testing
             "recommendations": [["time": .string(t), "capacity": 1]],
             "model": [
                 "artefact": "file:///m", "version": "v", "trainedAt": .string(t), "loadedAt": .string(t),
-                "holdoutMAE": .number(1.5), "baseline": "b", "baselineMAE": .number(1.5),
+                "holdoutMAE": .number(1.5), "baseline": "b", "baselineMAE": .number(1.5), "served": "ets",
+                "selection": "x",
             ],
             "conditions": [
                 [

@@ -75,6 +75,23 @@ import Testing
         #expect(!result.forecast.isEmpty)
     }
 
+    /// Two policies deciding the same capacity in the same second at the same generation get
+    /// different action ids (a shared ledger tells them apart).
+    @Test func actionIDsAreUniquePerPolicy() throws {
+        let observation = Observation(
+            now: Self.now, capacity: .init(desired: 2, inService: 2),
+            history: (0..<60).map {
+                LoadSample(time: Self.now.addingTimeInterval(Double($0 - 59) * 300), load: 600, inputs: [])
+            })
+        let spec = try Self.spec(["mode": "Reactive"])
+        let a = Step.run(
+            spec: spec, generation: 2, observation: observation, previous: PolicyStatus(), memory: nil, policy: "uid-a")
+        let b = Step.run(
+            spec: spec, generation: 2, observation: observation, previous: PolicyStatus(), memory: nil, policy: "uid-b")
+        let ids = [a.status.pendingAction?.id, b.status.pendingAction?.id].compactMap { $0 }
+        #expect(ids.count == 2 && ids[0] != ids[1], "\(ids)")
+    }
+
     @Test(arguments: [true, false])
     func aMetricsProblemSuspendsScaleInAndSaysWhy(_ needsAttention: Bool) throws {
         let problem = MetricsProblem(
