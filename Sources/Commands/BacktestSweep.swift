@@ -25,6 +25,8 @@ enum BacktestSweep {
         var reactive: Backtest.Result
         var frontier: [(name: String, cost: Double, overloads: Int)] = []
         var belowFrontier: Bool?
+        /// The forecaster the selection served and every candidate's pinball loss.
+        var selection: ModelSelection?
     }
 
     static let reactiveTargets: [Double] = [40, 50, 60, 70, 80]
@@ -88,7 +90,7 @@ enum BacktestSweep {
             }
             var row = Row(
                 trace: file, scaling: scaling.described, predictive: try replay("predictive"),
-                reactive: try replay("reactive"))
+                reactive: try replay("reactive"), selection: forecaster.header.selection)
             if frontier {
                 for target in reactiveTargets {
                     let result = target == 60 ? row.reactive : try replay("reactive", target: target)
@@ -115,6 +117,10 @@ enum BacktestSweep {
                         "trace": row.trace, "scaling": row.scaling, "predictive": row.predictive.json,
                         "reactive": row.reactive.json,
                     ]
+                    if let selection = row.selection {
+                        object["served"] = selection.served
+                        object["selection_pinball"] = selection.scores
+                    }
                     if !row.frontier.isEmpty {
                         object["frontier"] = row.frontier.map {
                             ["policy": $0.name, "instance_hours": $0.cost, "overload_intervals": $0.overloads]
@@ -220,6 +226,9 @@ enum BacktestSweep {
             row.trace, row.scaling, p.overloadIntervals, r.overloadIntervals, change, p.actionsPerDay, r.actionsPerDay,
             p.reversalsWithinHour, r.reversalsWithinHour)
         if let coverage = p.forecastCoverage { text += String(format: ", p80 coverage %.0f %%", coverage * 100) }
+        if let selection = row.selection {
+            text += "\n  served: \(selection.served) (p80 pinball: \(selection.summary))"
+        }
         if !row.frontier.isEmpty {
             text +=
                 "\n  frontier: "

@@ -18,7 +18,9 @@ enum BenchCommand: Subcommand {
                   --concurrency N  requests in flight at once (default 8)
 
           train   seconds per epoch of the prototype recipe (seq 24, 3×128, batch 64) on the
-                  seed data (examples/data or --data F.csv)
+                  seed data (examples/data or --data F.csv), GFLOP/s (the gate products,
+                  forward and backward) and their share of the machine's FMA ceiling (a
+                  pure fused-multiply-add loop on the same threads)
                   --epochs N  (default 3)   --threads N  (default: up to 2)
           infer   single-sequence forecast latency p50/p99 over --calls N (default 2000)
                   after warm-up, and artefact load time; --model M.fsm or a fresh model

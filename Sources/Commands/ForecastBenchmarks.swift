@@ -19,10 +19,19 @@ enum TrainingBenchmark {
         var seconds: [Double] = []
         _ = trainer.train(prepared.dataset, workers: threads) { seconds.append($0.seconds) }
         let sorted = seconds.sorted()
+        let median = sorted[sorted.count / 2]
+        let flops = FMACeiling.epochFLOPs(
+            configuration: trainer.network.configuration, sequenceLength: configuration.sequenceLength,
+            windows: prepared.dataset.train.count)
+        let ceiling = FMACeiling.measure(threads: threads)
+        let achieved = flops / median / 1e9
         return [
             "benchmark": "train", "recipe": "seq 24, 3x128 LSTM, dropout 0.2, batch 64, lr 5e-4",
             "threads": threads, "epochs": epochs, "windows_per_epoch": prepared.dataset.train.count,
-            "seconds_per_epoch": seconds, "seconds_per_epoch_median": sorted[sorted.count / 2],
+            "seconds_per_epoch": seconds, "seconds_per_epoch_median": median,
+            "gflop_per_epoch": (flops / 1e8).rounded() / 10, "gflops": (achieved * 10).rounded() / 10,
+            "fma_ceiling_gflops": (ceiling * 10).rounded() / 10,
+            "fraction_of_ceiling": (achieved / ceiling * 1000).rounded() / 1000,
         ]
     }
 }

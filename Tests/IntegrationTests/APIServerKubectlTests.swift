@@ -69,11 +69,17 @@ import Testing
         #expect(all.contains("NAMESPACE") && all.contains("default") && all.contains("alpha"))
 
         // get -w: the list, then the change made while it watches — and nothing twice.
-        async let watched = cluster.kubectl(["get", "wd", "-w", "--request-timeout=4s"])
-        try await Task.sleep(for: .seconds(1.5))
+        let watch = try cluster.kubectlInBackground(["get", "wd", "-w"])
+        func alphaRows(_ output: String) -> [Substring] {
+            output.split(separator: "\n").filter { $0.hasPrefix("alpha") }
+        }
+        _ = try await watch.waitForStdout { !alphaRows($0).isEmpty }
         _ = ok(try await cluster.kubectl(["patch", "wd", "alpha", "--type=merge", "-p", #"{"spec":{"replicas":9}}"#]))
-        let watchOutput = try await watched.stdout
-        let rows = watchOutput.split(separator: "\n").filter { $0.hasPrefix("alpha") }
+        _ = try await watch.waitForStdout { alphaRows($0).count >= 2 }
+        // Anything sent twice would come at once, with the change.
+        try await Task.sleep(for: .milliseconds(500))
+        let watchOutput = await watch.terminate().stdout
+        let rows = alphaRows(watchOutput)
         #expect(rows.count == 2, "initial row and one change: \(watchOutput)")
         #expect(rows.last?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "9")
     }

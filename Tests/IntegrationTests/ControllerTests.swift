@@ -297,23 +297,27 @@ import Transport
         let controller = world.controller()
         for _ in 0..<6 { try await world.step(controller, ["steady"]) }
 
-        async let watched = world.cluster.kubectl(["get", "sp", "steady", "-w", "--request-timeout=8s"])
-        try await Task.sleep(for: .seconds(1.5))
+        // The watch is running once it has printed the object; every line after that is a change.
+        let watch = try world.cluster.kubectlInBackground(["get", "sp", "steady", "-w"])
+        func printed(_ output: String) -> [[Substring]] {
+            output.split(separator: "\n").filter { $0.hasPrefix("steady") }.map {
+                $0.split(separator: " ", omittingEmptySubsequences: true)
+            }.filter { $0.count >= 5 }
+        }
+        _ = try await watch.waitForStdout { !printed($0).isEmpty }
         for _ in 0..<36 { try await world.step(controller, ["steady"]) }
-        let output = try await watched.stdout
-        let lines = output.split(separator: "\n").filter { $0.hasPrefix("steady") }
-        #expect(lines.count == 1, "the list and nothing after it: \(output)")
-        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true)[4] == "2/2", "\(output)")
 
-        // A real change shows.
-        async let changed = world.cluster.kubectl(["get", "sp", "steady", "-w", "--request-timeout=5s"])
-        try await Task.sleep(for: .seconds(1.5))
+        // A real change shows; it also marks the end of the quiet part (a watch delivers in order).
         _ = try await world.client.patch(
             .scalingPolicies, namespace: "default", name: "steady", .merge(["spec": ["minCapacity": 5]]))
         try await world.step(controller, ["steady"])
-        let after = try await changed.stdout.split(separator: "\n").filter { $0.hasPrefix("steady") }
-        #expect(after.count >= 2, "\(after)")
-        #expect(after.last?.split(separator: " ", omittingEmptySubsequences: true)[4] == "5/5", "\(after)")
+        let output = try await watch.waitForStdout { printed($0).last?[4] == "5/5" }
+        _ = await watch.terminate()
+        let seen = printed(output)
+        let beforeTheChange = seen.filter { $0[2] == "2" }
+        #expect(beforeTheChange.count == 1, "the list and nothing after it until the change: \(output)")
+        #expect(beforeTheChange.first?[4] == "2/2", "\(output)")
+        #expect(seen.count >= 2 && seen.last?[4] == "5/5", "the change shows: \(output)")
     }
 
     /// What an operator used to HPA reads: columns with kinds, units and horizons, `-o wide`
@@ -407,8 +411,10 @@ import Transport
                 targets: TargetRegistry(client: world.client, anchor: world.anchor, fileRoots: world.fileRoots),
                 models: ModelRegistry(fileRoots: world.fileRoots), now: { world.clock.value })
             var election = LeaderElector.Configuration(identity: identity)
-            election.leaseDuration = .seconds(3)
-            election.renewDeadline = .seconds(2)
+            // Long enough that a loaded test machine never misses a renewal: the handover
+            // under test is the graceful release, which does not wait for the lease to run out.
+            election.leaseDuration = .seconds(20)
+            election.renewDeadline = .seconds(15)
             election.retryPeriod = .milliseconds(100)
             let elector = LeaderElector(
                 lock: KubernetesLeaseLock(client: world.client, namespace: "default", name: "forescale-controller"),

@@ -158,7 +158,7 @@ import Testing
         defer { client.shutdown() }
         let start = try await client.list(.configMaps, namespace: "default").resourceVersion
         let stream = try await client.watch(
-            .configMaps, namespace: "default", resourceVersion: start, timeoutSeconds: 5)
+            .configMaps, namespace: "default", resourceVersion: start, timeoutSeconds: 120)
         _ = try await client.create(.configMaps, namespace: "default", ["metadata": ["name": "w"]])
         try await client.delete(.configMaps, namespace: "default", name: "w")
         var kinds: [WatchEvent.Kind] = []

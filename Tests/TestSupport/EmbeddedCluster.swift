@@ -120,10 +120,18 @@ public final class EmbeddedCluster: Sendable {
         _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
     }
 
+    /// Starts kubectl against this server in the background (a `-w` to read while it runs).
+    public func kubectlInBackground(_ arguments: [String]) throws -> BackgroundProcess {
+        try BackgroundProcess("kubectl", kubectlArguments(arguments))
+    }
+
+    private func kubectlArguments(_ arguments: [String]) -> [String] {
+        arguments + ["--kubeconfig", kubeconfigPath, "--cache-dir", directory.file("kube-cache")]
+    }
+
     /// Runs kubectl against this server (nil when kubectl is not installed).
     public func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
         try await Subprocess.run(
-            "kubectl", arguments + ["--kubeconfig", kubeconfigPath, "--cache-dir", directory.file("kube-cache")],
-            input: input.map { Data($0.utf8) })
+            "kubectl", kubectlArguments(arguments), input: input.map { Data($0.utf8) })
     }
 }

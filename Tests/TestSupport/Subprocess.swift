@@ -174,6 +174,26 @@ public final class BackgroundProcess: Sendable {
         return await wait()
     }
 
+    /// What it has printed on stdout so far.
+    public var stdoutSoFar: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+
+    /// Polls stdout until `condition` holds on it or `timeout` passes; returns the last read.
+    public func waitForStdout(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        var seen = stdoutSoFar
+        while !condition(seen) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            seen = stdoutSoFar
+        }
+        return seen
+    }
+
+    /// SIGTERM, then the result.
+    public func terminate() async -> CommandResult {
+        kill(pid, SIGTERM)
+        return await wait()
+    }
+
     /// Waits for the exit (off the cooperative pool) and reads what it printed.
     public func wait() async -> CommandResult {
         let pid = self.pid
