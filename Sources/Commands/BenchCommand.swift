@@ -22,6 +22,10 @@ enum BenchCommand: Subcommand {
                   forward and backward) and their share of the machine's FMA ceiling (a
                   pure fused-multiply-add loop on the same threads)
                   --epochs N  (default 3)   --threads N  (default: up to 2)
+          trainer a nightly retraining of --policies N (default 10) policies' --days D (default
+                  14) of history, one after another, with the controller's recipe — with the
+                  classical candidates and the selection, and the LSTM alone: seconds per
+                  policy and what each serves
           infer   single-sequence forecast latency p50/p99 over --calls N (default 2000)
                   after warm-up, and artefact load time; --model M.fsm or a fresh model
 
@@ -69,6 +73,15 @@ enum BenchCommand: Subcommand {
             try arguments.finish()
             guard epochs > 0, threads > 0 else { throw UsageError("--epochs and --threads must be positive") }
             report = try TrainingBenchmark.run(dataPath: data, epochs: epochs, threads: threads)
+        case "trainer":
+            let policies = try arguments.option("policies", default: 10)
+            let days = try arguments.option("days", default: 14)
+            let threads = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
+            try arguments.finish()
+            guard (1...1000).contains(policies), (3...60).contains(days), (1...64).contains(threads) else {
+                throw UsageError("--policies 1–1000, --days 3–60, --threads 1–64")
+            }
+            report = try TrainerBenchmark.run(policies: policies, days: days, threads: threads)
         case "infer":
             let calls = try arguments.option("calls", default: 2000)
             let model = try arguments.option("model")

@@ -87,3 +87,46 @@ enum InferenceBenchmark {
         return result
     }
 }
+
+/// A nightly retraining of N policies as the trainer Job does it, one after another: each
+/// policy's load history (the synthetic generator, a different seed each, `days` days as
+/// capacity-independent load) trained with the controller's recipe, with and without the
+/// classical candidates and the selection, timed per policy.
+enum TrainerBenchmark {
+    static func run(policies: Int, days: Int, threads: Int) throws -> [String: Any] {
+        let recipes: [(name: String, selects: Bool)] = [("controller", true), ("controller_lstm_only", false)]
+        var results: [String: Any] = [:]
+        for (name, selects) in recipes {
+            var seconds: [Double] = []
+            var served: [String: Int] = [:]
+            for index in 0..<policies {
+                let generated = SyntheticGenerator.generate(days: days, seed: UInt64(1000 + index))
+                let load = generated.columns["cpu_utilization"]!.map { $0 * 4 }
+                let table = TimeSeriesTable(
+                    timestamps: generated.timestamps, columns: ["load": load], columnNames: ["load"])
+                var recipe = TrainingRecipe.controller(horizon: 3, hasCalendar: false)
+                recipe.workers = threads
+                recipe.selectsModel = selects
+                let started = ContinuousClock.now
+                let outcome: TrainingOutcome
+                do {
+                    outcome = try Training.run(table: table, targetColumn: "load", recipe: recipe, createdAt: Date())
+                } catch { throw UsageError("training policy \(index): \(error.description)") }
+                let elapsed = (ContinuousClock.now - started).components
+                seconds.append(Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+                served[outcome.artefact.header.selection?.served ?? "lstm", default: 0] += 1
+            }
+            let sorted = seconds.sorted()
+            results[name] = [
+                "seconds_total": (seconds.reduce(0, +) * 100).rounded() / 100,
+                "seconds_per_policy_median": (sorted[sorted.count / 2] * 100).rounded() / 100,
+                "seconds_per_policy_max": (sorted.last! * 100).rounded() / 100, "served": served,
+            ]
+        }
+        return [
+            "benchmark": "trainer", "policies": policies, "history_days": days, "threads": threads,
+            "recipe": "controller: 1x32 LSTM, head 32, p50/p90, advanced features, 25 epochs, horizon 3",
+            "recipes": results,
+        ]
+    }
+}

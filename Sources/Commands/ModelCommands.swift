@@ -1,6 +1,7 @@
 import Forecasting
 import Foundation
 import KubeCore
+import PolicyEngine
 
 /// Loading shared by `evaluate` and `predict`: model and data, with file-naming errors.
 enum ModelInput {
@@ -59,17 +60,25 @@ enum EvaluateCommand: Subcommand {
     static let name = "evaluate"
     static let summary = "score a model and the baselines on a CSV's test split"
     static let usage = """
-        Usage: forescale evaluate --model M.fsm --data F.csv [--calendar events.json] [--json]
+        Usage: forescale evaluate --model M.fsm --data F.csv [--calendar events.json] [--step N] [--json]
 
         Metrics of the first horizon step (the median quantile, if any) on the chronological
         test split (last 15%), with naive, seasonal-naive and Holt-Winters baselines on the
         same windows. accuracy = 100 − MAPE; MAPE skips zero actuals (reported). A quantile
         model's coverage — the share of test outcomes at or below each quantile's forecast,
-        with its split-conformal offsets — at the first and last horizon step.
+        with its split-conformal offsets — at the first and last horizon step. "served" is what
+        the artefact serves (its LSTM, or the classical forecaster that won its selection),
+        forecasting from each test origin with only the rows before it, as the controller does,
+        at --step (default 1), beside every classical forecaster fitted on the rows before the
+        first origin and forecasting from the same origins.
         """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        let step = try arguments.option("step", default: 1)
         let (artefact, table, dataPath, json, events) = try ModelInput.parse(&arguments)
+        guard step >= 1 && step <= artefact.header.horizon else {
+            throw UsageError("--step must be between 1 and the model's horizon (\(artefact.header.horizon))")
+        }
         let prepared = try ModelInput.prepare(artefact, table, dataPath: dataPath, events: events)
         let trainer = Trainer(restoring: artefact)
         let metrics = Training.testMetrics(trainer: trainer, prepared: prepared)
@@ -82,6 +91,26 @@ enum EvaluateCommand: Subcommand {
         }
         var report = describe(metrics)
         report["baselines"] = baselines.mapValues(describe)
+        // What the artefact serves (its LSTM, or its selection's classical winner), forecasting
+        // from each test origin as the controller does.
+        let servedQuantile = artefact.header.selection?.quantile ?? Float(PolicySpec.defaultQuantile)
+        let served = Forecaster(artefact).holdoutScore(
+            table, events: events, step: step, quantile: servedQuantile, baselines: true)
+        if let served {
+            var object = describe(served.metrics)
+            object["kind"] = served.served
+            object["pinball"] = served.pinball
+            object["coverage"] = served.coverage
+            object["quantile"] = Double(servedQuantile)
+            object["step"] = step
+            object["origins"] = served.origins
+            object["baselines"] = served.baselines.mapValues(describe)
+            if let best = served.baselines.min(by: { $0.value.mae < $1.value.mae }), best.value.mae > 0 {
+                object["best_baseline"] = best.key
+                object["ratio_to_best_baseline"] = served.metrics.mae / best.value.mae
+            }
+            report["served"] = object
+        }
         // Coverage: the share of test outcomes at or below each quantile's forecast (with the
         // model's split-conformal offsets), at the first and the last horizon step.
         let quantiles = artefact.header.quantiles
@@ -110,6 +139,19 @@ enum EvaluateCommand: Subcommand {
                 String(
                     format: "model: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d)", metrics.r2,
                     metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count))
+            if let served {
+                print(
+                    String(
+                        format:
+                            "served (%@) at step %d: MAE %.3f  p%.0f pinball %.3f  coverage %.1f%%  over %d origins",
+                        served.served, step, served.metrics.mae, servedQuantile * 100, served.pinball,
+                        served.coverage * 100, served.origins))
+                print(
+                    "  baselines on the same origins: "
+                        + served.baselines.sorted { $0.value.mae < $1.value.mae }.map {
+                            String(format: "%@ %.3f", $0.key, $0.value.mae)
+                        }.joined(separator: "  "))
+            }
             for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
                 print(
                     String(
@@ -169,7 +211,11 @@ enum PredictCommand: Subcommand {
             rows.append(row)
         }
         if json {
-            printJSON(["target": header.targetColumn, "forecast": rows])
+            // As the Forecaster decides: the selection's classical winner when the data reach back far enough.
+            let statistical = header.selection?.statistical
+            let served =
+                statistical.map { table.count >= $0.historyLength } == true ? header.selection!.served : "lstm"
+            printJSON(["target": header.targetColumn, "served": served, "forecast": rows])
         } else {
             for row in rows {
                 // Quantiles in ascending order, rounded: p50=412.300 p90=455.100.

@@ -175,19 +175,23 @@ public enum TrainerCommand: Subcommand {
             throw StageError(stage: "training", underlying: error)
         }
         let challengerData = try outcome.artefact.encoded()
-        let challengerMAE = Double(outcome.metrics.mae)
-        let seasonal = outcome.baselines["seasonal_naive"].map { Double($0.mae) }
+        // What each artefact serves (its LSTM or its selection's classical winner), scored on the
+        // same origins of the same table's most recent part.
+        guard let challenger = Forecaster(outcome.artefact).holdoutScore(table, events: events) else {
+            throw StageError(stage: "scoring the challenger", underlying: UsageError("too little history to score"))
+        }
+        let challengerMAE = challenger.metrics.mae
+        let seasonal = challenger.seasonalNaive.mae
 
-        // The champion on the same table and split (nil when missing or not comparable).
+        // The champion on the same origins (nil when missing or not comparable).
         var championMAE: Double?
-        if case .success(let champion) = await ModelRegistry(fileRoots: fileRoots, s3: s3).model(artefactURL, now: now),
-            let prepared = try? champion.forecaster.prepare(table, events: events)
+        if case .success(let champion) = await ModelRegistry(fileRoots: fileRoots, s3: s3).model(artefactURL, now: now)
         {
-            championMAE = Double(
-                Training.testMetrics(trainer: Trainer(restoring: champion.forecaster.artefact), prepared: prepared).mae)
+            championMAE = champion.forecaster.holdoutScore(table, events: events)?.metrics.mae
         }
         let verdict = PromotionGate.decide(
-            challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin)
+            challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin,
+            challengerServes: challenger.served)
         let version = ModelRegistry.version(challengerData)
         if verdict.promote {
             do {
@@ -198,12 +202,12 @@ public enum TrainerCommand: Subcommand {
 
         var training: [String: JSONValue] = [
             "time": .string(Timestamps.format(now)), "challengerVersion": .string(version),
-            "challengerMAE": .number(challengerMAE),
+            "challengerMAE": .number(challengerMAE), "challengerServes": .string(challenger.served),
             "promoted": .bool(verdict.promote), "reason": .string(verdict.reason), "message": .string(verdict.message),
             "historyPoints": .integer(Int64(history.count)), "inputs": .array(inputs.map { .string($0) }),
         ]
         if let championMAE { training["championMAE"] = .number(championMAE) }
-        if let seasonal { training["seasonalNaiveMAE"] = .number(seasonal) }
+        training["seasonalNaiveMAE"] = .number(seasonal)
         _ = try await client.patch(
             .scalingPolicies, namespace: namespace, name: name, .merge(["status": ["training": .object(training)]]),
             subresource: "status")

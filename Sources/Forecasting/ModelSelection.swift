@@ -16,6 +16,16 @@ public struct ModelSelection: Codable, Sendable, Equatable {
     /// The classical forecaster to serve, when one won.
     public var statistical: StatisticalModel?
 
+    public init(
+        served: String, quantile: Float, scores: [String: Double], origins: Int, statistical: StatisticalModel?
+    ) {
+        self.served = served
+        self.quantile = quantile
+        self.scores = scores
+        self.origins = origins
+        self.statistical = statistical
+    }
+
     /// `scores` as "ets 12.3 · lstm 13.1 · …", best first.
     public var summary: String {
         scores.sorted { $0.value < $1.value }.map { "\($0.key) \(String(format: "%.3g", $0.value))" }

@@ -124,17 +124,9 @@ public struct Observation: Sendable {
         self.timeShift = timeShift
     }
 
-    /// History rows a reconcile reads for `spec` with a model of `sequenceLength` (nil: none):
-    /// two input windows and an hour of margin, at least 48 — what the controller asks its
-    /// metrics source for and what the backtest replays.
-    public static func historySteps(sequenceLength: Int?) -> Int {
-        max(48, (sequenceLength ?? 24) * 2 + 12)
-    }
-
-    /// The same for a model's header: a classical forecaster that won the selection reads up
-    /// to four seasons (Holt-Winters: three to start, the rest to settle).
+    /// History rows a reconcile reads with this model (nil: none) — what the controller asks
+    /// its metrics source for and what the backtest replays.
     public static func historySteps(for header: ModelHeader?) -> Int {
-        let statistical = header?.selection?.statistical.map { min(4 * max($0.season, 96), 4 * 2016) } ?? 0
-        return max(historySteps(sequenceLength: header?.sequenceLength), statistical)
+        header?.historyRows ?? ModelHeader.historyRows(sequenceLength: nil)
     }
 }

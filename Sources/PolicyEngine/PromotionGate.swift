@@ -1,6 +1,8 @@
-/// Whether a retrained model (the challenger) replaces the current one (the champion): it
-/// must beat both the champion and seasonal-naive on MAE over the same most-recent holdout,
-/// each by `margin` (a fraction: 0.02 = 2 % better). Pure.
+/// Whether a retrained model (the challenger) replaces the current one (the champion): what
+/// each serves (its LSTM or the classical forecaster that won its selection) is scored on the
+/// same most-recent holdout; the challenger must beat the champion's MAE by `margin` (a
+/// fraction: 0.02 = 2 % better), and seasonal-naive's — by `margin` when it serves its LSTM,
+/// at all when it serves a classical forecaster (which may be seasonal-naive itself). Pure.
 public enum PromotionGate {
     public struct Verdict: Sendable, Equatable {
         public var promote: Bool
@@ -9,35 +11,40 @@ public enum PromotionGate {
         public var message: String
     }
 
-    public static func decide(challengerMAE: Double, championMAE: Double?, seasonalNaiveMAE: Double?, margin: Double)
-        -> Verdict
-    {
+    public static func decide(
+        challengerMAE: Double, championMAE: Double?, seasonalNaiveMAE: Double?, margin: Double,
+        challengerServes served: String = "lstm"
+    ) -> Verdict {
         func format(_ value: Double) -> String { String(Int((value * 1000).rounded())).withDecimal }
-        if let seasonal = seasonalNaiveMAE, !(challengerMAE < seasonal * (1 - margin)) {
+        let learned = served == "lstm"
+        if let seasonal = seasonalNaiveMAE,
+            learned ? !(challengerMAE < seasonal * (1 - margin)) : !(challengerMAE <= seasonal)
+        {
             return Verdict(
                 promote: false, reason: "WorseThanSeasonalNaive",
                 message:
-                    "challenger MAE \(format(challengerMAE)) does not beat seasonal-naive \(format(seasonal)) by "
-                    + "\(Int(margin * 100)) %"
+                    "challenger (\(served)) MAE \(format(challengerMAE)) does not beat seasonal-naive "
+                    + "\(format(seasonal))" + (learned ? " by \(Int(margin * 100)) %" : "")
             )
         }
         guard let champion = championMAE else {
             return Verdict(
                 promote: true, reason: "NoChampion",
-                message: "no comparable current model; challenger MAE \(format(challengerMAE))")
+                message: "no comparable current model; challenger (\(served)) MAE \(format(challengerMAE))")
         }
         guard challengerMAE < champion * (1 - margin) else {
             return Verdict(
                 promote: false, reason: "WorseThanChampion",
                 message:
-                    "challenger MAE \(format(challengerMAE)) does not beat the current model's \(format(champion)) by "
+                    "challenger (\(served)) MAE \(format(challengerMAE)) does not beat the current model's "
+                    + "\(format(champion)) by "
                     + "\(Int(margin * 100)) %"
             )
         }
         return Verdict(
             promote: true, reason: "Promoted",
             message:
-                "challenger MAE \(format(challengerMAE)) beats the current model's \(format(champion)) and "
+                "challenger (\(served)) MAE \(format(challengerMAE)) beats the current model's \(format(champion)) and "
                 + "seasonal-naive"
         )
     }

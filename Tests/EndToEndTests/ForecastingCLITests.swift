@@ -1,3 +1,4 @@
+import Forecasting
 import Foundation
 import TestSupport
 import Testing
@@ -84,7 +85,7 @@ struct ModelCLITests {
         _ = try await ForescaleBinary.run(["generate", "--days", "4", "--out", data])
         let trained = try await ForescaleBinary.run([
             "train", "--data", data, "--hidden", "8", "--layers", "1", "--head", "4", "--epochs", "2",
-            "--horizon", "3", "--quantiles", "0.5,0.9", "--out", model, "--json",
+            "--horizon", "3", "--quantiles", "0.5,0.9", "--select", "--out", model, "--json",
         ])
         #expect(trained.status == 0, "\(trained.stderr)")
         let trainReport = try #require(
@@ -98,6 +99,24 @@ struct ModelCLITests {
         let baselines = try #require(report["baselines"] as? [String: [String: Any]])
         #expect(Set(baselines.keys) == ["naive", "seasonal_naive", "holt_winters"])
         for key in ["r2", "mae", "rmse", "mape", "accuracy", "n"] { #expect(report[key] != nil, "missing \(key)") }
+        // What the artefact serves (the selection's pick), scored from the test origins at a
+        // chosen step beside every classical forecaster on the same origins.
+        let selection = try ModelArtefact.load(path: model).header.selection
+        #expect(selection != nil, "--select stores the selection")
+        let atStep = try await ForescaleBinary.run([
+            "evaluate", "--model", model, "--data", data, "--step", "2", "--json",
+        ])
+        let servedReport = try #require(
+            (try JSONSerialization.jsonObject(with: Data(atStep.stdout.utf8)) as? [String: Any])?["served"]
+                as? [String: Any], "\(atStep.stdout) \(atStep.stderr)")
+        #expect(servedReport["kind"] as? String == selection?.served)
+        #expect(servedReport["step"] as? Int == 2)
+        let servedBaselines = try #require(servedReport["baselines"] as? [String: [String: Any]])
+        #expect(Set(servedBaselines.keys) == Set(StatisticalModel.Kind.allCases.map(\.rawValue)))
+        let coverage = try #require(servedReport["coverage"] as? Double)
+        #expect(coverage >= 0 && coverage <= 1)
+        let refused = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data, "--step", "4"])
+        #expect(refused.status == 64 && refused.stderr.contains("--step"), "\(refused.stderr)")
 
         let predicted = try await ForescaleBinary.run(["predict", "--model", model, "--data", data, "--json"])
         #expect(predicted.status == 0, "\(predicted.stderr)")
@@ -105,6 +124,10 @@ struct ModelCLITests {
             (try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [String: Any])?["forecast"]
                 as? [[String: Any]])
         #expect(forecast.count == 3)
+        let predictedServed =
+            (try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [String: Any])?["served"]
+            as? String
+        #expect(predictedServed == selection?.served, "predict serves the selection's pick")
         let quantiles = try #require(forecast.first?["quantiles"] as? [String: Double])
         #expect(Set(quantiles.keys) == ["p50", "p90"])
     }

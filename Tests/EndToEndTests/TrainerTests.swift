@@ -52,9 +52,11 @@ import Testing
         #expect(first.stdout.contains("promoted (NoChampion)"), "\(first.stdout)")
         let firstModel = try Data(contentsOf: URL(fileURLWithPath: model))
 
-        // 2. A broken champion (weights sign-flipped and tripled): the challenger beats it and replaces it.
+        // 2. A broken champion (the LSTM serving, weights sign-flipped and tripled): the challenger
+        // beats it and replaces it.
         var broken = try ModelArtefact.decode(firstModel, path: model)
         broken.parameters = broken.parameters.map { -3 * $0 }
+        broken.header.selection = nil  // the LSTM serves, whatever won the first selection
         try broken.write(to: model)
         let second = try await train()
         #expect(second.stdout.contains("promoted (Promoted)"), "\(second.stdout)")

@@ -19,6 +19,23 @@ import Testing
 
     @Test func messagesCarryTheNumbers() {
         let verdict = PromotionGate.decide(challengerMAE: 13.25, championMAE: 12.5, seasonalNaiveMAE: 30, margin: 0.02)
-        #expect(verdict.message == "challenger MAE 13.250 does not beat the current model's 12.500 by 2 %")
+        #expect(verdict.message == "challenger (lstm) MAE 13.250 does not beat the current model's 12.500 by 2 %")
+    }
+
+    /// A classical winner need only not lose to seasonal-naive (it may be seasonal-naive); an
+    /// LSTM must beat it by the margin; both must beat the champion by it.
+    @Test(arguments: [
+        ("seasonal_naive", 10.0, 10.0, true),
+        ("ets", 10.0, 10.1, true),
+        ("ets", 10.2, 10.1, false),
+        ("lstm", 10.0, 10.1, false),
+        ("lstm", 9.8, 10.1, true),
+    ])
+    func whatServesSetsTheSeasonalRule(served: String, challenger: Double, seasonal: Double, promote: Bool) {
+        let verdict = PromotionGate.decide(
+            challengerMAE: challenger, championMAE: nil, seasonalNaiveMAE: seasonal, margin: 0.02,
+            challengerServes: served)
+        #expect(verdict.promote == promote, "\(verdict.message)")
+        #expect(verdict.message.contains("(\(served))"))
     }
 }

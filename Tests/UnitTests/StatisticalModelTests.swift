@@ -1,6 +1,8 @@
+import Autoscaler
 import Forecasting
 import Foundation
 import PolicyEngine
+import TestSupport
 import Testing
 
 /// The classical forecasters, the selection among them and the LSTM, and online calibration.
@@ -102,5 +104,53 @@ import Testing
         }
         let recent = tracker.coverage ?? 0
         #expect(abs(recent - 0.8) < 0.05, "coverage over the run \(recent), offset \(tracker.offset)")
+    }
+}
+
+/// `holdoutScore` scores what an artefact serves, from each origin with only the rows before
+/// it: a naive selection's score is the naive forecast's, by hand, on the same origins.
+@Suite struct HoldoutScoreTests {
+    @Test func theServedForecasterIsWhatIsScored() throws {
+        let trace = try TraceLibrary.trace("seed", loadScale: SeedScenario.loadScale)
+        let table = TimeSeriesTable(
+            timestamps: trace.table.timestamps, columns: ["load": trace.demand.map(Float.init)], columnNames: ["load"])
+        var artefact = try ModelArtefact.load(path: Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path)
+        artefact.header.selection = nil
+        guard let lstm = Forecaster(artefact).holdoutScore(table, quantile: 0.8) else {
+            Issue.record("the LSTM could not be scored")
+            return
+        }
+        #expect(lstm.served == "lstm")
+
+        let header = artefact.header
+        artefact.header.selection = ModelSelection(
+            served: "naive", quantile: 0.8, scores: [:], origins: 0,
+            statistical: StatisticalModel(
+                kind: .naive, season: 288, parameters: [], quantiles: header.quantiles,
+                residualQuantiles: [[Float]](
+                    repeating: [Float](repeating: 0, count: header.quantiles.count), count: header.horizon)))
+        guard let naive = Forecaster(artefact).holdoutScore(table, step: 3, quantile: 0.8) else {
+            Issue.record("the naive selection could not be scored")
+            return
+        }
+        #expect(naive.served == "naive")
+        let series = table.columns[header.targetColumn]!
+        let first = max(header.sequenceLength, Int(Double(table.count) * 0.85))
+        let last = table.count - 3
+        let stride = max(1, (last - first + 199) / 200)
+        let origins = Array(Swift.stride(from: first, through: last, by: stride))
+        #expect(naive.origins == origins.count)
+        let byHand =
+            origins.map { abs(Double(series[$0 + 2]) - Double(series[$0 - 1])) }.reduce(0, +)
+            / Double(origins.count)
+        #expect(abs(naive.metrics.mae - byHand) < 1e-3, "\(naive.metrics.mae) vs \(byHand)")
+        let seasonalByHand =
+            origins.map { abs(Double(series[$0 + 2]) - Double(series[$0 + 2 - 288])) }.reduce(0, +)
+            / Double(origins.count)
+        #expect(abs(naive.seasonalNaive.mae - seasonalByHand) < 1e-3)
+        #expect(abs(naive.metrics.mae - lstm.metrics.mae) > 1e-3, "two forecasters, two scores")
+        // With no offsets the naive "p80" is the last value: covered when the load did not rise.
+        let covered = origins.filter { series[$0 + 2] <= series[$0 - 1] }.count
+        #expect(abs(naive.coverage - Double(covered) / Double(origins.count)) < 1e-9)
     }
 }

@@ -1,0 +1,107 @@
+import Foundation
+
+extension ModelHeader {
+    /// History rows a forecast reads, as the controller fetches them: two input windows and an
+    /// hour of margin (at least 48), or up to four seasons for a classical forecaster that won
+    /// the selection (Holt-Winters: three to start, the rest to settle).
+    public var historyRows: Int {
+        let statistical = selection?.statistical.map { min(4 * max($0.season, 96), 4 * 2016) } ?? 0
+        return max(Self.historyRows(sequenceLength: sequenceLength), statistical)
+    }
+
+    /// The same without a model (nil) or for an LSTM of `sequenceLength`.
+    public static func historyRows(sequenceLength: Int?) -> Int {
+        max(48, (sequenceLength ?? 24) * 2 + 12)
+    }
+}
+
+extension Forecaster {
+    /// The served forecaster (the selection's winner, else the LSTM) scored on the last
+    /// `testFraction` of a table, forecasting from each origin exactly as the controller
+    /// does — from the rows before it only. Two artefacts scored on one table are compared on
+    /// the same origins, whichever kind each serves.
+    public struct HoldoutScore: Sendable, Equatable {
+        /// The median forecast at `step` against the outcome.
+        public var metrics: ForecastMetrics
+        /// Mean pinball loss at the quantile nearest `quantile`, at `step`.
+        public var pinball: Double
+        /// Share of outcomes at or below that quantile's forecast.
+        public var coverage: Double
+        public var origins: Int
+        /// Seasonal-naive (a day ago, at the same step) on the same origins.
+        public var seasonalNaive: ForecastMetrics
+        /// What served: "lstm" or a classical kind.
+        public var served: String
+        /// With `baselines: true`: every classical forecaster, fitted on the rows before the
+        /// first origin, its point forecast at `step` from the same origins.
+        public var baselines: [String: ForecastMetrics] = [:]
+    }
+
+    /// Nil when the table is too short for `maxOrigins`' worth of test origins (at least 10)
+    /// or a forecast fails (columns the model does not know).
+    public func holdoutScore(
+        _ table: TimeSeriesTable, events: [CalendarEvent] = [], step: Int = 1, quantile: Float = 0.8,
+        testFraction: Double = 0.15, maxOrigins: Int = 200, baselines: Bool = false
+    ) -> HoldoutScore? {
+        let step = min(max(step, 1), header.horizon)
+        guard let series = table.columns[header.targetColumn] else { return nil }
+        let statistical = header.selection?.statistical
+        // Each origin reads what the controller would fetch, or what there is before it when
+        // that is still enough for what serves.
+        let reach = header.historyRows
+        let needed = max(header.sequenceLength, statistical?.historyLength ?? 0)
+        let first = max(needed, Int(Double(table.count) * (1 - testFraction)))
+        let last = table.count - step
+        guard last - first >= 10 else { return nil }
+        let stride = max(1, (last - first + maxOrigins - 1) / maxOrigins)
+        let quantiles = header.quantiles
+        let median =
+            quantiles.isEmpty ? 0 : quantiles.indices.min { abs(quantiles[$0] - 0.5) < abs(quantiles[$1] - 0.5) }!
+        let upper =
+            quantiles.isEmpty
+            ? 0 : quantiles.indices.min { abs(quantiles[$0] - quantile) < abs(quantiles[$1] - quantile) }!
+        let level = quantiles.isEmpty ? 0.5 : Double(quantiles[upper])
+        var actual: [Float] = []
+        var predicted: [Float] = []
+        var seasonal: [Float] = []
+        let season = max(1, Int((86_400 / header.stepSeconds).rounded()))
+        var pinball = 0.0
+        var covered = 0
+        let origins = Array(Swift.stride(from: first, through: last, by: stride))
+        for origin in origins {
+            let rows = max(0, origin - reach)..<origin
+            let history = TimeSeriesTable(
+                timestamps: Array(table.timestamps[rows]),
+                columns: table.columns.mapValues { Array($0[rows]) }, columnNames: table.columnNames)
+            guard let forecast = try? forecast(history, events: events), forecast.count >= step else { return nil }
+            let values = forecast[step - 1].values
+            let outcome = series[origin + step - 1]
+            actual.append(outcome)
+            let periods = (step + season - 1) / season
+            seasonal.append(series[max(0, origin - 1 + step - periods * season)])
+            predicted.append(values[min(median, values.count - 1)])
+            let high = Double(values[min(upper, values.count - 1)])
+            pinball += ModelSelection.pinball(Double(outcome), high, quantile: level)
+            if Double(outcome) <= high { covered += 1 }
+        }
+        var score = HoldoutScore(
+            metrics: ForecastMetrics(actual: actual, predicted: predicted), pinball: pinball / Double(actual.count),
+            coverage: Double(covered) / Double(actual.count), origins: actual.count,
+            seasonalNaive: ForecastMetrics(actual: actual, predicted: seasonal),
+            served: statistical != nil ? (header.selection?.served ?? "lstm") : "lstm")
+        if baselines {
+            let values = series.map(Double.init)
+            let fitted = Array(values[..<first])
+            for kind in StatisticalModel.Kind.allCases {
+                if [.seasonalNaive, .holtWinters].contains(kind), fitted.count < 3 * season { continue }
+                let model = StatisticalModel.fit(kind, series: fitted, season: season, quantiles: [0.5], horizon: step)
+                let forecasts = origins.map { origin in
+                    let history = Array(values[max(0, origin - 4 * max(season, 96))..<origin])
+                    return Float(model.points(after: history, horizon: step)[step - 1])
+                }
+                score.baselines[kind.rawValue] = ForecastMetrics(actual: actual, predicted: forecasts)
+            }
+        }
+        return score
+    }
+}
