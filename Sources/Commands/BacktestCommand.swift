@@ -15,7 +15,7 @@ enum BacktestCommand: Subcommand {
                                   [--target-utilization 60] [--min 1] [--max 100] [--lead 300]
                                   [--quantile 0.8] [--start-step N] [--matched-cost]
                                   [--inputs col1,col2] [--retrain] [--json] [--html report.html]
-               forescale backtest --traces DIR [--frontier] [--slo 80] [--json]
+               forescale backtest --traces DIR [--frontier] [--slo 80] [--sizing-utilization U] [--json]
 
         --policy takes a ScalingPolicy manifest: its spec (bounds, target utilisation, thresholds,
         forecast, behavior; simulation.initialCapacity and warmupSeconds) is what is replayed,
@@ -44,7 +44,8 @@ enum BacktestCommand: Subcommand {
         scaling from DIR/traces.json, else utilisation × 2 or four instances at the 95th
         percentile) and prints each trace and the aggregate; --frontier adds Reactive at target
         utilisations 40–80 % and Predictive at p50–p90, and whether Predictive's p80 lies below
-        Reactive's cost–overload frontier.
+        Reactive's cost–overload frontier. --sizing-utilization U sizes Predictive's forecast
+        quantile at U % per instance (spec.forecast.sizingUtilization; default: the target).
         """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {

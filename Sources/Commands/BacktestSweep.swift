@@ -35,6 +35,10 @@ enum BacktestSweep {
     static func run(directory: String, _ arguments: inout Arguments) async throws -> Int32 {
         let slo = try arguments.option("slo", default: 80.0)
         let frontier = arguments.flag("frontier")
+        let sizing = try arguments.option("sizing-utilization", as: Double.self)
+        if let sizing, !(1...100).contains(sizing) {
+            throw UsageError("--sizing-utilization is a per-instance utilisation in [1, 100]")
+        }
         let json = arguments.flag("json")
         try arguments.finish()
         guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
@@ -68,7 +72,7 @@ enum BacktestSweep {
                 if !json { print("\(file): too short to backtest (\(trace.demand.count) rows); skipped") }
                 continue
             }
-            let spec: JSONValue = [
+            var spec: JSONValue = [
                 "minCapacity": 1, "maxCapacity": 100, "targetUtilization": 60,
                 "forecast": [
                     "leadTimeSeconds": .number(PolicySpec.defaultLeadTimeSeconds),
@@ -78,6 +82,7 @@ enum BacktestSweep {
                     "maxAgeSeconds": .integer(Int64(min(31_536_000, Double(trace.demand.count) * trace.step + 86_400)))
                 ],
             ]
+            if let sizing { spec.setValue(.number(sizing), at: ["forecast", "sizingUtilization"]) }
             let forecaster = try BacktestCommand.trainWalkForward(
                 trace: trace, until: start, events: [], lead: PolicySpec.defaultLeadTimeSeconds, inputs: [], json: true)
             func replay(_ mode: String, target: Double = 60, quantile: Double? = nil, name: String? = nil) throws
@@ -130,6 +135,7 @@ enum BacktestSweep {
                     return object
                 },
                 "aggregate": aggregate, "seconds": seconds, "slo_utilization": slo,
+                "sizing_utilization": sizing ?? 60,
             ])
         } else {
             print(

@@ -108,10 +108,15 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
             // The higher of the forecast's capacity and target tracking on the current load,
             // as AWS runs predictive scaling together with dynamic scaling: the forecast
             // brings capacity forward; it never removes capacity the present load needs.
-            recommendation = max(capacityFor(forecastLoad), input.currentLoad.map(capacityFor) ?? 0)
+            // The forecast's quantile is sized at spec.forecast.sizingUtilization (an SLO), the
+            // present load at the target.
+            let sizing = policy.sizingUtilization ?? policy.targetUtilization
+            recommendation = max(
+                capacity(for: forecastLoad, utilization: sizing), input.currentLoad.map(capacityFor) ?? 0)
             basis = .predictive
             recommendation = tolerated(
-                recommendation, load: max(forecastLoad, input.currentLoad ?? 0), current: current, policy: policy,
+                recommendation, load: max(forecastLoad * policy.targetUtilization / sizing, input.currentLoad ?? 0),
+                current: current, policy: policy,
                 limits: &limits)
         }
     } else if let load = input.currentLoad {

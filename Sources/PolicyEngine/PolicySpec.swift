@@ -59,6 +59,10 @@ public struct PolicySpec: Sendable, Equatable {
     public var horizonSteps: Int
     public var leadTimeSeconds: Double
     public var quantile: Double
+    /// The per-instance utilisation (%) the forecast's quantile is sized at — the SLO's, so
+    /// that an interval goes over it with probability ≈ 1 − quantile; target tracking on the
+    /// present load (at `targetUtilization`) stays the floor. Unset: `targetUtilization`.
+    public var sizingUtilization: Double? = nil
     public var metricsSource: MetricsSource
     public var stepSeconds: Double
     /// Metrics older than this are stale: no scale-in.
@@ -196,6 +200,9 @@ public struct PolicySpec: Sendable, Equatable {
                 metricName: reader.text(SpecFields.cloudWatchMetricName) ?? "CPUUtilization",
                 statistic: reader.text(SpecFields.cloudWatchStatistic) ?? "Average", dimensions: [:])
         )
+        if reader.has(SpecFields.sizingUtilization.path) {
+            policy.sizingUtilization = reader.number(SpecFields.sizingUtilization)
+        }
         if let dimensions = reader.spec.value(at: ["metrics", "cloudwatch", "dimensions"]), dimensions != .null {
             if let fields = dimensions.objectValue, fields.count <= 30,
                 fields.values.allSatisfy({ $0.stringValue != nil })

@@ -54,6 +54,7 @@ public enum SpecFields {
     public static let horizonSteps = integer(["forecast", "horizonSteps"], 1...2016, 12)
     public static let leadTimeSeconds = integer(["forecast", "leadTimeSeconds"], dayRange, 300)
     public static let quantile = number(["forecast", "quantile"], 0.01...0.99, 0.8)
+    public static let sizingUtilization = number(["forecast", "sizingUtilization"], 1...100, nil)
     public static let stepSeconds = integer(["metrics", "stepSeconds"], 1...86_400, 300)
     public static let staleAfterSeconds = integer(["metrics", "staleAfterSeconds"], 1...604_800, 900)
     public static let modelMaxAgeSeconds = integer(["model", "maxAgeSeconds"], 1...31_536_000, 1_209_600)
@@ -78,7 +79,7 @@ public enum SpecFields {
     public static let numbers: [NumberField] = [
         capacityPerReplica,
         minCapacity, maxCapacity, targetUtilization, scaleUpAbove, scaleDownBelow, horizonSteps, leadTimeSeconds,
-        quantile,
+        quantile, sizingUtilization,
         stepSeconds, staleAfterSeconds, modelMaxAgeSeconds, modelMaxMAERatio, scaleUpMaxStep, scaleUpCooldownSeconds,
         scaleDownMaxStep, scaleDownCooldownSeconds, stabilizationWindowSeconds, tolerance, loadScale, initialCapacity,
         warmupSeconds,

@@ -69,6 +69,16 @@ import Testing
             observation: observe(current: 4, load: 240, forecast: [300, 420, 900]), policy: policy(),
             action: .scale(to: 7), reason: "ForecastAboveTarget"),
         Case(
+            // 420 at 80 % per instance is 5.25 → 6 (at the 60 % target it would be 7).
+            name: "predictive sized at the SLO: the quantile at sizingUtilization",
+            observation: observe(current: 4, load: 240, forecast: [300, 420, 900]),
+            policy: policy { $0.sizingUtilization = 80 }, action: .scale(to: 6), reason: "ForecastAboveTarget"),
+        Case(
+            // The forecast alone would need 5 (340 at 80 %); the present 330 needs 6 at the target.
+            name: "predictive sized at the SLO: the present load at the target stays the floor",
+            observation: observe(current: 4, load: 330, forecast: [330, 340]),
+            policy: policy { $0.sizingUtilization = 80 }, action: .scale(to: 6), reason: "ForecastAboveTarget"),
+        Case(
             name: "predictive: steady when the forecast fits",
             observation: observe(current: 4, load: 200, forecast: [230, 235]), policy: policy(), action: .hold,
             reason: "Steady"),
