@@ -10,7 +10,8 @@ import Foundation
 /// - a *lost action* is a policy whose last recorded action (status.lastAction.id) never
 ///   reached the target;
 /// - a *stale scale-in* is a decrease while the target reported no load for longer than the
-///   policy's staleAfter (metrics gap);
+///   policy's staleAfter (a metrics gap — of the simulator's load, so only for policies that
+///   read their load from it);
 /// - a *non-leader action* is a change sent by a replica that did not hold the lease when it
 ///   arrived (by the lease samples on either side of it; changes whose sender is unknown —
 ///   an Auto Scaling group's, seen at the proxy — are not judged by this rule).
@@ -24,12 +25,16 @@ public enum SoakLedger {
         public var lastActionID: String?
         /// The capacity before the first change.
         public var initialCapacity: Int?
+        /// Whether its load comes from the simulator, where metrics gaps are made (an Auto
+        /// Scaling group's replays its trace in the controller and has no gap).
+        public var loadFromSimulator: Bool
 
         public init(
             target: String, scaleUpCooldown: TimeInterval, scaleDownCooldown: TimeInterval, staleAfter: TimeInterval,
-            lastActionID: String?, initialCapacity: Int? = nil
+            lastActionID: String?, initialCapacity: Int? = nil, loadFromSimulator: Bool = true
         ) {
             self.target = target
+            self.loadFromSimulator = loadFromSimulator
             self.initialCapacity = initialCapacity
             self.scaleUpCooldown = scaleUpCooldown
             self.scaleDownCooldown = scaleDownCooldown
@@ -87,7 +92,7 @@ public enum SoakLedger {
                         describe + " (scale-down \(Int(change.time.timeIntervalSince(last))) s after the last)")
                 }
                 if up { lastUp = change.time } else { lastDown = change.time }
-                if !up {
+                if !up, policy.loadFromSimulator {
                     for gap in gaps where gap.target == nil || gap.target == policy.target {
                         if change.time >= gap.start.addingTimeInterval(policy.staleAfter), change.time < gap.end {
                             verdict.staleScaleIns.append(describe + " (no load since \(gap.start))")

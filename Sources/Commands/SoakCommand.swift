@@ -771,7 +771,8 @@ struct Soak {
                     // A group's ledger has no action ids (the proxy sees only the capacity).
                     lastActionID: spec.targetKind == .autoScalingGroup
                         ? nil : item.value(at: ["status", "lastAction", "id"])?.stringValue,
-                    initialCapacity: spec.simulation?.initialCapacity))
+                    initialCapacity: spec.simulation?.initialCapacity,
+                    loadFromSimulator: spec.targetKind == .simulated))
             // The world and the record agree at the end.
             // (A pending action that reached the target is consistent: its confirmation was the
             // write the stop cut short, and the next pass would make it.)

@@ -83,6 +83,20 @@ import Testing
         #expect(verdict.lostActions.count == 1 && verdict.lostActions[0].hasPrefix("d/b"), "\(verdict)")
     }
 
+    /// The simulator's gap (every simulated target) is no gap for a group whose load the
+    /// controller replays itself: its scale-in there had data (found by the 1,000-policy soak).
+    @Test func aGapInTheSimulatorsLoadIsNoGapForALoadThatDoesNotComeFromIt() {
+        let gap = SimulatorService.Gap(target: nil, start: Self.t0, end: Self.t0.addingTimeInterval(3600))
+        let late = [
+            Self.entry(1, "aws/g", minute: 20, from: 3, to: 2, id: "g1"),
+            Self.entry(2, "d/b", minute: 20, from: 3, to: 2, id: "b1"),
+        ]
+        var group = Self.policy("aws/g")
+        group.loadFromSimulator = false
+        let verdict = SoakLedger.check(entries: late, policies: [group, Self.policy("d/b")], gaps: [gap], lease: [])
+        #expect(verdict.staleScaleIns.count == 1 && verdict.staleScaleIns[0].hasPrefix("d/b"), "\(verdict)")
+    }
+
     @Test func aScaleInBeforeTheDataWentStaleIsAllowed() {
         let gap = SimulatorService.Gap(target: "d/b", start: Self.t0, end: Self.t0.addingTimeInterval(3600))
         let early = [Self.entry(1, "d/b", minute: 10, from: 6, to: 5, id: "b1")]  // 600 s < staleAfter 900 s
