@@ -63,7 +63,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer",
-                "PolicyEngine", "Autoscaler", "Commands", "TestSupport",
+                "PolicyEngine", "Autoscaler", "Commands", "TestSupport", "Cloud",
             ]),
         .testTarget(
             name: "ScenarioTests",

@@ -1,7 +1,6 @@
 import AWSSigning
 import Digest
 import Foundation
-import FoundationXML
 import Transport
 
 /// Where AWS calls go and how they are signed. Endpoint overrides follow the AWS SDKs:
@@ -81,10 +80,10 @@ public struct AWSClient: Sendable {
     public func queryXML(
         service: String, sdkID: String, action: String, version: String, parameters: [(String, String)],
         signed: Bool = true
-    ) async throws -> XMLElement {
+    ) async throws -> XMLTree {
         let body = try await query(
             service: service, sdkID: sdkID, action: action, version: version, parameters: parameters, signed: signed)
-        guard let root = (try? XMLDocument(data: body))?.rootElement() else {
+        guard let root = try? XMLTree.parse(body) else {
             throw AWSError.malformedResponse("\(action): response is not XML")
         }
         return root

@@ -1,5 +1,4 @@
 import Foundation
-import FoundationXML
 import Transport
 
 /// A failed AWS call, named by what failed. API errors carry AWS's code, message and
@@ -53,10 +52,8 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
             let message = json["message"] as? String ?? json["Message"] as? String ?? ""
             return .api(status: status, code: type, message: message, requestID: requestID)
         }
-        if let document = try? XMLDocument(data: body), let root = document.rootElement() {
-            func first(_ name: String) -> String? {
-                (try? root.nodes(forXPath: "//*[local-name()='\(name)']"))?.first?.stringValue
-            }
+        if let root = try? XMLTree.parse(body) {
+            func first(_ name: String) -> String? { root.first(named: name)?.stringValue }
             if let code = first("Code") {
                 return .api(
                     status: status, code: code, message: first("Message") ?? "",

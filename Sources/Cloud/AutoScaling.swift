@@ -1,5 +1,4 @@
 import Foundation
-import FoundationXML
 
 /// An EC2 Auto Scaling group as Forescale needs it.
 public struct AutoScalingGroup: Sendable, Equatable {
@@ -21,7 +20,7 @@ public struct AutoScalingAPI: Sendable {
         self.client = client
     }
 
-    func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLElement {
+    func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLTree {
         try await client.queryXML(
             service: "autoscaling", sdkID: "AUTO_SCALING", action: action, version: Self.version, parameters: parameters
         )
@@ -110,22 +109,5 @@ extension AutoScalingAPI {
                 statusCode: member.text("StatusCode") ?? "",
                 startTime: member.text("StartTime").flatMap(CloudWatchAPI.parseTimestamp))
         }
-    }
-}
-
-extension XMLElement {
-    /// Child elements along `path` by local name (namespaces ignored).
-    func elements(path: [String]) -> [XMLElement] {
-        var current: [XMLElement] = [self]
-        for name in path {
-            current = current.flatMap { element in
-                (element.children ?? []).compactMap { $0 as? XMLElement }.filter { ($0.localName ?? $0.name) == name }
-            }
-        }
-        return current
-    }
-
-    func text(_ name: String) -> String? {
-        elements(path: [name]).first?.stringValue
     }
 }

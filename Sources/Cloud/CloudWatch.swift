@@ -1,5 +1,4 @@
 import Foundation
-import FoundationXML
 
 /// One metric (namespace, name, dimensions).
 public struct MetricIdentity: Sendable, Equatable, Hashable {
@@ -120,10 +119,10 @@ public struct CloudWatchAPI: Sendable {
             for result in root.elements(path: ["GetMetricDataResult", "MetricDataResults", "member"]) {
                 guard let id = result.text("Id") else { continue }
                 let times = result.elements(path: ["Timestamps", "member"]).compactMap {
-                    $0.stringValue.flatMap(Self.parseTimestamp)
+                    Self.parseTimestamp($0.stringValue)
                 }
                 let values = result.elements(path: ["Values", "member"]).compactMap {
-                    $0.stringValue.flatMap(Double.init)
+                    Double($0.stringValue)
                 }
                 guard times.count == values.count else {
                     throw AWSError.malformedResponse(

@@ -1,6 +1,5 @@
 import AWSSigning
 import Foundation
-import FoundationXML
 
 /// Temporary credentials and when they stop working.
 public struct TemporaryCredentials: Sendable {

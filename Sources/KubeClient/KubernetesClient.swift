@@ -107,7 +107,7 @@ public final class KubernetesClient: Sendable {
     }
 
     static func queryEscape(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? value
+        PercentEncoding.encode(value, keeping: PercentEncoding.unreserved)
     }
 
     private func send(_ request: HTTPRequest) async throws(KubeError) -> JSONValue {

@@ -1,3 +1,5 @@
+import Transport
+
 /// Where a kind lives in the REST API: `/api/v1/…` or `/apis/{group}/{version}/…`.
 public struct ResourceRef: Sendable, Hashable, CustomStringConvertible {
     public var group: String
@@ -28,8 +30,7 @@ public struct ResourceRef: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func escape(_ segment: String) -> String {
-        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(.init(charactersIn: "/")))
-            ?? segment
+        PercentEncoding.encode(segment, keeping: PercentEncoding.pathSegment)
     }
 
     public static let namespaces = ResourceRef(

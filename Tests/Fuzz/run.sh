@@ -4,13 +4,13 @@
 # Tests/Fuzz/seeds/<target>. A crash is written to Tests/Fuzz/regressions/<target>/ —
 # commit it: `make test` replays every file there (Tests/UnitTests/FuzzRegressionTests.swift).
 # Prints one JSON line per target: runs, execs/s, seconds, crashed.
-#   Tests/Fuzz/run.sh [seconds] [target ...]     targets: json yaml protobuf requesthead artefact policyspec calendar csv
+#   Tests/Fuzz/run.sh [seconds] [target ...]     targets: json yaml protobuf requesthead artefact policyspec calendar csv xml
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SWIFTC="${SWIFTC:-$(dirname "$(command -v swift || echo /opt/swift/usr/bin/swift)")/swiftc}"
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-600}}"
 shift || true
-TARGETS=("${@:-json yaml protobuf requesthead artefact policyspec calendar csv}")
+TARGETS=("${@:-json yaml protobuf requesthead artefact policyspec calendar csv xml}")
 read -r -a TARGETS <<< "${TARGETS[*]}"
 OUT=.build/fuzz
 mkdir -p "$OUT"
@@ -37,6 +37,7 @@ build() {
         json | yaml) module KubeCore; harness "$1" -lKubeCore ;;
         protobuf) module KubeCore; harness protobuf Sources/APIServer/Protobuf.swift -lKubeCore ;;
         requesthead) harness requesthead Sources/Transport/RequestHead.swift Sources/Transport/HTTPHeaders.swift ;;
+        xml) harness xml Sources/Cloud/XMLTree.swift ;;
         artefact | calendar | csv) module Digest; module FileIO; module Forecasting; harness "$1" -lForecasting -lFileIO -lDigest ;;
         policyspec) module KubeCore; module Digest; module FileIO; module Forecasting; module PolicyEngine
             harness policyspec -lPolicyEngine -lForecasting -lFileIO -lDigest -lKubeCore ;;

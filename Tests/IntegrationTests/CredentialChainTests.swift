@@ -186,14 +186,11 @@ struct CredentialChainTests {
         let moto = try await Moto.start()
         defer { moto.stop() }
         let admin = moto.client()
-        func iam(_ action: String, _ parameters: [(String, String)]) async throws -> String {
-            let element = try await admin.queryXML(
+        func iam(_ action: String, _ parameters: [(String, String)]) async throws -> XMLTree {
+            try await admin.queryXML(
                 service: "iam", sdkID: "IAM", action: action, version: "2010-05-08", parameters: parameters)
-            return element.xmlString
         }
-        func field(_ name: String, _ xml: String) -> String? {
-            xml.components(separatedBy: "<\(name)>").dropFirst().first?.components(separatedBy: "</\(name)>").first
-        }
+        func field(_ name: String, _ xml: XMLTree) -> String? { xml.first(named: name)?.stringValue }
         let created = try await iam("CreateAccessKey", [("UserName", "forescale-tests")])
         let rotated = AWSCredentials(
             accessKeyID: try #require(field("AccessKeyId", created)),
@@ -210,7 +207,7 @@ struct CredentialChainTests {
         func identity(_ client: AWSClient) async throws -> String {
             try await client.queryXML(
                 service: "sts", sdkID: "STS", action: "GetCallerIdentity", version: "2011-06-15", parameters: []
-            ).xmlString
+            ).stringValue
         }
         #expect(try await identity(refreshing).contains("forescale-tests"))
         current.withLock { $0 = rotated }

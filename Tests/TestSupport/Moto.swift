@@ -1,7 +1,6 @@
 import AWSSigning
 import Cloud
 import Foundation
-import FoundationXML
 import Transport
 
 /// A moto server with signature checking switched on and an IAM user allowed everything.
@@ -19,14 +18,14 @@ public struct Moto: Sendable {
             configuration: AWSConfiguration(
                 region: region, credentials: AWSCredentials(accessKeyID: "bootstrap", secretAccessKey: "bootstrap"),
                 endpoint: endpoint))
-        func iam(_ action: String, _ parameters: [(String, String)]) async throws -> XMLElement {
+        func iam(_ action: String, _ parameters: [(String, String)]) async throws -> XMLTree {
             try await bootstrap.queryXML(
                 service: "iam", sdkID: "IAM", action: action, version: "2010-05-08", parameters: parameters)
         }
         _ = try await iam("CreateUser", [("UserName", "forescale-tests")])
         let key = try await iam("CreateAccessKey", [("UserName", "forescale-tests")])
         func find(_ name: String) -> String? {
-            (try? key.nodes(forXPath: "//*[local-name()='\(name)']"))?.first?.stringValue
+            key.first(named: name)?.stringValue
         }
         guard let id = find("AccessKeyId"), let secret = find("SecretAccessKey") else {
             throw MotoError.bootstrapFailed

@@ -1,3 +1,4 @@
+import Cloud
 import Digest
 import Forecasting
 import Foundation
@@ -14,7 +15,9 @@ import Testing
 /// Tests/Fuzz/Harnesses. Surviving is the assertion (a trap ends the test process), plus
 /// the harnesses' own invariants.
 @Suite struct FuzzRegressionTests {
-    static let targets = ["json", "yaml", "protobuf", "requesthead", "artefact", "policyspec", "calendar", "csv"]
+    static let targets = [
+        "json", "yaml", "protobuf", "requesthead", "artefact", "policyspec", "calendar", "csv", "xml",
+    ]
 
     static func inputs(_ target: String) -> [(name: String, data: Data)] {
         ["seeds", "regressions"].flatMap { kind -> [(String, Data)] in
@@ -76,6 +79,8 @@ import Testing
                 }
             case "csv":
                 _ = try? TimeSeriesTable.parse(String(decoding: data, as: UTF8.self), path: name)
+            case "xml":
+                if let tree = try? XMLTree.parse(data) { _ = tree.stringValue }
             default:
                 Issue.record("unknown target \(target)")
             }
