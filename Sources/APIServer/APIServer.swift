@@ -34,6 +34,10 @@ public final class APIServer: Sendable {
         /// tables show ages by: the demo passes its virtual clock so everything it shows
         /// reads one time. Timeouts and caches keep real time.
         public var now: @Sendable () -> Date = { Date() }
+        /// Events (core/v1 and events.k8s.io/v1, one store) last written longer ago than this,
+        /// by `now`, are deleted — kube-apiserver's --event-ttl, so a long run does not keep
+        /// every Event it was ever sent. nil keeps them.
+        public var eventTTL: Duration? = .seconds(3600)
 
         public init(
             dataDirectory: String? = nil, address: String = "127.0.0.1", port: Int = 0, token: String,
@@ -71,6 +75,7 @@ public final class APIServer: Sendable {
     let store: ObjectStore
     let registry: ResourceRegistry
     let faults = FaultInjector()
+    private let expiryTimer = TimerSlot()
     let pagination = PaginationCache()
     private let http: HTTPServer
     /// The self-signed certificate clients trust (PEM), nil with plainHTTP.
@@ -88,6 +93,7 @@ public final class APIServer: Sendable {
                 fieldExtractor: { storageKey, object in
                     registry.fieldValues(storageKey: storageKey, object: object)
                 },
+                clock: configuration.now,
                 recovered: { records in
                     // Serve recovered CRDs before their objects are indexed (selectable fields).
                     registry.replaceCustomResources(from: records.filter { $0.storageKey == crdKey }.map(\.object))
@@ -122,11 +128,32 @@ public final class APIServer: Sendable {
 
     /// Starts serving; returns the bound port.
     public func start() throws(StartError) -> Int {
+        let port: Int
         do {
-            return try http.start()
+            port = try http.start()
         } catch {
             throw .listen("\(error)")
         }
+        if let ttl = configuration.eventTTL {
+            // Swept every quarter of the TTL (at most every minute), on a timer of its own.
+            let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) * 1e-18
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+            let interval = max(0.05, min(60, seconds / 4))
+            timer.schedule(deadline: .now() + interval, repeating: interval)
+            timer.setEventHandler { [weak self] in _ = self?.expireEvents() }
+            timer.resume()
+            expiryTimer.replace(with: timer)
+        }
+        return port
+    }
+
+    /// Deletes the Events older than `eventTTL`; returns how many.
+    @discardableResult
+    public func expireEvents() -> Int {
+        guard let ttl = configuration.eventTTL else { return 0 }
+        let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) * 1e-18
+        let cutoff = configuration.now().addingTimeInterval(-seconds)
+        return (try? store.expire("core/events", writtenBefore: cutoff, finalState: Self.deletedState)) ?? 0
     }
 
     public var port: Int { http.port }
@@ -138,6 +165,7 @@ public final class APIServer: Sendable {
     public var objectCount: Int { store.objectCount }
 
     public func shutdown(gracePeriod: Duration = .seconds(2)) {
+        expiryTimer.replace(with: nil)
         store.close()
         http.shutdown(gracePeriod: gracePeriod)
     }
@@ -324,4 +352,19 @@ public struct ResourceAccess: Sendable, Hashable {
     public var namespace: String?
     public var name: String?
     public var userAgent: String
+}
+
+/// A repeating timer owned by one object: replaced or cancelled under a lock (a Dispatch
+/// source is not Sendable).
+final class TimerSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var timer: DispatchSourceTimer?
+
+    /// Cancels the current timer, if any, and keeps `next`.
+    func replace(with next: DispatchSourceTimer?) {
+        lock.lock()
+        defer { lock.unlock() }
+        timer?.cancel()
+        timer = next
+    }
 }

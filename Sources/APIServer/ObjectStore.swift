@@ -11,6 +11,8 @@ struct StoredObject: Sendable {
     var labels: [String: String]
     /// Values of the selectable fields (`metadata.name`, `involvedObject.uid`, …).
     var fields: [String: String]
+    /// When this version was written (or loaded, after a restart), by the store's clock.
+    var storedAt: Date
 
     var key: String { namespace + "/" + name }
 
@@ -78,14 +80,17 @@ final class ObjectStore: @unchecked Sendable {
     private var isClosed = false
     private let log: StoreLog?
     private let fieldExtractor: FieldExtractor
+    private let clock: @Sendable () -> Date
 
     /// `recovered` sees the records read from the log before they are indexed (the API
     /// server registers recovered CRDs there, so their objects' fields index once).
     init(
         historyLimit: Int = 20_000, log: StoreLog?, fieldExtractor: @escaping FieldExtractor,
+        clock: @escaping @Sendable () -> Date = { Date() },
         recovered recoveredHook: ([StoreLog.Record]) -> Void = { _ in }
     ) throws {
         self.historyLimit = historyLimit
+        self.clock = clock
         self.log = log
         self.fieldExtractor = fieldExtractor
         if let log {
@@ -113,7 +118,8 @@ final class ObjectStore: @unchecked Sendable {
             name: metadata?["name"]?.stringValue ?? "",
             resourceVersion: version,
             labels: metadata?["labels"]?.stringMap ?? [:],
-            fields: fieldExtractor(storageKey, object)
+            fields: fieldExtractor(storageKey, object),
+            storedAt: clock()
         )
     }
 
@@ -263,6 +269,14 @@ final class ObjectStore: @unchecked Sendable {
         }
         if let syncOffset { try sync(syncOffset) }
         return deleted
+    }
+
+    /// Deletes the objects of `storageKey` last written before `cutoff` (each a DELETED
+    /// watch event, as etcd's lease expiry is): how Events age out.
+    func expire(_ storageKey: String, writtenBefore cutoff: Date, finalState: (JSONValue, Int64) -> JSONValue)
+        throws(APIError) -> Int
+    {
+        try deleteAll(storageKey, where: { $0.storedAt < cutoff }, finalState: finalState).count
     }
 
     /// Caller holds the lock.

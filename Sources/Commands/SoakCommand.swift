@@ -515,7 +515,8 @@ struct Soak {
             name: "apiserver", executable: options.executable,
             arguments: [
                 "apiserver", "--data-dir", directory + "/apiserver", "--port", String(apiPort), "--token", token,
-                "--enable-test-hooks",
+                // The server keeps real time: an Event lives one virtual hour, as in a cluster.
+                "--enable-test-hooks", "--event-ttl", String(format: "%.3f", 3600 / options.speed),
             ], logPath: directory + "/logs/apiserver.log")
         let simulator = SoakProcess(
             name: "simulator", executable: options.executable,
