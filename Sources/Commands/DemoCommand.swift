@@ -96,6 +96,9 @@ enum DemoCommand: Subcommand {
             var serverConfiguration = APIServer.Configuration(
                 dataDirectory: dataDirectory + "/apiserver", port: port, token: APIServer.generateToken())
             serverConfiguration.now = now
+            // The demo compresses days into minutes and its Events are the story the dashboard
+            // tells: they live a virtual week, not kube-apiserver's hour.
+            serverConfiguration.eventTTL = .seconds(7 * 86_400)
             server = try APIServer(configuration: serverConfiguration)
         } catch {
             throw InputFileError(path: dataDirectory, problem: "\(error)")
