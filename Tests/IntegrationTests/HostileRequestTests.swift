@@ -261,7 +261,9 @@ import Transport
                 test.method, test.path, rawBody: test.body, contentType: test.contentType)
             #expect(response.status == test.status, "\(test.name): \(response.status) \(response.text.prefix(300))")
             #expect(response.text.contains(test.message), "\(test.name): \(response.text.prefix(300))")
-            #expect(ContinuousClock.now - started < .seconds(5), "\(test.name): answered promptly (linear parsing)")
+            // Far above a loaded machine's worst (7 s seen under the full suite), far below what
+            // a quadratic parse of these bodies takes (minutes).
+            #expect(ContinuousClock.now - started < .seconds(30), "\(test.name): answered promptly (linear parsing)")
         }
         let version = try await cluster.request("GET", "/version")
         #expect(version.status == 200, "the server is alive")
