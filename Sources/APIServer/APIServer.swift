@@ -136,7 +136,7 @@ public final class APIServer: Sendable {
         }
         if let ttl = configuration.eventTTL {
             // Swept every quarter of the TTL (at most every minute), on a timer of its own.
-            let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) * 1e-18
+            let seconds = ttl.seconds
             let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
             let interval = max(0.05, min(60, seconds / 4))
             timer.schedule(deadline: .now() + interval, repeating: interval)
@@ -151,8 +151,7 @@ public final class APIServer: Sendable {
     @discardableResult
     public func expireEvents() -> Int {
         guard let ttl = configuration.eventTTL else { return 0 }
-        let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) * 1e-18
-        let cutoff = configuration.now().addingTimeInterval(-seconds)
+        let cutoff = configuration.now().addingTimeInterval(-ttl.seconds)
         return (try? store.expire("core/events", writtenBefore: cutoff, finalState: Self.deletedState)) ?? 0
     }
 

@@ -66,13 +66,13 @@ public struct XMLTree: Sendable, Equatable {
 
         func starts(with text: String) -> Bool {
             let pattern = Array(text.utf8)
-            return index + pattern.count <= bytes.count && Array(bytes[index..<index + pattern.count]) == pattern
+            return index + pattern.count <= bytes.count && bytes[index..<index + pattern.count].elementsEqual(pattern)
         }
 
         mutating func skip(past terminator: String) throws(ParseError) {
             let pattern = Array(terminator.utf8)
             while index + pattern.count <= bytes.count {
-                if bytes[index] == pattern[0], Array(bytes[index..<index + pattern.count]) == pattern {
+                if bytes[index] == pattern[0], bytes[index..<index + pattern.count].elementsEqual(pattern) {
                     index += pattern.count
                     return
                 }
@@ -204,6 +204,8 @@ public struct XMLTree: Sendable, Equatable {
             }
         }
 
+        static let namedEntities: [String: String] = ["lt": "<", "gt": ">", "amp": "&", "quot": "\"", "apos": "'"]
+
         /// At "&": a predefined entity or a character reference, appended as UTF-8.
         mutating func entity(into text: inout [UInt8]) throws(ParseError) {
             let start = index
@@ -211,8 +213,7 @@ public struct XMLTree: Sendable, Equatable {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ";") else { throw fail("unterminated entity") }
             let body = String(decoding: bytes[start + 1..<index], as: UTF8.self)
             index += 1
-            let named: [String: String] = ["lt": "<", "gt": ">", "amp": "&", "quot": "\"", "apos": "'"]
-            if let value = named[body] {
+            if let value = Self.namedEntities[body] {
                 text.append(contentsOf: Array(value.utf8))
                 return
             }

@@ -1,5 +1,6 @@
 import Forecasting
 import Foundation
+import KubeCore
 
 enum TrainingBenchmark {
     static func run(dataPath: String, epochs: Int, threads: Int) throws -> [String: Any] {
@@ -112,8 +113,7 @@ enum TrainerBenchmark {
                 do {
                     outcome = try Training.run(table: table, targetColumn: "load", recipe: recipe, createdAt: Date())
                 } catch { throw UsageError("training policy \(index): \(error.description)") }
-                let elapsed = (ContinuousClock.now - started).components
-                seconds.append(Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+                seconds.append((ContinuousClock.now - started).seconds)
                 served[outcome.artefact.header.selection?.served ?? "lstm", default: 0] += 1
             }
             let sorted = seconds.sorted()

@@ -303,10 +303,21 @@ struct Soak {
         /// Controllers that exited because they lost their lease (by design) and were restarted.
         var leaseLossRestarts = 0
 
-        var clean: Bool {
-            verdict.duplicateActions.isEmpty && verdict.lostActions.isEmpty && verdict.staleScaleIns.isEmpty
-                && verdict.nonLeaderActions.isEmpty && crashes.isEmpty && unconverged.isEmpty && objectsLost.isEmpty
+        /// What must be empty, by report key, with its label in the findings: the one list the
+        /// verdict, the JSON, the text and the exit code read.
+        var invariants: [(key: String, label: String, items: [String])] {
+            [
+                ("duplicate_actions", "duplicate", verdict.duplicateActions),
+                ("lost_actions", "lost", verdict.lostActions),
+                ("stale_scale_ins", "stale scale-in", verdict.staleScaleIns),
+                ("non_leader_actions", "non-leader", verdict.nonLeaderActions),
+                ("crashes", "crash", crashes),
+                ("unconverged_policies", "unconverged", unconverged),
+                ("objects_lost", "lost object", objectsLost),
+            ]
         }
+
+        var clean: Bool { invariants.allSatisfy(\.items.isEmpty) }
 
         var json: JSONValue {
             func numbers(_ values: [Double]) -> JSONValue { .array(values.map { .number(($0 * 100).rounded() / 100) }) }
@@ -323,13 +334,7 @@ struct Soak {
             object["replicas"] = count(options.replicas)
             object["faults"] = .array(options.faults.map(JSONValue.string))
             object["wall_seconds"] = .number((wallSeconds * 10).rounded() / 10)
-            object["duplicate_actions"] = count(verdict.duplicateActions.count)
-            object["lost_actions"] = count(verdict.lostActions.count)
-            object["stale_scale_ins"] = count(verdict.staleScaleIns.count)
-            object["non_leader_actions"] = count(verdict.nonLeaderActions.count)
-            object["crashes"] = count(crashes.count)
-            object["unconverged_policies"] = count(unconverged.count)
-            object["objects_lost"] = count(objectsLost.count)
+            for invariant in invariants { object[invariant.key] = count(invariant.items.count) }
             object["actions_applied"] = count(verdict.applied)
             object["auto_scaling_group_sets"] = count(groupCapacitySets)
             object["lease_loss_restarts"] = count(leaseLossRestarts)
@@ -344,15 +349,8 @@ struct Soak {
             object["spec_change_converged_seconds"] =
                 convergenceSeconds.map { .number(($0 * 100).rounded() / 100) } ?? .null
             object["peak_rss_mb"] = .object(peakRSSMB.mapValues { .number(($0 * 10).rounded() / 10) })
-            var details: [String: JSONValue] = [:]
-            details["duplicate_actions"] = list(verdict.duplicateActions)
-            details["lost_actions"] = list(verdict.lostActions)
-            details["stale_scale_ins"] = list(verdict.staleScaleIns)
-            details["non_leader_actions"] = list(verdict.nonLeaderActions)
-            details["crashes"] = list(crashes)
-            details["unconverged_policies"] = list(unconverged)
-            details["objects_lost"] = list(objectsLost)
-            object["details"] = .object(details)
+            object["details"] = .object(
+                Dictionary(uniqueKeysWithValues: invariants.map { ($0.key, list($0.items)) }))
             object["data_dir"] = .string(directory)
             return .object(object)
         }
@@ -368,13 +366,9 @@ struct Soak {
             lines.append(
                 "soak: \(options.policies) policies × \(options.virtualHours) virtual h at \(Int(options.speed))×, "
                     + "\(options.replicas) controllers, seed \(options.seed): \(String(format: "%.0f", wallSeconds)) s")
-            lines.append(
-                "  duplicate_actions \(verdict.duplicateActions.count), lost_actions \(verdict.lostActions.count), "
-                    + "stale_scale_ins \(verdict.staleScaleIns.count), non_leader_actions \(verdict.nonLeaderActions.count)"
-            )
-            lines.append(
-                "  crashes \(crashes.count), unconverged_policies \(unconverged.count), objects_lost \(objectsLost.count)"
-            )
+            let counts = invariants.map { "\($0.key) \($0.items.count)" }
+            lines.append("  " + counts.prefix(4).joined(separator: ", "))
+            lines.append("  " + counts.dropFirst(4).joined(separator: ", "))
             lines.append(
                 "  actions applied \(verdict.applied) (\(verdict.deduplicatedRetries) retries deduplicated); "
                     + "controllers restarted after losing their lease \(leaseLossRestarts); "
@@ -385,13 +379,8 @@ struct Soak {
             )
             lines.append("  API server restart to the first status write: \(seconds(statusWriteAfterRestart))")
             lines.append("  peak RSS MB: \(memory.joined(separator: ", "))")
-            let findings: [(String, [String])] = [
-                ("duplicate", verdict.duplicateActions), ("lost", verdict.lostActions),
-                ("stale scale-in", verdict.staleScaleIns), ("non-leader", verdict.nonLeaderActions),
-                ("crash", crashes), ("unconverged", unconverged), ("lost object", objectsLost),
-            ]
-            for (name, items) in findings {
-                for item in items.prefix(5) { lines.append("  \(name): \(item)") }
+            for invariant in invariants {
+                for item in invariant.items.prefix(5) { lines.append("  \(invariant.label): \(item)") }
             }
             lines.append("  state and logs: \(directory)")
             return lines.joined(separator: "\n")

@@ -5,7 +5,7 @@ extension ModelHeader {
     /// hour of margin (at least 48), or up to four seasons for a classical forecaster that won
     /// the selection (Holt-Winters: three to start, the rest to settle).
     public var historyRows: Int {
-        let statistical = selection?.statistical.map { min(4 * max($0.season, 96), 4 * 2016) } ?? 0
+        let statistical = selection?.statistical.map { min($0.readRows, 4 * 2016) } ?? 0
         return max(Self.historyRows(sequenceLength: sequenceLength), statistical)
     }
 
@@ -55,15 +55,11 @@ extension Forecaster {
         guard last - first >= 10 else { return nil }
         let stride = max(1, (last - first + maxOrigins - 1) / maxOrigins)
         let quantiles = header.quantiles
-        let median =
-            quantiles.isEmpty ? 0 : quantiles.indices.min { abs(quantiles[$0] - 0.5) < abs(quantiles[$1] - 0.5) }!
-        let upper =
-            quantiles.isEmpty
-            ? 0 : quantiles.indices.min { abs(quantiles[$0] - quantile) < abs(quantiles[$1] - quantile) }!
+        let median = Conformal.nearest(0.5, in: quantiles)
+        let upper = Conformal.nearest(quantile, in: quantiles)
         let level = quantiles.isEmpty ? 0.5 : Double(quantiles[upper])
         var actual: [Float] = []
         var predicted: [Float] = []
-        var seasonal: [Float] = []
         let season = max(1, Int((86_400 / header.stepSeconds).rounded()))
         var pinball = 0.0
         var covered = 0
@@ -77,8 +73,6 @@ extension Forecaster {
             let values = forecast[step - 1].values
             let outcome = series[origin + step - 1]
             actual.append(outcome)
-            let periods = (step + season - 1) / season
-            seasonal.append(series[max(0, origin - 1 + step - periods * season)])
             predicted.append(values[min(median, values.count - 1)])
             let high = Double(values[min(upper, values.count - 1)])
             pinball += ModelSelection.pinball(Double(outcome), high, quantile: level)
@@ -87,7 +81,10 @@ extension Forecaster {
         var score = HoldoutScore(
             metrics: ForecastMetrics(actual: actual, predicted: predicted), pinball: pinball / Double(actual.count),
             coverage: Double(covered) / Double(actual.count), origins: actual.count,
-            seasonalNaive: ForecastMetrics(actual: actual, predicted: seasonal),
+            seasonalNaive: ForecastMetrics(
+                actual: actual,
+                predicted: Baseline.seasonalNaive.predict(
+                    series: series, windows: origins, step: step, season: season, fitEnd: first)),
             served: statistical != nil ? (header.selection?.served ?? "lstm") : "lstm")
         if baselines {
             let values = series.map(Double.init)
@@ -95,10 +92,7 @@ extension Forecaster {
             for kind in StatisticalModel.Kind.allCases {
                 if [.seasonalNaive, .holtWinters].contains(kind), fitted.count < 3 * season { continue }
                 let model = StatisticalModel.fit(kind, series: fitted, season: season, quantiles: [0.5], horizon: step)
-                let forecasts = origins.map { origin in
-                    let history = Array(values[max(0, origin - 4 * max(season, 96))..<origin])
-                    return Float(model.points(after: history, horizon: step)[step - 1])
-                }
+                let forecasts = origins.map { Float(model.points(at: $0, in: values, horizon: step)[step - 1]) }
                 score.baselines[kind.rawValue] = ForecastMetrics(actual: actual, predicted: forecasts)
             }
         }

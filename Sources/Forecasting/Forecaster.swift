@@ -71,7 +71,7 @@ public struct Forecaster: Sendable {
         if let statistical = header.selection?.statistical, history.count >= statistical.historyLength,
             let column = history.columns[header.targetColumn]
         {
-            let series = column.suffix(4 * max(statistical.season, 96)).map(Double.init)
+            let series = column.suffix(statistical.readRows).map(Double.init)
             let last = history.timestamps[history.count - 1]
             return statistical.forecast(after: series).enumerated().map { step, values in
                 Step(timestamp: last.addingTimeInterval(header.stepSeconds * Double(step + 1)), values: values)

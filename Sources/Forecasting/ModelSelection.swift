@@ -70,8 +70,7 @@ public struct ModelSelection: Codable, Sendable, Equatable {
             var loss = 0.0
             var count = 0
             for origin in scoring {
-                let history = Array(series[max(0, origin - 4 * max(season, 96))..<origin])
-                let points = model.points(after: history, horizon: horizon)
+                let points = model.points(at: origin, in: series, horizon: horizon)
                 for step in 0..<horizon {
                     let perQuantile = model.residualQuantiles[step].map { points[step] + Double($0) }
                     loss += pinball(series[origin + step], valueAtQuantile(perQuantile), quantile: q)
@@ -91,8 +90,7 @@ public struct ModelSelection: Codable, Sendable, Equatable {
                     let residuals = calibrating.map {
                         series[$0 + step] - Double(lstmForecasts[$0]![step * quantiles.count + column])
                     }.sorted()
-                    let rank = Int((Double(residuals.count + 1) * Double(quantiles[column])).rounded(.up))
-                    offsets[step][column] = residuals[min(max(rank, 1), residuals.count) - 1]
+                    offsets[step][column] = Conformal.offset(sorted: residuals, level: Double(quantiles[column]))!
                 }
             }
             var loss = 0.0

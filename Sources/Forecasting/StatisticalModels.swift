@@ -43,6 +43,15 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
 
     public var horizon: Int { residualQuantiles.count }
 
+    /// Rows a forecast reads at most: four seasons (and at least 384), what Holt-Winters
+    /// needs to start and settle.
+    public var readRows: Int { 4 * max(season, 96) }
+
+    /// Point forecasts from `origin` of `series`, reading only the rows before it.
+    public func points(at origin: Int, in series: [Double], horizon: Int) -> [Double] {
+        points(after: Array(series[max(0, origin - readRows)..<origin]), horizon: horizon)
+    }
+
     public init(kind: Kind, season: Int, parameters: [Double], quantiles: [Float], residualQuantiles: [[Float]]) {
         self.kind = kind
         self.season = season
@@ -125,16 +134,12 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         let steps = horizon
         var residuals = [[Double]](repeating: [], count: steps)
         for origin in origins where origin >= historyLength && origin + steps <= series.count {
-            let forecast = points(after: Array(series[max(0, origin - 4 * max(season, 96))..<origin]), horizon: steps)
+            let forecast = points(at: origin, in: series, horizon: steps)
             for step in 0..<steps { residuals[step].append(series[origin + step] - forecast[step]) }
         }
         residualQuantiles = residuals.map { values in
             let sorted = values.sorted()
-            return quantiles.map { level in
-                guard !sorted.isEmpty else { return 0 }
-                let rank = Int((Double(sorted.count + 1) * Double(level)).rounded(.up))
-                return Float(sorted[min(max(rank, 1), sorted.count) - 1])
-            }
+            return quantiles.map { Float(Conformal.offset(sorted: sorted, level: Double($0)) ?? 0) }
         }
         return residuals
     }

@@ -149,8 +149,7 @@ public enum Training {
         return (0..<horizon).map { step in
             quantiles.enumerated().map { column, level in
                 let residuals = zip(forecasts, actuals).map { $1[step] - $0[step * quantiles.count + column] }.sorted()
-                let rank = Int((Double(residuals.count + 1) * Double(level)).rounded(.up))
-                return residuals[min(max(rank, 1), residuals.count) - 1]
+                return Conformal.offset(sorted: residuals, level: Double(level))!
             }
         }
     }
@@ -203,9 +202,7 @@ public enum Training {
         let outputs = trainer.predict(data, windows: data.test)
         let perWindow = trainer.network.configuration.outputCount
         let quantiles = trainer.configuration.quantiles
-        let column =
-            quantiles.isEmpty
-            ? 0 : (quantiles.enumerated().min { abs($0.element - 0.5) < abs($1.element - 0.5) }?.offset ?? 0)
+        let column = Conformal.nearest(0.5, in: quantiles)
         var actual: [Float] = []
         var predicted: [Float] = []
         for (index, window) in data.test.enumerated() {

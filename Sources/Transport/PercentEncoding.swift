@@ -7,6 +7,8 @@ public enum PercentEncoding {
     /// A path segment's characters (pchar): unreserved, sub-delimiters, ":" and "@" — never "/".
     public static let pathSegment = allowed("-._~!$&'()*+,;=:@")
 
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
     /// A 128-entry table: true for the ASCII letters, digits and `extra`.
     public static func allowed(_ extra: String) -> [Bool] {
         var table = [Bool](repeating: false, count: 128)
@@ -19,14 +21,13 @@ public enum PercentEncoding {
 
     /// Every byte not in `allowed` as %XX (upper-case hex).
     public static func encode(_ text: String, keeping allowed: [Bool]) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
             if byte < 128, allowed[Int(byte)] {
                 bytes.append(byte)
             } else {
-                bytes.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                bytes.append(contentsOf: [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
             }
         }
         return String(decoding: bytes, as: UTF8.self)
