@@ -313,14 +313,20 @@ struct HTTPServerTests {
 
     @Test func shutdownForcesAStuckHandlerAfterTheGracePeriod() async throws {
         let entered = Mutex(false)
+        // How the handler ended: nil while it runs, then the write that failed (or 200 if none did).
+        let endedAtWrite = Mutex<Int?>(nil)
         let server = HTTPServer { _, writer in
             entered.withLock { $0 = true }
             writer.beginStream(status: 200)
-            // Ignores isOpen: only the forced close after the grace period can end it.
-            for _ in 0..<200 {
+            // Ignores isOpen: only the forced close after the grace period can end it early.
+            for index in 0..<200 {
                 Thread.sleep(forTimeInterval: 0.05)
-                if !writer.write(Data("x".utf8)) { return }
+                if !writer.write(Data("x".utf8)) {
+                    endedAtWrite.withLock { $0 = index }
+                    return
+                }
             }
+            endedAtWrite.withLock { $0 = 200 }
         }
         let port = try server.start()
         let response = try await HTTPClient().stream(HTTPRequest(url: "http://127.0.0.1:\(port)/", timeout: nil))
@@ -329,7 +335,13 @@ struct HTTPServerTests {
         let started = ContinuousClock.now
         await server.shutdown(gracePeriod: .milliseconds(300))
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5), "\(elapsed)")
+        // Shutdown waited out the grace period, then closed the connection under the handler:
+        // its write failed before its 200 writes (10 s) were through, and shutdown returned
+        // only after the handler had ended. (No upper bound on the time: under the full suite
+        // on two cores, resuming this task alone has taken seconds.)
+        #expect(elapsed >= .milliseconds(300), "\(elapsed)")
+        let ended = try #require(endedAtWrite.withLock { $0 }, "shutdown returned while the handler still ran")
+        #expect(ended < 200, "the handler was never cut off")
         // The open stream must outlive the shutdown: released early, it closes the
         // connection, the handler's write fails and it ends before the grace period.
         withExtendedLifetime(response) {}
