@@ -182,8 +182,8 @@ struct HTTPClientTests {
         // /hang answers after 30 s, so finishing long before that proves the cancel reached
         // the transfer. The latency itself (sub-millisecond on a quiet machine, via
         // curl_multi_wakeup) is printed, not asserted: under the full suite the awaiting task
-        // can wait for a free cooperative thread.
-        #expect(latency < .seconds(5), "cancellation took \(latency)")
+        // can wait for a free cooperative thread (seconds, on two cores).
+        #expect(latency < .seconds(20), "cancellation took \(latency)")
     }
 
     @Test func cancellingAStreamConsumerEndsTheTransfer() async throws {

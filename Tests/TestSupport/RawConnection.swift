@@ -56,6 +56,23 @@ public final class RawConnection {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Reads until the peer closes the connection or `seconds` pass without a byte;
+    /// `closedByPeer` tells which.
+    public func readUntilClosed(waitingAtMost seconds: Int) -> (text: String, closedByPeer: Bool) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count == 0 || (count < 0 && errno == ECONNRESET) {
+                return (String(decoding: data, as: UTF8.self), true)
+            }
+            if count < 0 { return (String(decoding: data, as: UTF8.self), false) }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
+
     /// Reads until `text` has been received (or the peer closes), returning everything read.
     public func read(until text: String) -> String {
         var data = Data()
