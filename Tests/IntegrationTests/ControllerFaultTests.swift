@@ -101,29 +101,22 @@ import Transport
         defer { world.stop() }
         let running = Task { await world.controller.run() }
         defer { running.cancel() }
-        var ready = 0
-        for _ in 0..<50 where ready != 200 {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = try await world.probe("/readyz")
-        }
-        let healthy = try await world.probe("/healthz")
-        #expect(ready == 200 && healthy == 200)
+        #expect(try await eventually { try await world.probe("/readyz") == 200 })
+        #expect(try await world.probe("/healthz") == 200)
 
         world.proxy.add(FaultRule(name: "refuse", fault: .status(401, retryAfterSeconds: nil)))
         var statuses: (ready: Int, healthy: Int) = (200, 200)
-        let deadline = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < deadline, statuses != (503, 503) {
-            try await Task.sleep(for: .milliseconds(200))
+        _ = try await eventually(every: .milliseconds(200)) {
             statuses = (try await world.probe("/readyz"), try await world.probe("/healthz"))
+            return statuses == (503, 503)
         }
         #expect(statuses == (503, 503), "readyz \(statuses.ready), healthz \(statuses.healthy) while every call is 401")
         #expect(world.logged("API calls failed").contains { $0["kind"] == "Unauthorized" })
 
         world.proxy.clearRules()
-        let recovery = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < recovery, statuses != (200, 200) {
-            try await Task.sleep(for: .milliseconds(200))
+        _ = try await eventually(every: .milliseconds(200)) {
             statuses = (try await world.probe("/readyz"), try await world.probe("/healthz"))
+            return statuses == (200, 200)
         }
         #expect(statuses == (200, 200), "recovered: readyz \(statuses.ready), healthz \(statuses.healthy)")
     }

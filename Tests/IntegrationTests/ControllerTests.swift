@@ -187,13 +187,8 @@ import Transport
         defer { http.shutdown() }
         let base = "http://127.0.0.1:\(endpoint.port)"
         #expect(try await http.execute(.init(url: base + "/healthz")).status == 200)
-        var ready = 0
-        for _ in 0..<100 where ready != 200 {
-            ready = try await http.execute(.init(url: base + "/readyz")).status
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(ready == 200)
-        for _ in 0..<200 where controller.metrics.reconcileCount == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await eventually(every: .milliseconds(20)) { try await http.execute(.init(url: base + "/readyz")).status == 200 })
+        #expect(try await eventually(every: .milliseconds(20)) { controller.metrics.reconcileCount > 0 })
         let text = String(decoding: try await http.execute(.init(url: base + "/metrics")).body, as: UTF8.self)
         #expect(text.contains("forescale_reconcile_total "))
         #expect(text.contains("forescale_reconcile_duration_seconds_bucket{le=\"+Inf\"}"))

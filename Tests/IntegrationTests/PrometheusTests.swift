@@ -200,7 +200,7 @@ import Transport
         }
 
         // 300 % of one replica at 60 %: 5 replicas.
-        let scaledUp = try await waitFor(30) { try await replicas() == 5 }
+        let scaledUp = try await eventually(every: .milliseconds(250)) { try await replicas() == 5 }
         #expect(scaledUp, "scaled up from the live series")
         let typo = try await condition("typo", "Ready")
         #expect(typo?["status"] == "False" && typo?["reason"] == "PrometheusQueryRejected")
@@ -211,7 +211,7 @@ import Transport
         // Prometheus goes away while the load falls: stale metrics, no scale-in.
         await prometheus.stop()
         load.withLock { $0 = 60 }
-        #expect(try await waitFor(20) { try await condition("web", "MetricsAvailable")?["status"] == "False" })
+        #expect(try await eventually(every: .milliseconds(250)) { try await condition("web", "MetricsAvailable")?["status"] == "False" })
         let stale = try await condition("web", "MetricsAvailable")
         #expect(stale?["reason"] == "PrometheusUnreachable", "\(String(describing: stale))")
         try await Task.sleep(for: .seconds(4))
@@ -219,7 +219,7 @@ import Transport
 
         // It returns: fresh metrics, and the lower load scales in to 1.
         try await prometheus.start()
-        let scaledIn = try await waitFor(40) { try await replicas() == 1 }
+        let scaledIn = try await eventually(every: .milliseconds(250)) { try await replicas() == 1 }
         #expect(scaledIn, "scaled in once Prometheus was back")
         #expect(try await condition("web", "MetricsAvailable")?["status"] == "True")
     }
