@@ -187,7 +187,10 @@ import Transport
         defer { http.shutdown() }
         let base = "http://127.0.0.1:\(endpoint.port)"
         #expect(try await http.execute(.init(url: base + "/healthz")).status == 200)
-        #expect(try await eventually(every: .milliseconds(20)) { try await http.execute(.init(url: base + "/readyz")).status == 200 })
+        #expect(
+            try await eventually(every: .milliseconds(20)) {
+                try await http.execute(.init(url: base + "/readyz")).status == 200
+            })
         #expect(try await eventually(every: .milliseconds(20)) { controller.metrics.reconcileCount > 0 })
         let text = String(decoding: try await http.execute(.init(url: base + "/metrics")).body, as: UTF8.self)
         #expect(text.contains("forescale_reconcile_total "))

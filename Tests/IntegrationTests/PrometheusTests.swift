@@ -211,7 +211,10 @@ import Transport
         // Prometheus goes away while the load falls: stale metrics, no scale-in.
         await prometheus.stop()
         load.withLock { $0 = 60 }
-        #expect(try await eventually(every: .milliseconds(250)) { try await condition("web", "MetricsAvailable")?["status"] == "False" })
+        #expect(
+            try await eventually(every: .milliseconds(250)) {
+                try await condition("web", "MetricsAvailable")?["status"] == "False"
+            })
         let stale = try await condition("web", "MetricsAvailable")
         #expect(stale?["reason"] == "PrometheusUnreachable", "\(String(describing: stale))")
         try await Task.sleep(for: .seconds(4))
