@@ -84,10 +84,7 @@ import Transport
         _ = try await admin.create(.namespaces, namespace: nil, ["metadata": ["name": "forescale-system"]])
         records.withLock { $0.removeAll() }
         let running = Task { await elector.run { await controller.run() } }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while controller.metrics.reconcileCount < 3 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        _ = try await eventually(every: .milliseconds(50)) { controller.metrics.reconcileCount >= 3 }
         // The dashboard's reads are the controller's too.
         let endpoint = try ControllerEndpoint.start(controller: controller, address: "127.0.0.1", port: 0)
         let http = HTTPClient()

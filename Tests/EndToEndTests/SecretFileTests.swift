@@ -23,10 +23,7 @@ import Testing
                 "-c", "umask 000; exec \"$0\" apiserver --data-dir \"$1\" --kubeconfig-out \"$2\"", binary, data,
                 kubeconfig,
             ])
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !FileManager.default.fileExists(atPath: kubeconfig), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        _ = try await eventually(every: .milliseconds(50)) { FileManager.default.fileExists(atPath: kubeconfig) }
         let result = await server.kill9()
         #expect(FileManager.default.fileExists(atPath: kubeconfig), "\(result.stderr)")
         #expect(Self.mode(kubeconfig) == 0o600, "kubeconfig \(String(Self.mode(kubeconfig), radix: 8))")

@@ -2,6 +2,7 @@ import APIServer
 import Foundation
 import KubeClient
 import KubeCore
+import TestSupport
 import Testing
 import Transport
 
@@ -88,12 +89,6 @@ import Transport
         let world = try Server(ttl: .milliseconds(200), virtual: false)
         defer { world.stop() }
         _ = try await world.send("POST", Self.core, Self.coreEvent("short-lived"))
-        let deadline = ContinuousClock.now + .seconds(20)
-        var left = try await world.names(Self.core)
-        while !left.isEmpty && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            left = try await world.names(Self.core)
-        }
-        #expect(left.isEmpty, "the Event outlived its TTL")
+        #expect(try await eventually { try await world.names(Self.core).isEmpty }, "the Event outlived its TTL")
     }
 }

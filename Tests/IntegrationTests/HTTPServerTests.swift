@@ -308,11 +308,9 @@ struct HTTPServerTests {
         }
         // Dropping the response cancels the stream; the loop completes the transfer and
         // releases the client on its own thread.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while server.connectionCount > 0 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        #expect(server.connectionCount == 0, "the client's connection was never closed: its loop is stuck")
+        #expect(
+            try await eventually(every: .milliseconds(50)) { server.connectionCount == 0 },
+            "the client's connection was never closed: its loop is stuck")
     }
 
     @Test func shutdownForcesAStuckHandlerAfterTheGracePeriod() async throws {

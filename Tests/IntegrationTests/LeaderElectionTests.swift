@@ -81,7 +81,7 @@ final class PartitionableLock: LeaseLock, Sendable {
         for second in 1...20 {
             clock.advance(by: .seconds(1))
             // Both loops asleep again (a's ends once it stops leading).
-            let settled = ContinuousClock.now + .seconds(5)
+            let settled = ContinuousClock.now + .seconds(30)
             while clock.sleeperCount < (a.isLeader ? 2 : 1), ContinuousClock.now < settled {
                 try await Task.sleep(for: .milliseconds(2))
             }

@@ -64,7 +64,7 @@ public final class ManualClock: Clock, Sendable {
 
     /// Waits (in real time, up to `timeout`) until at least `count` tasks sleep on this clock.
     @discardableResult
-    public func waitForSleepers(_ count: Int, timeout: Duration = .seconds(10)) async -> Bool {
+    public func waitForSleepers(_ count: Int, timeout: Duration = .seconds(60)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if sleeperCount >= count { return true }
