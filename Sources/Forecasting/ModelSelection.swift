@@ -40,9 +40,14 @@ public struct ModelSelection: Codable, Sendable, Equatable {
     /// Fits the classical candidates on `series[..<fitEnd]`, scores them and the LSTM (whose
     /// forecasts at `origins` are given, uncalibrated, per origin: horizon × quantiles) and
     /// picks. `origins` are first-target rows in the validation part.
+    ///
+    /// A classical winner is then refitted on `series[..<refitEnd]` (the rows before the test
+    /// part), so what serves has seen the most recent rows the holdout allows rather than only
+    /// the training part; its bands keep the residual quantiles measured out of sample on the
+    /// validation origins.
     public static func select(
-        series: [Double], fitEnd: Int, origins allOrigins: [Int], season: Int, quantiles: [Float], horizon: Int,
-        quantile: Float, lstmForecasts: [Int: [Float]]
+        series: [Double], fitEnd: Int, refitEnd: Int? = nil, origins allOrigins: [Int], season: Int,
+        quantiles: [Float], horizon: Int, quantile: Float, lstmForecasts: [Int: [Float]]
     ) -> ModelSelection? {
         guard !quantiles.isEmpty, allOrigins.count >= 20 else { return nil }
         // At most 200 origins, evenly spread; the first half calibrates, the second scores.
@@ -105,10 +110,16 @@ public struct ModelSelection: Codable, Sendable, Equatable {
             scores["lstm"] = loss / Double(scoring.count * horizon)
         }
         guard let best = scores.min(by: { $0.value < $1.value }) else { return nil }
-        let winner = StatisticalModel.Kind(rawValue: best.key)
+        var statistical = StatisticalModel.Kind(rawValue: best.key).flatMap { models[$0] }
+        if let chosen = statistical, let refitEnd, refitEnd > fitEnd, refitEnd <= series.count {
+            var refitted = StatisticalModel.fit(
+                chosen.kind, series: Array(series[..<refitEnd]), season: season, quantiles: quantiles,
+                horizon: horizon)
+            refitted.residualQuantiles = chosen.residualQuantiles
+            statistical = refitted
+        }
         return ModelSelection(
-            served: best.key, quantile: quantile, scores: scores, origins: scoring.count,
-            statistical: winner.flatMap { models[$0] })
+            served: best.key, quantile: quantile, scores: scores, origins: scoring.count, statistical: statistical)
     }
 
     /// Linear between the bracketing levels (levels ascending or not), the nearest outside.

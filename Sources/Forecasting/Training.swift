@@ -94,7 +94,8 @@ public enum Training {
             let (forecasts, _) = forecastsAndActuals(trainer: trainer, prepared: prepared, windows: windows)
             let step = table.timestamps[1].timeIntervalSince(table.timestamps[0])
             header.selection = ModelSelection.select(
-                series: series.map(Double.init), fitEnd: windows.first ?? series.count, origins: windows,
+                series: series.map(Double.init), fitEnd: windows.first ?? series.count,
+                refitEnd: prepared.dataset.test.first, origins: windows,
                 season: max(1, Int((86_400 / step).rounded())), quantiles: configuration.quantiles,
                 horizon: configuration.horizon, quantile: recipe.selectionQuantile,
                 lstmForecasts: Dictionary(uniqueKeysWithValues: zip(windows, forecasts)))

@@ -72,6 +72,37 @@ import Testing
         #expect((knowing?.scores.count ?? 0) >= 6, "every candidate scored: \(String(describing: knowing?.scores))")
     }
 
+    /// A classical winner serves with its parameters refitted on every row before the test
+    /// part, and with the bands measured out of sample on the validation origins.
+    @Test func aClassicalWinnerIsRefittedOnTheRowsBeforeTheTestPart() throws {
+        // The level steps up halfway through the validation part: a fit on the training part
+        // alone has not seen it.
+        var series = Self.seasonal(days: 14, noise: 10, seed: 5)
+        let testStart = series.count * 85 / 100
+        let origins = Array((series.count * 7 / 10)..<(testStart - 12))
+        for index in (origins[origins.count / 2])..<series.count { series[index] += 150 }
+        let wrong = Dictionary(uniqueKeysWithValues: origins.map { ($0, [Float](repeating: 0, count: 24)) })
+        func select(refitEnd: Int?) throws -> ModelSelection {
+            try #require(
+                ModelSelection.select(
+                    series: series, fitEnd: origins[0], refitEnd: refitEnd, origins: origins, season: 288,
+                    quantiles: [0.5, 0.9], horizon: 12, quantile: 0.8, lstmForecasts: wrong))
+        }
+        let trainedOnly = try select(refitEnd: nil)
+        let refitted = try select(refitEnd: testStart)
+        let served = try #require(refitted.statistical)
+        let before = try #require(trainedOnly.statistical)
+        #expect(refitted.served == trainedOnly.served && refitted.scores == trainedOnly.scores)
+        let expected = StatisticalModel.fit(
+            served.kind, series: Array(series[..<testStart]), season: 288, quantiles: [0.5, 0.9], horizon: 12)
+        #expect(served.parameters == expected.parameters)
+        #expect(served.residualQuantiles == before.residualQuantiles)
+        // (ARIMA wins here; a winner without parameters, naive say, would make this vacuous.)
+        #expect(
+            !before.parameters.isEmpty && served.parameters != before.parameters,
+            "\(served.kind): the refit saw the step")
+    }
+
     @Test func aClassicalForecastIsCalibrated() {
         let series = Self.seasonal(days: 21, noise: 30, seed: 11)
         let fitEnd = series.count / 2
