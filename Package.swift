@@ -25,7 +25,17 @@ let package = Package(
         .target(name: "FileIO"),
         .target(name: "AWSSigning", dependencies: ["Digest"]),
         .target(name: "KubeCore"),
-        .target(name: "Forecasting", dependencies: ["Digest", "FileIO"], swiftSettings: releaseCPU),
+        .target(
+            name: "Forecasting", dependencies: ["Digest", "FileIO", "CPUFeatures", "WideKernels"],
+            swiftSettings: releaseCPU),
+        // AVX-512 micro-kernels, compiled for Skylake-AVX512 (x86-64-v4 class) in release builds and entered only
+        // when CPUFeatures says the machine has it (the rest stays at the Haswell floor).
+        .target(
+            name: "WideKernels",
+            swiftSettings: [
+                .unsafeFlags(["-target-cpu", "skylake-avx512"], .when(platforms: [.linux], configuration: .release))
+            ]),
+        .target(name: "CPUFeatures"),
         // The pure heart of a reconcile: spec, observation, decide, status, step. No I/O
         // target may be added here.
         .target(name: "PolicyEngine", dependencies: ["KubeCore", "Forecasting"]),
@@ -63,7 +73,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer",
-                "PolicyEngine", "Autoscaler", "Commands", "TestSupport", "Cloud",
+                "PolicyEngine", "Autoscaler", "Commands", "TestSupport", "Cloud", "CPUFeatures",
             ]),
         .testTarget(
             name: "ScenarioTests",

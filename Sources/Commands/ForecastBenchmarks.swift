@@ -31,6 +31,7 @@ enum TrainingBenchmark {
             "threads": threads, "epochs": epochs, "windows_per_epoch": prepared.dataset.train.count,
             "seconds_per_epoch": seconds, "seconds_per_epoch_median": median,
             "gflop_per_epoch": (flops / 1e8).rounded() / 10, "gflops": (achieved * 10).rounded() / 10,
+            "gemm_kernel": GEMM.wideKernels.load(ordering: .relaxed) ? "avx512 (16-wide)" : "portable (8-wide)",
             "fma_ceiling_gflops": (ceiling * 10).rounded() / 10,
             "fraction_of_ceiling": (achieved / ceiling * 1000).rounded() / 1000,
         ]

@@ -1,13 +1,19 @@
 import Foundation
 import Synchronization
+import WideKernels
 
 /// The machine's single-precision ceiling as this build can reach it: independent chains of
-/// fused multiply-adds on 8-wide vectors (AVX2 + FMA in release builds of this module),
-/// nothing loaded or stored — what no real kernel exceeds. `bench train` reports training
-/// speed against it.
+/// fused multiply-adds, nothing loaded or stored — what no real kernel exceeds. On 8-wide
+/// vectors (AVX2 + FMA in release builds of this module), or 16-wide (`WideFMALoop`) when
+/// `GEMM.wideKernels` is on. `bench train` reports training speed against it.
 public enum FMACeiling {
-    /// GFLOP/s on `threads` threads (2 FLOP per lane per fused multiply-add).
+    /// GFLOP/s on `threads` threads (2 FLOP per lane per fused multiply-add), at the vector
+    /// width the GEMM kernels use now.
     public static func measure(threads: Int, seconds: Double = 1) -> Double {
+        measure(threads: threads, seconds: seconds, wide: GEMM.wideKernels.load(ordering: .relaxed))
+    }
+
+    static func measure(threads: Int, seconds: Double, wide: Bool) -> Double {
         let threads = max(1, threads)
         let group = DispatchGroup()
         let flops = Mutex(0.0)
@@ -15,7 +21,7 @@ public enum FMACeiling {
         for _ in 0..<threads {
             group.enter()
             Thread {
-                let done = run(seconds: seconds)
+                let done = wide ? runWide(seconds: seconds) : run(seconds: seconds)
                 flops.withLock { $0 += done }
                 group.leave()
             }.start()
@@ -26,7 +32,15 @@ public enum FMACeiling {
         return flops.withLock { $0 } / wall / 1e9
     }
 
-    /// FLOPs done in about `seconds` on this thread.
+    /// FLOPs done in about `seconds` on this thread, 16-wide.
+    static func runWide(seconds: Double) -> Double {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var flops = 0.0
+        while ContinuousClock.now < deadline { flops += WideFMALoop.run(rounds: 1) }
+        return flops
+    }
+
+    /// FLOPs done in about `seconds` on this thread, 8-wide.
     @inline(never)
     static func run(seconds: Double) -> Double {
         let x = SIMD8<Float>(repeating: 1.000_000_1)

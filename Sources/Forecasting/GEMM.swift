@@ -1,11 +1,24 @@
+import CPUFeatures
+import Foundation
+import Synchronization
+import WideKernels
+
 /// Single-precision matrix multiply on row-major buffers:
 /// `C(m×n) = op(A)(m×k) · op(B)(k×n) + beta · C`, where `op(X)` is X or Xᵀ.
 /// `lda`/`ldb`/`ldc` are row strides of the buffers as stored.
 ///
 /// Two kernels with one contract: `naive` (the reference, three loops) and `blocked`
-/// (packed panels + a 6×16 SIMD register micro-kernel, the shape BLIS uses on AVX2).
+/// (packed panels + a 6×16 SIMD register micro-kernel, the shape BLIS uses on AVX2; on a CPU
+/// with AVX-512, six rows times two adjacent panels in 16-wide registers, `WideKernels`).
 /// Tests check one against the other.
 public enum GEMM {
+    /// Whether `blocked` uses the AVX-512 kernel: the machine has AVX-512F and
+    /// `FORESCALE_GEMM=portable` is not set. Both kernels compute every element of C with
+    /// the same fused multiply-adds in the same order, so results are identical bit for bit;
+    /// tests and benchmarks switch it to compare them.
+    public static let wideKernels = Atomic<Bool>(
+        fs_cpu_has_avx512f() != 0 && ProcessInfo.processInfo.environment["FORESCALE_GEMM"] != "portable")
+
     public static func naive(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -208,6 +221,7 @@ public enum GEMM {
         let packedA = workspace.packedA
         packA(transA: transA, a: a, lda: lda, k0: k0, kb: kb, m: m, into: packedA)
         let blockBeta: Float = k0 > 0 ? 1 : beta
+        let wide = wideKernels.load(ordering: .relaxed)
         for pa in 0..<panelsA {
             let rows = min(mr, m - pa * mr)
             let panelA = packedA + pa * mr * kb
@@ -217,6 +231,13 @@ public enum GEMM {
             // with padding.
             var pb = 0
             while pb < panelsB {
+                if wide && rows > 4 && pb + 1 < panelsB {
+                    WideKernels.sixByThirtyTwo(
+                        kb: kb, a: panelA, b0: packedB + pb * nr * kb, b1: packedB + (pb + 1) * nr * kb,
+                        c: rowC + pb * nr, ldc: ldc, rows: rows, columns1: min(nr, n - (pb + 1) * nr), beta: blockBeta)
+                    pb += 2
+                    continue
+                }
                 if rows <= 4 && pb + 1 < panelsB {
                     for r0 in stride(from: 0, to: rows, by: 2) {
                         twoRowKernel(
@@ -495,9 +516,10 @@ public enum GEMM {
             row.storeBytes(of: lo, as: SIMD8<Float>.self)
             row.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
         } else {
+            // Fused as the whole-row store is, so every path gives the same bits (WideKernels too).
             for j in 0..<columns {
                 let value = j < 8 ? lo[j] : hi[j - 8]
-                c[r * ldc + j] = (beta != 0 ? beta * c[r * ldc + j] : 0) + value
+                c[r * ldc + j] = beta != 0 ? value.addingProduct(beta, c[r * ldc + j]) : value
             }
         }
     }

@@ -1,3 +1,4 @@
+import CPUFeatures
 import Testing
 
 @testable import Forecasting
@@ -15,6 +16,52 @@ struct GEMMTests {
             (1, 512, 128), (1, 33, 7), (1, 70, 601),
         ])
     func blockedMatchesNaive(shape: (Int, Int, Int)) {
+        checkBlockedAgainstNaive(shape: shape)
+    }
+
+    /// The AVX-512 kernel (six rows × two B panels) and the portable one compute every
+    /// element with the same fused multiply-adds in the same order: on a machine with
+    /// AVX-512 both run here and must agree bit for bit, and each with the reference.
+    @Test(
+        "the AVX-512 kernel and the portable kernel agree bit for bit",
+        arguments: [(6, 32, 8), (12, 48, 300), (32, 512, 128), (7, 33, 9), (30, 70, 257), (5, 40, 20), (13, 17, 3)])
+    func wideAndPortableKernelsAgree(shape: (Int, Int, Int)) {
+        guard fs_cpu_has_avx512f() != 0 else {
+            let wide = GEMM.wideKernels.load(ordering: .relaxed)
+            #expect(!wide, "the AVX-512 kernel is never on without AVX-512")
+            print("GEMM: no AVX-512 on this machine; only the portable kernel runs")
+            return
+        }
+        let (m, n, k) = shape
+        var random = SeededRandom(seed: UInt64(m * 7 + n * 3 + k))
+        let a = (0..<(m * k)).map { _ in random.uniform(-1, 1) }
+        let b = (0..<(k * n)).map { _ in random.uniform(-1, 1) }
+        let start = (0..<(m * n)).map { _ in random.uniform(-1, 1) }
+        let workspace = GEMM.Workspace()
+        func run(wide: Bool, beta: Float) -> [Float] {
+            // Other tests running meanwhile see either kernel; both give the same bits.
+            let before = GEMM.wideKernels.exchange(wide, ordering: .relaxed)
+            defer { GEMM.wideKernels.store(before, ordering: .relaxed) }
+            var c = start
+            GEMM.blocked(
+                transA: false, transB: false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, beta: beta, c: &c, ldc: n,
+                workspace: workspace)
+            return c
+        }
+        for beta: Float in [0, 1] {
+            let wide = run(wide: true, beta: beta)
+            let portable = run(wide: false, beta: beta)
+            #expect(wide == portable, "beta \(beta): \(zip(wide, portable).filter { $0 != $1 }.count) elements differ")
+            var expected = start
+            GEMM.naive(
+                transA: false, transB: false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, beta: beta,
+                c: &expected, ldc: n)
+            let worst = zip(expected, wide).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-4 * Float(k).squareRoot(), "beta \(beta): max error \(worst)")
+        }
+    }
+
+    func checkBlockedAgainstNaive(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         var random = SeededRandom(seed: UInt64(m * 1000 + n * 10 + k))
         let workspace = GEMM.Workspace()
