@@ -14,7 +14,8 @@ TARGETS=("${@:-json yaml protobuf requesthead artefact policyspec calendar csv x
 read -r -a TARGETS <<< "${TARGETS[*]}"
 OUT=.build/fuzz
 mkdir -p "$OUT"
-FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -I "$OUT" -L "$OUT")
+# CPUFeatures is a header-only C module (its module map sits beside the header).
+FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -I "$OUT" -L "$OUT" -I Sources/CPUFeatures/include)
 
 # A module of the project as an instrumented static library (dependencies first).
 module() {
@@ -38,9 +39,10 @@ build() {
         protobuf) module KubeCore; harness protobuf Sources/APIServer/Protobuf.swift -lKubeCore ;;
         requesthead) harness requesthead Sources/Transport/RequestHead.swift Sources/Transport/HTTPHeaders.swift ;;
         xml) harness xml Sources/Cloud/XMLTree.swift ;;
-        artefact | calendar | csv) module Digest; module FileIO; module Forecasting; harness "$1" -lForecasting -lFileIO -lDigest ;;
-        policyspec) module KubeCore; module Digest; module FileIO; module Forecasting; module PolicyEngine
-            harness policyspec -lPolicyEngine -lForecasting -lFileIO -lDigest -lKubeCore ;;
+        artefact | calendar | csv) module Digest; module FileIO; module WideKernels; module Forecasting
+            harness "$1" -lForecasting -lWideKernels -lFileIO -lDigest ;;
+        policyspec) module KubeCore; module Digest; module FileIO; module WideKernels; module Forecasting; module PolicyEngine
+            harness policyspec -lPolicyEngine -lForecasting -lWideKernels -lFileIO -lDigest -lKubeCore ;;
         *) echo "unknown fuzz target: $1" >&2; exit 64 ;;
     esac
 }
