@@ -42,6 +42,12 @@ public struct EventAggregator: Sendable {
     public var refill: Double
     private var entries: [Key: Entry] = [:]
     private var buckets: [String: TokenBucket] = [:]
+    /// When expired entries and full buckets are next dropped: a sweep costs one pass over
+    /// both, so it runs once per tenth of the window, not on every event.
+    private var nextSweep: Duration?
+
+    /// Series and buckets held now (what the sweeps bound).
+    public var trackedCounts: (series: Int, buckets: Int) { (entries.count, buckets.count) }
 
     public init(window: Duration = .seconds(600), burst: Int = 25, refillPerSecond: Double = 1.0 / 300) {
         self.window = window
@@ -61,8 +67,8 @@ public struct EventAggregator: Sendable {
             return .drop
         }
         buckets[key.object] = bucket
-        entries = entries.filter { now - $0.value.lastSeen <= window }
-        if var entry = entries[key] {
+        sweep(now: now)
+        if var entry = entries[key], now - entry.lastSeen <= window {
             entry.count += 1
             entry.lastSeen = now
             entries[key] = entry
@@ -71,5 +77,14 @@ public struct EventAggregator: Sendable {
         let name = "\(objectName).\(suffix)"
         entries[key] = Entry(name: name, count: 1, lastSeen: now)
         return .create(name: name)
+    }
+
+    /// Drops series whose window has passed and buckets that have refilled (a full bucket is
+    /// what an unseen object gets), so an aggregator that outlives many objects stays small.
+    private mutating func sweep(now: Duration) {
+        if let nextSweep, now < nextSweep { return }
+        nextSweep = now + window / 10
+        entries = entries.filter { now - $0.value.lastSeen <= window }
+        buckets = buckets.filter { !$0.value.isFull(at: now) }
     }
 }

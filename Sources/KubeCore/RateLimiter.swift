@@ -49,6 +49,12 @@ public struct TokenBucket: Sendable {
         tokens += 1
     }
 
+    /// Whether the bucket will have refilled completely by `now`.
+    public func isFull(at now: Duration) -> Bool {
+        guard let last else { return tokens >= Double(burst) }
+        return tokens + max(0, (now - last).seconds) * rate >= Double(burst)
+    }
+
     /// Reserves a token at `now` (time since any fixed origin) and returns the wait.
     public mutating func reserve(now: Duration) -> Duration {
         if let last {

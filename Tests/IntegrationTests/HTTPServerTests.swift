@@ -315,20 +315,24 @@ struct HTTPServerTests {
 
     @Test func shutdownForcesAStuckHandlerAfterTheGracePeriod() async throws {
         let entered = Mutex(false)
-        // How the handler ended: nil while it runs, then the write that failed (or 200 if none did).
+        // How the handler ended: nil while it runs, then the write that failed (or the cap).
         let endedAtWrite = Mutex<Int?>(nil)
+        // Writes every 50 ms for up to two minutes: far longer than the test needs to reach
+        // the shutdown even when the full suite starves it (a CI run once took 24 s to get
+        // there, after a 10 s handler had already ended on its own).
+        let cap = 2400
         let server = HTTPServer { _, writer in
             entered.withLock { $0 = true }
             writer.beginStream(status: 200)
             // Ignores isOpen: only the forced close after the grace period can end it early.
-            for index in 0..<200 {
+            for index in 0..<cap {
                 Thread.sleep(forTimeInterval: 0.05)
                 if !writer.write(Data("x".utf8)) {
                     endedAtWrite.withLock { $0 = index }
                     return
                 }
             }
-            endedAtWrite.withLock { $0 = 200 }
+            endedAtWrite.withLock { $0 = cap }
         }
         let port = try server.start()
         let response = try await HTTPClient().stream(HTTPRequest(url: "http://127.0.0.1:\(port)/", timeout: nil))
@@ -340,12 +344,12 @@ struct HTTPServerTests {
             return ContinuousClock.now - started
         }
         // Shutdown waited out the grace period, then closed the connection under the handler:
-        // its write failed before its 200 writes (10 s) were through, and shutdown returned
-        // only after the handler had ended. (The time is not bounded above: under the full
-        // suite on two cores a thread's wake-up alone has taken seconds.)
+        // its write failed before the cap, and shutdown returned only after the handler had
+        // ended. (The time is not bounded above: under the full suite on two cores a
+        // thread's wake-up alone has taken seconds.)
         #expect(elapsed >= .milliseconds(300), "\(elapsed)")
         let ended = try #require(endedAtWrite.withLock { $0 }, "shutdown returned while the handler still ran")
-        #expect(ended < 200, "the handler was never cut off")
+        #expect(ended < cap, "the handler was never cut off")
         // The open stream must outlive the shutdown: released early, it closes the
         // connection, the handler's write fails and it ends before the grace period.
         withExtendedLifetime(response) {}

@@ -126,6 +126,30 @@ import Testing
                 == .create(name: "web.4"), "outside the 10-minute window")
     }
 
+    /// Many objects' events, then quiet: the sweeps drop their series once the window has
+    /// passed and their buckets once refilled, so memory follows the objects active now.
+    @Test func seriesAndBucketsOfQuietObjectsAreDropped() {
+        var aggregator = EventAggregator(window: .seconds(600), burst: 25, refillPerSecond: 1.0 / 300)
+        for index in 0..<1000 {
+            var key = Self.key
+            key.object = "ScalingPolicy/default/p\(index)/uid"
+            _ = aggregator.record(key, objectName: "p\(index)", suffix: "1", now: .milliseconds(index))
+        }
+        #expect(aggregator.trackedCounts == (1000, 1000))
+        // Inside the window every series is kept and still aggregates.
+        var first = Self.key
+        first.object = "ScalingPolicy/default/p0/uid"
+        #expect(
+            aggregator.record(first, objectName: "p0", suffix: "2", now: .seconds(300))
+                == .updateSeries(name: "p0.1", count: 2))
+        #expect(aggregator.trackedCounts.series == 1000)
+        // After the window, a series is gone (and, refilled after 300 s, its bucket).
+        _ = aggregator.record(Self.key, objectName: "web", suffix: "3", now: .seconds(1000))
+        #expect(aggregator.trackedCounts == (1, 1), "\(aggregator.trackedCounts)")
+        // A repeat after the window starts a new Event even before the next sweep.
+        #expect(aggregator.record(first, objectName: "p0", suffix: "4", now: .seconds(1000)) == .create(name: "p0.4"))
+    }
+
     @Test func aFlappingObjectIsRateLimited() {
         var aggregator = EventAggregator(burst: 5, refillPerSecond: 1.0 / 300)
         var decisions: [EventAggregator.Decision] = []
