@@ -158,11 +158,14 @@ import Testing
             ]))
 
         // kubectl delete waits (list + watch from the list's resourceVersion) until DELETED.
-        async let deletion = cluster.kubectl(["delete", "wd", "alpha", "--timeout=20s"])
-        try await Task.sleep(for: .seconds(1.5))
-        let pending = try JSONValue(
-            parsing: Data(ok(try await cluster.kubectl(["get", "wd", "alpha", "-o", "json"])).utf8))
-        #expect(pending.value(at: ["metadata", "deletionTimestamp"]) != nil)
+        async let deletion = cluster.kubectl(["delete", "wd", "alpha", "--timeout=120s"])
+        // The object stays, marked for deletion, once kubectl's DELETE has arrived.
+        #expect(
+            try await eventually(every: .milliseconds(250)) {
+                let pending = try JSONValue(
+                    parsing: Data(ok(try await cluster.kubectl(["get", "wd", "alpha", "-o", "json"])).utf8))
+                return pending.value(at: ["metadata", "deletionTimestamp"]) != nil
+            })
         _ = ok(
             try await cluster.kubectl([
                 "patch", "wd", "alpha", "--type=json", "-p", #"[{"op":"remove","path":"/metadata/finalizers"}]"#,
