@@ -46,6 +46,10 @@ enum BacktestCommand: Subcommand {
         utilisations 40–80 % and Predictive at p50–p90, and whether Predictive's p80 lies below
         Reactive's cost–overload frontier. --sizing-utilization U sizes Predictive's forecast
         quantile at U % per instance (spec.forecast.sizingUtilization; default: the target).
+        A trace that cannot be replayed (too short, unreadable) is named on standard error with
+        the reason and skipped; the others are replayed and the exit status is then 64.
+        A trace with missing rows or blank values is put on its grid (the median interval) by
+        linear interpolation first, with a note saying how much was filled.
         """
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
@@ -138,6 +142,7 @@ enum BacktestCommand: Subcommand {
         do { trace = try TraceLibrary.trace(isSeed ? "seed" : tracePath, loadScale: loadScale) } catch {
             throw InputFileError(path: tracePath, problem: "\(error)")
         }
+        if let note = trace.table.regularity?.note { printError("note: \(tracePath): \(note)") }
         // A throughput trace (requests, bytes) read as utilisation would mean thousands of
         // instances: ask what one instance serves instead of guessing.
         if !isSeed, capacityPerInstance == nil, loadScaleOption == nil, trace.table.columns["load"] == nil,
@@ -366,7 +371,7 @@ enum BacktestCommand: Subcommand {
                     createdAt: trace.table.timestamps[until - 1]
                 ).artefact)
         } catch {
-            throw UsageError("cannot train on the \(until) rows before --start-step: \(error.description)")
+            throw UsageError("cannot train on the \(until) rows before the replayed part: \(error.description)")
         }
     }
 

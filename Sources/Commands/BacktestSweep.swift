@@ -60,58 +60,23 @@ enum BacktestSweep {
         }
         let started = ContinuousClock.now
         var rows: [Row] = []
+        // A trace that cannot be replayed is reported and skipped; the others go on.
+        var skipped: [(trace: String, problem: String)] = []
         for file in files {
-            let path = directory + "/" + file
-            let scaling = try Self.scaling(path: path, settings: manifest[file], source: manifestPath)
-            let trace: Trace
-            do { trace = try TraceLibrary.trace(path, loadScale: scaling.loadScale) } catch {
-                throw InputFileError(path: path, problem: "\(error)")
+            do {
+                let row = try replayTrace(
+                    file, directory: directory, settings: manifest[file], manifestPath: manifestPath, slo: slo,
+                    sizing: sizing, frontier: frontier)
+                rows.append(row)
+                if !json { print(line(row)) }
+            } catch {
+                let problem = "\(error)".replacingOccurrences(of: directory + "/" + file + ": ", with: "")
+                skipped.append((file, problem))
+                printError("\(directory)/\(file): skipped: \(problem)")
             }
-            let start = trace.demand.count / 2
-            guard start > 48 else {
-                if !json { print("\(file): too short to backtest (\(trace.demand.count) rows); skipped") }
-                continue
-            }
-            var spec: JSONValue = [
-                "minCapacity": 1, "maxCapacity": 100, "targetUtilization": 60,
-                "forecast": [
-                    "leadTimeSeconds": .number(PolicySpec.defaultLeadTimeSeconds),
-                    "quantile": .number(PolicySpec.defaultQuantile),
-                ],
-                "model": [
-                    "maxAgeSeconds": .integer(Int64(min(31_536_000, Double(trace.demand.count) * trace.step + 86_400)))
-                ],
-            ]
-            if let sizing { spec.setValue(.number(sizing), at: ["forecast", "sizingUtilization"]) }
-            let forecaster = try BacktestCommand.trainWalkForward(
-                trace: trace, until: start, events: [], lead: PolicySpec.defaultLeadTimeSeconds, inputs: [], json: true)
-            func replay(_ mode: String, target: Double = 60, quantile: Double? = nil, name: String? = nil) throws
-                -> Backtest.Result
-            {
-                try BacktestCommand.replay(
-                    mode, spec: spec, trace: trace, start: start, warmup: 300, initialCapacity: 2, slo: slo,
-                    forecaster: forecaster, events: [], targetUtilization: target, quantile: quantile, name: name,
-                    source: path)
-            }
-            var row = Row(
-                trace: file, scaling: scaling.described, predictive: try replay("predictive"),
-                reactive: try replay("reactive"), selection: forecaster.header.selection)
-            if frontier {
-                for target in reactiveTargets {
-                    let result = target == 60 ? row.reactive : try replay("reactive", target: target)
-                    row.frontier.append(("reactive@\(Int(target))", result.instanceHours, result.overloadIntervals))
-                }
-                for quantile in predictiveQuantiles {
-                    let result = quantile == 0.8 ? row.predictive : try replay("predictive", quantile: quantile)
-                    row.frontier.append(
-                        ("predictive@p\(Int(quantile * 100))", result.instanceHours, result.overloadIntervals))
-                }
-                let reactive = row.frontier.filter { $0.name.hasPrefix("reactive") }.map { ($0.cost, $0.overloads) }
-                row.belowFrontier = isBelow(
-                    (row.predictive.instanceHours, row.predictive.overloadIntervals), reactive: reactive)
-            }
-            rows.append(row)
-            if !json { print(line(row)) }
+        }
+        guard !rows.isEmpty else {
+            throw InputFileError(path: directory, problem: "no trace could be replayed (\(skipped.count) skipped)")
         }
         let seconds = (ContinuousClock.now - started).seconds
         let aggregate = Self.aggregate(rows)
@@ -136,6 +101,7 @@ enum BacktestSweep {
                 },
                 "aggregate": aggregate, "seconds": seconds, "slo_utilization": slo,
                 "sizing_utilization": sizing ?? 60,
+                "skipped": skipped.map { ["trace": $0.trace, "problem": $0.problem] },
             ])
         } else {
             print(
@@ -154,9 +120,72 @@ enum BacktestSweep {
                     "Predictive (p80) below Reactive's frontier on \(rows.filter { $0.belowFrontier == true }.count) of "
                         + "\(rows.count) traces")
             }
+            if !skipped.isEmpty {
+                print(
+                    "skipped \(skipped.count): " + skipped.map { "\($0.trace) (\($0.problem))" }.joined(separator: "; ")
+                )
+            }
             print(String(format: "%.1f s", seconds))
         }
-        return ExitCode.success
+        // Skipped traces are input the sweep could not use: said on standard error and in the exit status.
+        return skipped.isEmpty ? ExitCode.success : ExitCode.usage
+    }
+
+    /// One trace of the sweep: trained on its first half, replayed on the second.
+    static func replayTrace(
+        _ file: String, directory: String, settings: JSONValue?, manifestPath: String, slo: Double, sizing: Double?,
+        frontier: Bool
+    ) throws -> Row {
+        let path = directory + "/" + file
+        let scaling = try Self.scaling(path: path, settings: settings, source: manifestPath)
+        let trace: Trace
+        do { trace = try TraceLibrary.trace(path, loadScale: scaling.loadScale) } catch {
+            throw InputFileError(path: path, problem: "\(error)")
+        }
+        if let note = trace.table.regularity?.note { printError("note: \(path): \(note)") }
+        let start = trace.demand.count / 2
+        guard start > 48 else {
+            throw InputFileError(path: path, problem: "too short to backtest (\(trace.demand.count) rows)")
+        }
+        var spec: JSONValue = [
+            "minCapacity": 1, "maxCapacity": 100, "targetUtilization": 60,
+            "forecast": [
+                "leadTimeSeconds": .number(PolicySpec.defaultLeadTimeSeconds),
+                "quantile": .number(PolicySpec.defaultQuantile),
+            ],
+            "model": [
+                "maxAgeSeconds": .integer(Int64(min(31_536_000, Double(trace.demand.count) * trace.step + 86_400)))
+            ],
+        ]
+        if let sizing { spec.setValue(.number(sizing), at: ["forecast", "sizingUtilization"]) }
+        let forecaster = try BacktestCommand.trainWalkForward(
+            trace: trace, until: start, events: [], lead: PolicySpec.defaultLeadTimeSeconds, inputs: [], json: true)
+        func replay(_ mode: String, target: Double = 60, quantile: Double? = nil, name: String? = nil) throws
+            -> Backtest.Result
+        {
+            try BacktestCommand.replay(
+                mode, spec: spec, trace: trace, start: start, warmup: 300, initialCapacity: 2, slo: slo,
+                forecaster: forecaster, events: [], targetUtilization: target, quantile: quantile, name: name,
+                source: path)
+        }
+        var row = Row(
+            trace: file, scaling: scaling.described, predictive: try replay("predictive"),
+            reactive: try replay("reactive"), selection: forecaster.header.selection)
+        if frontier {
+            for target in reactiveTargets {
+                let result = target == 60 ? row.reactive : try replay("reactive", target: target)
+                row.frontier.append(("reactive@\(Int(target))", result.instanceHours, result.overloadIntervals))
+            }
+            for quantile in predictiveQuantiles {
+                let result = quantile == 0.8 ? row.predictive : try replay("predictive", quantile: quantile)
+                row.frontier.append(
+                    ("predictive@p\(Int(quantile * 100))", result.instanceHours, result.overloadIntervals))
+            }
+            let reactive = row.frontier.filter { $0.name.hasPrefix("reactive") }.map { ($0.cost, $0.overloads) }
+            row.belowFrontier = isBelow(
+                (row.predictive.instanceHours, row.predictive.overloadIntervals), reactive: reactive)
+        }
+        return row
     }
 
     static func scaling(path: String, settings: JSONValue?, source: String) throws -> Scaling {

@@ -4,10 +4,7 @@ import KubeCore
 
 enum TrainingBenchmark {
     static func run(dataPath: String, epochs: Int, threads: Int) throws -> [String: Any] {
-        let table: TimeSeriesTable
-        do { table = try TimeSeriesTable.load(path: dataPath) } catch {
-            throw InputFileError(path: dataPath, problem: error.problem)
-        }
+        let table = try loadTable(dataPath)
         var configuration = TrainingConfiguration()
         configuration.epochs = epochs
         configuration.earlyStoppingPatience = epochs + 1

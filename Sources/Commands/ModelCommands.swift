@@ -3,6 +3,17 @@ import Foundation
 import KubeCore
 import PolicyEngine
 
+/// A CSV on a regular grid of `step` seconds (default: its median interval), with a
+/// file-naming error, and a note on standard error when rows or values had to be filled.
+func loadTable(_ path: String, step: Double? = nil) throws -> TimeSeriesTable {
+    let table: TimeSeriesTable
+    do { table = try TimeSeriesTable.load(path: path, step: step) } catch {
+        throw InputFileError(path: path, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : ""))
+    }
+    if let note = table.regularity?.note { printError("note: \(path): \(note)") }
+    return table
+}
+
 /// Loading shared by `evaluate` and `predict`: model and data, with file-naming errors.
 enum ModelInput {
     static func load(modelPath: String, dataPath: String) throws -> (ModelArtefact, TimeSeriesTable) {
@@ -11,11 +22,8 @@ enum ModelInput {
             throw InputFileError(
                 path: modelPath, problem: error.description.replacingOccurrences(of: "\(modelPath): ", with: ""))
         }
-        let table: TimeSeriesTable
-        do { table = try TimeSeriesTable.load(path: dataPath) } catch {
-            throw InputFileError(
-                path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : ""))
-        }
+        // On the model's grid: a row is a step to it.
+        let table = try loadTable(dataPath, step: artefact.header.stepSeconds)
         return (artefact, table)
     }
 

@@ -96,11 +96,7 @@ enum TrainCommand: Subcommand {
             throw UsageError("sizes, epochs and --lr must be positive and --dropout in [0, 1)")
         }
 
-        let table: TimeSeriesTable
-        do { table = try TimeSeriesTable.load(path: dataPath) } catch {
-            throw InputFileError(
-                path: dataPath, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : ""))
-        }
+        let table = try loadTable(dataPath)
         let target = targetOption ?? (table.columns["cpu_utilization"] != nil ? "cpu_utilization" : "value")
         let present = FeatureBuilder.prototypeColumns.filter { table.columns[$0] != nil }
         if inputs == nil, !present.isEmpty, present.count < FeatureBuilder.prototypeColumns.count {

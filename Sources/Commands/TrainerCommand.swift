@@ -146,9 +146,13 @@ public enum TrainerCommand: Subcommand {
         for (index, name) in inputs.enumerated() {
             columns[name] = history.map { index < $0.inputs.count ? Float($0.inputs[index]) : 0 }
         }
-        let table = TimeSeriesTable(
+        // On the policy's grid: a source's missing datapoints are filled, not read as steps.
+        let (table, regularity) = try TimeSeriesTable(
             timestamps: history.map { $0.time.addingTimeInterval(-shift) }, columns: columns,
-            columnNames: ["load"] + inputs)
+            columnNames: ["load"] + inputs
+        )
+        .regularized(step: spec.stepSeconds, path: "the load history")
+        if let note = regularity.note { printError("\(namespace)/\(name): history: \(note)") }
 
         var events: [CalendarEvent] = []
         if let configMap = spec.calendarConfigMap {

@@ -114,9 +114,12 @@ public enum FeatureBuilder {
     public enum FeatureError: Error, CustomStringConvertible {
         case missingColumn(String, available: [String])
         case tooShort(rows: Int, needed: Int)
+        /// The rows cannot be put on a regular grid.
+        case irregular(String)
 
         public var description: String {
             switch self {
+            case .irregular(let problem): problem
             case .missingColumn(let name, let available):
                 "no column '\(name)' (columns: \(available.joined(separator: ", ")))"
             case .tooShort(let rows, let needed): "\(rows) rows is too short: at least \(needed) are needed"

@@ -61,7 +61,16 @@ public struct Forecaster: Sendable {
     }
 
     /// The next `horizon` steps after `history`'s last row.
-    public func forecast(_ history: TimeSeriesTable, events: [CalendarEvent] = []) throws(ForecastError) -> [Step] {
+    public func forecast(_ samples: TimeSeriesTable, events: [CalendarEvent] = []) throws(ForecastError) -> [Step] {
+        // The model's grid, anchored at the latest sample: a missed scrape or a late
+        // datapoint must not shift every lag (and a day-ago row) by one.
+        let history: TimeSeriesTable
+        do {
+            (history, _) = try samples.regularized(
+                step: header.stepSeconds, lastRows: max(header.historyRows, header.sequenceLength), path: "the history")
+        } catch {
+            throw ForecastError(description: error.description)
+        }
         guard history.count >= header.sequenceLength else {
             throw ForecastError(
                 description: "needs at least \(header.sequenceLength) rows of history, has \(history.count)")

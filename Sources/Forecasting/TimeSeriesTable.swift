@@ -21,12 +21,23 @@ public struct TimeSeriesTable: Sendable {
         self.columnNames = columnNames
     }
 
-    /// Reads `path`. Timestamps: `YYYY-MM-DD HH:MM:SS[.ffffff]` or ISO 8601 (UTC).
-    public static func load(path: String) throws(ParseError) -> TimeSeriesTable {
+    /// What `load` did to put the file on a regular grid (nil for a table built otherwise).
+    public var regularity: Regularity?
+
+    /// Fields that mean "no value here".
+    static let missingMarkers: Set<String> = ["NaN", "nan", "NAN", "null", "NULL", "NA", "N/A"]
+
+    /// Reads `path` and puts it on a regular grid (`regularized`) of `step` seconds (default:
+    /// the file's median interval); `regularity` says what was filled. Timestamps:
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` or ISO 8601 (UTC).
+    public static func load(path: String, step: Double? = nil) throws(ParseError) -> TimeSeriesTable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ParseError(path: path, line: 0, problem: "cannot read the file")
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: path)
+        var (table, regularity) = try parse(String(decoding: data, as: UTF8.self), path: path)
+            .regularized(step: step, path: path)
+        table.regularity = regularity
+        return table
     }
 
     public static func parse(_ text: String, path: String = "<input>") throws(ParseError) -> TimeSeriesTable {
@@ -64,7 +75,14 @@ public struct TimeSeriesTable: Sendable {
             timestamps.append(time)
             var column = 0
             for (index, field) in fields.enumerated() where index != timeIndex {
-                guard let value = Float(field.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                let text = field.trimmingCharacters(in: .whitespaces)
+                // A blank or NaN field is a missing value: `regularized` interpolates it.
+                if text.isEmpty || Self.missingMarkers.contains(text) {
+                    values[column].append(.nan)
+                    column += 1
+                    continue
+                }
+                guard let value = Float(text), value.isFinite else {
                     throw ParseError(
                         path: path, line: offset + 2, problem: "column '\(names[column])': '\(field)' is not a number")
                 }

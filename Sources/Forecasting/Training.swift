@@ -65,10 +65,16 @@ public enum Training {
     /// Trains `recipe` on `table` (chronological 70/15/15 split, scaler fit on the training
     /// rows, early stopping on validation) and returns the artefact, stamped `createdAt`.
     public static func run(
-        table: TimeSeriesTable, targetColumn: String, recipe: TrainingRecipe, events: [CalendarEvent] = [],
+        table samples: TimeSeriesTable, targetColumn: String, recipe: TrainingRecipe, events: [CalendarEvent] = [],
         createdAt: Date,
         progress: (EpochReport) -> Void = { _ in }
     ) throws(FeatureBuilder.FeatureError) -> TrainingOutcome {
+        // Rows are steps to every model here: a table with gaps is put on its grid first (a
+        // regular one is used as it is).
+        let table: TimeSeriesTable
+        do { (table, _) = try samples.regularized(path: "the training data") } catch {
+            throw .irregular(error.description)
+        }
         let configuration = recipe.configuration
         let prepared = try FeatureBuilder.prepare(
             table, targetColumn: targetColumn, features: recipe.features, configuration: configuration, events: events,

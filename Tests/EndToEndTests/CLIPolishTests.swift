@@ -99,3 +99,40 @@ import Testing
         }
     }
 }
+
+/// A folder sweep over traces as they come: a gap is filled (and said), a trace too short to
+/// replay is named with its reason and skipped, the rest are replayed, and the exit status
+/// says something was skipped.
+@Suite struct TraceSweepTests {
+    static func write(_ path: String, rows: [Int], value: (Int) -> Double) throws {
+        let start = Date(timeIntervalSince1970: 1_700_000_000)
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var text = "timestamp,value\n"
+        for row in rows {
+            text += "\(formatter.string(from: start.addingTimeInterval(Double(row) * 300))),\(value(row))\n"
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    @Test func aSweepSkipsWhatItCannotReplayAndSaysSo() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daily = { (row: Int) in 40 + 15 * sin(2 * Double.pi * Double(row) / 288) }
+        try Self.write(directory.file("a-regular.csv"), rows: Array(0..<500), value: daily)
+        try Self.write(
+            directory.file("b-gappy.csv"), rows: (0..<500).filter { !(200..<240).contains($0) }, value: daily)
+        try Self.write(directory.file("c-short.csv"), rows: Array(0..<60), value: daily)
+        let result = try await ForescaleBinary.run(["backtest", "--traces", directory.path])
+        #expect(result.status == 64, "\(result.stdout)\n\(result.stderr)")
+        #expect(
+            result.stderr.contains("b-gappy.csv: 40 missing rows at 5 min filled by linear interpolation"),
+            "\(result.stderr)")
+        #expect(result.stderr.contains("c-short.csv: skipped: too short to backtest (60 rows)"), "\(result.stderr)")
+        #expect(result.stdout.contains("a-regular.csv (utilisation × 2): "), "\(result.stdout)")
+        #expect(result.stdout.contains("b-gappy.csv (utilisation × 2): "), "\(result.stdout)")
+        #expect(result.stdout.contains("aggregate over 2 traces"), "\(result.stdout)")
+        #expect(result.stdout.contains("skipped 1: c-short.csv"), "\(result.stdout)")
+    }
+}

@@ -78,7 +78,10 @@ import Testing
                     _ = BusinessCalendar.features(for: [Date(timeIntervalSince1970: 1_800_000_000)], events: events)
                 }
             case "csv":
-                _ = try? TimeSeriesTable.parse(String(decoding: data, as: UTF8.self), path: name)
+                if let table = try? TimeSeriesTable.parse(String(decoding: data, as: UTF8.self), path: name) {
+                    _ = try? table.regularized()
+                    _ = try? table.regularized(step: 300, lastRows: 48)
+                }
             case "xml":
                 if let tree = try? XMLTree.parse(data) { _ = tree.stringValue }
             default:

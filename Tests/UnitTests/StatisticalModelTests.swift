@@ -154,12 +154,7 @@ import Testing
         #expect(lstm.served == "lstm")
 
         let header = artefact.header
-        artefact.header.selection = ModelSelection(
-            served: "naive", quantile: 0.8, scores: [:], origins: 0,
-            statistical: StatisticalModel(
-                kind: .naive, season: 288, parameters: [], quantiles: header.quantiles,
-                residualQuantiles: [[Float]](
-                    repeating: [Float](repeating: 0, count: header.quantiles.count), count: header.horizon)))
+        artefact.serve(.naive)
         guard let naive = Forecaster(artefact).holdoutScore(table, step: 3, quantile: 0.8) else {
             Issue.record("the naive selection could not be scored")
             return
