@@ -68,13 +68,15 @@ extension TimeSeriesTable {
             throw ParseError(path: path, line: 0, problem: "a step of \(step) s is out of range")
         }
         let span = last.timeIntervalSince(timestamps[0])
-        let full = span / step + 1e-9
-        guard full.isFinite, full < Double(Self.maxGridRows) else {
+        guard span >= 0 else { throw ParseError(path: path, line: 0, problem: "timestamps are not in order") }
+        // Counted in Double first: a wide span at a small step is refused, not converted.
+        let rows = min(span / step + 1e-9 + 1, lastRows.map { Double(max(1, $0)) } ?? .infinity)
+        guard rows.isFinite, rows < Double(Self.maxGridRows) else {
             throw ParseError(
                 path: path, line: 0,
-                problem: "spans \(Int(span)) s: more than \(Self.maxGridRows) rows at a step of \(step) s")
+                problem: "spans \(span) s: more than \(Self.maxGridRows) rows at a step of \(step) s")
         }
-        let gridCount = min(Int(full) + 1, max(1, lastRows ?? Int.max))
+        let gridCount = Int(rows)
         guard gridCount * max(1, columnNames.count) <= Self.maxGridValues else {
             throw ParseError(
                 path: path, line: 0,

@@ -90,6 +90,10 @@ import Testing
         #expect(throws: TimeSeriesTable.ParseError.self) { try wide.regularized(step: 1) }
         #expect(throws: TimeSeriesTable.ParseError.self) { try wide.regularized(step: .nan) }
         #expect(throws: TimeSeriesTable.ParseError.self) { try wide.regularized(step: 0) }
+        // Times from a metrics source are not trusted to be finite or in order.
+        #expect(throws: TimeSeriesTable.ParseError.self) { try Self.table([0, .infinity], [1, 2]).regularized() }
+        #expect(throws: TimeSeriesTable.ParseError.self) { try Self.table([600, 0], [1, 2]).regularized(step: 300) }
+        #expect(try Self.table([0, 900, 300, 600], [0, 3, 1, 2]).regularized(step: 300).0.count == 3)
         // 300,001 rows are allowed, but not with 100 columns (30 million values).
         let names = (0..<100).map { "c\($0)" }
         let broad = TimeSeriesTable(
