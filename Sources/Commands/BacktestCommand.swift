@@ -113,6 +113,10 @@ enum BacktestCommand: Subcommand {
         let inputsOption = try arguments.option("inputs")
         let retrain = arguments.flag("retrain")
         try arguments.finish()
+        // The manifest and every option, range-checked before anything is read or trained.
+        _ = try compile(
+            "predictive", spec: baseSpec, step: 300, targetUtilization: nil, quantile: nil,
+            source: policyPath ?? "--options")
         guard loadScaleOption == nil || capacityPerInstance == nil else {
             throw UsageError("--load-scale and --capacity-per-instance are alternatives: give one")
         }
@@ -142,17 +146,18 @@ enum BacktestCommand: Subcommand {
         do { trace = try TraceLibrary.trace(isSeed ? "seed" : tracePath, loadScale: loadScale) } catch {
             throw InputFileError(path: tracePath, problem: "\(error)")
         }
-        if let note = trace.table.regularity?.note { printError("note: \(tracePath): \(note)") }
         // A throughput trace (requests, bytes) read as utilisation would mean thousands of
         // instances: ask what one instance serves instead of guessing.
         if !isSeed, capacityPerInstance == nil, loadScaleOption == nil, trace.table.columns["load"] == nil,
             trace.table.columns["cpu_utilization"] == nil, let peak = trace.table.columns["value"]?.max(), peak > 100
         {
             throw UsageError(
-                "\(tracePath): values reach \(Int(peak)), more than a utilisation in %; for a throughput trace give "
+                "\(tracePath): values reach \(Double(peak).wholeNumberText), more than a utilisation in %; for a throughput trace give "
                     + "--capacity-per-instance (what one instance serves at 100 %), or --load-scale to replay it as it is"
             )
         }
+        // Said once the trace is usable (an error names the file on its own).
+        if let note = trace.table.regularity?.note { printError("note: \(tracePath): \(note)") }
         // The backtest does not retrain: the model may age through the replay unless the
         // manifest says otherwise (the accuracy gate applies as in the controller).
         if baseSpec.value(at: SpecFields.modelMaxAgeSeconds.path) == nil {
@@ -321,6 +326,28 @@ enum BacktestCommand: Subcommand {
         return ExitCode.success
     }
 
+    /// The policy `mode` replays: `spec` (defaults, manifest and options merged) on a
+    /// simulated target, range-checked as the API server and the controller check it.
+    static func compile(
+        _ mode: String, spec baseSpec: JSONValue, step: Double, targetUtilization: Double?, quantile: Double?,
+        source: String
+    ) throws -> PolicySpec {
+        var raw = baseSpec
+        raw["target"] = ["kind": "Simulated", "name": "backtest", "simulation": [:]]
+        raw.setValue(nil, at: ["metrics", "source"])
+        raw["mode"] = .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold")
+        if let targetUtilization { raw["targetUtilization"] = .number(targetUtilization) }
+        raw["suspend"] = false
+        raw.setValue(.number(step), at: ["metrics", "stepSeconds"])
+        if let quantile { raw.setValue(.number(quantile), at: ["forecast", "quantile"]) }
+        switch PolicySpec.parse(raw) {
+        case .success(var parsed):
+            parsed.stepSeconds = step
+            return parsed
+        case .failure(let invalid): throw InputFileError(path: source, problem: invalid.description)
+        }
+    }
+
     /// One replay of `mode` ("predictive", "reactive", "threshold") with `spec` (a spec's
     /// JSON: defaults, manifest and options merged) at `targetUtilization`.
     static func replay(
@@ -328,20 +355,9 @@ enum BacktestCommand: Subcommand {
         slo: Double, forecaster: Forecaster?, events: [CalendarEvent], targetUtilization: Double,
         quantile: Double? = nil, name: String? = nil, source: String
     ) throws -> Backtest.Result {
-        var raw = baseSpec
-        raw["target"] = ["kind": "Simulated", "name": "backtest", "simulation": [:]]
-        raw.setValue(nil, at: ["metrics", "source"])
-        raw["mode"] = .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold")
-        raw["targetUtilization"] = .number(targetUtilization)
-        raw["suspend"] = false
-        raw.setValue(.number(trace.step), at: ["metrics", "stepSeconds"])
-        if let quantile { raw.setValue(.number(quantile), at: ["forecast", "quantile"]) }
-        var spec: PolicySpec
-        switch PolicySpec.parse(raw) {
-        case .success(let parsed): spec = parsed
-        case .failure(let invalid): throw InputFileError(path: source, problem: invalid.description)
-        }
-        spec.stepSeconds = trace.step
+        var spec = try compile(
+            mode, spec: baseSpec, step: trace.step, targetUtilization: targetUtilization, quantile: quantile,
+            source: source)
         var options = Backtest.Options(startIndex: start)
         options.warmupSeconds = warmup
         options.initialCapacity = initialCapacity

@@ -1,3 +1,5 @@
+import KubeCore
+
 /// Whether a retrained model (the challenger) replaces the current one (the champion): what
 /// each serves (its LSTM or the classical forecaster that won its selection) is scored on the
 /// same most-recent holdout; the challenger must beat the champion's MAE by `margin` (a
@@ -15,7 +17,10 @@ public enum PromotionGate {
         challengerMAE: Double, championMAE: Double?, seasonalNaiveMAE: Double?, margin: Double,
         challengerServes served: String = "lstm"
     ) -> Verdict {
-        func format(_ value: Double) -> String { String(Int((value * 1000).rounded())).withDecimal }
+        func format(_ value: Double) -> String {
+            // Thousandths as a whole number; an error of 10¹² or more (or not finite) as it is.
+            abs(value) < 1e12 ? String(Int((value * 1000).rounded())).withDecimal : String(format: "%.4g", value)
+        }
         let learned = served == "lstm"
         if let seasonal = seasonalNaiveMAE,
             learned ? !(challengerMAE < seasonal * (1 - margin)) : !(challengerMAE <= seasonal)

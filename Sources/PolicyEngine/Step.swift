@@ -250,10 +250,10 @@ public enum Step {
             observed.currentUtilization = currentLoad.map {
                 rounded($0 / Double(max(1, observation.capacity.inService)), 1)
             }
-            let utilization = observed.currentUtilization.map { "\(Int($0.rounded()))%" } ?? "<unknown>"
+            let utilization = observed.currentUtilization.map { "\($0.wholeNumberText)%" } ?? "<unknown>"
             observed.loadVsTarget = "\(utilization)/\(Int(spec.targetUtilization.rounded()))%"
             observed.forecastSummary = plan.forecastLoad.map { load in
-                let perInstance = Int((load / Double(max(1, observation.capacity.desired))).rounded())
+                let perInstance = (load / Double(max(1, observation.capacity.desired))).wholeNumberText
                 let horizon = Self.minutes(spec.leadTimeSeconds + spec.stepSeconds)
                 return "\(perInstance)% in \(horizon) (p\(Int((spec.quantile * 100).rounded())))"
             }

@@ -87,6 +87,7 @@ import Testing
             (["train", "--dat", "x.csv"], "unknown argument '--dat' (did you mean --data?)"),
             (["backtest", "--trace", "seed", "--slo", "0"], "--slo"),
             (["backtest", "--trace", "seed", "--warmup", "-1"], "--warmup"),
+            (["backtest", "--trace", "seed", "--lead", "1e300"], "leadTimeSeconds: must be between 0 and 86400"),
             (["demo", "--speed", "nan"], "--speed"),
         ] as [([String], String)])
     func usageAndFileProblemsExit64(_ arguments: [String], _ message: String) async throws {
@@ -134,5 +135,16 @@ import Testing
         #expect(result.stdout.contains("b-gappy.csv (utilisation × 2): "), "\(result.stdout)")
         #expect(result.stdout.contains("aggregate over 2 traces"), "\(result.stdout)")
         #expect(result.stdout.contains("skipped 1: c-short.csv"), "\(result.stdout)")
+    }
+
+    /// Values far beyond a utilisation are a usage message, whatever their size.
+    @Test func aTraceOfHugeValuesIsAMessage() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("huge.csv")
+        try Self.write(path, rows: Array(0..<200), value: { _ in 1e20 })
+        let result = try await ForescaleBinary.run(["backtest", "--trace", path])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("values reach 1e+20, more than a utilisation"), "\(result.stderr)")
     }
 }

@@ -108,4 +108,29 @@ import Testing
                 && metrics?.message.contains("parse error") == true)
         #expect(Self.condition(result.status, "Ready")?.status == (needsAttention ? .false : .true))
     }
+
+    /// A metrics source may report any finite number: a load of 1e300 (or a model's output of
+    /// Float's largest) is a huge load, not a trap in the status text.
+    @Test(arguments: [1e300, 1e20, Double(Float.greatestFiniteMagnitude)])
+    func aHugeLoadIsStatusNotACrash(_ load: Double) throws {
+        for mode in ["Reactive", "Predictive"] {
+            let observation = Observation(
+                now: Self.now, capacity: .init(desired: 3, inService: 3),
+                history: (0..<60).map {
+                    LoadSample(time: Self.now.addingTimeInterval(Double($0 - 59) * 300), load: load, inputs: [])
+                }, model: try Self.model(inputs: nil))
+            let result = Step.run(
+                spec: try Self.spec(["mode": .string(mode)]), generation: 1, observation: observation,
+                previous: PolicyStatus(), memory: nil)
+            #expect(result.plan.recommendation > 3, "\(mode): scales up to the bounds")
+            #expect(
+                result.status.loadVsTarget?.hasSuffix("%/60%") == true,
+                "\(String(describing: result.status.loadVsTarget))")
+        }
+        #expect(1e300.wholeNumberText == "1e+300" && 12.6.wholeNumberText == "13" && (-0.4).wholeNumberText == "0")
+        #expect(Double.nan.wholeNumberText == "NaN" && Double.infinity.wholeNumberText == "∞")
+        let verdict = PromotionGate.decide(
+            challengerMAE: 1e300, championMAE: 2e300, seasonalNaiveMAE: 1e299, margin: 0.02)
+        #expect(verdict.message.contains("1e+300"), "\(verdict.message)")
+    }
 }
