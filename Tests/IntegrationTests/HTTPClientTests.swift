@@ -210,16 +210,17 @@ struct HTTPClientTests {
     }
 
     @Test func connectionRefusedIsTyped() async throws {
-        // Bind and close a socket to find a port nobody listens on.
-        let server = HTTPServer { _, writer in writer.respond(status: 200) }
-        let port = try server.start()
-        await server.shutdown()
+        // A port held by a socket that never listens: refused, and no parallel test can
+        // take it meanwhile (a port freed by a closed server once went to another test's
+        // listener, which reset the connection).
+        let reserved = try ReservedPort()
         await #expect {
-            _ = try await HTTPClient().execute(HTTPRequest(url: "http://127.0.0.1:\(port)/"))
+            _ = try await HTTPClient().execute(HTTPRequest(url: "http://127.0.0.1:\(reserved.port)/"))
         } throws: { error in
             if case TransportError.connectFailed = error { return true }
             return false
         }
+        withExtendedLifetime(reserved) {}
     }
 
     @Test func manyConcurrentTasksShareOneClient() async throws {
