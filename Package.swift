@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "CPUFeatures"),
         // The pure heart of a reconcile: spec, observation, decide, status, step. No I/O
         // target may be added here.
-        .target(name: "PolicyEngine", dependencies: ["KubeCore", "Forecasting"]),
+        .target(name: "PolicyEngine", dependencies: ["KubeCore", "Forecasting", "AWSSigning"]),
 
         // I/O.
         .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),

@@ -88,9 +88,7 @@ public struct CloudWatchLoadSource: MetricsSource {
         case .asgAverageNetworkIn?: return MetricIdentity(namespace: "AWS/EC2", name: "NetworkIn", dimensions: group)
         case .asgAverageNetworkOut?: return MetricIdentity(namespace: "AWS/EC2", name: "NetworkOut", dimensions: group)
         case .albRequestCountPerTarget?:
-            // app/<lb>/<id>/targetgroup/<tg>/<id> → TargetGroup targetgroup/<tg>/<id>
-            let label = input.resourceLabel ?? ""
-            let targetGroup = label.range(of: "targetgroup/").map { String(label[$0.lowerBound...]) } ?? label
+            let targetGroup = AccessRules.targetGroup(fromResourceLabel: input.resourceLabel ?? "")
             return MetricIdentity(
                 namespace: "AWS/ApplicationELB", name: "RequestCountPerTarget", dimensions: ["TargetGroup": targetGroup]
             )

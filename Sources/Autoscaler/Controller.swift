@@ -38,6 +38,9 @@ public final class Controller: Sendable {
         public var apiFailureGrace: Duration = .seconds(30)
         /// API failures are logged as one line per kind this often.
         public var failureLogInterval: Duration = .seconds(10)
+        /// What one pass may spend observing the world outside the API server (target, metrics, model): past
+        /// it the pass is cancelled and reported, so a slow source cannot hold a worker.
+        public var observeDeadline: Duration = .seconds(45)
         public init(namespace: String? = nil) { self.namespace = namespace }
     }
 
@@ -225,6 +228,7 @@ public final class Controller: Sendable {
         metrics.forget(key)
         history.forget(key)
         targets.forget(key)
+        models.release(key)
         _ = known.withLock { $0.removeValue(forKey: key) }
     }
 
@@ -247,13 +251,28 @@ public final class Controller: Sendable {
             spec = parsed
         }
 
+        // The tenant's word meets the operator's before any call: a denied policy makes none, and is looked
+        // at again each step (a rule may be added meanwhile).
+        if let denied = targets.access.rules.denial(namespace: policy.namespace, name: policy.name, spec: spec) {
+            targets.forget(policy.key)
+            try await recordFailure(
+                policy, previous: previous, reason: "AccessDenied", message: denied.message, at: at, started: started)
+            return .requeue(after: requeueDelay(spec))
+        }
+
         let binding: TargetRegistry.Binding
         let observation: Observation
         do {
-            binding = try await targets.binding(for: policy.key, namespace: policy.namespace, spec: spec)
-            observation = try await observe(spec, policy, binding: binding, at: at)
+            (binding, observation) = try await Deadline.run(within: configuration.observeDeadline) { [self] in
+                let binding = try await targets.binding(for: policy.key, namespace: policy.namespace, spec: spec)
+                return (binding, try await observe(spec, policy, binding: binding, at: at))
+            }
         } catch let error as KubeError where !error.isTargetFailure {
             throw error
+        } catch let denied as AccessDenied {
+            try await recordFailure(
+                policy, previous: previous, reason: "AccessDenied", message: denied.message, at: at, started: started)
+            return .requeue(after: requeueDelay(spec))
         } catch {
             // The world outside the API server (target, metrics, AWS): visible on the policy,
             // looked at again next step rather than after a growing backoff.
@@ -326,7 +345,8 @@ public final class Controller: Sendable {
             throw TargetError.unsupported(
                 "the target reports capacity \(capacity.desired) (\(capacity.inService) in service)")
         }
-        let model = spec.mode.usesModel ? await models.observe(spec.modelArtefact, now: at) : .notConfigured
+        let artefact = targets.access.rules.artefact(namespace: policy.namespace, name: policy.name, spec: spec)
+        let model = spec.mode.usesModel ? await models.observe(artefact, for: policy.key, now: at) : .notConfigured
         var header: ModelHeader?
         if case .loaded(let loaded) = model { header = loaded.forecaster.header }
         // A metrics source that fails is not a failed reconcile: the metrics are unavailable

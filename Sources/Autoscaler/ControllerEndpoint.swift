@@ -59,13 +59,40 @@ public final class ControllerEndpoint: Sendable {
             }
         }
         if routes.contains(.dashboard) { Dashboard(controller: controller).register(in: &router) }
+        let handler = router.handler
+        let loopback = isLoopback(address)
         let server = HTTPServer(
-            configuration: serverConfiguration(address: address, port: port), handler: router.handler)
+            configuration: serverConfiguration(address: address, port: port),
+            handler: { request, writer in
+                // DNS rebinding: a page from elsewhere whose name now resolves to 127.0.0.1 reaches a loopback
+                // server with its own name in Host. A loopback server answers only requests addressed to it.
+                if loopback, !isLoopback(hostName(request.headers["Host"] ?? "")) {
+                    writer.respond(
+                        status: 421, contentType: "text/plain",
+                        body: "this server answers only requests addressed to localhost (Host header)")
+                    return
+                }
+                handler(request, writer)
+            })
         let bound = try server.start()
         return ControllerEndpoint(server: server, port: bound)
     }
 
     public func shutdown() { server.shutdown(gracePeriod: .milliseconds(500)) }
+}
+
+/// Whether `host` (a name or an IP literal, IPv6 with or without brackets) is this machine's loopback.
+func isLoopback(_ host: String) -> Bool {
+    let host = host.lowercased()
+    return host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host == "[::1]"
+        || (host.hasPrefix("127.") && host.split(separator: ".").count == 4
+            && host.split(separator: ".").allSatisfy { UInt8($0) != nil })
+}
+
+/// The host of a Host header value ("name:port", "[v6]:port", "name").
+func hostName(_ header: String) -> String {
+    if header.hasPrefix("["), let close = header.firstIndex(of: "]") { return String(header[...close]) }
+    return String(header.split(separator: ":", maxSplits: 1).first ?? "")
 }
 
 /// The dashboard's routes. Read-only: every handler only reads the cache, the history and

@@ -43,7 +43,7 @@ public struct FileRoots: Sendable, Equatable {
     /// The real path of `path` (through a mount) if it exists under a root, else nil.
     public func resolve(_ path: String) -> String? {
         var path = path
-        for (prefix, directory) in mounts where path.hasPrefix(prefix + "/") {
+        for (prefix, directory) in mounts where path == prefix || path.hasPrefix(prefix + "/") {
             path = directory + path.dropFirst(prefix.count)
             break
         }

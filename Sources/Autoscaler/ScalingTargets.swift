@@ -73,19 +73,30 @@ public struct KubernetesScaleTarget: ScalingTarget {
     }
 }
 
-/// An EC2 Auto Scaling group (DescribeAutoScalingGroups / SetDesiredCapacity).
+/// An EC2 Auto Scaling group (DescribeAutoScalingGroups / SetDesiredCapacity). With `requiredNamespaceTag`,
+/// the group must carry `forescale.io/namespace=<that namespace>`: every pass reads the group before it can
+/// act on it, so a group that is not (or no longer) the namespace's is refused before any SetDesiredCapacity.
 public struct AutoScalingGroupTarget: ScalingTarget {
     public let api: AutoScalingAPI
     public let name: String
+    public let requiredNamespaceTag: String?
 
-    public init(api: AutoScalingAPI, name: String) {
+    public init(api: AutoScalingAPI, name: String, requiredNamespaceTag: String? = nil) {
         self.api = api
         self.name = name
+        self.requiredNamespaceTag = requiredNamespaceTag
     }
 
     public func capacity(at now: Date) async throws -> CapacityState {
         guard let group = try await api.describeAutoScalingGroups(names: [name]).first else {
             throw TargetError.notFound("Auto Scaling group \(name) does not exist")
+        }
+        if let namespace = requiredNamespaceTag, group.tags[AccessRules.namespaceTag] != namespace {
+            throw AccessDenied(
+                rule: "autoScalingGroups",
+                message:
+                    "Auto Scaling group \(name) is not tagged \(AccessRules.namespaceTag)=\(namespace)"
+                    + ": the group's owner tags it for this namespace, or an operator sets requireGroupTag: false")
         }
         return CapacityState(desired: group.desiredCapacity, inService: group.inServiceInstances)
     }

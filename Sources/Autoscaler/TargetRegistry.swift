@@ -34,8 +34,10 @@ public final class TargetRegistry: Sendable {
         var prometheus: PolicySpec.PrometheusSpec?
         var inputs: [PolicySpec.MetricInput]
         var stepSeconds: Double
+        /// Bindings built under older access rules are rebuilt (a server's header fields, a group's tag rule).
+        var rulesGeneration: Int
 
-        init(namespace: String, spec: PolicySpec) {
+        init(namespace: String, spec: PolicySpec, rulesGeneration: Int) {
             self.namespace = namespace
             targetKind = spec.targetKind
             targetName = spec.targetName
@@ -46,6 +48,7 @@ public final class TargetRegistry: Sendable {
             prometheus = spec.prometheus
             inputs = spec.inputs
             stepSeconds = spec.stepSeconds
+            self.rulesGeneration = rulesGeneration
         }
     }
 
@@ -58,28 +61,30 @@ public final class TargetRegistry: Sendable {
     /// Where simulation traces other than "seed" may be read from.
     public let fileRoots: FileRoots
 
-    /// Prometheus settings and the client all Prometheus-backed policies share.
-    private let prometheus: (configuration: PrometheusConfiguration, client: HTTPClient)?
+    /// Prometheus settings (the default server, if any) and the client all Prometheus-backed policies share.
+    private let prometheus: (configuration: PrometheusConfiguration, client: HTTPClient)
+    /// What each namespace may name.
+    public let access: AccessControl
     /// The shared simulator (URL, this replica's identity) and its client, when configured.
     private let simulator: (url: String, identity: String, client: HTTPClient)?
 
     public init(
         client: KubernetesClient, anchor: Date, aws: (@Sendable (String) async throws -> AWSClient)? = nil,
         fileRoots: FileRoots = .none, prometheus: PrometheusConfiguration? = nil,
-        simulator: (url: String, identity: String)? = nil
+        simulator: (url: String, identity: String)? = nil, access: AccessControl = .closed
     ) {
         self.client = client
+        self.access = access
         self.anchor = anchor
         self.aws = aws
         self.fileRoots = fileRoots
         self.simulator = simulator.map {
             ($0.url, $0.identity, HTTPClient(configuration: .init(maxConnectionsPerHost: 16)))
         }
-        self.prometheus = prometheus.map { configuration in
-            var http = HTTPClient.Configuration(maxConnectionsPerHost: 16)
-            if let caFile = configuration.caFile { http.tls.certificateAuthority = .file(caFile) }
-            return (configuration, HTTPClient(configuration: http))
-        }
+        let configuration = prometheus ?? PrometheusConfiguration()
+        var http = HTTPClient.Configuration(maxConnectionsPerHost: 16)
+        if let caFile = configuration.caFile { http.tls.certificateAuthority = .file(caFile) }
+        self.prometheus = (configuration, HTTPClient(configuration: http))
     }
 
     public func simulated(_ key: String) -> SimulatedTarget? {
@@ -90,7 +95,7 @@ public final class TargetRegistry: Sendable {
     public var boundPolicies: Set<String> { bindings.withLock { Set($0.keys) } }
 
     public func binding(for key: String, namespace: String, spec: PolicySpec) async throws -> Binding {
-        let bindingKey = BindingKey(namespace: namespace, spec: spec)
+        let bindingKey = BindingKey(namespace: namespace, spec: spec, rulesGeneration: access.generation)
         if let existing = bindings.withLock({ $0[key] }), existing.key == bindingKey { return existing.binding }
         let binding = try await makeBinding(namespace: namespace, spec: spec)
         bindings.withLock { $0[key] = (bindingKey, binding) }
@@ -108,7 +113,9 @@ public final class TargetRegistry: Sendable {
     }
 
     public func register(_ key: String, namespace: String, spec: PolicySpec, binding: Binding) {
-        bindings.withLock { $0[key] = (BindingKey(namespace: namespace, spec: spec), binding) }
+        bindings.withLock {
+            $0[key] = (BindingKey(namespace: namespace, spec: spec, rulesGeneration: access.generation), binding)
+        }
     }
 
     private func makeBinding(namespace: String, spec: PolicySpec) async throws -> Binding {
@@ -130,7 +137,9 @@ public final class TargetRegistry: Sendable {
             target = KubernetesScaleTarget(client: client, namespace: namespace, name: spec.targetName)
         case .autoScalingGroup:
             let (aws, _) = try await awsClient(spec)
-            target = AutoScalingGroupTarget(api: AutoScalingAPI(client: aws), name: spec.targetName)
+            target = AutoScalingGroupTarget(
+                api: AutoScalingAPI(client: aws), name: spec.targetName,
+                requiredNamespaceTag: access.rules.requiresGroupTag(namespace: namespace) ? namespace : nil)
         }
         let metrics: any MetricsSource
         switch spec.metricsSource {
@@ -160,14 +169,20 @@ public final class TargetRegistry: Sendable {
                 inputs: spec.inputs,
                 currentInService: { now in try await group.capacity(at: now).inService })
         case .prometheus:
-            guard let prometheus, let load = spec.prometheus else {
-                throw TargetError.unsupported("Prometheus metrics need the controller's --prometheus-url")
+            guard let load = spec.prometheus else {
+                throw TargetError.unsupported("Prometheus metrics need spec.metrics.prometheus")
             }
             let api: PrometheusAPI
             do {
-                api = try PrometheusAPI(
-                    client: prometheus.client, configuration: prometheus.configuration, address: load.address)
-            } catch {
+                switch try access.rules.prometheusServer(namespace: namespace, address: load.address).get() {
+                case .controllerDefault:
+                    api = try PrometheusAPI(client: prometheus.client, configuration: prometheus.configuration)
+                case .address(let url, let headers):
+                    api = try PrometheusAPI(
+                        client: prometheus.client, configuration: prometheus.configuration, address: url,
+                        headers: headers.map { ($0.name, $0.value) })
+                }
+            } catch let error as PrometheusError {
                 throw TargetError.unsupported(error.description)
             }
             metrics = PrometheusLoadSource(api: api, load: load, inputs: spec.inputs, step: spec.stepSeconds)
@@ -219,17 +234,32 @@ public final class TargetRegistry: Sendable {
 /// The traces simulations replay: "seed" (the prototype's generator, 30 days, CPU ×
 /// loadScale) or a CSV with a `load`, `value` or `cpu_utilization` column (× loadScale).
 /// Thousands of simulated policies replay the same few traces: each is loaded once and its
-/// (copy-on-write) arrays shared.
+/// (copy-on-write) arrays shared. The cache is keyed by a tenant's strings (trace, scale), so it is
+/// bounded: the `capacity` most recently used, the oldest dropped (a binding keeps its own copy alive).
 public enum TraceLibrary {
-    private static let cache = Mutex<[String: Trace]>([:])
+    public static let capacity = 16
+    private static let cache = Mutex<(traces: [String: Trace], order: [String])>(([:], []))
 
     public static func trace(_ name: String, loadScale: Double) throws -> Trace {
         let key = "\(name)|\(loadScale)"
-        if let cached = cache.withLock({ $0[key] }) { return cached }
+        if let cached = cache.withLock({ cache -> Trace? in
+            guard let trace = cache.traces[key] else { return nil }
+            cache.order.removeAll { $0 == key }
+            cache.order.append(key)
+            return trace
+        }) {
+            return cached
+        }
         let loaded = try load(name, loadScale: loadScale)
-        cache.withLock { $0[key] = loaded }
+        cache.withLock { cache in
+            if cache.traces.updateValue(loaded, forKey: key) == nil { cache.order.append(key) }
+            while cache.order.count > capacity { cache.traces[cache.order.removeFirst()] = nil }
+        }
         return loaded
     }
+
+    /// Traces held now (tests: the cache stays bounded).
+    public static var cachedCount: Int { cache.withLock { $0.traces.count } }
 
     private static func load(_ name: String, loadScale: Double) throws -> Trace {
         let table: TimeSeriesTable

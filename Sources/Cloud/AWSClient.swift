@@ -58,6 +58,10 @@ public struct AWSClient: Sendable {
         self.sleep = sleep
     }
 
+    /// What an AWS answer may hold unless its call says otherwise: a page of DescribeAutoScalingGroups or a
+    /// GetMetricData answer of 500 queries is a few MB.
+    public static let maxResponseBytes = 16 << 20
+
     /// A Query-protocol call (Auto Scaling, CloudWatch Query, STS, IAM): a signed form POST.
     /// Returns the response body (XML) of a 2xx answer; throws `AWSError` otherwise.
     /// `signed: false` sends the form without credentials (AssumeRoleWithWebIdentity, which
@@ -101,8 +105,12 @@ public struct AWSClient: Sendable {
     public func send(
         service: String, sdkID: String, method: String, path: String, query: [(name: String, value: String)],
         headers: [(name: String, value: String)], body: [UInt8], s3: Bool = false, accepting: Set<Int> = [],
-        signed: Bool = true
+        signed: Bool = true, maxResponseBytes: Int = AWSClient.maxResponseBytes
     ) async throws -> HTTPResponse {
+        // The region is part of every endpoint's host name: by the partitions' grammar only.
+        guard AWSNames.isRegion(configuration.region) else {
+            throw AWSError.malformedResponse("'\(configuration.region.prefix(40))' is not an AWS region; nothing was sent")
+        }
         let base = configuration.endpoint(service: service, sdkID: sdkID)
         guard let components = URLComponents(string: base), let host = components.host else {
             throw AWSError.malformedResponse("bad endpoint URL '\(base)'")
@@ -145,7 +153,8 @@ public struct AWSClient: Sendable {
                 let response = try await http.execute(
                     HTTPRequest(
                         method: method, url: url, headers: httpHeaders,
-                        body: method == "GET" || method == "HEAD" ? nil : Data(body)))
+                        body: method == "GET" || method == "HEAD" ? nil : Data(body),
+                        maxResponseBytes: maxResponseBytes))
                 outcome =
                     response.isSuccess || accepting.contains(response.status)
                     ? .success(response)

@@ -25,6 +25,12 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The object or resource does not exist (S3 NoSuchKey, any 404): not a failure to reach it.
+    public var isNotFound: Bool {
+        if case .api(let status, let code, _, _) = self { return status == 404 || code == "NoSuchKey" }
+        return false
+    }
+
     public var code: String? {
         if case .api(_, let code, _, _) = self { return code }
         return nil

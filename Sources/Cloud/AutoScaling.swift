@@ -9,6 +9,8 @@ public struct AutoScalingGroup: Sendable, Equatable {
     /// Instances whose lifecycle state is InService (the capacity that serves load now).
     public var inServiceInstances: Int
     public var instances: Int
+    /// The group's tags (`Key` → `Value`).
+    public var tags: [String: String] = [:]
 }
 
 /// EC2 Auto Scaling (Query protocol, API version 2011-01-01).
@@ -29,10 +31,20 @@ public struct AutoScalingAPI: Sendable {
     /// A launch configuration `NAME-lc` and a group `name` using it in one zone: what the
     /// tests and the soak create in moto (a real account would use a launch template).
     public func createGroup(
-        _ name: String, desired: Int, minSize: Int = 1, maxSize: Int = 10, zone: String = "us-east-1a"
+        _ name: String, desired: Int, minSize: Int = 1, maxSize: Int = 10, zone: String = "us-east-1a",
+        tags: [String: String] = [:]
     )
         async throws
     {
+        var tagParameters: [(String, String)] = []
+        for (index, tag) in tags.sorted(by: { $0.key < $1.key }).enumerated() {
+            tagParameters += [
+                ("Tags.member.\(index + 1).Key", tag.key), ("Tags.member.\(index + 1).Value", tag.value),
+                ("Tags.member.\(index + 1).ResourceId", name),
+                ("Tags.member.\(index + 1).ResourceType", "auto-scaling-group"),
+                ("Tags.member.\(index + 1).PropagateAtLaunch", "false"),
+            ]
+        }
         _ = try await call(
             "CreateLaunchConfiguration",
             [("LaunchConfigurationName", "\(name)-lc"), ("ImageId", "ami-12345678"), ("InstanceType", "t3.micro")])
@@ -42,7 +54,7 @@ public struct AutoScalingAPI: Sendable {
                 ("AutoScalingGroupName", name), ("LaunchConfigurationName", "\(name)-lc"), ("MinSize", String(minSize)),
                 ("MaxSize", String(maxSize)), ("DesiredCapacity", String(desired)),
                 ("AvailabilityZones.member.1", zone),
-            ])
+            ] + tagParameters)
     }
 
     /// DescribeAutoScalingGroups, following NextToken until every page is read.
@@ -63,11 +75,15 @@ public struct AutoScalingAPI: Sendable {
                     throw AWSError.malformedResponse("DescribeAutoScalingGroups: group without name or sizes")
                 }
                 let instances = member.elements(path: ["Instances", "member"])
+                var tags: [String: String] = [:]
+                for tag in member.elements(path: ["Tags", "member"]) {
+                    if let key = tag.text("Key") { tags[key] = tag.text("Value") ?? "" }
+                }
                 groups.append(
                     AutoScalingGroup(
                         name: name, minSize: minSize, maxSize: maxSize, desiredCapacity: desired,
                         inServiceInstances: instances.filter { $0.text("LifecycleState") == "InService" }.count,
-                        instances: instances.count))
+                        instances: instances.count, tags: tags))
             }
             let next = root.elements(path: ["DescribeAutoScalingGroupsResult", "NextToken"]).first?.stringValue
             token = (next?.isEmpty ?? true) ? nil : next

@@ -12,22 +12,19 @@ public struct PrometheusConfiguration: Sendable {
     /// `user:password` on the first line.
     public var basicAuthFile: String?
     public var caFile: String?
-    /// Extra header fields for every request (`X-Scope-OrgID: tenant` for Mimir or Thanos).
+    /// Extra header fields for requests to the default server only (`X-Scope-OrgID: tenant` for Mimir or
+    /// Thanos).
     public var headers: [(name: String, value: String)]
-    /// Other servers a policy may name in `spec.metrics.prometheus.address` (URL prefixes).
-    /// They get no credentials. Empty: policies use the default server only.
-    public var allowedAddresses: [String]
 
     public init(
         url: String? = nil, bearerTokenFile: String? = nil, basicAuthFile: String? = nil, caFile: String? = nil,
-        headers: [(name: String, value: String)] = [], allowedAddresses: [String] = []
+        headers: [(name: String, value: String)] = []
     ) {
         self.url = url
         self.bearerTokenFile = bearerTokenFile
         self.basicAuthFile = basicAuthFile
         self.caFile = caFile
         self.headers = headers
-        self.allowedAddresses = allowedAddresses
     }
 }
 
@@ -72,28 +69,33 @@ public struct PrometheusAPI: Sendable {
     public let client: HTTPClient
     public let baseURL: String
     private let credentials: Bool
+    private let headers: [(name: String, value: String)]
     private let configuration: PrometheusConfiguration
 
-    /// `address` nil: the configured default server, with its credentials. Another address
-    /// must be allowed by the configuration and gets no credentials.
-    public init(client: HTTPClient, configuration: PrometheusConfiguration, address: String? = nil)
-        throws(PrometheusError)
-    {
+    /// The most a query's answer may hold (a 14-day window at 5-minute steps is about 0.5 MB per series).
+    public static let maxResponseBytes = 32 << 20
+
+    /// `address` nil: the configured default server, with its credentials and header fields. Another
+    /// server (allowed for the policy's namespace by the operator's access rules) gets no credentials and
+    /// only the header fields configured for it.
+    public init(
+        client: HTTPClient, configuration: PrometheusConfiguration, address: EndpointURL? = nil,
+        headers: [(name: String, value: String)] = []
+    ) throws(PrometheusError) {
         self.client = client
         self.configuration = configuration
-        let chosen = address ?? configuration.url
-        guard let chosen, let url = URL(string: chosen), ["http", "https"].contains(url.scheme ?? ""), url.host != nil
-        else {
-            throw .badQuery(
-                address == nil
-                    ? "no Prometheus server configured (forescale-controller --prometheus-url)" : "not an http(s) URL")
+        if let address {
+            baseURL = address.description
+            credentials = false
+            self.headers = headers
+            return
         }
-        let isDefault = address == nil || address == configuration.url
-        if !isDefault, !configuration.allowedAddresses.contains(where: { chosen.hasPrefix($0) }) {
-            throw .badQuery("address \(chosen) is not allowed (forescale-controller --prometheus-allowed-address)")
+        guard let url = configuration.url, let parsed = try? EndpointURL(parsing: url) else {
+            throw .badQuery("no Prometheus server configured (forescale-controller --prometheus-url)")
         }
-        baseURL = chosen.hasSuffix("/") ? String(chosen.dropLast()) : chosen
-        credentials = isDefault
+        baseURL = parsed.description
+        credentials = true
+        self.headers = configuration.headers
     }
 
     /// Samples of `query` from `start` to `end` every `step`, in chunks of at most
@@ -136,7 +138,7 @@ public struct PrometheusAPI: Sendable {
         // `+` is a space in a query string: encode it (PromQL uses it for addition).
         let query = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
         var headers = HTTPHeaders([("Accept", "application/json")])
-        for (name, value) in configuration.headers { headers.add(name, value) }
+        for (name, value) in self.headers { headers.add(name, value) }
         if credentials {
             if let file = configuration.bearerTokenFile {
                 guard let token = Self.firstLine(file) else { throw .credentials("cannot read the bearer token file") }
@@ -151,18 +153,21 @@ public struct PrometheusAPI: Sendable {
         let response: HTTPResponse
         do {
             response = try await client.execute(
-                HTTPRequest(method: "GET", url: baseURL + path + "?" + query, headers: headers, timeout: .seconds(30)))
+                HTTPRequest(
+                    method: "GET", url: baseURL + path + "?" + query, headers: headers, timeout: .seconds(30),
+                    maxResponseBytes: Self.maxResponseBytes))
         } catch {
             throw .unreachable(Self.redacted("\(error)"))
         }
         let body = try? JSONValue(parsing: response.body)
         if let body, body["status"] == "error" {
-            let message = "\(body["errorType"]?.stringValue ?? "error"): \(body["error"]?.stringValue ?? "")"
+            let message = Self.withoutLabelSets(
+                "\(body["errorType"]?.stringValue ?? "error"): \(body["error"]?.stringValue ?? "")")
             throw (400..<500).contains(response.status)
                 ? .badQuery(message) : .unreachable("HTTP \(response.status): \(message)")
         }
         guard (200..<300).contains(response.status) else {
-            let text = String(decoding: response.body.prefix(300), as: UTF8.self)
+            let text = Self.withoutLabelSets(String(decoding: response.body.prefix(300), as: UTF8.self))
             throw (400..<500).contains(response.status) && response.status != 429
                 ? .badQuery("HTTP \(response.status): \(text)") : .unreachable("HTTP \(response.status): \(text)")
         }
@@ -193,6 +198,25 @@ public struct PrometheusAPI: Sendable {
         let line = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)?
             .trimmingCharacters(in: .whitespaces)
         return line?.isEmpty == false ? line : nil
+    }
+
+    /// Prometheus's own messages quote the label sets of the series they are about ("found duplicate series
+    /// for the match group {instance=\"…\"} …"): a query may match series of other tenants, and the message
+    /// goes into the policy's status, so every `{…}` is replaced by `{…}` without its labels.
+    static func withoutLabelSets(_ text: String) -> String {
+        var result = ""
+        var depth = 0
+        for character in text {
+            if character == "{" {
+                if depth == 0 { result.append("{…}") }
+                depth += 1
+            } else if character == "}", depth > 0 {
+                depth -= 1
+            } else if depth == 0 {
+                result.append(character)
+            }
+        }
+        return result
     }
 
     /// Transport errors never carry credentials, but URLs may carry user info: drop it.

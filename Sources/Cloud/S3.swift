@@ -1,3 +1,4 @@
+import AWSSigning
 import Foundation
 import Transport
 
@@ -35,35 +36,50 @@ public struct S3API: Sendable {
 
     private func send(
         _ method: String, bucket: String, key: String, headers: [(name: String, value: String)] = [],
-        body: [UInt8] = [], accepting: Set<Int> = []
+        body: [UInt8] = [], accepting: Set<Int> = [], maxResponseBytes: Int = 1 << 20
     ) async throws -> HTTPResponse {
+        // The bucket becomes a host name: by S3's grammar only, before anything is sent.
+        guard AWSNames.isBucketName(bucket) else {
+            throw AWSError.malformedResponse("'\(bucket.prefix(80))' is not an S3 bucket name; nothing was sent")
+        }
+        guard key.isEmpty || AWSNames.isObjectKey(key) else {
+            throw AWSError.malformedResponse("'\(key.prefix(80))' is not an object key this client sends")
+        }
         var configuration = client.configuration
         if !isPathStyle { configuration.endpoint = "https://\(bucket).s3.\(configuration.region).amazonaws.com" }
         let target = AWSClient(configuration: configuration, http: client.http, now: client.now, sleep: client.sleep)
         return try await target.send(
             service: "s3", sdkID: "S3", method: method, path: path(bucket: bucket, key: key), query: [],
-            headers: headers, body: body, s3: true, accepting: accepting)
+            headers: headers, body: body, s3: true, accepting: accepting, maxResponseBytes: maxResponseBytes)
     }
 
     public func createBucket(_ bucket: String) async throws {
         _ = try await send("PUT", bucket: bucket, key: "")
     }
 
-    /// PutObject; returns the new ETag. `ifNoneMatch: "*"` refuses to overwrite (412).
+    /// PutObject; returns the new ETag. Conditional writes (S3's, since 2024): `ifNoneMatch: "*"` refuses to
+    /// overwrite, `ifMatch: etag` writes only over that version; a lost race is a 412 PreconditionFailed.
     @discardableResult
     public func putObject(
         bucket: String, key: String, data: Data, contentType: String = "application/octet-stream",
-        ifNoneMatch: String? = nil
+        ifNoneMatch: String? = nil, ifMatch: String? = nil
     ) async throws -> String? {
         var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
         if let ifNoneMatch { headers.append(("If-None-Match", ifNoneMatch)) }
+        if let ifMatch { headers.append(("If-Match", ifMatch)) }
         return try await send("PUT", bucket: bucket, key: key, headers: headers, body: Array(data)).headers["ETag"]
     }
 
-    /// GetObject; with `ifNoneMatch` (a previous ETag), `.notModified` when unchanged.
-    public func getObject(bucket: String, key: String, ifNoneMatch: String? = nil) async throws -> GetResult {
+    /// GetObject; with `ifNoneMatch` (a previous ETag), `.notModified` when unchanged. An object larger than
+    /// `maxBytes` is not read (`TransportError.responseTooLarge`).
+    public func getObject(
+        bucket: String, key: String, ifNoneMatch: String? = nil, maxBytes: Int = HTTPRequest.defaultMaxResponseBytes
+    ) async throws
+        -> GetResult
+    {
         let headers: [(name: String, value: String)] = ifNoneMatch.map { [("If-None-Match", $0)] } ?? []
-        let response = try await send("GET", bucket: bucket, key: key, headers: headers, accepting: [304])
+        let response = try await send(
+            "GET", bucket: bucket, key: key, headers: headers, accepting: [304], maxResponseBytes: maxBytes)
         if response.status == 304 { return .notModified }
         return .object(Object(data: response.body, eTag: response.headers["ETag"]))
     }

@@ -15,7 +15,7 @@ public enum ControllerCommand: Subcommand {
                                     [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
                                     [--dashboard-address 127.0.0.1] [--dashboard-port 8081] [--no-dashboard]
                                     [--dashboard-history-mb 64] [--slo 80] [--model-root DIR]...
-                                    [--aws] [--simulator-url URL]
+                                    [--aws] [--simulator-url URL] [--access-rules F] [--memory-limit-mb 512]
                                     [--speed X --virtual-start RFC3339 [--virtual-epoch RFC3339]]
 
         Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
@@ -40,6 +40,7 @@ public enum ControllerCommand: Subcommand {
         controller's clock runs X times real time, reading T at --virtual-epoch (a wall time,
         default now) — so replicas started apart share one virtual clock (soak, simulations).
         \(PrometheusOptions.usage)
+        \(TenancyOptions.usage)
         """
 
     public static func main(_ words: [String]) async -> Int32 {
@@ -70,6 +71,7 @@ public enum ControllerCommand: Subcommand {
         let virtualStartText = try arguments.option("virtual-start")
         let virtualEpochText = try arguments.option("virtual-epoch")
         let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
+        let tenancy = try TenancyOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         try arguments.finish()
         guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
         guard (0...65535).contains(metricsPort), (0...65535).contains(dashboardPort) else {
@@ -131,10 +133,11 @@ public enum ControllerCommand: Subcommand {
         guard fileRoots.roots.count == modelRoots.count else {
             throw UsageError("--model-root: every root (DIR or /PREFIX=DIR) must be an existing directory")
         }
-        let models = ModelRegistry(fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region))
+        let models = ModelRegistry(
+            fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region), limits: tenancy.modelLimits)
         let targets = TargetRegistry(
             client: client, anchor: virtualStart ?? Date(), aws: aws, fileRoots: fileRoots, prometheus: prometheus,
-            simulator: simulatorURL.map { ($0, identity) })
+            simulator: simulatorURL.map { ($0, identity) }, access: tenancy.access)
         let controller = Controller(
             client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(),
             now: now, log: log)

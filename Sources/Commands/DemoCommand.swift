@@ -5,6 +5,7 @@ import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
+import PolicyEngine
 import Transport
 
 enum DemoCommand: Subcommand {
@@ -136,7 +137,13 @@ enum DemoCommand: Subcommand {
         ])
         let controller = Controller(
             client: client, configuration: configuration,
-            targets: TargetRegistry(client: client, anchor: anchor, fileRoots: fileRoots),
+            targets: TargetRegistry(
+                client: client, anchor: anchor, fileRoots: fileRoots,
+                // The demo's policies read its one model; nothing else outside the cluster is theirs.
+                access: AccessControl(
+                    rules: try AccessRules.readingModels(from: [
+                        "file://" + URL(fileURLWithPath: modelPath).standardizedFileURL.deletingLastPathComponent().path
+                    ]))),
             models: ModelRegistry(fileRoots: fileRoots), clock: ContinuousClock(), now: now,
             log: Logger(now: now))
         let endpoint: ControllerEndpoint

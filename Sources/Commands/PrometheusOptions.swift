@@ -1,5 +1,6 @@
 import Cloud
 import Foundation
+import KubeCore
 
 /// The Prometheus options the controller and the trainer share. Each has an environment
 /// variable too, for Deployments that take settings from a ConfigMap.
@@ -10,9 +11,8 @@ enum PrometheusOptions {
             --prometheus-bearer-token-file F  a bearer token, re-read on every request (FORESCALE_PROMETHEUS_BEARER_TOKEN_FILE)
             --prometheus-basic-auth-file F    user:password on the first line (FORESCALE_PROMETHEUS_BASIC_AUTH_FILE)
             --prometheus-ca-file F            CA bundle for an https:// server (FORESCALE_PROMETHEUS_CA_FILE)
-            --prometheus-header 'Name: value' an extra header on every request, repeatable (X-Scope-OrgID for Mimir)
-            --prometheus-allowed-address P    a URL prefix policies may name in spec.metrics.prometheus.address
-                                              (repeatable; such servers get no credentials)
+            --prometheus-header 'Name: value' an extra header on requests to that server, repeatable (X-Scope-OrgID for
+                                              Mimir); other servers are named per namespace in --access-rules
         """
 
     /// nil when no Prometheus server is configured at all.
@@ -27,15 +27,19 @@ enum PrometheusOptions {
         let basic = try value("prometheus-basic-auth-file", "FORESCALE_PROMETHEUS_BASIC_AUTH_FILE")
         let ca = try value("prometheus-ca-file", "FORESCALE_PROMETHEUS_CA_FILE")
         let headerTexts = try arguments.options("prometheus-header")
-        let allowed = try arguments.options("prometheus-allowed-address")
-        guard url != nil || !allowed.isEmpty else {
+        if !(try arguments.options("prometheus-allowed-address")).isEmpty {
+            throw UsageError(
+                "--prometheus-allowed-address is gone: the servers a namespace may query are its access rules' "
+                    + "namespaces.<ns>.prometheus entries (--access-rules)")
+        }
+        guard url != nil else {
             if token != nil || basic != nil || ca != nil || !headerTexts.isEmpty {
                 throw UsageError("Prometheus options need --prometheus-url")
             }
             return nil
         }
-        if let url, URL(string: url).map({ ["http", "https"].contains($0.scheme ?? "") && $0.host != nil }) != true {
-            throw UsageError("--prometheus-url must be an http:// or https:// URL")
+        if let url {
+            do { _ = try EndpointURL(parsing: url) } catch { throw UsageError("--prometheus-url: \(error)") }
         }
         if token != nil && basic != nil {
             throw UsageError("give --prometheus-bearer-token-file or --prometheus-basic-auth-file, not both")
@@ -56,7 +60,6 @@ enum PrometheusOptions {
                 ))
         }
         return PrometheusConfiguration(
-            url: url, bearerTokenFile: token, basicAuthFile: basic, caFile: ca, headers: headers,
-            allowedAddresses: allowed)
+            url: url, bearerTokenFile: token, basicAuthFile: basic, caFile: ca, headers: headers)
     }
 }

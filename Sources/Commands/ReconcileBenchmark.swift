@@ -6,6 +6,7 @@ import FileIO
 import Foundation
 import KubeClient
 import KubeCore
+import PolicyEngine
 
 /// `forescale bench reconcile`: the controller against `forescale apiserver` running as a
 /// separate process (so RSS is the controller's own): idle RSS, then the time for the first
@@ -69,13 +70,14 @@ enum ReconcileBenchmark {
         let anchor = Date(timeIntervalSince1970: 1_800_000_000)
         let virtualNow = try SeedScenario.virtualStart(anchor: anchor).start
 
+        let roots = FileRoots([URL(fileURLWithPath: DemoCommand.locate("Models")).path])
+        let access = AccessControl(rules: try AccessRules.readingModels(from: ["file://" + (roots.roots.first ?? "/")]))
         func controller() -> Controller {
             var configuration = Controller.Configuration(namespace: "default")
             configuration.workers = workers
-            let roots = FileRoots([URL(fileURLWithPath: DemoCommand.locate("Models")).path])
             return Controller(
                 client: client, configuration: configuration,
-                targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
+                targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots, access: access),
                 models: ModelRegistry(fileRoots: roots), now: { virtualNow })
         }
         // Idle: a synced controller with nothing to do.
@@ -181,7 +183,11 @@ enum ReconcileBenchmark {
         let realStart = ContinuousClock.now
         var configuration = Controller.Configuration(namespace: "default")
         configuration.speed = 300
-        let targets = TargetRegistry(client: client, anchor: start, prometheus: prometheus)
+        var rule = AccessRules.NamespaceRule()
+        rule.prometheus = [.controllerDefault]
+        let targets = TargetRegistry(
+            client: client, anchor: start, prometheus: prometheus,
+            access: AccessControl(rules: AccessRules(namespaces: ["default": rule], artefactStore: nil)))
         let controller = Controller(
             client: client, configuration: configuration, targets: targets, clock: ContinuousClock(),
             now: { start.addingTimeInterval((ContinuousClock.now - realStart).seconds * 300) }, log: .discard)

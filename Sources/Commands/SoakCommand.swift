@@ -485,6 +485,17 @@ struct Soak {
         let modelPath = directory + "/models/seed-load.fsm"
         let modelBytes = try Data(contentsOf: URL(fileURLWithPath: options.model))
         try AtomicFile.write(modelBytes, to: modelPath)
+        // The operator's rules: namespace default may scale the soak's groups (tagged for it) and read its model.
+        let rulesPath = directory + "/access-rules.yaml"
+        try AtomicFile.write(
+            Data(
+                """
+                namespaces:
+                  default:
+                    autoScalingGroups: [{region: us-east-1, names: ["\(Self.groupName(0).prefix(4))*"]}]
+                    artefacts: ["file://\(directory)/models/"]
+
+                """.utf8), to: rulesPath)
         var report = Report(options: options, directory: directory)
         progress("soak: state and logs in \(directory)")
 
@@ -590,7 +601,8 @@ struct Soak {
             }
             for index in (options.policies - asgCount)..<options.policies {
                 try await AutoScalingAPI(client: client).createGroup(
-                    Self.groupName(index), desired: Self.initialCapacity(index), minSize: 0, maxSize: 20)
+                    Self.groupName(index), desired: Self.initialCapacity(index), minSize: 0, maxSize: 20,
+                    tags: [AccessRules.namespaceTag: "default"])
             }
         }
         defer { aws?.proxy.shutdown() }
@@ -605,7 +617,7 @@ struct Soak {
                     "http://127.0.0.1:\(simulatorPort)", "--speed", String(options.speed), "--virtual-start",
                     Timestamps.formatMicro(virtualStart), "--virtual-epoch", Timestamps.formatMicro(epoch),
                     "--model-root", directory + "/models", "--metrics-port", "0", "--no-dashboard", "--log-format",
-                    "json", "--workers", "4",
+                    "json", "--workers", "4", "--access-rules", rulesPath,
                 ] + (asgCount > 0 ? ["--aws"] : [])
             }
         }

@@ -15,19 +15,26 @@ public enum TrainerCommand: Subcommand {
         Usage: forescale-trainer (--policy NAMESPACE/NAME | --all [--namespace NS])
                                  [--kubeconfig F] [--history-days 14] [--margin 0.02]
                                  [--epochs 25] [--hidden 32] [--aws] [--now RFC3339] [--model-root DIR]...
-                                 [--prometheus-url URL …]
+                                 [--prometheus-url URL …] [--access-rules F] [--max-rows 100000]
+                                 [--policy-seconds 600]
 
         For each policy: reads its history window from its metrics source (simulated trace or
         CloudWatch) as capacity-independent load, trains a challenger on it (calendar features
         when the policy has a calendar), and evaluates challenger, current model (champion) and
         seasonal-naive on the same most-recent holdout. Promotes only if the challenger beats
-        both by --margin: file:// artefacts are replaced atomically; s3:// artefacts get a new
-        versioned key, then the pointer key the policy reads. Records the outcome in the policy
-        status (status.training) and an Event (ModelPromoted / ModelRejected).
+        both by --margin. It writes only where the access rules' artefactStore puts the policy
+        (<store><namespace>/<name>/; spec.model.artefact unset means <store><namespace>/<name>/model.fsm),
+        and only over the champion it read: file:// artefacts are replaced atomically if unchanged;
+        s3:// artefacts get a new versioned key, then the pointer key with If-Match (If-None-Match
+        when there was none). A champion that cannot be read (not "does not exist") fails the policy.
+        A history that does not vary never promotes. At most --max-rows history rows and
+        --policy-seconds of training per policy. Records the outcome in the policy status
+        (status.training) and an Event (ModelPromoted / ModelRejected).
         --all shards policies by JOB_COMPLETION_INDEX / JOB_COMPLETIONS (an Indexed Job).
         file:// artefacts and simulation traces are read and written only under a --model-root
         (/PREFIX=DIR mounts DIR at PREFIX, as the controller's).
         Exit 0 when every policy trained (promoted or not), 1 if any failed.
+        \(TenancyOptions.usage)
         """
 
     public static func main(_ words: [String]) async -> Int32 {
@@ -47,7 +54,13 @@ public enum TrainerCommand: Subcommand {
         let nowText = try arguments.option("now")
         let modelRoots = try arguments.options("model-root")
         let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
+        let tenancy = try TenancyOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
+        let maxRows = try arguments.option("max-rows", default: 100_000)
+        let policySeconds = try arguments.option("policy-seconds", default: 600)
         try arguments.finish()
+        guard (200...1_000_000).contains(maxRows), (1...86_400).contains(policySeconds) else {
+            throw UsageError("--max-rows must be in 200…1000000 and --policy-seconds in 1…86400")
+        }
         let fileRoots = FileRoots(modelRoots)
         guard fileRoots.roots.count == modelRoots.count else {
             throw UsageError("--model-root: every root (DIR or /PREFIX=DIR) must be an existing directory")
@@ -102,10 +115,12 @@ public enum TrainerCommand: Subcommand {
         for policy in policies {
             let key = ObjectCache.key(of: policy)
             do {
+                let limits = Limits(
+                    historyDays: historyDays, maxRows: maxRows, epochs: epochs, hidden: hidden,
+                    wallTime: .seconds(policySeconds), modelBytes: tenancy.modelLimits.modelBytes)
                 let verdict = try await train(
                     policy, client: client, recorder: recorder, aws: aws, s3: s3, fileRoots: fileRoots,
-                    prometheus: prometheus, now: now,
-                    historyDays: historyDays, margin: margin, epochs: epochs, hidden: hidden)
+                    prometheus: prometheus, access: tenancy.access.rules, now: now, margin: margin, limits: limits)
                 print("\(key): \(verdict.promote ? "promoted" : "rejected") (\(verdict.reason)): \(verdict.message)")
             } catch {
                 failures += 1
@@ -115,24 +130,43 @@ public enum TrainerCommand: Subcommand {
         return failures == 0 ? ExitCode.success : ExitCode.failure
     }
 
+    /// What one policy's training may take.
+    struct Limits {
+        var historyDays: Double
+        var maxRows: Int
+        var epochs: Int
+        var hidden: Int
+        var wallTime: Duration
+        var modelBytes: Int
+    }
+
     static func train(
         _ policy: JSONValue, client: KubernetesClient, recorder: EventRecorder,
         aws: (@Sendable (String) async throws -> AWSClient)?, s3: (@Sendable () async throws -> S3API)?,
-        fileRoots: FileRoots, prometheus: PrometheusConfiguration?, now: Date, historyDays: Double, margin: Double,
-        epochs: Int, hidden: Int
+        fileRoots: FileRoots, prometheus: PrometheusConfiguration?, access: AccessRules, now: Date, margin: Double,
+        limits: Limits
     ) async throws -> PromotionGate.Verdict {
         let namespace = policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
         let name = policy.value(at: ["metadata", "name"])?.stringValue ?? ""
         let spec = try PolicySpec.parse(policy["spec"]).get()
-        guard let artefactURL = spec.modelArtefact else {
-            throw UsageError("spec.model.artefact is not set: nowhere to promote to")
+        if let denied = access.denial(namespace: namespace, name: name, spec: spec) {
+            throw StageError(stage: "access rules", underlying: denied)
+        }
+        let artefact = try promotionTarget(namespace: namespace, name: name, spec: spec, access: access)
+        // The model's horizon covers the lead time and the policy's forecast.horizonSteps.
+        let horizon = max(spec.horizonSteps, max(2, spec.leadSteps + 1))
+        guard ModelLimits.horizon.contains(horizon) else {
+            throw UsageError(
+                "the lead time and horizon need \(horizon) steps of \(Int(spec.stepSeconds)) s; a model forecasts at "
+                    + "most \(ModelLimits.horizon.upperBound): lengthen spec.metrics.stepSeconds or shorten the lead")
         }
         let binding = try await TargetRegistry(
-            client: client, anchor: now, aws: aws, fileRoots: fileRoots, prometheus: prometheus
+            client: client, anchor: now, aws: aws, fileRoots: fileRoots, prometheus: prometheus,
+            access: AccessControl(rules: access)
         ).binding(
             for: "\(namespace)/\(name)", namespace: namespace, spec: spec)
-        // Both bounded: history-days by the command line, stepSeconds ≥ 1 by the spec.
-        let steps = Int(min(historyDays * 86_400 / spec.stepSeconds, 1_000_000))
+        // Both bounded: history-days and --max-rows by the command line, stepSeconds ≥ 1 by the spec.
+        let steps = Int(min(limits.historyDays * 86_400 / spec.stepSeconds, Double(limits.maxRows)))
         let history: [LoadSample]
         do { history = try await binding.metrics.loadHistory(until: now, steps: steps) } catch {
             throw StageError(stage: "reading the load history", underlying: error)
@@ -166,14 +200,13 @@ public enum TrainerCommand: Subcommand {
                     multiplier: $0.multiplier)
             }
         }
-        // The model's horizon covers the lead time and the policy's forecast.horizonSteps.
-        let horizon = max(spec.horizonSteps, max(2, spec.leadSteps + 1))
         let outcome: TrainingOutcome
         do {
             outcome = try Training.run(
                 table: table, targetColumn: "load",
                 recipe: .controller(
-                    horizon: horizon, hasCalendar: !events.isEmpty, inputs: inputs, hidden: hidden, epochs: epochs),
+                    horizon: horizon, hasCalendar: !events.isEmpty, inputs: inputs, hidden: limits.hidden,
+                    epochs: limits.epochs, wallTimeLimit: limits.wallTime),
                 events: events, createdAt: now)
         } catch {
             throw StageError(stage: "training", underlying: error)
@@ -187,21 +220,21 @@ public enum TrainerCommand: Subcommand {
         let challengerMAE = challenger.metrics.mae
         let seasonal = challenger.seasonalNaive.mae
 
-        // The champion on the same origins (nil when missing or not comparable).
-        var championMAE: Double?
-        if case .success(let champion) = await ModelRegistry(fileRoots: fileRoots, s3: s3).model(artefactURL, now: now)
-        {
-            championMAE = champion.forecaster.holdoutScore(table, events: events)?.metrics.mae
+        // The champion on the same origins (nil when there is none or it is not comparable); what it was, so the
+        // promotion writes only over it.
+        let champion: Champion
+        do { champion = try await Champion.read(artefact, s3: s3, fileRoots: fileRoots, maxBytes: limits.modelBytes) } catch {
+            throw StageError(stage: "reading the champion at \(artefact)", underlying: error)
         }
+        let championMAE = champion.forecaster?.holdoutScore(table, events: events)?.metrics.mae
         let verdict = PromotionGate.decide(
             challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin,
             challengerServes: challenger.served)
         let version = ModelRegistry.version(challengerData)
         if verdict.promote {
             do {
-                try await promote(
-                    challengerData, to: artefactURL, version: version, s3: s3, fileRoots: fileRoots, now: now)
-            } catch { throw StageError(stage: "promoting to \(artefactURL)", underlying: error) }
+                try await champion.replace(with: challengerData, version: version, s3: s3, fileRoots: fileRoots, now: now)
+            } catch { throw StageError(stage: "promoting to \(artefact)", underlying: error) }
         }
 
         var training: [String: JSONValue] = [
@@ -221,35 +254,25 @@ public enum TrainerCommand: Subcommand {
         return verdict
     }
 
-    /// file://: temp + fsync + rename. s3://: a new versioned key first, then the pointer key
-    /// the policy reads — a crash in between leaves the old model in use.
-    static func promote(
-        _ data: Data, to url: String, version: String, s3: (@Sendable () async throws -> S3API)?, fileRoots: FileRoots,
-        now: Date
-    ) async throws {
-        if url.hasPrefix("file://") {
-            // The file may not exist yet: its directory must be under a root.
-            let path = String(url.dropFirst("file://".count))
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            guard let allowed = fileRoots.resolve(directory) else {
-                throw UsageError(fileRoots.refusal(path, what: "model file"))
-            }
-            try AtomicFile.write(data, to: allowed + "/" + URL(fileURLWithPath: path).lastPathComponent)
-            return
+    /// Where the trainer may write this policy's champion: under `<artefactStore><namespace>/<name>/`, derived from
+    /// the operator's store and the policy's identity — never a place the spec chooses.
+    static func promotionTarget(namespace: String, name: String, spec: PolicySpec, access: AccessRules) throws
+        -> ArtefactURL
+    {
+        guard let store = access.artefactStore else {
+            throw UsageError(
+                "the access rules name no artefactStore: the trainer writes models only under the operator's store")
         }
-        let location = url.dropFirst("s3://".count)
-        guard let slash = location.firstIndex(of: "/"), let s3 else {
-            throw UsageError("\(url): s3:// needs --aws and s3://bucket/key")
+        let derived = store.artefact(namespace: namespace, name: name)
+        guard let chosen = spec.modelArtefact else { return derived }
+        let url = try ArtefactURL(parsing: chosen)
+        let area = store.area(namespace: namespace).area(namespace: name)
+        guard area.contains(url) else {
+            throw UsageError(
+                "spec.model.artefact \(url) is outside \(area), where the trainer keeps this policy's models: leave it "
+                    + "unset (\(derived)) or name a file under it")
         }
-        let bucket = String(location[..<slash])
-        let key = String(location[location.index(after: slash)...])
-        let api = try await s3()
-        let directory = key.contains("/") ? String(key[..<key.lastIndex(of: "/")!]) + "/" : ""
-        // Compact UTC time in the key (no ':'), so keys sort by time and need no escaping.
-        let stamp = Timestamps.format(now).replacingOccurrences(of: "-", with: "").replacingOccurrences(
-            of: ":", with: "")
-        _ = try await api.putObject(bucket: bucket, key: "\(directory)versions/\(stamp)-\(version).fsm", data: data)
-        _ = try await api.putObject(bucket: bucket, key: key, data: data)
+        return url
     }
 }
 

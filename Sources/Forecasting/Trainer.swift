@@ -21,6 +21,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var plateauFactor: Float = 0.5
     /// Early stopping: stop after this many epochs without improvement; best weights restored.
     public var earlyStoppingPatience = 10
+    /// Training stops after the epoch that ends past this much wall time, keeping the best epoch so far
+    /// (a trainer's per-policy deadline). Nil: no limit.
+    public var wallTimeLimit: Duration?
     /// Exponential moving average of the weights (Polyak averaging), updated after every
     /// step with this decay; validation, early stopping and the saved model use the average.
     /// 0 turns it off.
@@ -123,6 +126,7 @@ public struct Trainer: Sendable {
         var epochsRun = 0
         let decay = configuration.weightAveraging
         var averaged = parameters
+        let trainingStarted = ContinuousClock.now
         for epoch in 1...max(1, configuration.epochs) {
             let started = ContinuousClock.now
             var order = data.train
@@ -212,6 +216,7 @@ public struct Trainer: Sendable {
                     learningRate: adam.learningRate, seconds: (ContinuousClock.now - started).secondsValue,
                     isBest: isBest))
             if sinceBest >= configuration.earlyStoppingPatience { break }
+            if let limit = configuration.wallTimeLimit, ContinuousClock.now - trainingStarted >= limit { break }
         }
         parameters = bestParameters
         return (epochsRun, best)

@@ -28,7 +28,8 @@ public struct TrainingRecipe: Sendable, Equatable {
     /// LSTM layer, p50/p90, a horizon covering the lead time, calendar features when the
     /// policy has a calendar (else the advanced set), 25 epochs.
     public static func controller(
-        horizon: Int, hasCalendar: Bool, inputs: [String] = [], hidden: Int = 32, epochs: Int = 25
+        horizon: Int, hasCalendar: Bool, inputs: [String] = [], hidden: Int = 32, epochs: Int = 25,
+        wallTimeLimit: Duration? = nil
     )
         -> TrainingRecipe
     {
@@ -39,6 +40,7 @@ public struct TrainingRecipe: Sendable, Equatable {
         configuration.layers = 1
         configuration.headSize = hidden
         configuration.epochs = epochs
+        configuration.wallTimeLimit = wallTimeLimit
         var recipe = TrainingRecipe(
             features: hasCalendar ? .calendar : .advanced, configuration: configuration,
             inputs: inputs.isEmpty ? nil : inputs)

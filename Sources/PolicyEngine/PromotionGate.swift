@@ -22,6 +22,15 @@ public enum PromotionGate {
             abs(value) < 1e12 ? String(Int((value * 1000).rounded())).withDecimal : String(format: "%.4g", value)
         }
         let learned = served == "lstm"
+        // A series that does not move (a saturated or stopped source, a constant fill) scores every forecaster
+        // perfectly: nothing learned from it may replace a model.
+        if !(challengerMAE > 0) || seasonalNaiveMAE.map({ !($0 > 0) }) == true {
+            return Verdict(
+                promote: false, reason: "DegenerateHistory",
+                message:
+                    "the holdout does not vary (challenger MAE \(format(challengerMAE)), seasonal-naive "
+                    + "\(seasonalNaiveMAE.map(format) ?? "-")): a constant series proves nothing, so no model is promoted")
+        }
         if let seasonal = seasonalNaiveMAE,
             learned ? !(challengerMAE < seasonal * (1 - margin)) : !(challengerMAE <= seasonal)
         {

@@ -34,6 +34,11 @@ final class CurlTransfer: @unchecked Sendable {
     private var isHeadComplete = false
     private var isHeadDelivered = false
     private var body = Data()
+    private var headBytes = 0
+    /// Why the transfer was aborted from a callback (the answer too large), reported instead of libcurl's write error.
+    private var abortReason: TransportError?
+    /// Header fields of one response head, at most (curl's own limit is 100 KiB per field).
+    static let maxHeadBytes = 256 << 10
     private(set) var lastActivity = ContinuousClock.now
     /// Set when a cancel arrives before the transfer was added to the multi handle.
     var isCancelledBeforeStart = false
@@ -184,8 +189,14 @@ final class CurlTransfer: @unchecked Sendable {
 
     // MARK: Callbacks (loop thread)
 
-    fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
+    /// False aborts the transfer.
+    fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
         lastActivity = .now
+        headBytes += bytes.count
+        guard headBytes <= Self.maxHeadBytes else {
+            abortReason = .headTooLarge(limit: Self.maxHeadBytes)
+            return false
+        }
         let line = String(decoding: bytes, as: UTF8.self)
         if line.hasPrefix("HTTP/") {
             // A new status line: a previous 1xx block (or a proxy's CONNECT reply) is discarded.
@@ -193,26 +204,41 @@ final class CurlTransfer: @unchecked Sendable {
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             headers = HTTPHeaders()
             isHeadComplete = false
-            return
+            headBytes = bytes.count
+            return true
         }
         let trimmed = line.trimmingHTTPWhitespace
         if trimmed.isEmpty {
             if status >= 200 {
                 isHeadComplete = true
+                // A declared length over the cap is refused before a byte of the body is read.
+                if case .buffered? = delivery, let declared = headers["Content-Length"].flatMap({ Int64($0) }),
+                    declared > Int64(request.maxResponseBytes)
+                {
+                    abortReason = .responseTooLarge(limit: request.maxResponseBytes)
+                    return false
+                }
                 deliverHeadIfStreaming()
             }
-            return
+            return true
         }
-        guard let colon = trimmed.firstIndex(of: ":") else { return }
+        guard let colon = trimmed.firstIndex(of: ":") else { return true }
         let name = String(trimmed[..<colon])
         let value = trimmed[trimmed.index(after: colon)...].trimmingHTTPWhitespace
         headers.add(name, value)
+        return true
     }
 
-    fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) {
+    /// False aborts the transfer.
+    fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         lastActivity = .now
         switch delivery {
         case .buffered?:
+            guard bytes.count <= request.maxResponseBytes - body.count else {
+                abortReason = .responseTooLarge(limit: request.maxResponseBytes)
+                body = Data()
+                return false
+            }
             body.append(contentsOf: bytes)
         case .streaming?:
             deliverHeadIfStreaming()
@@ -222,6 +248,7 @@ final class CurlTransfer: @unchecked Sendable {
         case nil:
             break
         }
+        return true
     }
 
     private func deliverHeadIfStreaming() {
@@ -264,6 +291,7 @@ final class CurlTransfer: @unchecked Sendable {
     /// Maps a libcurl result code to a typed error; nil for CURLE_OK.
     func error(for code: CURLcode) -> TransportError? {
         if code == CURLE_OK { return nil }
+        if let abortReason { return abortReason }
         let detail =
             String(cString: errorBuffer).isEmpty
             ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
@@ -295,16 +323,14 @@ private let curlWriteCallback: fs_curl_data_callback = { buffer, size, count, us
     let length = size * count
     guard let userdata else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.receiveBody(UnsafeRawBufferPointer(start: buffer, count: length))
-    return length
+    return transfer.receiveBody(UnsafeRawBufferPointer(start: buffer, count: length)) ? length : 0
 }
 
 private let curlHeaderCallback: fs_curl_data_callback = { buffer, size, count, userdata in
     let length = size * count
     guard let userdata else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: buffer, count: length))
-    return length
+    return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: buffer, count: length)) ? length : 0
 }
 
 extension Duration {

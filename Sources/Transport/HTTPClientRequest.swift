@@ -10,6 +10,14 @@ public struct HTTPRequest: Sendable {
     public var timeout: Duration?
     /// Fails the transfer when no byte arrives for this long (long-running watches).
     public var idleTimeout: Duration?
+    /// The most body bytes a buffered response may have: a larger one (by its Content-Length, or as it
+    /// arrives) fails with `TransportError.responseTooLarge` and the transfer is aborted, so no answer
+    /// can take the process past its memory. Each use sets what is normal for it; streamed bodies
+    /// (watches) are bounded by their reader instead.
+    public var maxResponseBytes: Int
+
+    /// What a buffered response may hold unless its use says otherwise (16 MiB).
+    public static let defaultMaxResponseBytes = 16 << 20
 
     public init(
         method: String = "GET",
@@ -17,7 +25,8 @@ public struct HTTPRequest: Sendable {
         headers: HTTPHeaders = [:],
         body: Data? = nil,
         timeout: Duration? = .seconds(30),
-        idleTimeout: Duration? = nil
+        idleTimeout: Duration? = nil,
+        maxResponseBytes: Int = HTTPRequest.defaultMaxResponseBytes
     ) {
         self.method = method
         self.url = url
@@ -25,6 +34,7 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.timeout = timeout
         self.idleTimeout = idleTimeout
+        self.maxResponseBytes = maxResponseBytes
     }
 }
 

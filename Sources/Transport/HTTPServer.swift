@@ -178,9 +178,15 @@ public final class HTTPServer: Sendable {
         while let (fd, peer) = Socket.accept(listenFD) {
             let client = Self.clientAddress(peer)
             let id = state.withLock { state -> Int? in
-                guard !state.isStopping, state.connections.count < configuration.maxConnections,
-                    state.perClient[client, default: 0] < configuration.maxConnectionsPerClient
+                guard !state.isStopping, state.perClient[client, default: 0] < configuration.maxConnectionsPerClient
                 else { return nil }
+                // Full: an idle connection of the client holding the most makes room, so kept-alive (or silent)
+                // connections from a few addresses cannot lock out a newcomer — kubelet's probe among them.
+                if state.connections.count >= configuration.maxConnections,
+                    !Self.evictIdleConnection(&state, forNewcomer: client)
+                {
+                    return nil
+                }
                 state.nextConnectionID += 1
                 state.connections[state.nextConnectionID] = (fd, true, client)
                 state.perClient[client, default: 0] += 1
@@ -201,6 +207,20 @@ public final class HTTPServer: Sendable {
             thread.name = "forescale.http.conn"
             thread.start()
         }
+    }
+
+    /// Closes (shuts down; its thread closes the descriptor) an idle connection of the client with the most
+    /// connections, if that client holds more than the newcomer would; false when none can go.
+    private static func evictIdleConnection(_ state: inout State, forNewcomer client: String) -> Bool {
+        let newcomerCount = state.perClient[client, default: 0] + 1
+        guard let heaviest = state.perClient.max(by: { $0.value < $1.value }), heaviest.value > newcomerCount,
+            let victim = state.connections.first(where: { $0.value.client == heaviest.key && $0.value.isIdle })
+        else { return false }
+        state.connections[victim.key] = nil
+        state.perClient[heaviest.key, default: 1] -= 1
+        if state.perClient[heaviest.key] == 0 { state.perClient[heaviest.key] = nil }
+        Glibc.shutdown(victim.value.fd, Int32(SHUT_RDWR))
+        return true
     }
 
     /// "host" of "host:port" / "[v6]:port": the unit of the per-client connection cap.

@@ -14,6 +14,10 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
     /// The server answered with a non-2xx status (only from `ensureSuccess()`).
     case httpStatus(Int, headers: HTTPHeaders, body: Data)
     case clientShutDown
+    /// The answer was larger than the request allowed (`HTTPRequest.maxResponseBytes`); the transfer was aborted.
+    case responseTooLarge(limit: Int)
+    /// The response head (status line and header fields) was larger than `HTTPClient.maxHeadBytes`.
+    case headTooLarge(limit: Int)
     case curl(code: Int, message: String)
 
     /// True when repeating the same request later may succeed.
@@ -23,7 +27,7 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
             return true
         case .httpStatus(let status, _, _):
             return status == 429 || status >= 500
-        case .invalidRequest, .tlsFailed, .cancelled, .clientShutDown, .curl:
+        case .invalidRequest, .tlsFailed, .cancelled, .clientShutDown, .responseTooLarge, .headTooLarge, .curl:
             return false
         }
     }
@@ -43,6 +47,8 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
             let text = String(decoding: body.prefix(512), as: UTF8.self)
             return "HTTP \(status): \(text)"
         case .clientShutDown: return "HTTP client is shut down"
+        case .responseTooLarge(let limit): return "the answer is larger than the \(limit) bytes allowed for it"
+        case .headTooLarge(let limit): return "the answer's header fields are larger than \(limit) bytes"
         case .curl(let code, let message): return "libcurl error \(code): \(message)"
         }
     }

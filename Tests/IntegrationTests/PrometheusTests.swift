@@ -69,11 +69,6 @@ import Transport
             if case .unreachable = error as? PrometheusError { return true }
             return false
         }
-        // A policy may not send the controller to an address it was not allowed.
-        #expect(throws: PrometheusError.self) {
-            try PrometheusAPI(
-                client: client, configuration: .init(url: prometheus.url), address: "http://10.0.0.1:9090")
-        }
     }
 
     /// The trainer reads 14 days of load and a covariate from Prometheus and trains on them.
