@@ -94,3 +94,12 @@ public final class AccessControl: Sendable {
         return (try AccessRules.parse(data, path: path), stamp)
     }
 }
+
+extension AccessControl {
+    /// Every namespace may read models below `roots` (by their real paths and their mount prefixes) and
+    /// nothing else: what the demo, the benches and tests that load local models give their controller.
+    public static func readingModels(under roots: FileRoots) -> AccessControl {
+        let locations = (roots.roots + roots.mounts.keys).map { "file://" + $0 }
+        return AccessControl(rules: (try? AccessRules.readingModels(from: locations)) ?? .closed)
+    }
+}

@@ -42,8 +42,10 @@ public struct S3API: Sendable {
         guard AWSNames.isBucketName(bucket) else {
             throw AWSError.malformedResponse("'\(bucket.prefix(80))' is not an S3 bucket name; nothing was sent")
         }
-        guard key.isEmpty || AWSNames.isObjectKey(key) else {
-            throw AWSError.malformedResponse("'\(key.prefix(80))' is not an object key this client sends")
+        // Any key S3 takes (1,024 bytes of UTF-8); a key that could climb is refused where tenants name keys
+        // (`ArtefactURL`), not here.
+        guard key.utf8.count <= 1024, !key.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw AWSError.malformedResponse("'\(key.prefix(80))' is not an S3 object key")
         }
         var configuration = client.configuration
         if !isPathStyle { configuration.endpoint = "https://\(bucket).s3.\(configuration.region).amazonaws.com" }

@@ -38,6 +38,10 @@ public struct AccessRules: Sendable, Equatable {
     public struct GroupRule: Sendable, Hashable {
         public var region: String
         public var names: [NamePattern]
+        public init(region: String, names: [NamePattern]) {
+            self.region = region
+            self.names = names
+        }
     }
 
     public struct MetricRule: Sendable, Hashable {
@@ -62,6 +66,10 @@ public struct AccessRules: Sendable, Equatable {
     public struct HeaderField: Sendable, Hashable {
         public var name: String
         public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
     }
 
     public struct NamespaceRule: Sendable, Equatable {

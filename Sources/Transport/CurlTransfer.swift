@@ -212,7 +212,9 @@ final class CurlTransfer: @unchecked Sendable {
             if status >= 200 {
                 isHeadComplete = true
                 // A declared length over the cap is refused before a byte of the body is read.
-                if case .buffered? = delivery, let declared = headers["Content-Length"].flatMap({ Int64($0) }),
+                // (A HEAD answer and a 304 declare the length of a body they do not carry.)
+                if case .buffered? = delivery, request.method.uppercased() != "HEAD", status != 304, status != 204,
+                    let declared = headers["Content-Length"].flatMap({ Int64($0) }),
                     declared > Int64(request.maxResponseBytes)
                 {
                     abortReason = .responseTooLarge(limit: request.maxResponseBytes)

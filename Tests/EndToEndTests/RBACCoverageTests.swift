@@ -76,7 +76,8 @@ import Transport
         let roots = FileRoots([cluster.directory.path])
         let controller = Controller(
             client: client, configuration: configuration,
-            targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
+            targets: TargetRegistry(
+                client: client, anchor: anchor, fileRoots: roots, access: .readingModels(under: roots)),
             models: ModelRegistry(fileRoots: roots), now: { virtualNow })
         let elector = LeaderElector(
             lock: KubernetesLeaseLock(client: client, namespace: "forescale-system", name: "forescale-controller"),

@@ -5,6 +5,7 @@ import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
+import PolicyEngine
 import TestSupport
 import Testing
 
@@ -16,7 +17,7 @@ import Testing
         let moto = try await Moto.start()
         defer { moto.stop() }
         let aws = moto.client()
-        try await moto.createAutoScalingGroup("web-asg", desired: 2)
+        try await moto.createAutoScalingGroup("web-asg", desired: 2, namespace: "default")
         // Two busy instances for the last hour: 90% CPU each = 180 load → 3 instances at 60%.
         let now = Date()
         let points = (1...12).map { (timestamp: now.addingTimeInterval(-Double($0) * 300), value: 90.0) }
@@ -39,7 +40,11 @@ import Testing
             ],
         ]
         let created = try await client.create(.scalingPolicies, namespace: "default", policy)
-        let targets = TargetRegistry(client: client, anchor: now, aws: { _ in aws })
+        var rule = AccessRules.NamespaceRule()
+        rule.autoScalingGroups = [.init(region: "us-east-1", names: [.init("web-asg")])]
+        let targets = TargetRegistry(
+            client: client, anchor: now, aws: { _ in aws },
+            access: AccessControl(rules: AccessRules(namespaces: ["default": rule], artefactStore: nil)))
         let controller = Controller(
             client: client, configuration: .init(namespace: "default"), targets: targets, now: { Date() })
         _ = try await controller.reconcile(policy: created)

@@ -29,7 +29,8 @@ import Transport
                 .configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
             clock = Locked(try SeedScenario.virtualStart(anchor: anchor).start)
             fileRoots = FileRoots([Fixtures.root.path, cluster.directory.path])
-            targets = TargetRegistry(client: client, anchor: anchor, fileRoots: fileRoots)
+            targets = TargetRegistry(
+                client: client, anchor: anchor, fileRoots: fileRoots, access: .readingModels(under: fileRoots))
             modelURL = "file://" + Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path
         }
 
@@ -406,7 +407,9 @@ import Transport
             configuration.speed = 3000  // requeue every 0.1 s
             let controller = Controller(
                 client: world.client, configuration: configuration,
-                targets: TargetRegistry(client: world.client, anchor: world.anchor, fileRoots: world.fileRoots),
+                targets: TargetRegistry(
+                    client: world.client, anchor: world.anchor, fileRoots: world.fileRoots,
+                    access: .readingModels(under: world.fileRoots)),
                 models: ModelRegistry(fileRoots: world.fileRoots), now: { world.clock.value })
             var election = LeaderElector.Configuration(identity: identity)
             // Long enough that a loaded test machine never misses a renewal: the handover

@@ -242,7 +242,8 @@ import Testing
         let roots = FileRoots([Fixtures.root.appendingPathComponent("Models").path, dir.path])
         let controller = Controller(
             client: client, configuration: configuration,
-            targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots),
+            targets: TargetRegistry(
+                client: client, anchor: anchor, fileRoots: roots, access: .readingModels(under: roots)),
             models: ModelRegistry(fileRoots: roots), clock: ContinuousClock(),
             now: { start.addingTimeInterval((ContinuousClock.now - clockStart).seconds * 300) },
             log: Logger(format: .json, sink: logs.sink))

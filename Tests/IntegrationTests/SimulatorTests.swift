@@ -82,7 +82,9 @@ import Transport
         func controller(_ identity: String) -> Controller {
             Controller(
                 client: client, configuration: .init(namespace: "default"),
-                targets: TargetRegistry(client: client, anchor: anchor, fileRoots: roots, simulator: (url, identity)),
+                targets: TargetRegistry(
+                    client: client, anchor: anchor, fileRoots: roots, simulator: (url, identity),
+                    access: .readingModels(under: roots)),
                 models: ModelRegistry(fileRoots: roots), now: { clock.value })
         }
         func step(_ controller: Controller) async throws {

@@ -36,7 +36,9 @@ import Testing
                 toFile: directory.file("trace.csv"), atomically: true, encoding: .utf8)
             let roots = FileRoots([directory.path])
             // The anchor lands step `startOffsetSteps` (100) exactly on `start`.
-            targets = TargetRegistry(client: client, anchor: ReconcileScenarioTests.start, fileRoots: roots)
+            targets = TargetRegistry(
+                client: client, anchor: ReconcileScenarioTests.start, fileRoots: roots,
+                access: .readingModels(under: roots))
             let clock = Locked(ReconcileScenarioTests.start)
             self.clock = clock
             controller = Controller(

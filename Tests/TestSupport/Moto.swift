@@ -52,8 +52,11 @@ public struct Moto: Sendable {
     public func stop() { process.stop() }
 
     /// A launch configuration and an Auto Scaling group in us-east-1a (min 1, max 10).
-    public func createAutoScalingGroup(_ name: String, desired: Int) async throws {
-        try await AutoScalingAPI(client: client()).createGroup(name, desired: desired)
+    /// A group in moto; `namespace` tags it `forescale.io/namespace=<namespace>`, as its owner would to let that
+    /// namespace's policies scale it.
+    public func createAutoScalingGroup(_ name: String, desired: Int, namespace: String? = nil) async throws {
+        try await AutoScalingAPI(client: client()).createGroup(
+            name, desired: desired, tags: namespace.map { ["forescale.io/namespace": $0] } ?? [:])
     }
 
     public enum MotoError: Error {
