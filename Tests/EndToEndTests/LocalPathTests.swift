@@ -36,6 +36,7 @@ import Testing
             binary,
             [
                 "controller", "--kubeconfig", kubeconfig, "--model-root", "/models=" + Fixtures.root.path + "/Models",
+                "--access-rules", Fixtures.root.path + "/examples/access-rules/local.yaml",
                 "--metrics-port", "0", "--dashboard-port", "0",
             ])
         defer { Task { _ = await controller.kill9() } }

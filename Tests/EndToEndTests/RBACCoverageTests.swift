@@ -57,7 +57,11 @@ import Transport
                     contentsOf: Fixtures.root.appendingPathComponent("Tests/Fixtures/kube/deployment.yaml")),
                 as: UTF8.self))
         _ = try await admin.create(.deployments, namespace: "default", deployment)
-        let model = cluster.directory.file("model.fsm")
+        let model = cluster.directory.file("models/default/web/model.fsm")
+        try FileManager.default.createDirectory(
+            atPath: cluster.directory.file("models/default/web"), withIntermediateDirectories: true)
+        let rules = cluster.directory.file("access-rules.yaml")
+        try Data("artefactStore: file://\(cluster.directory.path)/models/\n".utf8).write(to: URL(fileURLWithPath: rules))
         try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm")).write(
             to: URL(fileURLWithPath: model))
         var policy = SeedScenario.policy(
@@ -124,6 +128,7 @@ import Transport
         let result = try await ForescaleBinary.run([
             "trainer", "--all", "--kubeconfig", cluster.kubeconfigPath, "--now", Timestamps.format(virtualNow),
             "--history-days", "2", "--epochs", "2", "--hidden", "8", "--model-root", cluster.directory.path,
+            "--access-rules", rules,
         ])
         #expect(result.status == 0, "\(result.stderr)")
         let trainerCalls = Set(records.withLock { $0 }.map(Call.init))

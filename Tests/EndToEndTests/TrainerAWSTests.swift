@@ -17,7 +17,7 @@ import Testing
         let moto = try await Moto.start()
         defer { moto.stop() }
         let aws = moto.client()
-        try await moto.createAutoScalingGroup("shop", desired: 4)
+        try await moto.createAutoScalingGroup("shop", desired: 4, namespace: "default")
         // Three days of per-instance CPU with a daily wave and a slow rise.
         let now = Date()
         let points = (1...(3 * 288)).map { index -> (timestamp: Date, value: Double) in
@@ -35,7 +35,7 @@ import Testing
         var champion = try ModelArtefact.decode(
             try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm")), path: "seed")
         champion.parameters = champion.parameters.map { -3 * $0 }
-        _ = try await s3.putObject(bucket: "models", key: "shop/current.fsm", data: try champion.encoded())
+        _ = try await s3.putObject(bucket: "models", key: "default/shop/current.fsm", data: try champion.encoded())
 
         let cluster = try EmbeddedCluster()
         defer { cluster.stop() }
@@ -48,7 +48,7 @@ import Testing
                 "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": "shop"],
                 "spec": [
                     "target": ["kind": "AutoScalingGroup", "name": "shop", "region": "us-east-1"], "mode": "Predictive",
-                    "model": ["artefact": "s3://models/shop/current.fsm"],
+                    "model": ["artefact": "s3://models/default/shop/current.fsm"],
                 ],
             ])
         let environment = [
@@ -56,9 +56,20 @@ import Testing
             "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey,
             "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1",
         ]
+        // The operator's rules: namespace default may read its group (tagged for it) and the trainer keeps
+        // its champions under s3://models/<namespace>/<name>/.
+        let rules = cluster.directory.file("access-rules.yaml")
+        try Data(
+            """
+            artefactStore: s3://models/
+            namespaces:
+              default:
+                autoScalingGroups: [{region: us-east-1, names: [shop]}]
+            """.utf8
+        ).write(to: URL(fileURLWithPath: rules))
         let arguments = [
             "trainer", "--policy", "default/shop", "--aws", "--kubeconfig", cluster.kubeconfigPath, "--history-days",
-            "3", "--epochs", "6", "--hidden", "16",
+            "3", "--epochs", "6", "--hidden", "16", "--access-rules", rules,
         ]
 
         // A crash between the versioned write and the pointer update leaves the old model in
@@ -67,7 +78,7 @@ import Testing
         let proxy = FaultProxy(
             configuration: .init(upstream: moto.endpoint),
             rules: [
-                FaultRule(name: "hold-pointer", method: "PUT", pathPrefix: "/models/shop/current.fsm", fault: .hang)
+                FaultRule(name: "hold-pointer", method: "PUT", pathPrefix: "/models/default/shop/current.fsm", fault: .hang)
             ])
         _ = try proxy.start()
         defer { proxy.shutdown() }
@@ -80,11 +91,11 @@ import Testing
         }
         #expect(proxy.counts.injected["hold-pointer"] == 1, "the trainer reached the pointer update")
         #expect(
-            proxy.recentRequests.contains { $0.hasPrefix("PUT /models/shop/versions/") },
+            proxy.recentRequests.contains { $0.hasPrefix("PUT /models/default/shop/versions/") },
             "the versioned key was written first")
         let crashed = await trainer.kill9()
         #expect(crashed.status != 0)
-        guard case .object(let stillOld) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else {
+        guard case .object(let stillOld) = try await s3.getObject(bucket: "models", key: "default/shop/current.fsm") else {
             Issue.record("pointer vanished")
             return
         }
@@ -103,7 +114,7 @@ import Testing
             Issue.record("not promoted: \(result.stdout)")
             return
         }
-        guard case .object(let pointer) = try await s3.getObject(bucket: "models", key: "shop/current.fsm") else {
+        guard case .object(let pointer) = try await s3.getObject(bucket: "models", key: "default/shop/current.fsm") else {
             Issue.record("no pointer object")
             return
         }
@@ -112,7 +123,7 @@ import Testing
         let version = training?["challengerVersion"]?.stringValue ?? ""
         let listing = try await aws.send(
             service: "s3", sdkID: "S3", method: "GET", path: "/models",
-            query: [("list-type", "2"), ("prefix", "shop")], headers: [], body: [], s3: true, accepting: [])
+            query: [("list-type", "2"), ("prefix", "default/shop")], headers: [], body: [], s3: true, accepting: [])
         #expect(
             String(decoding: listing.body, as: UTF8.self).contains("shop/versions/"),
             "the versioned key was written too")

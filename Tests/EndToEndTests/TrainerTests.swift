@@ -26,7 +26,10 @@ import Testing
             columnNames: ["load"])
         let trace = cluster.directory.file("trend.csv")
         try table.csv().write(toFile: trace, atomically: true, encoding: .utf8)
-        let model = cluster.directory.file("model.fsm")
+        // The operator keeps champions under <directory>/models/<namespace>/<name>/ (the trainer's artefactStore).
+        let model = cluster.directory.file("models/default/trend/model.fsm")
+        let rules = cluster.directory.file("access-rules.yaml")
+        try Data("artefactStore: file://\(cluster.directory.path)/models/\n".utf8).write(to: URL(fileURLWithPath: rules))
         var policy = SeedScenario.policy(name: "trend", mode: "Predictive", modelURL: "file://" + model, calendar: nil)
         policy.setValue(
             [
@@ -43,6 +46,7 @@ import Testing
                 [
                     "trainer", "--policy", "default/trend", "--kubeconfig", cluster.kubeconfigPath, "--now", now,
                     "--history-days", "3.5", "--epochs", "6", "--hidden", "16", "--model-root", cluster.directory.path,
+                    "--access-rules", rules,
                 ] + extra)
         }
 

@@ -81,7 +81,14 @@ import Transport
         let client = try cluster.kubeClient()
         defer { client.shutdown() }
         try await cluster.installScalingPolicyCRD(client)
-        let model = cluster.directory.file("model.fsm")
+        let model = cluster.directory.file("models/default/shop/model.fsm")
+        let rules = cluster.directory.file("access-rules.yaml")
+        try Data(
+            """
+            artefactStore: file://\(cluster.directory.path)/models/
+            namespaces: {default: {prometheus: [default]}}
+            """.utf8
+        ).write(to: URL(fileURLWithPath: rules))
         _ = try await client.create(
             .scalingPolicies, namespace: "default",
             [
@@ -100,7 +107,7 @@ import Transport
             "trainer", "--policy", "default/shop", "--kubeconfig", cluster.kubeconfigPath, "--now",
             Timestamps.format(Self.end.addingTimeInterval(1)),
             "--history-days", "14", "--epochs", "4", "--hidden", "16", "--model-root", cluster.directory.path,
-            "--prometheus-url", prometheus.url,
+            "--prometheus-url", prometheus.url, "--access-rules", rules,
         ])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let status = try await client.get(.scalingPolicies, namespace: "default", name: "shop")
@@ -172,7 +179,9 @@ import Transport
         let controller = Controller(
             client: client, configuration: .init(namespace: "default"),
             targets: TargetRegistry(
-                client: client, anchor: Date(), prometheus: PrometheusConfiguration(url: prometheus.url)),
+                client: client, anchor: Date(), prometheus: PrometheusConfiguration(url: prometheus.url),
+                access: AccessControl(
+                    rules: try AccessRules.parse(Data("namespaces: {default: {prometheus: [default]}}".utf8), path: "rules"))),
             now: { Date() }, log: .discard)
         let running = Task { await controller.run() }
         defer { running.cancel() }
