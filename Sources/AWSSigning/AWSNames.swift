@@ -27,7 +27,8 @@ public enum AWSNames {
         let bytes = Array(text.utf8)
         guard (3...63).contains(bytes.count) else { return false }
         func isAlphanumeric(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
         }
         guard isAlphanumeric(bytes.first!), isAlphanumeric(bytes.last!) else { return false }
         for (index, byte) in bytes.enumerated() {
@@ -51,8 +52,11 @@ public enum AWSNames {
     /// An S3 object key as Forescale writes and reads them: 1–1,024 bytes of UTF-8 without control
     /// characters, no empty, `.` or `..` path segment (a key is never a path that climbs).
     public static func isObjectKey(_ text: String) -> Bool {
-        guard (1...1024).contains(text.utf8.count), !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
+        guard (1...1024).contains(text.utf8.count),
+            !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
         else { return false }
-        return !text.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
+        return !text.split(separator: "/", omittingEmptySubsequences: false).contains {
+            $0.isEmpty || $0 == "." || $0 == ".."
+        }
     }
 }

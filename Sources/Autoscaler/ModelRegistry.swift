@@ -111,8 +111,9 @@ public final class ModelRegistry: Sendable {
     public let fileRoots: FileRoots
     public let limits: Limits
 
-    public init(fileRoots: FileRoots = .none, s3: (@Sendable () async throws -> S3API)? = nil, limits: Limits = .standard)
-    {
+    public init(
+        fileRoots: FileRoots = .none, s3: (@Sendable () async throws -> S3API)? = nil, limits: Limits = .standard
+    ) {
         self.fileRoots = fileRoots
         self.s3 = s3
         self.limits = limits

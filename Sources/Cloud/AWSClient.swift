@@ -109,7 +109,8 @@ public struct AWSClient: Sendable {
     ) async throws -> HTTPResponse {
         // The region is part of every endpoint's host name: by the partitions' grammar only.
         guard AWSNames.isRegion(configuration.region) else {
-            throw AWSError.malformedResponse("'\(configuration.region.prefix(40))' is not an AWS region; nothing was sent")
+            throw AWSError.malformedResponse(
+                "'\(configuration.region.prefix(40))' is not an AWS region; nothing was sent")
         }
         let base = configuration.endpoint(service: service, sdkID: sdkID)
         guard let components = URLComponents(string: base), let host = components.host else {

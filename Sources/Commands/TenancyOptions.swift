@@ -21,10 +21,13 @@ struct TenancyOptions {
 
     var modelLimits: ModelRegistry.Limits { ModelRegistry.Limits(memoryLimitBytes: memoryLimitBytes) }
 
-    static func parse(_ arguments: inout Arguments, environment: [String: String]) throws(UsageError) -> TenancyOptions {
-        let path = try arguments.option("access-rules") ?? environment["FORESCALE_ACCESS_RULES"].flatMap {
-            $0.isEmpty ? nil : $0
-        }
+    static func parse(_ arguments: inout Arguments, environment: [String: String]) throws(UsageError) -> TenancyOptions
+    {
+        let path =
+            try arguments.option("access-rules")
+            ?? environment["FORESCALE_ACCESS_RULES"].flatMap {
+                $0.isEmpty ? nil : $0
+            }
         let memoryText = try arguments.option("memory-limit-mb") ?? environment["FORESCALE_MEMORY_LIMIT_MB"]
         var megabytes = 512
         if let memoryText, !memoryText.isEmpty {

@@ -223,7 +223,9 @@ public enum TrainerCommand: Subcommand {
         // The champion on the same origins (nil when there is none or it is not comparable); what it was, so the
         // promotion writes only over it.
         let champion: Champion
-        do { champion = try await Champion.read(artefact, s3: s3, fileRoots: fileRoots, maxBytes: limits.modelBytes) } catch {
+        do {
+            champion = try await Champion.read(artefact, s3: s3, fileRoots: fileRoots, maxBytes: limits.modelBytes)
+        } catch {
             throw StageError(stage: "reading the champion at \(artefact)", underlying: error)
         }
         let championMAE = champion.forecaster?.holdoutScore(table, events: events)?.metrics.mae
@@ -233,7 +235,8 @@ public enum TrainerCommand: Subcommand {
         let version = ModelRegistry.version(challengerData)
         if verdict.promote {
             do {
-                try await champion.replace(with: challengerData, version: version, s3: s3, fileRoots: fileRoots, now: now)
+                try await champion.replace(
+                    with: challengerData, version: version, s3: s3, fileRoots: fileRoots, now: now)
             } catch { throw StageError(stage: "promoting to \(artefact)", underlying: error) }
         }
 

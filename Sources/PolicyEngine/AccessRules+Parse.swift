@@ -57,7 +57,8 @@ extension AccessRules {
         if value == .null { return rule }
         guard case .object(let map) = value else { throw fail("\(path): expected a mapping") }
         try checkKeys(
-            map, ["autoScalingGroups", "requireGroupTag", "cloudWatchMetrics", "prometheus", "artefacts"], at: path, fail)
+            map, ["autoScalingGroups", "requireGroupTag", "cloudWatchMetrics", "prometheus", "artefacts"], at: path,
+            fail)
         for (index, entry) in try list(map["autoScalingGroups"], at: "\(path).autoScalingGroups", fail).enumerated() {
             let at = "\(path).autoScalingGroups[\(index)]"
             guard case .object(let group) = entry else { throw fail("\(at): expected {region, names}") }
@@ -75,7 +76,9 @@ extension AccessRules {
         }
         for (index, entry) in try list(map["cloudWatchMetrics"], at: "\(path).cloudWatchMetrics", fail).enumerated() {
             let at = "\(path).cloudWatchMetrics[\(index)]"
-            guard case .object(let metric) = entry else { throw fail("\(at): expected {namespace, metricName, dimensions}") }
+            guard case .object(let metric) = entry else {
+                throw fail("\(at): expected {namespace, metricName, dimensions}")
+            }
             try checkKeys(metric, ["namespace", "metricName", "dimensions"], at: at, fail)
             guard let namespace = metric["namespace"]?.stringValue, !namespace.isEmpty, namespace.utf8.count <= 255,
                 let name = metric["metricName"]?.stringValue, !name.isEmpty, name.utf8.count <= 255

@@ -164,7 +164,9 @@ public struct AccessRules: Sendable, Equatable {
                 rule: "autoScalingGroups",
                 message: "spec.target.region '\((spec.region ?? "").prefix(40))' is not an AWS region (e.g. us-east-2)")
         }
-        let allowed = rule.autoScalingGroups.contains { $0.region == region && $0.names.contains { $0.matches(spec.targetName) } }
+        let allowed = rule.autoScalingGroups.contains {
+            $0.region == region && $0.names.contains { $0.matches(spec.targetName) }
+        }
         guard allowed else {
             return AccessDenied(
                 rule: "autoScalingGroups",
@@ -202,7 +204,9 @@ public struct AccessRules: Sendable, Equatable {
                 }
             }
         }
-        if prometheus, case .failure(let denied) = prometheusServer(namespace: namespace, address: spec.prometheus?.address) {
+        if prometheus,
+            case .failure(let denied) = prometheusServer(namespace: namespace, address: spec.prometheus?.address)
+        {
             return denied
         }
         for metric in cloudWatch {
@@ -240,7 +244,9 @@ public struct AccessRules: Sendable, Equatable {
             message:
                 "namespace \(namespace) may not read the model at \(url): an operator adds its location to "
                 + "namespaces.\(namespace).artefacts in the access rules"
-                + (artefactStore.map { ", or the policy leaves spec.model.artefact unset to use \($0.area(namespace: namespace))" }
+                + (artefactStore.map {
+                    ", or the policy leaves spec.model.artefact unset to use \($0.area(namespace: namespace))"
+                }
                     ?? ""))
     }
 
@@ -265,11 +271,12 @@ public struct AccessDenied: Error, Sendable, Equatable, CustomStringConvertible 
 extension AccessRules {
     /// Rules that let `namespaces` read models from `locations` and nothing else: what the demo, the benches
     /// and tests that load local models give their controller.
-    public static func readingModels(from locations: [String], in namespaces: [String] = ["*"]) throws(
-        ArtefactURL.ParseError
-    ) -> AccessRules {
+    public static func readingModels(from locations: [String], in namespaces: [String] = ["*"]) throws(ArtefactURL
+        .ParseError) -> AccessRules
+    {
         var rule = NamespaceRule()
         for location in locations { rule.artefacts.append(try ArtefactLocation(parsing: location)) }
-        return AccessRules(namespaces: Dictionary(uniqueKeysWithValues: namespaces.map { ($0, rule) }), artefactStore: nil)
+        return AccessRules(
+            namespaces: Dictionary(uniqueKeysWithValues: namespaces.map { ($0, rule) }), artefactStore: nil)
     }
 }

@@ -29,7 +29,8 @@ public enum PromotionGate {
                 promote: false, reason: "DegenerateHistory",
                 message:
                     "the holdout does not vary (challenger MAE \(format(challengerMAE)), seasonal-naive "
-                    + "\(seasonalNaiveMAE.map(format) ?? "-")): a constant series proves nothing, so no model is promoted")
+                    + "\(seasonalNaiveMAE.map(format) ?? "-")): a constant series proves nothing, so no model is promoted"
+            )
         }
         if let seasonal = seasonalNaiveMAE,
             learned ? !(challengerMAE < seasonal * (1 - margin)) : !(challengerMAE <= seasonal)

@@ -61,7 +61,8 @@ import Transport
         try FileManager.default.createDirectory(
             atPath: cluster.directory.file("models/default/web"), withIntermediateDirectories: true)
         let rules = cluster.directory.file("access-rules.yaml")
-        try Data("artefactStore: file://\(cluster.directory.path)/models/\n".utf8).write(to: URL(fileURLWithPath: rules))
+        try Data("artefactStore: file://\(cluster.directory.path)/models/\n".utf8).write(
+            to: URL(fileURLWithPath: rules))
         try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm")).write(
             to: URL(fileURLWithPath: model))
         var policy = SeedScenario.policy(

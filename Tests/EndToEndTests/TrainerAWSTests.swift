@@ -78,7 +78,8 @@ import Testing
         let proxy = FaultProxy(
             configuration: .init(upstream: moto.endpoint),
             rules: [
-                FaultRule(name: "hold-pointer", method: "PUT", pathPrefix: "/models/default/shop/current.fsm", fault: .hang)
+                FaultRule(
+                    name: "hold-pointer", method: "PUT", pathPrefix: "/models/default/shop/current.fsm", fault: .hang)
             ])
         _ = try proxy.start()
         defer { proxy.shutdown() }
@@ -95,7 +96,8 @@ import Testing
             "the versioned key was written first")
         let crashed = await trainer.kill9()
         #expect(crashed.status != 0)
-        guard case .object(let stillOld) = try await s3.getObject(bucket: "models", key: "default/shop/current.fsm") else {
+        guard case .object(let stillOld) = try await s3.getObject(bucket: "models", key: "default/shop/current.fsm")
+        else {
             Issue.record("pointer vanished")
             return
         }
@@ -114,7 +116,8 @@ import Testing
             Issue.record("not promoted: \(result.stdout)")
             return
         }
-        guard case .object(let pointer) = try await s3.getObject(bucket: "models", key: "default/shop/current.fsm") else {
+        guard case .object(let pointer) = try await s3.getObject(bucket: "models", key: "default/shop/current.fsm")
+        else {
             Issue.record("no pointer object")
             return
         }

@@ -29,7 +29,8 @@ import Testing
         // The operator keeps champions under <directory>/models/<namespace>/<name>/ (the trainer's artefactStore).
         let model = cluster.directory.file("models/default/trend/model.fsm")
         let rules = cluster.directory.file("access-rules.yaml")
-        try Data("artefactStore: file://\(cluster.directory.path)/models/\n".utf8).write(to: URL(fileURLWithPath: rules))
+        try Data("artefactStore: file://\(cluster.directory.path)/models/\n".utf8).write(
+            to: URL(fileURLWithPath: rules))
         var policy = SeedScenario.policy(name: "trend", mode: "Predictive", modelURL: "file://" + model, calendar: nil)
         policy.setValue(
             [

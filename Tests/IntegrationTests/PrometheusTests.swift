@@ -181,7 +181,8 @@ import Transport
             targets: TargetRegistry(
                 client: client, anchor: Date(), prometheus: PrometheusConfiguration(url: prometheus.url),
                 access: AccessControl(
-                    rules: try AccessRules.parse(Data("namespaces: {default: {prometheus: [default]}}".utf8), path: "rules"))),
+                    rules: try AccessRules.parse(
+                        Data("namespaces: {default: {prometheus: [default]}}".utf8), path: "rules"))),
             now: { Date() }, log: .discard)
         let running = Task { await controller.run() }
         defer { running.cancel() }

@@ -30,13 +30,17 @@ import Transport
             "maxCapacity": 10, "mode": "Reactive", "metrics": ["stepSeconds": 300, "staleAfterSeconds": 1200],
         ]
         for (key, value) in extra { spec[key] = value }
-        return ["apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": .string(name)], "spec": .object(spec)]
+        return [
+            "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": .string(name)],
+            "spec": .object(spec),
+        ]
     }
 
     static func createNamespaces(_ names: [String], _ client: KubernetesClient) async throws {
         for name in names {
             _ = try await client.create(
-                .namespaces, namespace: nil, ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]])
+                .namespaces, namespace: nil,
+                ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]])
         }
     }
 
@@ -60,8 +64,11 @@ import Transport
         let now = Date()
         for group in ["tenant-a-web", "tenant-b-payments"] {
             try await CloudWatchAPI(client: aws).putMetricData(
-                MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": group]),
-                points: (1...12).map { (timestamp: now.addingTimeInterval(-Double($0) * 300), value: group == "tenant-a-web" ? 90.0 : 1.0) })
+                MetricIdentity(
+                    namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": group]),
+                points: (1...12).map {
+                    (timestamp: now.addingTimeInterval(-Double($0) * 300), value: group == "tenant-a-web" ? 90.0 : 1.0)
+                })
         }
         let cluster = try EmbeddedCluster()
         defer { cluster.stop() }
@@ -72,11 +79,13 @@ import Transport
         let access = AccessControl(rules: try AccessRules.parse(Data(Self.rules.utf8), path: "rules"))
         let counting = CountingAWS(aws)
         let controller = Controller(
-            client: client, configuration: .init(), targets: TargetRegistry(client: client, anchor: now, aws: counting.client(region:), access: access),
+            client: client, configuration: .init(),
+            targets: TargetRegistry(client: client, anchor: now, aws: counting.client(region:), access: access),
             now: { Date() })
 
         // The attack: tenant-a names tenant-b's group (and reads its metric) with a policy that would scale it to 0.
-        let evil = try await client.create(.scalingPolicies, namespace: "tenant-a", Self.policy("evil", group: "tenant-b-payments"))
+        let evil = try await client.create(
+            .scalingPolicies, namespace: "tenant-a", Self.policy("evil", group: "tenant-b-payments"))
         _ = try await controller.reconcile(policy: evil)
         #expect(counting.handedOut.load(ordering: .relaxed) == 0, "a denied policy makes no AWS call at all")
         let denied = try await client.get(.scalingPolicies, namespace: "tenant-a", name: "evil")
@@ -86,7 +95,8 @@ import Transport
         #expect(ready?["message"]?.stringValue?.contains("namespaces.tenant-a.autoScalingGroups") == true)
 
         // An operator rule that is too loose is caught by the group's own tag, before any SetDesiredCapacity.
-        let loose = try await client.create(.scalingPolicies, namespace: "loose", Self.policy("evil", group: "tenant-b-payments"))
+        let loose = try await client.create(
+            .scalingPolicies, namespace: "loose", Self.policy("evil", group: "tenant-b-payments"))
         _ = try await controller.reconcile(policy: loose)
         let looseStatus = try await client.get(.scalingPolicies, namespace: "loose", name: "evil")
         let looseReady = looseStatus.value(at: ["status", "conditions"])?.arrayValue?.first { $0["type"] == "Ready" }
@@ -94,10 +104,14 @@ import Transport
         #expect(looseReady?["message"]?.stringValue?.contains("not tagged forescale.io/namespace=loose") == true)
 
         // The good tenant beside them keeps scaling its own group.
-        let good = try await client.create(.scalingPolicies, namespace: "tenant-a", Self.policy("web", group: "tenant-a-web"))
+        let good = try await client.create(
+            .scalingPolicies, namespace: "tenant-a", Self.policy("web", group: "tenant-a-web"))
         _ = try await controller.reconcile(policy: good)
-        let groups = try await AutoScalingAPI(client: aws).describeAutoScalingGroups(names: ["tenant-a-web", "tenant-b-payments"])
-        #expect(groups.first { $0.name == "tenant-b-payments" }?.desiredCapacity == 6, "the other tenant's group untouched")
+        let groups = try await AutoScalingAPI(client: aws).describeAutoScalingGroups(names: [
+            "tenant-a-web", "tenant-b-payments",
+        ])
+        #expect(
+            groups.first { $0.name == "tenant-b-payments" }?.desiredCapacity == 6, "the other tenant's group untouched")
         #expect(groups.first { $0.name == "tenant-a-web" }?.desiredCapacity == 3, "2 × 90 % = 180 load → 3 at 60 %")
     }
 
@@ -124,7 +138,9 @@ import Transport
                 "spy", group: "tenant-a-web",
                 extra: [
                     "metrics": [
-                        "cloudwatch": ["metricName": "CPUUtilization", "dimensions": ["AutoScalingGroupName": "tenant-b-payments"]]
+                        "cloudwatch": [
+                            "metricName": "CPUUtilization", "dimensions": ["AutoScalingGroupName": "tenant-b-payments"],
+                        ]
                     ]
                 ]))
         _ = try await controller.reconcile(policy: spy)
@@ -141,7 +157,8 @@ import Transport
     @Test func aBucketNameNeverBecomesAnotherHost() async throws {
         let listener = try RecordingServer()
         defer { listener.stop() }
-        var configuration = AWSConfiguration(region: "us-east-1", credentials: AWSCredentials(accessKeyID: "AKID", secretAccessKey: "s"))
+        var configuration = AWSConfiguration(
+            region: "us-east-1", credentials: AWSCredentials(accessKeyID: "AKID", secretAccessKey: "s"))
         configuration.environment = [:]
         let s3 = S3API(client: AWSClient(configuration: configuration))
         for bucket in ["127.0.0.1:\(listener.port)#", "attacker.example#", "localhost:\(listener.port)/x?"] {
@@ -197,14 +214,17 @@ import Transport
     /// Header fields configured for one Prometheus server go to it alone; a tenant's server (allowed by a rule)
     /// gets no credentials and only its own fields.
     @Test func credentialsAndHeadersGoOnlyToTheirServer() async throws {
-        let operatorServer = try RecordingServer(answer: #"{"status":"success","data":{"resultType":"matrix","result":[]}}"#)
+        let operatorServer = try RecordingServer(
+            answer: #"{"status":"success","data":{"resultType":"matrix","result":[]}}"#)
         defer { operatorServer.stop() }
-        let tenantServer = try RecordingServer(answer: #"{"status":"success","data":{"resultType":"matrix","result":[]}}"#)
+        let tenantServer = try RecordingServer(
+            answer: #"{"status":"success","data":{"resultType":"matrix","result":[]}}"#)
         defer { tenantServer.stop() }
         let token = try TemporaryDirectory().file("token")
         try Data("operator-secret\n".utf8).write(to: URL(fileURLWithPath: token))
         let configuration = PrometheusConfiguration(
-            url: "http://127.0.0.1:\(operatorServer.port)", bearerTokenFile: token, headers: [("X-Scope-OrgID", "operator")])
+            url: "http://127.0.0.1:\(operatorServer.port)", bearerTokenFile: token,
+            headers: [("X-Scope-OrgID", "operator")])
         let client = HTTPClient()
         defer { client.shutdown() }
         let rules = try AccessRules.parse(
@@ -214,8 +234,9 @@ import Transport
                   tenant-a:
                     prometheus: [{url: "http://127.0.0.1:\(tenantServer.port)", headers: {X-Scope-OrgID: tenant-a}}]
                 """.utf8), path: "rules")
-        guard case .success(.address(let url, let headers)) = rules.prometheusServer(
-            namespace: "tenant-a", address: "http://127.0.0.1:\(tenantServer.port)")
+        guard
+            case .success(.address(let url, let headers)) = rules.prometheusServer(
+                namespace: "tenant-a", address: "http://127.0.0.1:\(tenantServer.port)")
         else {
             Issue.record("the rule's server is allowed")
             return

@@ -33,9 +33,12 @@ import Testing
         try PolicySpec.parse(json).get()
     }
 
-    static func group(_ name: String, region: String = "us-east-2", extra: [String: JSONValue] = [:]) throws -> PolicySpec {
+    static func group(_ name: String, region: String = "us-east-2", extra: [String: JSONValue] = [:]) throws
+        -> PolicySpec
+    {
         var spec: [String: JSONValue] = [
-            "target": ["kind": "AutoScalingGroup", "name": .string(name), "region": .string(region)], "mode": "Reactive",
+            "target": ["kind": "AutoScalingGroup", "name": .string(name), "region": .string(region)],
+            "mode": "Reactive",
         ]
         for (key, value) in extra { spec[key] = value }
         return try Self.spec(.object(spec))
@@ -45,14 +48,18 @@ import Testing
         let rules = try Self.rules()
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: try Self.group("tenant-a-web")) == nil)
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: try Self.group("exact-group")) == nil)
-        let other = try #require(rules.denial(namespace: "tenant-a", name: "p", spec: try Self.group("tenant-b-payments")))
+        let other = try #require(
+            rules.denial(namespace: "tenant-a", name: "p", spec: try Self.group("tenant-b-payments")))
         #expect(other.rule == "autoScalingGroups")
         #expect(other.message.contains("namespaces.tenant-a.autoScalingGroups"), "the message names the rule to add")
         #expect(other.message.contains("forescale.io/namespace=tenant-a"))
-        #expect(rules.denial(namespace: "tenant-a", name: "p", spec: try Self.group("tenant-a-web", region: "eu-west-1")) != nil)
+        #expect(
+            rules.denial(namespace: "tenant-a", name: "p", spec: try Self.group("tenant-a-web", region: "eu-west-1"))
+                != nil)
         #expect(rules.denial(namespace: "tenant-b", name: "p", spec: try Self.group("tenant-a-web")) != nil)
         // Closed by default: no rules, no group.
-        #expect(AccessRules.closed.denial(namespace: "tenant-a", name: "p", spec: try Self.group("tenant-a-web")) != nil)
+        #expect(
+            AccessRules.closed.denial(namespace: "tenant-a", name: "p", spec: try Self.group("tenant-a-web")) != nil)
         #expect(rules.requiresGroupTag(namespace: "tenant-a"))
     }
 
@@ -60,23 +67,71 @@ import Testing
         let rules = try Self.rules()
         let own = try Self.group(
             "tenant-a-web",
-            extra: ["metrics": ["cloudwatch": ["metricName": "CPUUtilization", "dimensions": ["AutoScalingGroupName": "tenant-a-web"]]]])
+            extra: [
+                "metrics": [
+                    "cloudwatch": [
+                        "metricName": "CPUUtilization", "dimensions": ["AutoScalingGroupName": "tenant-a-web"],
+                    ]
+                ]
+            ])
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: own) == nil)
         let foreign = try Self.group(
             "tenant-a-web",
-            extra: ["metrics": ["cloudwatch": ["metricName": "CPUUtilization", "dimensions": ["AutoScalingGroupName": "tenant-b-payments"]]]])
+            extra: [
+                "metrics": [
+                    "cloudwatch": [
+                        "metricName": "CPUUtilization", "dimensions": ["AutoScalingGroupName": "tenant-b-payments"],
+                    ]
+                ]
+            ])
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: foreign)?.rule == "cloudWatchMetrics")
         let instance = try Self.group(
             "tenant-a-web",
-            extra: ["metrics": ["inputs": [["name": "db", "cloudwatch": ["namespace": "AWS/RDS", "metricName": "CPUUtilization", "dimensions": ["DBInstanceIdentifier": "payments"]]]]]])
+            extra: [
+                "metrics": [
+                    "inputs": [
+                        [
+                            "name": "db",
+                            "cloudwatch": [
+                                "namespace": "AWS/RDS", "metricName": "CPUUtilization",
+                                "dimensions": ["DBInstanceIdentifier": "payments"],
+                            ],
+                        ]
+                    ]
+                ]
+            ])
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: instance)?.rule == "cloudWatchMetrics")
         let alb = try Self.group(
             "tenant-a-web",
-            extra: ["metrics": ["inputs": [["name": "rps", "cloudwatch": ["predefined": "ALBRequestCountPerTarget", "resourceLabel": "app/lb/1/targetgroup/tenant-a-tg/2"]]]]])
+            extra: [
+                "metrics": [
+                    "inputs": [
+                        [
+                            "name": "rps",
+                            "cloudwatch": [
+                                "predefined": "ALBRequestCountPerTarget",
+                                "resourceLabel": "app/lb/1/targetgroup/tenant-a-tg/2",
+                            ],
+                        ]
+                    ]
+                ]
+            ])
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: alb) == nil)
         let otherALB = try Self.group(
             "tenant-a-web",
-            extra: ["metrics": ["inputs": [["name": "rps", "cloudwatch": ["predefined": "ALBRequestCountPerTarget", "resourceLabel": "app/lb/1/targetgroup/tenant-b-tg/2"]]]]])
+            extra: [
+                "metrics": [
+                    "inputs": [
+                        [
+                            "name": "rps",
+                            "cloudwatch": [
+                                "predefined": "ALBRequestCountPerTarget",
+                                "resourceLabel": "app/lb/1/targetgroup/tenant-b-tg/2",
+                            ],
+                        ]
+                    ]
+                ]
+            ])
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: otherALB)?.rule == "cloudWatchMetrics")
     }
 
@@ -106,10 +161,12 @@ import Testing
     @Test func theControllersPrometheusIsANamespacesOnlyByRule() throws {
         let rules = try Self.rules()
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: try Self.prometheusSpec(address: nil)) == nil)
-        let denied = try #require(rules.denial(namespace: "tenant-b", name: "p", spec: try Self.prometheusSpec(address: nil)))
+        let denied = try #require(
+            rules.denial(namespace: "tenant-b", name: "p", spec: try Self.prometheusSpec(address: nil)))
         #expect(denied.message.contains("'default' to namespaces.tenant-b.prometheus"))
-        guard case .success(.address(_, let headers)) = rules.prometheusServer(
-            namespace: "tenant-a", address: "http://prom-a.monitoring:9090")
+        guard
+            case .success(.address(_, let headers)) = rules.prometheusServer(
+                namespace: "tenant-a", address: "http://prom-a.monitoring:9090")
         else {
             Issue.record("the tenant's server is allowed with its headers")
             return
@@ -149,7 +206,9 @@ import Testing
     @Test func anUnsetArtefactIsThePolicysPlaceInTheStore() throws {
         let rules = try Self.rules()
         let spec = try Self.modelSpec(nil)
-        #expect(rules.artefact(namespace: "tenant-a", name: "p", spec: spec) == "s3://forescale-models/policies/tenant-a/p/model.fsm")
+        #expect(
+            rules.artefact(namespace: "tenant-a", name: "p", spec: spec)
+                == "s3://forescale-models/policies/tenant-a/p/model.fsm")
         #expect(rules.denial(namespace: "tenant-a", name: "p", spec: spec) == nil)
         #expect(AccessRules.closed.artefact(namespace: "tenant-a", name: "p", spec: spec) == nil)
     }
@@ -181,8 +240,10 @@ import Testing
         #expect(plain.description == "http://prom.monitoring:9090")
         #expect(try EndpointURL(parsing: "https://x").port == 443)
         #expect(try EndpointURL(parsing: "http://[::1]:9090").host == "[::1]")
-        for bad in ["http://a:9090@evil/", "ftp://x", "http://", "http://a b", "http://a:0", "http://a:70000", "http://a/?q",
-            "http://a/#f", "http://a\\@b/", "http://a%2e/"] {
+        for bad in [
+            "http://a:9090@evil/", "ftp://x", "http://", "http://a b", "http://a:0", "http://a:70000", "http://a/?q",
+            "http://a/#f", "http://a\\@b/", "http://a%2e/",
+        ] {
             #expect(throws: EndpointURL.ParseError.self, "\(bad)") { try EndpointURL(parsing: bad) }
         }
     }
@@ -198,7 +259,9 @@ import Testing
             ("namespaces: [a]", "mapping"),
         ] {
             #expect(throws: AccessRules.ParseError.self, "\(text)") {
-                do { _ = try AccessRules.parse(Data(text.utf8), path: "rules.yaml") } catch let error as AccessRules.ParseError {
+                do { _ = try AccessRules.parse(Data(text.utf8), path: "rules.yaml") } catch let error
+                    as AccessRules.ParseError
+                {
                     #expect(error.description.contains(problem), "\(text): \(error)")
                     #expect(error.description.hasPrefix("rules.yaml: "))
                     throw error
