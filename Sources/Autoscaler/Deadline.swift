@@ -11,18 +11,31 @@ public enum Deadline {
         }
     }
 
+    private enum Outcome<T: Sendable>: Sendable {
+        case finished(T)
+        case timedOut
+        /// The deadline's own wait was cancelled (the reconcile's task was): the operation decides.
+        case waitCancelled
+    }
+
     public static func run<T: Sendable>(within limit: Duration, _ operation: @escaping @Sendable () async throws -> T)
         async throws -> T
     {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
+        try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
+            group.addTask { .finished(try await operation()) }
             group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
+                do { try await Task.sleep(for: limit) } catch { return .waitCancelled }
+                return .timedOut
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw Exceeded(limit: limit) }
-            return value
+            while let outcome = try await group.next() {
+                switch outcome {
+                case .finished(let value): return value
+                case .timedOut: throw Exceeded(limit: limit)
+                case .waitCancelled: continue
+                }
+            }
+            throw CancellationError()
         }
     }
 }

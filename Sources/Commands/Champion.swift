@@ -50,12 +50,16 @@ struct Champion {
         }
     }
 
-    /// The file's bytes, nil when it does not exist; its directory must be under a root.
+    /// The file's bytes, nil when it does not exist (nor, perhaps, its directory: the policy's place is made on
+    /// its first promotion); the nearest existing directory must be under a root.
     private static func fileContents(_ path: String, fileRoots: FileRoots, maxBytes: Int) throws -> Data? {
         let location = URL(fileURLWithPath: path)
-        guard let directory = fileRoots.resolve(location.deletingLastPathComponent().path) else {
-            throw UsageError(fileRoots.refusal(path, what: "model file"))
+        var ancestor = location.deletingLastPathComponent().path
+        while !FileManager.default.fileExists(atPath: ancestor), ancestor != "/" {
+            ancestor = URL(fileURLWithPath: ancestor).deletingLastPathComponent().path
         }
+        guard fileRoots.resolve(ancestor) != nil else { throw UsageError(fileRoots.refusal(path, what: "model file")) }
+        guard let directory = fileRoots.resolve(location.deletingLastPathComponent().path) else { return nil }
         let file = directory + "/" + location.lastPathComponent
         guard FileManager.default.fileExists(atPath: file) else { return nil }
         let size = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.intValue ?? 0

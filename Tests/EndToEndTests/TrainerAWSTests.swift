@@ -126,7 +126,7 @@ import Testing
         let version = training?["challengerVersion"]?.stringValue ?? ""
         let listing = try await aws.send(
             service: "s3", sdkID: "S3", method: "GET", path: "/models",
-            query: [("list-type", "2"), ("prefix", "default/shop")], headers: [], body: [], s3: true, accepting: [])
+            query: [("list-type", "2"), ("prefix", "default")], headers: [], body: [], s3: true, accepting: [])
         #expect(
             String(decoding: listing.body, as: UTF8.self).contains("shop/versions/"),
             "the versioned key was written too")

@@ -158,7 +158,7 @@ import Testing
                     spec: [
                         "target": ["kind": "AutoScalingGroup", "name": "asg", "region": "us-east-1", "simulation": nil]
                     ],
-                    reason: "TargetUnavailable", message: "--aws"),
+                    reason: "AccessDenied", message: "namespaces.default.autoScalingGroups"),
                 Case(
                     name: "missing-deployment", spec: ["target": ["kind": "Deployment", "name": "ghost"]],
                     reason: "TargetUnavailable", message: "ghost"),
@@ -171,9 +171,8 @@ import Testing
                     reason: "TargetUnavailable",
                     message: "not found under an allowed root"),
                 Case(
-                    name: "model-etc-shadow", spec: model("../../../../etc/shadow"), condition: "ModelReady",
-                    reason: "ModelMissing",
-                    message: "not found under an allowed root"),
+                    name: "model-etc-shadow", spec: model("../../../../etc/shadow"), reason: "AccessDenied",
+                    message: "without empty, . or .. segments"),
                 Case(
                     name: "model-absent", spec: model("absent.fsm"), condition: "ModelReady", reason: "ModelMissing",
                     message: "not found under an allowed root"),

@@ -9,6 +9,13 @@ import Testing
         (10.0, nil, 30.0, true, "NoChampion"),
         (10.0, nil, 10.1, false, "WorseThanSeasonalNaive"),
         (10.0, 20.0, 9.0, false, "WorseThanSeasonalNaive"),
+        // A history that does not vary (a saturated simulation, a stopped source): every forecaster scores
+        // perfectly on it, and a perfect score there must never replace a model (another tenant's, or yours).
+        (0.0, 12.0, 0.0, false, "DegenerateHistory"),
+        (0.0, nil, 0.0, false, "DegenerateHistory"),
+        (0.0, nil, 5.0, false, "DegenerateHistory"),
+        (3.0, nil, 0.0, false, "DegenerateHistory"),
+        (.nan, nil, 5.0, false, "DegenerateHistory"),
     ])
     func verdicts(challenger: Double, champion: Double?, seasonal: Double?, promote: Bool, reason: String) {
         let verdict = PromotionGate.decide(
