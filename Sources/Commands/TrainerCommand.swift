@@ -160,6 +160,14 @@ public enum TrainerCommand: Subcommand {
                 "the lead time and horizon need \(horizon) steps of \(Int(spec.stepSeconds)) s; a model forecasts at "
                     + "most \(ModelLimits.horizon.upperBound): lengthen spec.metrics.stepSeconds or shorten the lead")
         }
+        // The champion, read first (a run that cannot read it must not spend a shard's time training), and which
+        // version it was, so the promotion writes only over it.
+        let champion: Champion
+        do {
+            champion = try await Champion.read(artefact, s3: s3, fileRoots: fileRoots, maxBytes: limits.modelBytes)
+        } catch {
+            throw StageError(stage: "reading the champion at \(artefact)", underlying: error)
+        }
         let binding = try await TargetRegistry(
             client: client, anchor: now, aws: aws, fileRoots: fileRoots, prometheus: prometheus,
             access: AccessControl(rules: access)
@@ -220,14 +228,7 @@ public enum TrainerCommand: Subcommand {
         let challengerMAE = challenger.metrics.mae
         let seasonal = challenger.seasonalNaive.mae
 
-        // The champion on the same origins (nil when there is none or it is not comparable); what it was, so the
-        // promotion writes only over it.
-        let champion: Champion
-        do {
-            champion = try await Champion.read(artefact, s3: s3, fileRoots: fileRoots, maxBytes: limits.modelBytes)
-        } catch {
-            throw StageError(stage: "reading the champion at \(artefact)", underlying: error)
-        }
+        // The champion on the same origins (nil when there is none or it is not comparable).
         let championMAE = champion.forecaster?.holdoutScore(table, events: events)?.metrics.mae
         let verdict = PromotionGate.decide(
             challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin,

@@ -132,4 +132,52 @@ import Testing
             "the versioned key was written too")
         #expect(String(decoding: listing.body, as: UTF8.self).contains("-\(version).fsm"))
     }
+
+    /// A champion S3 cannot serve now (a 500 on every try) is an error, not "no champion": the run fails, and
+    /// nothing is written over the champion it could not compare with.
+    @Test func anUnreadableChampionIsAnErrorNotNone() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let s3 = S3API(client: moto.client())
+        try await s3.createBucket("models")
+        let champion = try Data(contentsOf: Fixtures.root.appendingPathComponent("Models/seed-load.fsm"))
+        _ = try await s3.putObject(bucket: "models", key: "default/web/model.fsm", data: champion)
+        let cluster = try EmbeddedCluster()
+        defer { cluster.stop() }
+        let client = try cluster.kubeClient()
+        defer { client.shutdown() }
+        try await cluster.installScalingPolicyCRD(client)
+        _ = try await client.create(
+            .scalingPolicies, namespace: "default",
+            SeedScenario.policy(name: "web", mode: "Predictive", modelURL: nil, calendar: nil))
+        let rules = cluster.directory.file("access-rules.yaml")
+        try Data("artefactStore: s3://models/\n".utf8).write(to: URL(fileURLWithPath: rules))
+        let proxy = FaultProxy(
+            configuration: .init(upstream: moto.endpoint),
+            rules: [
+                FaultRule(
+                    name: "champion-5xx", method: "GET", pathPrefix: "/models/default/web/model.fsm",
+                    fault: .aws(status: 500, code: "InternalError"))
+            ])
+        _ = try proxy.start()
+        defer { proxy.shutdown() }
+        let result = try await ForescaleBinary.run(
+            [
+                "trainer", "--policy", "default/web", "--aws", "--kubeconfig", cluster.kubeconfigPath,
+                "--access-rules", rules,
+            ],
+            environment: [
+                "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID,
+                "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_ENDPOINT_URL": proxy.url,
+                "AWS_REGION": "us-east-1",
+            ])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("reading the champion"), "\(result.stderr)")
+        #expect(!proxy.recentRequests.contains { $0.hasPrefix("PUT ") }, "nothing written")
+        guard case .object(let still) = try await s3.getObject(bucket: "models", key: "default/web/model.fsm") else {
+            Issue.record("the champion vanished")
+            return
+        }
+        #expect(still.data == champion)
+    }
 }

@@ -20,7 +20,8 @@ import Testing
         try table.csv().write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    static func policy(_ name: String, trace: String, artefact: String?, extra: [String: JSONValue] = [:]) -> JSONValue {
+    static func policy(_ name: String, trace: String, artefact: String?, extra: [String: JSONValue] = [:]) -> JSONValue
+    {
         var policy = SeedScenario.policy(name: name, mode: "Predictive", modelURL: artefact, calendar: nil)
         policy.setValue(
             [
