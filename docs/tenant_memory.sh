@@ -21,7 +21,7 @@ class H(http.server.BaseHTTPRequestHandler):
         try:
             self.wfile.write(b'{"status":"success","data":{"resultType":"matrix","result":[')
             for _ in range(400): self.wfile.write(chunk)
-        except BrokenPipeError: pass
+        except (BrokenPipeError, ConnectionResetError): pass
     def log_message(self, *a): pass
 s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H); open(sys.argv[1], "w").write(str(s.server_address[1])); s.serve_forever()
 PY
@@ -46,12 +46,23 @@ spec:
   mode: Reactive
 YAML
 sleep 2; rss "one simulated policy"
-for i in $(seq 1 400); do
+PATCHES=${PATCHES:-400}
+for i in $(seq 1 "$PATCHES"); do
   kubectl patch sp scaled --type merge -p "{\"spec\":{\"target\":{\"simulation\":{\"loadScale\":$((i + 1))}}}}" >/dev/null
 done
-sleep 3; rss "after 400 loadScale patches"
+sleep 3; rss "after $PATCHES loadScale patches"
 kubectl delete sp scaled >/dev/null; sleep 2; rss "policy deleted"
-kubectl create deployment flood --image=registry.invalid/flood >/dev/null
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: flood}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: flood}}
+  template:
+    metadata: {labels: {app: flood}}
+    spec: {containers: [{name: flood, image: registry.invalid/flood}]}
+YAML
 kubectl apply -f - >/dev/null <<YAML
 apiVersion: forescale.io/v1alpha1
 kind: ScalingPolicy
