@@ -12,7 +12,7 @@ import Testing
 /// The trainer against moto (signatures checked): history from CloudWatch for an Auto
 /// Scaling group policy, the champion read from S3, the challenger promoted as a new
 /// versioned key and then the pointer key, status updated.
-@Suite struct TrainerAWSTests {
+@Suite(.serialized) struct TrainerAWSTests {
     @Test func historyFromCloudWatchArtefactToS3() async throws {
         let moto = try await Moto.start()
         defer { moto.stop() }
