@@ -379,13 +379,9 @@ public final class Controller: Sendable {
     private func calendar(_ spec: PolicySpec, namespace: String) async -> CalendarObservation {
         guard let name = spec.calendarConfigMap else { return .notConfigured }
         do {
-            let map = try await client.get(.configMaps, namespace: namespace, name: name)
-            guard let text = map.value(at: ["data", spec.calendarKey])?.stringValue else {
-                return .unreadable("calendar ConfigMap \(name) has no key \(spec.calendarKey)")
-            }
-            return .events(try BusinessCalendar.parse(Data(text.utf8)))
-        } catch let error as BusinessCalendar.ParseError {
-            return .unreadable("calendar \(name)/\(spec.calendarKey): \(error.description)")
+            return .events(try await CalendarConfigMap.events(client, namespace: namespace, spec: spec))
+        } catch let error as CalendarConfigMap.ReadError {
+            return .unreadable(error.description)
         } catch {
             return .unreadable("calendar ConfigMap \(name): \(error)")
         }

@@ -32,7 +32,8 @@ public enum SeedScenario {
 
     public static func calendarConfigMap(anchor: Date, name: String = "shop-calendar") throws -> JSONValue {
         [
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)],
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": ["name": .string(name), "labels": .object([CalendarConfigMap.label: "true"])],
             "data": [
                 "events.json": .string(
                     String(decoding: BusinessCalendar.encode(try events(anchor: anchor)), as: UTF8.self))

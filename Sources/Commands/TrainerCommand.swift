@@ -196,17 +196,10 @@ public enum TrainerCommand: Subcommand {
         .regularized(step: spec.stepSeconds, path: "the load history")
         if let note = regularity.note { printError("\(namespace)/\(name): history: \(note)") }
 
-        var events: [CalendarEvent] = []
-        if let configMap = spec.calendarConfigMap {
-            let map = try await client.get(.configMaps, namespace: namespace, name: configMap)
-            events = try BusinessCalendar.parse(
-                Data((map.value(at: ["data", spec.calendarKey])?.stringValue ?? "[]").utf8)
-            )
-            .map {
-                CalendarEvent(
-                    name: $0.name, start: $0.start.addingTimeInterval(-shift), end: $0.end.addingTimeInterval(-shift),
-                    multiplier: $0.multiplier)
-            }
+        let events = try await CalendarConfigMap.events(client, namespace: namespace, spec: spec).map {
+            CalendarEvent(
+                name: $0.name, start: $0.start.addingTimeInterval(-shift), end: $0.end.addingTimeInterval(-shift),
+                multiplier: $0.multiplier)
         }
         let outcome: TrainingOutcome
         do {

@@ -89,13 +89,22 @@ import Testing
             "not-a-list": #"{"name":"sale"}"#,
             "no-name": #"[{"name":"","start":"2027-01-15T09:00:00Z","end":"2027-01-16T00:00:00Z"}]"#,
         ]
+        let calendarLabel: JSONValue = ["forescale.io/calendar": "true"]
         for (name, events) in calendars {
             _ = try await client.create(
                 .configMaps, namespace: "default",
-                ["metadata": ["name": .string(name)], "data": ["events.json": .string(events)]])
+                [
+                    "metadata": ["name": .string(name), "labels": calendarLabel],
+                    "data": ["events.json": .string(events)],
+                ])
         }
         _ = try await client.create(
-            .configMaps, namespace: "default", ["metadata": ["name": "other-key"], "data": ["x": "[]"]])
+            .configMaps, namespace: "default",
+            ["metadata": ["name": "other-key", "labels": calendarLabel], "data": ["x": "[]"]])
+        // A ConfigMap its owner did not offer as a calendar: not parsed, nothing of it in status.
+        _ = try await client.create(
+            .configMaps, namespace: "default",
+            ["metadata": ["name": "private"], "data": ["events.json": "password=hunter2"]])
 
         func model(_ file: String) -> JSONValue {
             ["model": ["artefact": .string("file://" + dir.file(file))], "mode": "Predictive"]
@@ -218,6 +227,9 @@ import Testing
             } + [
                 Case(
                     name: "calendar-missing", spec: calendar("absent"), reason: "CalendarUnreadable", message: "absent"),
+                Case(
+                    name: "calendar-unlabelled", spec: calendar("private"), reason: "CalendarUnreadable",
+                    message: "is not labelled forescale.io/calendar=true"),
                 Case(
                     name: "calendar-other-key", spec: calendar("other-key"), reason: "CalendarUnreadable",
                     message: "has no key events.json"),

@@ -185,7 +185,10 @@ import Testing
                     response: { _ in
                         [
                             "apiVersion": "v1", "kind": "ConfigMap",
-                            "metadata": ["name": "shop-calendar", "namespace": "default"],
+                            "metadata": [
+                                "name": "shop-calendar", "namespace": "default",
+                                "labels": ["forescale.io/calendar": "true"],
+                            ],
                             "data": ["events.json": .string(events)],
                         ]
                     }),
