@@ -3,6 +3,7 @@
 # target's loadScale (each a new trace to cache), then the policy deleted; and a Prometheus "server"
 # allowed for the namespace that answers 400 MiB. Prints the controller's RSS (VmRSS, and VmHWM: the
 # peak) at each point. Usage: docs/tenant_memory.sh [BUILD_DIR]   (default .build/release)
+# OLD=1 runs a build from before the access rules (no --access-rules, no --memory-limit-mb).
 set -euo pipefail
 B=${1:-.build/release}/forescale
 D=$(mktemp -d)
@@ -30,10 +31,12 @@ PORT=$(cat "$D/port")
 cat >"$D/rules.yaml" <<YAML
 namespaces:
   default:
-    prometheus: [{url: "http://127.0.0.1:$PORT"}]
+    prometheus: [default]
 YAML
-"$B" controller --metrics-port 0 --no-dashboard --leader-elect false --access-rules "$D/rules.yaml" \
-  --memory-limit-mb 512 >"$D/controller.log" 2>&1 &
+TENANCY=(--access-rules "$D/rules.yaml" --memory-limit-mb 512)
+[ "${OLD:-0}" = 1 ] && TENANCY=()
+"$B" controller --metrics-port 0 --no-dashboard --leader-elect false --prometheus-url "http://127.0.0.1:$PORT" \
+  "${TENANCY[@]}" >"$D/controller.log" 2>&1 &
 CONTROLLER=$!
 rss() { awk '/VmRSS|VmHWM/ {printf "%s %d MB  ", $1, $2/1024}' /proc/$CONTROLLER/status; echo "($1)"; }
 sleep 2; rss "started"
@@ -70,7 +73,7 @@ metadata: {name: flood}
 spec:
   target: {kind: Deployment, name: flood}
   mode: Reactive
-  metrics: {source: prometheus, prometheus: {address: "http://127.0.0.1:$PORT", query: up}}
+  metrics: {source: prometheus, prometheus: {query: up}}
 YAML
 sleep 8; rss "a Prometheus answer of 400 MiB"
 kubectl get sp flood -o jsonpath='{.status.conditions[?(@.type=="MetricsAvailable")].message}'; echo
