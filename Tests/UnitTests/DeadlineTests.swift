@@ -1,4 +1,5 @@
 import Autoscaler
+import Forecasting
 import Foundation
 import Testing
 
@@ -28,5 +29,20 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         task.cancel()
         #expect(try await task.value == 42)
+    }
+
+    /// The trainer's per-policy wall time (`--policy-seconds`): training stops after the epoch that ends past
+    /// it, keeping the best epoch so far, however many epochs were asked for.
+    @Test func trainingStopsAtItsWallTime() throws {
+        let rows = 400
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let table = TimeSeriesTable(
+            timestamps: (0..<rows).map { now.addingTimeInterval(Double($0 - rows) * 300) },
+            columns: ["load": (0..<rows).map { Float(100 + 30 * sin(Double($0) / 20)) }], columnNames: ["load"])
+        var recipe = TrainingRecipe.controller(
+            horizon: 3, hasCalendar: false, hidden: 4, epochs: 1000, wallTimeLimit: .zero)
+        recipe.workers = 1
+        let outcome = try Training.run(table: table, targetColumn: "load", recipe: recipe, createdAt: now)
+        #expect(outcome.epochs == 1)
     }
 }
