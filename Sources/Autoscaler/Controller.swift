@@ -255,6 +255,7 @@ public final class Controller: Sendable {
         // at again each step (a rule may be added meanwhile).
         if let denied = targets.access.rules.denial(namespace: policy.namespace, name: policy.name, spec: spec) {
             targets.forget(policy.key)
+            models.release(policy.key)
             try await recordFailure(
                 policy, previous: previous, reason: "AccessDenied", message: denied.message, at: at, started: started)
             return .requeue(after: requeueDelay(spec))
