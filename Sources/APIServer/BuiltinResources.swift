@@ -227,21 +227,8 @@ enum BuiltinResources {
 
 /// Name and key rules from apimachinery's validation package.
 enum Validation {
-    static func isDNSLabel(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= 63 else { return false }
-        let bytes = Array(name.utf8)
-        func isAlnum(_ byte: UInt8) -> Bool { (97...122).contains(byte) || (48...57).contains(byte) }
-        return isAlnum(bytes.first!) && isAlnum(bytes.last!) && bytes.allSatisfy { isAlnum($0) || $0 == 45 }
-    }
-
-    static func isDNSSubdomain(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
-        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
-            let text = String(label)
-            guard !text.isEmpty, text.utf8.count <= 63 else { return false }
-            return isDNSLabel(text)
-        }
-    }
+    static func isDNSLabel(_ name: String) -> Bool { ObjectNames.isDNSLabel(name) }
+    static func isDNSSubdomain(_ name: String) -> Bool { ObjectNames.isDNSSubdomain(name) }
 
     static func dnsLabel(_ name: String, field: String) -> [FieldCause] {
         isDNSLabel(name)

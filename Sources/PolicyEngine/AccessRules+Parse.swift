@@ -41,7 +41,7 @@ extension AccessRules {
                 throw fail("namespaces: expected a mapping of namespace names (at most \(maxEntries))")
             }
             for (namespace, value) in map {
-                guard namespace == "*" || isNamespaceName(namespace) else {
+                guard namespace == "*" || ObjectNames.isDNSLabel(namespace) else {
                     throw fail("namespaces: '\(namespace.prefix(80))' is not a namespace name (or *)")
                 }
                 namespaces[namespace] = try parseNamespace(value, at: "namespaces.\(namespace)", fail)
@@ -166,19 +166,9 @@ extension AccessRules {
         }
     }
 
-    /// RFC 1123 label: what a namespace's name is.
-    static func isNamespaceName(_ text: String) -> Bool {
-        (1...63).contains(text.utf8.count) && text.first!.isLetterOrDigitASCII && text.last!.isLetterOrDigitASCII
-            && text.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
-    }
-
     /// RFC 9110 token: what a header field name is.
     static func isToken(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= 256
             && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "!#$%&'*+-.^_`|~".contains($0)) }
     }
-}
-
-extension Character {
-    fileprivate var isLetterOrDigitASCII: Bool { isASCII && (isLowercase || isNumber) }
 }
