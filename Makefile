@@ -21,8 +21,10 @@ deps:
 	@test -x "$(SWIFT)" || { echo "make deps: no Swift 6 toolchain found (looked for 'swift' on PATH and /opt/swift/usr/bin/swift)"; exit 1; }
 	@# The AWS tests' peers: moto (an AWS emulator) and botocore (a signing oracle), from PyPI.
 	@python3 -c "import moto.server, botocore" 2>/dev/null || { echo "make deps: installing moto[server] (PyPI)"; python3 -m pip install -q 'moto[server]==5.2.1'; }
-	@# The manifests' checker: the Kubernetes OpenAPI schemas of each release, from PyPI.
+	@# The manifests' checker: the Kubernetes OpenAPI schemas of each release, from PyPI ...
+	@# ... and a real CEL implementation for the CRD's x-kubernetes-validations rules.
 	@python3 -c 'import kubernetes_validate' 2>/dev/null || { echo "make deps: installing kubernetes-validate (PyPI)"; python3 -m pip install -q 'kubernetes-validate==1.37.0'; }
+	@python3 -c 'import celpy' 2>/dev/null || { echo "make deps: installing cel-python (PyPI)"; python3 -m pip install -q 'cel-python==0.5.0'; }
 
 build: deps
 	$(SWIFT) build
