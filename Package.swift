@@ -50,14 +50,14 @@ let package = Package(
         .target(name: "APIServer", dependencies: ["KubeCore", "Transport", "Digest", "FileIO"]),
         .target(
             name: "Autoscaler",
-            dependencies: ["KubeCore", "KubeClient", "Forecasting", "PolicyEngine", "Cloud", "Transport", "FileIO"]),
+            dependencies: ["KubeCore", "KubeClient", "Forecasting", "PolicyEngine", "Cloud", "Transport"]),
 
         // Command implementations behind the thin executables.
         .target(
             name: "Commands",
             dependencies: [
                 "Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "PolicyEngine",
-                "Autoscaler", "ChildProcess", "FaultProxy",
+                "Autoscaler", "ChildProcess", "FaultProxy", "Cloud", "AWSSigning",
             ]),
         .executableTarget(name: "forescale", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-controller", dependencies: ["Commands"]),
