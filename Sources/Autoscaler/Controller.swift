@@ -253,7 +253,9 @@ public final class Controller: Sendable {
 
         // The tenant's word meets the operator's before any call: a denied policy makes none, and is looked
         // at again each step (a rule may be added meanwhile).
-        if let denied = targets.access.rules.denial(namespace: policy.namespace, name: policy.name, spec: spec) {
+        // The rules as this pass reads them (one look at the file per pass).
+        let rules = targets.access.rules
+        if let denied = rules.denial(namespace: policy.namespace, name: policy.name, spec: spec) {
             targets.forget(policy.key)
             models.release(policy.key)
             try await recordFailure(
@@ -266,7 +268,8 @@ public final class Controller: Sendable {
         do {
             (binding, observation) = try await Deadline.run(within: configuration.observeDeadline) { [self] in
                 let binding = try await targets.binding(for: policy.key, namespace: policy.namespace, spec: spec)
-                return (binding, try await observe(spec, policy, binding: binding, at: at))
+                let artefact = rules.artefact(namespace: policy.namespace, name: policy.name, spec: spec)
+                return (binding, try await observe(spec, policy, binding: binding, artefact: artefact, at: at))
             }
         } catch let error as KubeError where !error.isTargetFailure {
             throw error
@@ -338,15 +341,14 @@ public final class Controller: Sendable {
     }
 
     /// Target, capacity, model, history and calendar, as this pass sees them.
-    private func observe(_ spec: PolicySpec, _ policy: PolicyIdentity, binding: TargetRegistry.Binding, at: Date)
-        async throws -> Observation
-    {
+    private func observe(
+        _ spec: PolicySpec, _ policy: PolicyIdentity, binding: TargetRegistry.Binding, artefact: String?, at: Date
+    ) async throws -> Observation {
         let capacity = try await binding.target.capacity(at: at)
         guard capacity.isPlausible else {
             throw TargetError.unsupported(
                 "the target reports capacity \(capacity.desired) (\(capacity.inService) in service)")
         }
-        let artefact = targets.access.rules.artefact(namespace: policy.namespace, name: policy.name, spec: spec)
         let model = spec.mode.usesModel ? await models.observe(artefact, for: policy.key, now: at) : .notConfigured
         var header: ModelHeader?
         if case .loaded(let loaded) = model { header = loaded.forecaster.header }

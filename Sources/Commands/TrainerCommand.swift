@@ -263,7 +263,7 @@ public enum TrainerCommand: Subcommand {
         let derived = store.artefact(namespace: namespace, name: name)
         guard let chosen = spec.modelArtefact else { return derived }
         let url = try ArtefactURL(parsing: chosen)
-        let area = store.area(namespace: namespace).area(namespace: name)
+        let area = store.area(namespace: namespace, name: name)
         guard area.contains(url) else {
             throw UsageError(
                 "spec.model.artefact \(url) is outside \(area), where the trainer keeps this policy's models: leave it "

@@ -100,9 +100,9 @@ public struct ArtefactLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The location of one namespace's derived artefacts.
-    public func area(namespace: String) -> ArtefactLocation {
-        ArtefactLocation(store: store, prefix: "\(prefix)\(namespace)/")
+    /// The location of one namespace's derived artefacts, or of one policy's (`name`) within it.
+    public func area(namespace: String, name: String? = nil) -> ArtefactLocation {
+        ArtefactLocation(store: store, prefix: "\(prefix)\(namespace)/" + (name.map { "\($0)/" } ?? ""))
     }
 
     private init(store: Store, prefix: String) {
