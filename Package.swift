@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "forescale", targets: ["forescale"]),
         .executable(name: "forescale-controller", targets: ["forescale-controller"]),
         .executable(name: "forescale-trainer", targets: ["forescale-trainer"]),
+        .executable(name: "forescale-lab", targets: ["forescale-lab"]),
     ],
     targets: [
         // Leaves: pure or system-library targets.
@@ -52,43 +53,65 @@ let package = Package(
             name: "Autoscaler",
             dependencies: ["KubeCore", "KubeClient", "Forecasting", "PolicyEngine", "Cloud", "Transport"]),
 
-        // Command implementations behind the thin executables.
+        // The product's commands: the controller and trainer (the images link only these and what they import),
+        // and the `forescale` CLI's train, evaluate, predict and generate.
         .target(
             name: "Commands",
             dependencies: [
-                "Transport", "Forecasting", "FileIO", "APIServer", "KubeCore", "KubeClient", "PolicyEngine",
-                "Autoscaler", "ChildProcess", "FaultProxy", "Cloud", "AWSSigning",
+                "Forecasting", "FileIO", "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Cloud",
             ]),
-        .executableTarget(name: "forescale", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-controller", dependencies: ["Commands"]),
         .executableTarget(name: "forescale-trainer", dependencies: ["Commands"]),
+
+        // The simulated world as a target plug-in (trace replay, the seed scenario) and the backtest built on it:
+        // in the `forescale` CLI and the lab, never in the images.
+        .target(
+            name: "Simulation",
+            dependencies: [
+                "Autoscaler", "PolicyEngine", "Forecasting", "KubeCore", "KubeClient", "Cloud",
+            ]),
+        .target(
+            name: "CLI",
+            dependencies: ["Commands", "Simulation", "Autoscaler", "PolicyEngine", "Forecasting", "FileIO", "KubeCore"]),
+        .executableTarget(name: "forescale", dependencies: ["CLI", "Commands"]),
+
+        // The laboratory: soak, benchmarks, fault proxy, shared simulator, embedded API server, demo.
+        .target(
+            name: "Lab",
+            dependencies: [
+                "CLI", "Commands", "Simulation", "APIServer", "FaultProxy", "Transport", "Forecasting", "FileIO",
+                "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "ChildProcess", "Cloud", "AWSSigning",
+            ]),
+        .executableTarget(name: "forescale-lab", dependencies: ["Lab", "Commands"]),
 
         // Tests, one folder per tier (see Tests/README.md).
         .target(
             name: "TestSupport",
             dependencies: [
-                "Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient", "FaultProxy",
+                "Transport", "AWSSigning", "Cloud", "ChildProcess", "APIServer", "KubeCore", "KubeClient",
             ], path: "Tests/TestSupport"),
         .testTarget(
             name: "UnitTests",
             dependencies: [
                 "Transport", "Forecasting", "Digest", "AWSSigning", "KubeCore", "KubeClient", "APIServer",
-                "PolicyEngine", "Autoscaler", "Commands", "TestSupport", "Cloud", "CPUFeatures",
+                "PolicyEngine", "Autoscaler", "Simulation", "Lab", "TestSupport", "Cloud", "CPUFeatures",
             ]),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "TestSupport"]),
+            dependencies: [
+                "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Simulation", "Forecasting", "TestSupport",
+            ]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "Transport", "AWSSigning", "Cloud", "KubeCore", "KubeClient", "APIServer", "PolicyEngine", "Autoscaler",
-                "Forecasting", "FaultProxy", "TestSupport",
+                "Simulation", "Lab", "Forecasting", "FaultProxy", "TestSupport", "Digest",
             ]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TestSupport", "KubeCore", "KubeClient", "PolicyEngine", "Autoscaler", "Forecasting", "Transport",
-                "APIServer", "FaultProxy", "Cloud",
+                "TestSupport", "KubeCore", "KubeClient", "Autoscaler", "Simulation", "Forecasting", "Transport",
+                "APIServer", "FaultProxy", "Cloud", "AWSSigning",
             ]),
     ],
     swiftLanguageModes: [.v6]

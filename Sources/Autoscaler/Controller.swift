@@ -289,41 +289,11 @@ public final class Controller: Sendable {
             spec: spec, generation: policy.generation, observation: observation, previous: previous, memory: memory,
             policy: policy.uid)
         if case .scale(let to) = result.plan.action {
-            // Record, then act, then confirm: the pending action makes a crash or a failed
-            // write in between harmless (the next pass finds the target there or not).
-            try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
-            do {
-                try await binding.target.setCapacity(to, at: at, actionID: result.status.pendingAction?.id ?? "")
-            } catch {
-                let failure = Step.failed(
-                    previous: result.status, generation: policy.generation, now: at, reason: "ScalingFailed",
-                    message: "setting capacity \(to): \(error)")
-                try await writeStatus(policy, failure.status, replacing: result.status, memory: result.memory)
-                emit(policy.reference, failure.events)
-                log.error(
-                    "scaling failed",
-                    [
-                        "policy": policy.key, "to": String(to), "error": "\(error)",
-                        "duration": Logger.seconds(elapsed() - started),
-                    ])
-                return .requeue(after: requeueDelay(spec))
-            }
-            let forecastNote =
-                result.plan.forecastLoad.map {
-                    String(
-                        format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100,
-                        spec.leadTimeSeconds + spec.stepSeconds)
-                } ?? ""
-            let intent = result.status
-            Step.confirm(&result.status, events: &result.events, forecastNote: forecastNote)
-            try await writeStatus(policy, result.status, replacing: intent, memory: result.memory)
-            log.info(
-                "scaled",
-                [
-                    "policy": policy.key, "from": String(observation.capacity.desired), "to": String(to),
-                    "reason": result.plan.reason.description,
-                    "duration": Logger.seconds(elapsed() - started),
-                ])
+            guard
+                try await act(
+                    &result, to: to, policy: policy, previous: previous, spec: spec, target: binding.target,
+                    from: observation.capacity.desired, at: at, started: started)
+            else { return .requeue(after: requeueDelay(spec)) }
         } else {
             try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
         }
@@ -338,6 +308,47 @@ public final class Controller: Sendable {
         }
         record(policy.key, spec: spec, observation: observation, result: result, timeShift: binding.metrics.timeShift)
         return .requeue(after: requeueDelay(spec))
+    }
+
+    /// Record, then act, then confirm: the pending action makes a crash or a failed write in between harmless (the
+    /// next pass finds the target there or not). False when the target refused (the failure is recorded).
+    private func act(
+        _ result: inout StepResult, to: Int, policy: PolicyIdentity, previous: PolicyStatus, spec: PolicySpec,
+        target: any ScalingTarget, from: Int, at: Date, started: Duration
+    ) async throws -> Bool {
+        try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
+        do {
+            try await target.setCapacity(to, at: at, actionID: result.status.pendingAction?.id ?? "")
+        } catch {
+            let failure = Step.failed(
+                previous: result.status, generation: policy.generation, now: at, reason: "ScalingFailed",
+                message: "setting capacity \(to): \(error)")
+            try await writeStatus(policy, failure.status, replacing: result.status, memory: result.memory)
+            emit(policy.reference, failure.events)
+            log.error(
+                "scaling failed",
+                [
+                    "policy": policy.key, "to": String(to), "error": "\(error)",
+                    "duration": Logger.seconds(elapsed() - started),
+                ])
+            return false
+        }
+        let forecastNote =
+            result.plan.forecastLoad.map {
+                String(
+                    format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100,
+                    spec.leadTimeSeconds + spec.stepSeconds)
+            } ?? ""
+        let intent = result.status
+        Step.confirm(&result.status, events: &result.events, forecastNote: forecastNote)
+        try await writeStatus(policy, result.status, replacing: intent, memory: result.memory)
+        log.info(
+            "scaled",
+            [
+                "policy": policy.key, "from": String(from), "to": String(to),
+                "reason": result.plan.reason.description, "duration": Logger.seconds(elapsed() - started),
+            ])
+        return true
     }
 
     /// Target, capacity, model, history and calendar, as this pass sees them.

@@ -166,7 +166,7 @@ public struct SVGChart: Sendable {
         return abs(value) >= 10 ? String(format: "%.0f", value) : String(format: "%.1f", value)
     }
 
-    static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }

@@ -26,29 +26,6 @@ extension MetricsSource {
     public var timeShift: TimeInterval { 0 }
 }
 
-/// A `SimulatedTarget` as a target and a metrics source of this process.
-public final class SimulatedTargetAdapter: ScalingTarget, MetricsSource {
-    private let state: Mutex<SimulatedTarget>
-    public let timeShift: TimeInterval
-
-    public init(_ target: SimulatedTarget, timeShift: TimeInterval) {
-        state = Mutex(target)
-        self.timeShift = timeShift
-    }
-
-    public var target: SimulatedTarget { state.withLock { $0 } }
-
-    public func capacity(at now: Date) async throws -> CapacityState { state.withLock { $0.capacity(at: now) } }
-
-    public func setCapacity(_ capacity: Int, at now: Date, actionID: String) async throws {
-        state.withLock { $0.setCapacity(capacity, at: now) }
-    }
-
-    public func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] {
-        state.withLock { $0.loadHistory(until: now, steps: steps) }
-    }
-}
-
 /// A Deployment (or any resource with `/scale`) through the Kubernetes API.
 public struct KubernetesScaleTarget: ScalingTarget {
     public let client: KubernetesClient

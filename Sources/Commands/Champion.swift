@@ -37,7 +37,7 @@ struct Champion {
                 url: url, forecaster: data.flatMap { try? Forecaster(ModelArtefact.decode($0, path: path)) },
                 readVersion: data.map(ModelRegistry.version))
         case .s3(let bucket, let key):
-            guard let s3 else { throw UsageError("\(url): s3:// artefacts need --aws") }
+            guard let s3 else { throw UsageError("\(url): S3 artefacts need --aws") }
             do {
                 guard case .object(let object) = try await s3().getObject(bucket: bucket, key: key, maxBytes: maxBytes)
                 else { throw AWSError.malformedResponse("GetObject without a condition answered Not Modified") }
@@ -90,7 +90,7 @@ struct Champion {
             }
             try AtomicFile.write(data, to: directory + "/" + location.lastPathComponent)
         case .s3(let bucket, let key):
-            guard let s3 else { throw UsageError("\(url): s3:// needs --aws") }
+            guard let s3 else { throw UsageError("\(url): S3 artefacts need --aws") }
             let api = try await s3()
             let directory = key.contains("/") ? String(key[..<key.lastIndex(of: "/")!]) + "/" : ""
             // Compact UTC time in the key (no ':'), so keys sort by time and need no escaping.

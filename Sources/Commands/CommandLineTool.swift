@@ -2,7 +2,7 @@ import FileIO
 import Foundation
 
 /// One `forescale` subcommand.
-protocol Subcommand {
+package protocol Subcommand {
     static var name: String { get }
     static var summary: String { get }
     /// Full usage text, shown by `--help` and after usage errors.
@@ -17,39 +17,44 @@ public enum ExitCode {
     public static let usage: Int32 = 64
 }
 
-/// Entry point of the `forescale` executable: parse → validate → run.
+/// Entry point of an executable with subcommands: parse → validate → run.
 public enum CommandLineTool {
-    static var subcommands: [any Subcommand.Type] {
-        [
-            DemoCommand.self, BacktestCommand.self, ControllerCommand.self, TrainerCommand.self, APIServerCommand.self,
-            GenerateCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
-            SimulatorCommand.self, FaultProxyCommand.self, SoakCommand.self,
-        ]
-    }
+    /// The product's commands (the `forescale` CLI adds its own and the lab's).
+    package static let productCommands: [any Subcommand.Type] = [
+        ControllerCommand.self, TrainerCommand.self, GenerateCommand.self, TrainCommand.self, EvaluateCommand.self,
+        PredictCommand.self,
+    ]
 
-    static var overview: String {
+    static func overview(_ tool: String, _ commands: [any Subcommand.Type], more: String) -> String {
         var text = """
-            forescale — predictive autoscaling for Kubernetes and AWS Auto Scaling groups
+            \(tool) — predictive autoscaling for Kubernetes and AWS Auto Scaling groups
 
-            Usage: forescale <command> [options]
+            Usage: \(tool) <command> [options]
 
             Commands:
 
             """
-        for command in subcommands {
+        for command in commands {
             text += "  \(command.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(command.summary)\n"
         }
-        text += "\nRun 'forescale <command> --help' for a command's options.\n"
+        text += more + "\nRun '\(tool) <command> --help' for a command's options.\n"
         return text
     }
 
-    public static func main(_ words: [String]) async -> Int32 {
+    /// Runs `words` as one of `commands`. A name none of them has goes to `otherwise` (the CLI hands the lab's
+    /// commands to the lab executable), which answers nil when it has no such command either. `more` is added to
+    /// the overview.
+    package static func main(
+        _ words: [String], tool: String = "forescale", commands: [any Subcommand.Type], more: String = "",
+        otherwise: (String, [String]) async -> Int32? = { _, _ in nil }
+    ) async -> Int32 {
         guard let name = words.first, name != "--help", name != "-h", name != "help" else {
-            print(overview, terminator: "")
+            print(overview(tool, commands, more: more), terminator: "")
             return words.isEmpty ? ExitCode.usage : ExitCode.success
         }
-        guard let command = subcommands.first(where: { $0.name == name }) else {
-            printError("forescale: unknown command '\(name)'\n\n\(overview)")
+        guard let command = commands.first(where: { $0.name == name }) else {
+            if let status = await otherwise(name, Array(words.dropFirst())) { return status }
+            printError("\(tool): unknown command '\(name)'\n\n\(overview(tool, commands, more: more))")
             return ExitCode.usage
         }
         var arguments = Arguments(Array(words.dropFirst()))
@@ -76,12 +81,12 @@ public enum CommandLineTool {
     }
 }
 
-func printError(_ text: String) {
+package func printError(_ text: String) {
     FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
 }
 
 /// Pretty, key-sorted JSON for `--json` output.
-func printJSON(_ object: Any) {
+package func printJSON(_ object: Any) {
     if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
         print(String(decoding: data, as: UTF8.self))
     }

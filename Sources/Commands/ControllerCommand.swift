@@ -6,16 +6,16 @@ import KubeCore
 
 /// `forescale controller` and the `forescale-controller` executable.
 public enum ControllerCommand: Subcommand {
-    static let name = "controller"
-    static let summary = "run the ScalingPolicy controller against a cluster"
-    static let usage = """
+    package static let name = "controller"
+    package static let summary = "run the ScalingPolicy controller against a cluster"
+    package static let usage = """
         Usage: forescale-controller [--kubeconfig F] [--context C] [--namespace NS] [--workers 2]
                                     [--leader-elect true|false] [--lease-name forescale-controller]
                                     [--lease-namespace NS] [--identity ID]
                                     [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
                                     [--dashboard-address 127.0.0.1] [--dashboard-port 8081] [--no-dashboard]
                                     [--dashboard-history-mb 64] [--slo 80] [--model-root DIR]...
-                                    [--aws] [--simulator-url URL] [--access-rules F] [--memory-limit-mb 512]
+                                    [--aws] [--access-rules F] [--memory-limit-mb 512]
                                     [--speed X --virtual-start RFC3339 [--virtual-epoch RFC3339]]
 
         Connects with --kubeconfig (or KUBECONFIG, ~/.kube/config, else the in-cluster service
@@ -35,8 +35,7 @@ public enum ControllerCommand: Subcommand {
         --aws enables AutoScalingGroup targets, with credentials from the standard chain
         (environment, IRSA web identity, Pod Identity, shared files, IMDSv2) and
         AWS_ENDPOINT_URL overrides.
-        --simulator-url: Simulated targets keep their capacity in a `forescale simulator`
-        every replica shares (else in this process). --speed X --virtual-start T: the
+        --speed X --virtual-start T: the
         controller's clock runs X times real time, reading T at --virtual-epoch (a wall time,
         default now) — so replicas started apart share one virtual clock (soak, simulations).
         \(PrometheusOptions.usage)
@@ -44,10 +43,15 @@ public enum ControllerCommand: Subcommand {
         """
 
     public static func main(_ words: [String]) async -> Int32 {
-        await CommandLineTool.main([name] + words)
+        await CommandLineTool.main([name] + words, tool: "forescale-controller", commands: [Self.self])
     }
 
-    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+    package static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        try await run(&arguments, plugin: nil)
+    }
+
+    /// The controller with a build's target plug-in (the simulation), which parses its own options.
+    package static func run(_ arguments: inout Arguments, plugin: TargetPluginOption?) async throws -> Int32 {
         let kubeconfig = try arguments.option("kubeconfig")
         let context = try arguments.option("context")
         let namespace = try arguments.option("namespace")
@@ -66,12 +70,10 @@ public enum ControllerCommand: Subcommand {
         let historyMegabytes = try arguments.option("dashboard-history-mb", default: 64)
         let slo = try arguments.option("slo", default: 80.0)
         let useAWS = arguments.flag("aws")
-        let simulatorURL = try arguments.option("simulator-url")
-        let speed = try arguments.option("speed", default: 1.0)
-        let virtualStartText = try arguments.option("virtual-start")
-        let virtualEpochText = try arguments.option("virtual-epoch")
+        let clock = try VirtualClock.parse(&arguments)
         let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         let tenancy = try TenancyOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
+        let makePlugin = try plugin?.parse(&arguments)
         try arguments.finish()
         guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
         guard (0...65535).contains(metricsPort), (0...65535).contains(dashboardPort) else {
@@ -81,42 +83,14 @@ public enum ControllerCommand: Subcommand {
             throw UsageError("--dashboard-history-mb must be between 1 and 1048576")
         }
         guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
-        guard speed > 0, speed <= 1_000_000 else { throw UsageError("--speed must be in (0, 1000000]") }
-        let virtualStart = try virtualStartText.map { text in
-            guard let date = Timestamps.parse(text) else {
-                throw UsageError("--virtual-start must be an RFC 3339 time")
-            }
-            return date
-        }
-        let virtualEpoch =
-            try virtualEpochText.map { text in
-                guard let date = Timestamps.parse(text) else {
-                    throw UsageError("--virtual-epoch must be an RFC 3339 time")
-                }
-                return date
-            } ?? Date()
-        if speed != 1, virtualStart == nil { throw UsageError("--speed needs --virtual-start") }
-        if let simulatorURL, !(simulatorURL.hasPrefix("http://") || simulatorURL.hasPrefix("https://")) {
-            throw UsageError("--simulator-url must be an http:// or https:// URL")
-        }
-        let now: @Sendable () -> Date = {
-            guard let virtualStart else { return Date() }
-            return virtualStart.addingTimeInterval(Date().timeIntervalSince(virtualEpoch) * speed)
-        }
         guard leaderElect == "true" || leaderElect == "false" else {
             throw UsageError("--leader-elect must be true or false")
         }
         guard logFormat == "text" || logFormat == "json" else { throw UsageError("--log-format must be text or json") }
+        let now = clock.now
         let log = Logger(format: logFormat == "json" ? .json : .text, now: now)
 
-        var environment = ProcessInfo.processInfo.environment
-        if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
-        let connection: ClusterConnection
-        do {
-            connection = try KubeConfigLoader(environment: environment).resolve(context: context)
-        } catch {
-            throw UsageError("\(error)")
-        }
+        let connection = try connect(kubeconfig: kubeconfig, context: context)
         let client = KubernetesClient(connection: connection, fieldManager: "forescale-controller")
         defer { client.shutdown() }
         var configuration = Controller.Configuration(namespace: namespace)
@@ -124,20 +98,10 @@ public enum ControllerCommand: Subcommand {
         configuration.reportingInstance = identity
         configuration.historyMemoryBudget = historyMegabytes << 20
         configuration.sloUtilization = slo
-        configuration.speed = speed
-        let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
-        let region =
-            ProcessInfo.processInfo.environment["AWS_REGION"] ?? ProcessInfo.processInfo.environment[
-                "AWS_DEFAULT_REGION"] ?? "us-east-1"
-        let fileRoots = FileRoots(modelRoots)
-        guard fileRoots.roots.count == modelRoots.count else {
-            throw UsageError("--model-root: every root (DIR or /PREFIX=DIR) must be an existing directory")
-        }
-        let models = ModelRegistry(
-            fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region), limits: tenancy.modelLimits)
-        let targets = TargetRegistry(
-            client: client, anchor: virtualStart ?? Date(), aws: aws, fileRoots: fileRoots, prometheus: prometheus,
-            simulator: simulatorURL.map { ($0, identity) }, access: tenancy.access)
+        configuration.speed = clock.speed
+        let (models, targets) = try registries(
+            client: client, useAWS: useAWS, modelRoots: modelRoots, prometheus: prometheus, tenancy: tenancy,
+            plugin: makePlugin?(clock.start ?? Date(), identity))
         let controller = Controller(
             client: client, configuration: configuration, targets: targets, models: models, clock: ContinuousClock(),
             now: now, log: log)
@@ -158,15 +122,56 @@ public enum ControllerCommand: Subcommand {
                 "dashboard": dashboard.map { "\(dashboardAddress):\($0.port)" } ?? "off", "leaderElection": leaderElect,
             ])
 
+        let election =
+            leaderElect == "true"
+            ? KubernetesLeaseLock(client: client, namespace: leaseNamespace ?? connection.namespace, name: leaseName)
+            : nil
+        return await runUntilSignalled(controller, election: election, identity: identity, log: log)
+    }
+
+    /// The cluster named by --kubeconfig (else KUBECONFIG, ~/.kube/config, the in-cluster service account).
+    static func connect(kubeconfig: String?, context: String?) throws -> ClusterConnection {
+        var environment = ProcessInfo.processInfo.environment
+        if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
+        do {
+            return try KubeConfigLoader(environment: environment).resolve(context: context)
+        } catch {
+            throw UsageError("\(error)")
+        }
+    }
+
+    /// Where models (file:// under the roots, s3:// with --aws) and targets come from.
+    static func registries(
+        client: KubernetesClient, useAWS: Bool, modelRoots: [String], prometheus: PrometheusConfiguration?,
+        tenancy: TenancyOptions, plugin: (any TargetPlugin)?
+    ) throws -> (ModelRegistry, TargetRegistry) {
+        let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
+        let environment = ProcessInfo.processInfo.environment
+        let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        let fileRoots = FileRoots(modelRoots)
+        guard fileRoots.roots.count == modelRoots.count else {
+            throw UsageError("--model-root: every root (DIR or /PREFIX=DIR) must be an existing directory")
+        }
+        let models = ModelRegistry(
+            fileRoots: fileRoots, s3: AWSClients.s3(aws, region: region), limits: tenancy.modelLimits)
+        let targets = TargetRegistry(
+            client: client, aws: aws, fileRoots: fileRoots, prometheus: prometheus, plugin: plugin,
+            access: tenancy.access)
+        return (models, targets)
+    }
+
+    /// Runs `controller` (as the leader of `election`'s Lease when given) until SIGINT or SIGTERM; a replica that
+    /// lost its lease exits with failure so that the pod restarts and campaigns again.
+    static func runUntilSignalled(
+        _ controller: Controller, election: KubernetesLeaseLock?, identity: String, log: Logger
+    ) async -> Int32 {
         let lostLeadership = Locked(false)
         let running = Task {
-            if leaderElect == "true" {
-                let lock = KubernetesLeaseLock(
-                    client: client, namespace: leaseNamespace ?? connection.namespace, name: leaseName)
+            if let lock = election {
                 let elector = LeaderElector(
                     lock: lock, configuration: .init(identity: identity), clock: ContinuousClock())
                 await elector.run {
-                    log.info("became leader", ["lease": leaseName])
+                    log.info("became leader", ["lease": lock.name])
                     await controller.run()
                 }
                 // As client-go controllers do: a replica that lost its lease exits and is
@@ -184,11 +189,45 @@ public enum ControllerCommand: Subcommand {
         running.cancel()
         await stopped.value
         if lostLeadership.value {
-            log.error("lost the leader lease; exiting so the pod restarts and campaigns again", ["lease": leaseName])
+            log.error(
+                "lost the leader lease; exiting so the pod restarts and campaigns again",
+                ["lease": election?.name ?? ""])
             return ExitCode.failure
         }
         log.info("stopped", ["signal": String(signal), "reconciles": String(controller.metrics.reconcileCount)])
         return ExitCode.success
+    }
+}
+
+/// `--speed X --virtual-start T [--virtual-epoch E]`: a clock running X times real time that reads T at the wall
+/// time E (default now), so replicas started apart share one virtual clock (soak, simulations).
+struct VirtualClock {
+    var speed = 1.0
+    var start: Date?
+    var epoch = Date()
+
+    static func parse(_ arguments: inout Arguments) throws -> VirtualClock {
+        var clock = VirtualClock()
+        clock.speed = try arguments.option("speed", default: 1.0)
+        guard clock.speed > 0, clock.speed <= 1_000_000 else { throw UsageError("--speed must be in (0, 1000000]") }
+        clock.start = try time(arguments.option("virtual-start"), "--virtual-start")
+        clock.epoch = try time(arguments.option("virtual-epoch"), "--virtual-epoch") ?? Date()
+        if clock.speed != 1, clock.start == nil { throw UsageError("--speed needs --virtual-start") }
+        return clock
+    }
+
+    static func time(_ text: String?, _ option: String) throws -> Date? {
+        guard let text else { return nil }
+        guard let date = Timestamps.parse(text) else { throw UsageError("\(option) must be an RFC 3339 time") }
+        return date
+    }
+
+    var now: @Sendable () -> Date {
+        let (start, epoch, speed) = (self.start, self.epoch, self.speed)
+        return {
+            guard let start else { return Date() }
+            return start.addingTimeInterval(Date().timeIntervalSince(epoch) * speed)
+        }
     }
 }
 
@@ -220,5 +259,18 @@ final class AWSClients: Sendable {
             all[region] = client
             return client
         }
+    }
+}
+
+/// A build's target plug-in as a command sees it: its usage lines, and a parser of its own options that returns
+/// the maker of the plug-in for a clock's anchor (virtual time) and this process's identity.
+package struct TargetPluginOption: Sendable {
+    package typealias Maker = @Sendable (_ anchor: Date, _ identity: String) -> any TargetPlugin
+    package let usage: String
+    package let parse: @Sendable (inout Arguments) throws -> Maker
+
+    package init(usage: String, parse: @escaping @Sendable (inout Arguments) throws -> Maker) {
+        self.usage = usage
+        self.parse = parse
     }
 }

@@ -5,7 +5,7 @@ import PolicyEngine
 
 /// A CSV on a regular grid of `step` seconds (default: its median interval), with a
 /// file-naming error, and a note on standard error when rows or values had to be filled.
-func loadTable(_ path: String, step: Double? = nil) throws -> TimeSeriesTable {
+package func loadTable(_ path: String, step: Double? = nil) throws -> TimeSeriesTable {
     let table: TimeSeriesTable
     do { table = try TimeSeriesTable.load(path: path, step: step) } catch {
         throw InputFileError(path: path, problem: error.problem + (error.line > 0 ? " (line \(error.line))" : ""))
@@ -91,19 +91,55 @@ enum EvaluateCommand: Subcommand {
         let trainer = Trainer(restoring: artefact)
         let metrics = Training.testMetrics(trainer: trainer, prepared: prepared)
         let baselines = Training.baselineMetrics(prepared: prepared, table: table)
-        func describe(_ m: ForecastMetrics) -> [String: Any] {
-            [
-                "r2": m.r2, "mae": m.mae, "rmse": m.rmse, "mape": m.mape, "accuracy": m.accuracy, "n": m.count,
-                "mape_skipped_zeros": m.mapeSkippedZeros,
-            ]
-        }
-        var report = describe(metrics)
-        report["baselines"] = baselines.mapValues(describe)
         // What the artefact serves (its LSTM, or its selection's classical winner), forecasting
         // from each test origin as the controller does.
         let servedQuantile = artefact.header.selection?.quantile ?? Float(PolicySpec.defaultQuantile)
         let served = Forecaster(artefact).holdoutScore(
             table, events: events, step: step, quantile: servedQuantile, baselines: true)
+        // Coverage: the share of test outcomes at or below each quantile's forecast (with the
+        // model's split-conformal offsets), at the first and the last horizon step.
+        let coverage = Training.coverage(
+            trainer: trainer, prepared: prepared, calibration: artefact.header.calibration ?? [],
+            windows: prepared.dataset.test)
+        if json {
+            printJSON(
+                report(
+                    metrics, baselines: baselines, served: served, servedQuantile: servedQuantile, step: step,
+                    coverage: coverage, header: artefact.header))
+        } else {
+            printText(
+                metrics, baselines: baselines, served: served, servedQuantile: servedQuantile, step: step,
+                coverage: coverage, header: artefact.header)
+        }
+        return ExitCode.success
+    }
+
+    static func describe(_ m: ForecastMetrics) -> [String: Any] {
+        [
+            "r2": m.r2, "mae": m.mae, "rmse": m.rmse, "mape": m.mape, "accuracy": m.accuracy, "n": m.count,
+            "mape_skipped_zeros": m.mapeSkippedZeros,
+        ]
+    }
+
+    /// Coverage cells (name, share) of each quantile at the first and the last horizon step.
+    static func coverageSteps(_ coverage: [Float], header: ModelHeader) -> [(step: Int, cells: [(String, Double)])] {
+        let quantiles = header.quantiles
+        return [(0, 1), (1, header.horizon)].map { part, step in
+            (
+                step,
+                quantiles.enumerated().map {
+                    (String(format: "p%.0f", $0.element * 100), Double(coverage[part * quantiles.count + $0.offset]))
+                }
+            )
+        }
+    }
+
+    static func report(
+        _ metrics: ForecastMetrics, baselines: [String: ForecastMetrics], served: Forecaster.HoldoutScore?,
+        servedQuantile: Float, step: Int, coverage: [Float]?, header: ModelHeader
+    ) -> [String: Any] {
+        var report = describe(metrics)
+        report["baselines"] = baselines.mapValues(describe)
         if let served {
             var object = describe(served.metrics)
             object["kind"] = served.served
@@ -119,68 +155,48 @@ enum EvaluateCommand: Subcommand {
             }
             report["served"] = object
         }
-        // Coverage: the share of test outcomes at or below each quantile's forecast (with the
-        // model's split-conformal offsets), at the first and the last horizon step.
-        let quantiles = artefact.header.quantiles
-        let coverage = Training.coverage(
-            trainer: trainer, prepared: prepared, calibration: artefact.header.calibration ?? [],
-            windows: prepared.dataset.test)
         if let coverage {
-            let horizon = artefact.header.horizon
-            var byStep: [String: [String: Double]] = [:]
-            for (part, step) in [(0, 1), (1, horizon)] {
-                byStep["step_\(step)"] = Dictionary(
-                    uniqueKeysWithValues: quantiles.enumerated().map {
-                        (
-                            String(format: "p%.0f", $0.element * 100),
-                            Double(coverage[part * quantiles.count + $0.offset])
-                        )
-                    })
-            }
-            report["coverage"] = byStep
-            report["calibrated"] = artefact.header.calibration != nil
+            report["coverage"] = Dictionary(
+                uniqueKeysWithValues: coverageSteps(coverage, header: header).map {
+                    ("step_\($0.step)", Dictionary(uniqueKeysWithValues: $0.cells))
+                })
+            report["calibrated"] = header.calibration != nil
         }
-        if json {
-            printJSON(report)
-        } else {
+        return report
+    }
+
+    static func printText(
+        _ metrics: ForecastMetrics, baselines: [String: ForecastMetrics], served: Forecaster.HoldoutScore?,
+        servedQuantile: Float, step: Int, coverage: [Float]?, header: ModelHeader
+    ) {
+        print(
+            String(
+                format: "model: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d)", metrics.r2,
+                metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count))
+        if let served {
             print(
                 String(
-                    format: "model: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%  accuracy %.2f%%  (n=%d)", metrics.r2,
-                    metrics.mae, metrics.rmse, metrics.mape, metrics.accuracy, metrics.count))
-            if let served {
-                print(
-                    String(
-                        format:
-                            "served (%@) at step %d: MAE %.3f  p%.0f pinball %.3f  coverage %.1f%%  over %d origins",
-                        served.served, step, served.metrics.mae, servedQuantile * 100, served.pinball,
-                        served.coverage * 100, served.origins))
-                print(
-                    "  baselines on the same origins: "
-                        + served.baselines.sorted { $0.value.mae < $1.value.mae }.map {
-                            String(format: "%@ %.3f", $0.key, $0.value.mae)
-                        }.joined(separator: "  "))
-            }
-            for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
-                print(
-                    String(
-                        format: "%@: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%", name, baseline.r2, baseline.mae,
-                        baseline.rmse, baseline.mape))
-            }
-            if let coverage {
-                let horizon = artefact.header.horizon
-                for (part, step) in [(0, 1), (1, horizon)] {
-                    let cells = quantiles.enumerated().map {
-                        String(
-                            format: "p%.0f %.1f%%", $0.element * 100, coverage[part * quantiles.count + $0.offset] * 100
-                        )
-                    }
-                    print(
-                        "coverage at step \(step)\(artefact.header.calibration == nil ? " (uncalibrated model)" : ""): "
-                            + cells.joined(separator: "  "))
-                }
-            }
+                    format: "served (%@) at step %d: MAE %.3f  p%.0f pinball %.3f  coverage %.1f%%  over %d origins",
+                    served.served, step, served.metrics.mae, servedQuantile * 100, served.pinball,
+                    served.coverage * 100, served.origins))
+            print(
+                "  baselines on the same origins: "
+                    + served.baselines.sorted { $0.value.mae < $1.value.mae }.map {
+                        String(format: "%@ %.3f", $0.key, $0.value.mae)
+                    }.joined(separator: "  "))
         }
-        return ExitCode.success
+        for (name, baseline) in baselines.sorted(by: { $0.key < $1.key }) {
+            print(
+                String(
+                    format: "%@: R² %.4f  MAE %.3f  RMSE %.3f  MAPE %.2f%%", name, baseline.r2, baseline.mae,
+                    baseline.rmse, baseline.mape))
+        }
+        guard let coverage else { return }
+        for (step, cells) in coverageSteps(coverage, header: header) {
+            print(
+                "coverage at step \(step)\(header.calibration == nil ? " (uncalibrated model)" : ""): "
+                    + cells.map { String(format: "%@ %.1f%%", $0.0, $0.1 * 100) }.joined(separator: "  "))
+        }
     }
 }
 

@@ -2,8 +2,8 @@ import Dispatch
 import Foundation
 
 /// Waits for the first of some signals (their default action is disabled while waiting).
-enum SignalWaiter {
-    static func wait(for signals: [Int32]) async -> Int32 {
+package enum SignalWaiter {
+    package static func wait(for signals: [Int32]) async -> Int32 {
         await withCheckedContinuation { continuation in
             let queue = DispatchQueue(label: "forescale.signals")
             let resumed = ResumeOnce(continuation)

@@ -1,7 +1,7 @@
 /// A plain-text table: columns as wide as their widest cell; the first column left-aligned,
 /// the others right-aligned (numbers line up on their last digit).
-enum TextTable {
-    static func render(header: [String], rows: [[String]]) -> String {
+package enum TextTable {
+    package static func render(header: [String], rows: [[String]]) -> String {
         let all = [header] + rows
         let widths = header.indices.map { column in
             all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0

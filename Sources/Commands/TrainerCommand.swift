@@ -9,9 +9,9 @@ import PolicyEngine
 
 /// `forescale trainer` and the `forescale-trainer` executable (the retraining Job).
 public enum TrainerCommand: Subcommand {
-    static let name = "trainer"
-    static let summary = "retrain policies' models from their history, with a promotion gate"
-    static let usage = """
+    package static let name = "trainer"
+    package static let summary = "retrain policies' models from their history, with a promotion gate"
+    package static let usage = """
         Usage: forescale-trainer (--policy NAMESPACE/NAME | --all [--namespace NS])
                                  [--kubeconfig F] [--history-days 14] [--margin 0.02]
                                  [--epochs 25] [--hidden 32] [--aws] [--now RFC3339] [--model-root DIR]...
@@ -38,10 +38,15 @@ public enum TrainerCommand: Subcommand {
         """
 
     public static func main(_ words: [String]) async -> Int32 {
-        await CommandLineTool.main([name] + words)
+        await CommandLineTool.main([name] + words, tool: "forescale-trainer", commands: [Self.self])
     }
 
-    static func run(_ arguments: inout Arguments) async throws -> Int32 {
+    package static func run(_ arguments: inout Arguments) async throws -> Int32 {
+        try await run(&arguments, plugin: nil)
+    }
+
+    /// The trainer with a build's target plug-in (simulated policies train on their trace).
+    package static func run(_ arguments: inout Arguments, plugin: TargetPluginOption?) async throws -> Int32 {
         let policyKey = try arguments.option("policy")
         let all = arguments.flag("all")
         let namespace = try arguments.option("namespace")
@@ -57,6 +62,7 @@ public enum TrainerCommand: Subcommand {
         let tenancy = try TenancyOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         let maxRows = try arguments.option("max-rows", default: 100_000)
         let policySeconds = try arguments.option("policy-seconds", default: 600)
+        let makePlugin = try plugin?.parse(&arguments)
         try arguments.finish()
         guard (200...1_000_000).contains(maxRows), (1...86_400).contains(policySeconds) else {
             throw UsageError("--max-rows must be in 200…1000000 and --policy-seconds in 1…86400")
@@ -120,7 +126,8 @@ public enum TrainerCommand: Subcommand {
                     wallTime: .seconds(policySeconds), modelBytes: tenancy.modelLimits.modelBytes)
                 let verdict = try await train(
                     policy, client: client, recorder: recorder, aws: aws, s3: s3, fileRoots: fileRoots,
-                    prometheus: prometheus, access: tenancy.access.rules, now: now, margin: margin, limits: limits)
+                    prometheus: prometheus, plugin: makePlugin?(now, "forescale-trainer"), access: tenancy.access.rules,
+                    now: now, margin: margin, limits: limits)
                 print("\(key): \(verdict.promote ? "promoted" : "rejected") (\(verdict.reason)): \(verdict.message)")
             } catch {
                 failures += 1
@@ -143,8 +150,8 @@ public enum TrainerCommand: Subcommand {
     static func train(
         _ policy: JSONValue, client: KubernetesClient, recorder: EventRecorder,
         aws: (@Sendable (String) async throws -> AWSClient)?, s3: (@Sendable () async throws -> S3API)?,
-        fileRoots: FileRoots, prometheus: PrometheusConfiguration?, access: AccessRules, now: Date, margin: Double,
-        limits: Limits
+        fileRoots: FileRoots, prometheus: PrometheusConfiguration?, plugin: (any TargetPlugin)?, access: AccessRules,
+        now: Date, margin: Double, limits: Limits
     ) async throws -> PromotionGate.Verdict {
         let namespace = policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
         let name = policy.value(at: ["metadata", "name"])?.stringValue ?? ""
@@ -169,33 +176,14 @@ public enum TrainerCommand: Subcommand {
             throw StageError(stage: "reading the champion at \(artefact)", underlying: error)
         }
         let binding = try await TargetRegistry(
-            client: client, anchor: now, aws: aws, fileRoots: fileRoots, prometheus: prometheus,
+            client: client, aws: aws, fileRoots: fileRoots, prometheus: prometheus, plugin: plugin,
             access: AccessControl(rules: access)
         ).binding(
             for: "\(namespace)/\(name)", namespace: namespace, spec: spec)
-        // Both bounded: history-days and --max-rows by the command line, stepSeconds ≥ 1 by the spec.
-        let steps = Int(min(limits.historyDays * 86_400 / spec.stepSeconds, Double(limits.maxRows)))
-        let history: [LoadSample]
-        do { history = try await binding.metrics.loadHistory(until: now, steps: steps) } catch {
-            throw StageError(stage: "reading the load history", underlying: error)
-        }
-        guard history.count >= 200 else { throw UsageError("only \(history.count) history points; need at least 200") }
-        // A simulated trace is shifted in time: train on its original timestamps, as the
-        // controller ages models by the same shift.
-        let shift = binding.metrics.timeShift
+        let (table, historyPoints) = try await historyTable(
+            binding.metrics, spec: spec, now: now, limits: limits, policy: "\(namespace)/\(name)")
         let inputs = spec.inputs.map(\.name)
-        var columns = ["load": history.map { Float($0.load) }]
-        for (index, name) in inputs.enumerated() {
-            columns[name] = history.map { index < $0.inputs.count ? Float($0.inputs[index]) : 0 }
-        }
-        // On the policy's grid: a source's missing datapoints are filled, not read as steps.
-        let (table, regularity) = try TimeSeriesTable(
-            timestamps: history.map { $0.time.addingTimeInterval(-shift) }, columns: columns,
-            columnNames: ["load"] + inputs
-        )
-        .regularized(step: spec.stepSeconds, path: "the load history")
-        if let note = regularity.note { printError("\(namespace)/\(name): history: \(note)") }
-
+        let shift = binding.metrics.timeShift
         let events = try await CalendarConfigMap.events(client, namespace: namespace, spec: spec).map {
             CalendarEvent(
                 name: $0.name, start: $0.start.addingTimeInterval(-shift), end: $0.end.addingTimeInterval(-shift),
@@ -234,21 +222,65 @@ public enum TrainerCommand: Subcommand {
             } catch { throw StageError(stage: "promoting to \(artefact)", underlying: error) }
         }
 
-        var training: [String: JSONValue] = [
-            "time": .string(Timestamps.format(now)), "challengerVersion": .string(version),
-            "challengerMAE": .number(challengerMAE), "challengerServes": .string(challenger.served),
-            "promoted": .bool(verdict.promote), "reason": .string(verdict.reason), "message": .string(verdict.message),
-            "historyPoints": .integer(Int64(history.count)), "inputs": .array(inputs.map { .string($0) }),
-        ]
-        if let championMAE { training["championMAE"] = .number(championMAE) }
-        training["seasonalNaiveMAE"] = .number(seasonal)
+        try await report(
+            verdict, policy: policy, client: client, recorder: recorder,
+            training: [
+                "time": .string(Timestamps.format(now)), "challengerVersion": .string(version),
+                "challengerMAE": .number(challengerMAE), "challengerServes": .string(challenger.served),
+                "historyPoints": .integer(Int64(historyPoints)), "inputs": .array(inputs.map { .string($0) }),
+                "championMAE": championMAE.map { .number($0) } ?? .null, "seasonalNaiveMAE": .number(seasonal),
+            ])
+        return verdict
+    }
+
+    /// The policy's load history on its grid (a source's missing datapoints filled), on the trace's own timestamps
+    /// for a replayed trace (the controller ages models by the same shift), and how many points were read.
+    static func historyTable(
+        _ metrics: any MetricsSource, spec: PolicySpec, now: Date, limits: Limits, policy: String
+    ) async throws -> (TimeSeriesTable, Int) {
+        // Both bounded: history-days and --max-rows by the command line, stepSeconds ≥ 1 by the spec.
+        let steps = Int(min(limits.historyDays * 86_400 / spec.stepSeconds, Double(limits.maxRows)))
+        let history: [LoadSample]
+        do { history = try await metrics.loadHistory(until: now, steps: steps) } catch {
+            throw StageError(stage: "reading the load history", underlying: error)
+        }
+        guard history.count >= 200 else { throw UsageError("only \(history.count) history points; need at least 200") }
+        // A simulated trace is shifted in time: train on its original timestamps, as the
+        // controller ages models by the same shift.
+        let shift = metrics.timeShift
+        let inputs = spec.inputs.map(\.name)
+        var columns = ["load": history.map { Float($0.load) }]
+        for (index, name) in inputs.enumerated() {
+            columns[name] = history.map { index < $0.inputs.count ? Float($0.inputs[index]) : 0 }
+        }
+        // On the policy's grid: a source's missing datapoints are filled, not read as steps.
+        let (table, regularity) = try TimeSeriesTable(
+            timestamps: history.map { $0.time.addingTimeInterval(-shift) }, columns: columns,
+            columnNames: ["load"] + inputs
+        )
+        .regularized(step: spec.stepSeconds, path: "the load history")
+        if let note = regularity.note { printError("\(policy): history: \(note)") }
+
+        return (table, history.count)
+    }
+
+    /// The training's outcome in the policy's status and an Event.
+    static func report(
+        _ verdict: PromotionGate.Verdict, policy: JSONValue, client: KubernetesClient, recorder: EventRecorder,
+        training: [String: JSONValue]
+    ) async throws {
+        var training = training.filter { $0.value != .null }
+        training["promoted"] = .bool(verdict.promote)
+        training["reason"] = .string(verdict.reason)
+        training["message"] = .string(verdict.message)
+        let namespace = policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
+        let name = policy.value(at: ["metadata", "name"])?.stringValue ?? ""
         _ = try await client.patch(
             .scalingPolicies, namespace: namespace, name: name, .merge(["status": ["training": .object(training)]]),
             subresource: "status")
         await recorder.record(
             regarding: ObjectReference(policy), type: verdict.promote ? .normal : .warning,
             reason: verdict.promote ? "ModelPromoted" : "ModelRejected", action: "Train", note: verdict.message)
-        return verdict
     }
 
     /// Where the trainer may write this policy's champion: under `<artefactStore><namespace>/<name>/`, derived from

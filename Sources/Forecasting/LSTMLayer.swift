@@ -193,38 +193,10 @@ public struct LSTMLayer: Sendable {
                                             let tc = cellTanh + (step * b + row) * h
                                             let c0 = cells + (step * b + row) * h
                                             let dhOut = outputGradient + (step * b + row) * h
-                                            let dh = dhNext + row * h
-                                            let dc = dcNext + row * h
-                                            var j = 0
-                                            while j + 8 <= h {
-                                                let i = load(gate + j)
-                                                let f = load(gate + h + j)
-                                                let gg = load(gate + 2 * h + j)
-                                                let o = load(gate + 3 * h + j)
-                                                let t = load(tc + j)
-                                                let dhj = load(dhOut + j) + load(dh + j)
-                                                let dcj = load(dc + j) + dhj * o * (1 - t * t)
-                                                store(dcj * gg * i * (1 - i), dGate + j)
-                                                store(dcj * load(c0 + j) * f * (1 - f), dGate + h + j)
-                                                store(dcj * i * (1 - gg * gg), dGate + 2 * h + j)
-                                                store(dhj * t * o * (1 - o), dGate + 3 * h + j)
-                                                store(dcj * f, dc + j)
-                                                j += 8
-                                            }
-                                            while j < h {
-                                                let i = gate[j]
-                                                let f = gate[h + j]
-                                                let gg = gate[2 * h + j]
-                                                let o = gate[3 * h + j]
-                                                let dhj = dhOut[j] + dh[j]
-                                                let dcj = dc[j] + dhj * o * (1 - tc[j] * tc[j])
-                                                dGate[j] = dcj * gg * i * (1 - i)
-                                                dGate[h + j] = dcj * c0[j] * f * (1 - f)
-                                                dGate[2 * h + j] = dcj * i * (1 - gg * gg)
-                                                dGate[3 * h + j] = dhj * tc[j] * o * (1 - o)
-                                                dc[j] = dcj * f
-                                                j += 1
-                                            }
+                                            Self.gateGradients(
+                                                h, gate: gate, cellTanh: tc, previousCell: c0, outputGradient: dhOut,
+                                                hiddenGradient: dhNext + row * h, cellGradient: dcNext + row * h,
+                                                gateGradient: dGate)
                                         }
                                         // dh_{t-1} (B, H) = dGates_t (B, 4H) · W_hh (4H, H)
                                         GEMM.blocked(
@@ -257,6 +229,46 @@ public struct LSTMLayer: Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// One row's gate gradients at one step (into `gateGradient`, 4H), and the cell gradient carried to the step
+    /// before (`cellGradient`, updated in place); `hiddenGradient` is what flows back from the next step.
+    @inline(__always)
+    static func gateGradients(
+        _ h: Int, gate: UnsafePointer<Float>, cellTanh tc: UnsafePointer<Float>, previousCell c0: UnsafePointer<Float>,
+        outputGradient dhOut: UnsafePointer<Float>, hiddenGradient dh: UnsafePointer<Float>,
+        cellGradient dc: UnsafeMutablePointer<Float>, gateGradient dGate: UnsafeMutablePointer<Float>
+    ) {
+        var j = 0
+        while j + 8 <= h {
+            let i = load(gate + j)
+            let f = load(gate + h + j)
+            let gg = load(gate + 2 * h + j)
+            let o = load(gate + 3 * h + j)
+            let t = load(tc + j)
+            let dhj = load(dhOut + j) + load(dh + j)
+            let dcj = load(dc + j) + dhj * o * (1 - t * t)
+            store(dcj * gg * i * (1 - i), dGate + j)
+            store(dcj * load(c0 + j) * f * (1 - f), dGate + h + j)
+            store(dcj * i * (1 - gg * gg), dGate + 2 * h + j)
+            store(dhj * t * o * (1 - o), dGate + 3 * h + j)
+            store(dcj * f, dc + j)
+            j += 8
+        }
+        while j < h {
+            let i = gate[j]
+            let f = gate[h + j]
+            let gg = gate[2 * h + j]
+            let o = gate[3 * h + j]
+            let dhj = dhOut[j] + dh[j]
+            let dcj = dc[j] + dhj * o * (1 - tc[j] * tc[j])
+            dGate[j] = dcj * gg * i * (1 - i)
+            dGate[h + j] = dcj * c0[j] * f * (1 - f)
+            dGate[2 * h + j] = dcj * i * (1 - gg * gg)
+            dGate[3 * h + j] = dhj * tc[j] * o * (1 - o)
+            dc[j] = dcj * f
+            j += 1
         }
     }
 }

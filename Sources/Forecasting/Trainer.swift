@@ -137,42 +137,7 @@ public struct Trainer: Sendable {
             while start < order.count {
                 let windows = order[start..<min(order.count, start + configuration.batchSize)]
                 start += configuration.batchSize
-                let shares = min(pool.count, windows.count)
-                let seeds = (0..<shares).map { _ in random.next() }
-                let snapshot = parameters
-                let network = self.network
-                let loss = self.loss
-                let trainer = self
-                DispatchQueue.concurrentPerform(iterations: shares) { index in
-                    let worker = pool[index]
-                    let lower = windows.startIndex + windows.count * index / shares
-                    let upper = windows.startIndex + windows.count * (index + 1) / shares
-                    let share = windows[lower..<upper]
-                    data.batch(share, input: &worker.input, target: &worker.target)
-                    let pass =
-                        worker.passes[share.count] ?? network.makePass(steps: data.sequenceLength, batch: share.count)
-                    worker.passes[share.count] = pass
-                    var workerRandom = SeededRandom(seed: seeds[index])
-                    withUnsafeMutablePointer(to: &workerRandom) {
-                        network.forward(worker.input, parameters: snapshot, pass: pass, random: $0)
-                    }
-                    worker.loss = network.loss(loss, targets: trainer.expandTargets(worker.target), pass: pass)
-                    worker.count = share.count
-                    worker.gradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-                    network.backward(worker.input, parameters: snapshot, gradients: &worker.gradients, pass: pass)
-                }
-                // Each share's loss is a mean over its own windows: weight by share size.
-                gradients.withUnsafeMutableBufferPointer { total in
-                    total.update(repeating: 0)
-                    for worker in pool.prefix(shares) {
-                        let weight = Float(worker.count) / Float(windows.count)
-                        worker.gradients.withUnsafeBufferPointer { g in
-                            for index in 0..<total.count { total[index] += weight * g[index] }
-                        }
-                    }
-                }
-                totalLoss +=
-                    pool.prefix(shares).reduce(0.0) { $0 + Double($1.loss) * Double($1.count) } / Double(windows.count)
+                totalLoss += batchGradients(windows, data: data, pool: pool, random: &random, into: &gradients)
                 clipGradientNorm(&gradients, maxNorm: configuration.gradientClip)
                 adam.update(&parameters, gradients: gradients)
                 if decay > 0 {
@@ -220,6 +185,49 @@ public struct Trainer: Sendable {
         }
         parameters = bestParameters
         return (epochsRun, best)
+    }
+
+    /// One mini-batch's gradient into `gradients`, split into equal shares computed in parallel and summed in a
+    /// fixed order (weighted by share size); returns the batch's mean loss.
+    private func batchGradients(
+        _ windows: ArraySlice<Int>, data: WindowDataset, pool: [Worker], random: inout SeededRandom,
+        into gradients: inout [Float]
+    ) -> Double {
+        let shares = min(pool.count, windows.count)
+        let seeds = (0..<shares).map { _ in random.next() }
+        let snapshot = parameters
+        let network = self.network
+        let loss = self.loss
+        let trainer = self
+        DispatchQueue.concurrentPerform(iterations: shares) { index in
+            let worker = pool[index]
+            let lower = windows.startIndex + windows.count * index / shares
+            let upper = windows.startIndex + windows.count * (index + 1) / shares
+            let share = windows[lower..<upper]
+            data.batch(share, input: &worker.input, target: &worker.target)
+            let pass =
+                worker.passes[share.count] ?? network.makePass(steps: data.sequenceLength, batch: share.count)
+            worker.passes[share.count] = pass
+            var workerRandom = SeededRandom(seed: seeds[index])
+            withUnsafeMutablePointer(to: &workerRandom) {
+                network.forward(worker.input, parameters: snapshot, pass: pass, random: $0)
+            }
+            worker.loss = network.loss(loss, targets: trainer.expandTargets(worker.target), pass: pass)
+            worker.count = share.count
+            worker.gradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            network.backward(worker.input, parameters: snapshot, gradients: &worker.gradients, pass: pass)
+        }
+        // Each share's loss is a mean over its own windows: weight by share size.
+        gradients.withUnsafeMutableBufferPointer { total in
+            total.update(repeating: 0)
+            for worker in pool.prefix(shares) {
+                let weight = Float(worker.count) / Float(windows.count)
+                worker.gradients.withUnsafeBufferPointer { g in
+                    for index in 0..<total.count { total[index] += weight * g[index] }
+                }
+            }
+        }
+        return pool.prefix(shares).reduce(0.0) { $0 + Double($1.loss) * Double($1.count) } / Double(windows.count)
     }
 
     /// Mean loss (eval mode, no dropout) over `windows`.

@@ -77,77 +77,13 @@ func tolerated(_ recommendation: Int, load: Double, current: Int, policy: Policy
 public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
     let current = input.currentCapacity
     var limits: [Plan.Limit] = []
-    var fallback: ModelProblem?
-    let metricsAvailable = input.currentLoad != nil
     let horizonEnd = input.now.addingTimeInterval(policy.leadTimeSeconds + policy.stepSeconds)
     let window = input.forecast.filter { $0.time > input.now && $0.time <= horizonEnd }
     let forecastLoad = window.map(\.value).max()
-    let capacityFor: (Double) -> Int = { capacity(for: $0, utilization: policy.targetUtilization) }
+    let (basis, recommendation, fallback) = recommend(
+        input, policy: policy, window: window, forecastLoad: forecastLoad, limits: &limits)
 
-    var basis: Plan.Basis
-    var recommendation: Int
-    var wantsPrediction = policy.mode.usesModel
-    if wantsPrediction {
-        if let problem = input.modelProblem {
-            fallback = problem
-            wantsPrediction = false
-        } else if forecastLoad == nil {
-            fallback = .noForecast
-            wantsPrediction = false
-        }
-    }
-    if wantsPrediction, let forecastLoad {
-        if policy.mode == .threshold {
-            // The prototype's rule: predicted per-instance CPU at the current capacity.
-            let predictedCPU = (window.first?.median ?? forecastLoad) / Double(max(1, current))
-            recommendation =
-                predictedCPU > policy.scaleUpAbove
-                ? current + 1 : predictedCPU < policy.scaleDownBelow ? current - 1 : current
-            basis = .threshold
-        } else {
-            // The higher of the forecast's capacity and target tracking on the current load,
-            // as AWS runs predictive scaling together with dynamic scaling: the forecast
-            // brings capacity forward; it never removes capacity the present load needs.
-            // The forecast's quantile is sized at spec.forecast.sizingUtilization (an SLO), the
-            // present load at the target.
-            let sizing = policy.sizingUtilization ?? policy.targetUtilization
-            recommendation = max(
-                capacity(for: forecastLoad, utilization: sizing), input.currentLoad.map(capacityFor) ?? 0)
-            basis = .predictive
-            recommendation = tolerated(
-                recommendation, load: max(forecastLoad * policy.targetUtilization / sizing, input.currentLoad ?? 0),
-                current: current, policy: policy,
-                limits: &limits)
-        }
-    } else if let load = input.currentLoad {
-        recommendation = tolerated(capacityFor(load), load: load, current: current, policy: policy, limits: &limits)
-        basis = .reactive
-    } else {
-        recommendation = current
-        basis = .noMetrics
-    }
-
-    // Calendar pre-warm: from start − (leadTime + one step) — the last pass that can still
-    // start instances a lead time before the event, whatever the reconcile phase — hold at
-    // least the capacity for the event's
-    // expected load (current load × multiplier); once it has begun, hold the capacity — until
-    // the event ends with holdThroughEvent, else for one stabilization window while its ramp
-    // settles; then the forecast (which knows the calendar) and the load decide, so a
-    // day-long event is not paid for at its peak all day.
-    var floor = 0
-    let load = input.currentLoad ?? 0
-    for event in input.events
-    where input.now >= event.start.addingTimeInterval(-(policy.leadTimeSeconds + policy.stepSeconds))
-        && input.now
-            < (policy.holdThroughEvent
-                ? event.end : min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds)))
-    {
-        if let multiplier = event.multiplier, input.now < event.start {
-            floor = max(floor, capacityFor(load * multiplier))
-        } else {
-            floor = max(floor, current)
-        }
-    }
+    let floor = calendarFloor(input, policy: policy)
     var desired = recommendation
     if floor > desired {
         desired = floor
@@ -161,17 +97,10 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
         desired = policy.maxCapacity
         limits.append(.maxCapacity)
     }
-    let bounded = desired
 
     var reason: Plan.Reason
     if desired > current {
-        if let last = input.lastScaleUp, input.now.timeIntervalSince(last) < policy.scaleUpCooldownSeconds {
-            desired = current
-            limits.append(.scaleUpCooldown)
-        } else if desired - current > policy.scaleUpMaxStep {
-            desired = current + policy.scaleUpMaxStep
-            limits.append(.maxStepUp)
-        }
+        desired = limitedScaleUp(to: desired, input, policy: policy, limits: &limits)
         if desired == current {
             reason = .held(by: .scaleUpCooldown)
         } else if floor > recommendation {
@@ -185,29 +114,7 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
                 }
         }
     } else if desired < current {
-        // Scale-in only on fresh metrics, on the highest recommendation of the window.
-        let windowStart = input.now.addingTimeInterval(-policy.stabilizationWindowSeconds)
-        let stabilized = max(
-            bounded,
-            input.recommendations.filter { $0.time > windowStart }
-                .map { min(policy.maxCapacity, max(policy.minCapacity, $0.capacity)) }.max() ?? bounded)
-        if !metricsAvailable {
-            desired = current
-            limits.append(.metricsUnavailable)
-        } else if stabilized > desired {
-            desired = min(current, stabilized)
-            limits.append(.stabilizationWindow)
-        }
-        if desired < current {
-            let lastScale = [input.lastScaleUp, input.lastScaleDown].compactMap { $0 }.max()
-            if let lastScale, input.now.timeIntervalSince(lastScale) < policy.scaleDownCooldownSeconds {
-                desired = current
-                limits.append(.scaleDownCooldown)
-            } else if current - desired > policy.scaleDownMaxStep {
-                desired = current - policy.scaleDownMaxStep
-                limits.append(.maxStepDown)
-            }
-        }
+        desired = limitedScaleDown(to: desired, input, policy: policy, limits: &limits)
         if desired < current {
             reason =
                 switch basis {
@@ -232,5 +139,115 @@ public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
     }
     return Plan(
         action: action, desired: desired, recommendation: recommendation, basis: basis, reason: reason,
-        limits: limits, fallback: fallback, forecastLoad: forecastLoad, metricsAvailable: metricsAvailable)
+        limits: limits, fallback: fallback, forecastLoad: forecastLoad, metricsAvailable: input.currentLoad != nil)
+}
+
+/// The rule's capacity before any limit: the forecast's (Predictive, Threshold), else target tracking on the present
+/// load (Reactive, and the fallback when the model is unusable or gave nothing within the lead time).
+func recommend(
+    _ input: DecisionInput, policy: PolicySpec, window: [ForecastPoint], forecastLoad: Double?,
+    limits: inout [Plan.Limit]
+) -> (basis: Plan.Basis, recommendation: Int, fallback: ModelProblem?) {
+    let current = input.currentCapacity
+    let capacityFor: (Double) -> Int = { capacity(for: $0, utilization: policy.targetUtilization) }
+    var fallback: ModelProblem?
+    if policy.mode.usesModel {
+        fallback = input.modelProblem ?? (forecastLoad == nil ? .noForecast : nil)
+    }
+    if policy.mode.usesModel, fallback == nil, let forecastLoad {
+        if policy.mode == .threshold {
+            // The prototype's rule: predicted per-instance CPU at the current capacity.
+            let predictedCPU = (window.first?.median ?? forecastLoad) / Double(max(1, current))
+            let recommendation =
+                predictedCPU > policy.scaleUpAbove
+                ? current + 1 : predictedCPU < policy.scaleDownBelow ? current - 1 : current
+            return (.threshold, recommendation, nil)
+        }
+        // The higher of the forecast's capacity and target tracking on the current load,
+        // as AWS runs predictive scaling together with dynamic scaling: the forecast
+        // brings capacity forward; it never removes capacity the present load needs.
+        // The forecast's quantile is sized at spec.forecast.sizingUtilization (an SLO), the
+        // present load at the target.
+        let sizing = policy.sizingUtilization ?? policy.targetUtilization
+        let recommendation = max(
+            capacity(for: forecastLoad, utilization: sizing), input.currentLoad.map(capacityFor) ?? 0)
+        let tolerated = tolerated(
+            recommendation, load: max(forecastLoad * policy.targetUtilization / sizing, input.currentLoad ?? 0),
+            current: current, policy: policy, limits: &limits)
+        return (.predictive, tolerated, nil)
+    }
+    if let load = input.currentLoad {
+        let recommendation = tolerated(
+            capacityFor(load), load: load, current: current, policy: policy, limits: &limits)
+        return (.reactive, recommendation, fallback)
+    }
+    return (.noMetrics, current, fallback)
+}
+
+/// Calendar pre-warm: from start − (leadTime + one step) — the last pass that can still
+/// start instances a lead time before the event, whatever the reconcile phase — hold at
+/// least the capacity for the event's expected load (current load × multiplier); once it has
+/// begun, hold the capacity — until the event ends with holdThroughEvent, else for one
+/// stabilization window while its ramp settles; then the forecast (which knows the calendar)
+/// and the load decide, so a day-long event is not paid for at its peak all day.
+func calendarFloor(_ input: DecisionInput, policy: PolicySpec) -> Int {
+    var floor = 0
+    let load = input.currentLoad ?? 0
+    for event in input.events
+    where input.now >= event.start.addingTimeInterval(-(policy.leadTimeSeconds + policy.stepSeconds))
+        && input.now
+            < (policy.holdThroughEvent
+                ? event.end : min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds)))
+    {
+        if let multiplier = event.multiplier, input.now < event.start {
+            floor = max(floor, capacity(for: load * multiplier, utilization: policy.targetUtilization))
+        } else {
+            floor = max(floor, input.currentCapacity)
+        }
+    }
+    return floor
+}
+
+/// A scale-up to `desired`, held by the cooldown or cut to the maximum step.
+func limitedScaleUp(to desired: Int, _ input: DecisionInput, policy: PolicySpec, limits: inout [Plan.Limit]) -> Int {
+    let current = input.currentCapacity
+    if let last = input.lastScaleUp, input.now.timeIntervalSince(last) < policy.scaleUpCooldownSeconds {
+        limits.append(.scaleUpCooldown)
+        return current
+    }
+    if desired - current > policy.scaleUpMaxStep {
+        limits.append(.maxStepUp)
+        return current + policy.scaleUpMaxStep
+    }
+    return desired
+}
+
+/// A scale-in to `desired` (already within the bounds): only on fresh metrics, never below the highest
+/// recommendation of the stabilization window, then held by the cooldown or cut to the maximum step.
+func limitedScaleDown(to bounded: Int, _ input: DecisionInput, policy: PolicySpec, limits: inout [Plan.Limit]) -> Int {
+    let current = input.currentCapacity
+    var desired = bounded
+    let windowStart = input.now.addingTimeInterval(-policy.stabilizationWindowSeconds)
+    let stabilized = max(
+        bounded,
+        input.recommendations.filter { $0.time > windowStart }
+            .map { min(policy.maxCapacity, max(policy.minCapacity, $0.capacity)) }.max() ?? bounded)
+    if input.currentLoad == nil {
+        desired = current
+        limits.append(.metricsUnavailable)
+    } else if stabilized > desired {
+        desired = min(current, stabilized)
+        limits.append(.stabilizationWindow)
+    }
+    guard desired < current else { return desired }
+    let lastScale = [input.lastScaleUp, input.lastScaleDown].compactMap { $0 }.max()
+    if let lastScale, input.now.timeIntervalSince(lastScale) < policy.scaleDownCooldownSeconds {
+        limits.append(.scaleDownCooldown)
+        return current
+    }
+    if current - desired > policy.scaleDownMaxStep {
+        limits.append(.maxStepDown)
+        return current - policy.scaleDownMaxStep
+    }
+    return desired
 }

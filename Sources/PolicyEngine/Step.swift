@@ -68,70 +68,14 @@ public enum Step {
         let latest = history.last
         let fresh = latest.map { now.timeIntervalSince($0.time) <= spec.staleAfterSeconds } ?? false
         let currentLoad = fresh ? latest?.load : nil
-
-        // Model health and forecast.
-        var modelProblem: (problem: ModelProblem, message: String)?
-        var forecast: [ForecastPoint] = []
-        var loaded: LoadedModel?
-        if spec.mode.usesModel {
-            switch observation.model {
-            case .notConfigured:
-                modelProblem = (.noModel, "spec.model.artefact is not set")
-            case .unavailable(let problem, let message):
-                modelProblem = (problem, message)
-            case .loaded(let model):
-                loaded = model
-                let provided = spec.inputs.map(\.name)
-                let missing = model.forecaster.header.requiredInputs.filter { !provided.contains($0) }
-                if !missing.isEmpty {
-                    modelProblem = (
-                        .inputsMissing,
-                        "the model reads \(missing.joined(separator: ", ")), which spec.metrics.inputs does not provide"
-                            + (provided.isEmpty ? "" : " (it gives \(provided.joined(separator: ", ")))")
-                    )
-                } else {
-                    modelProblem = Forecast.health(
-                        of: model.forecaster.header, spec: spec, now: now.addingTimeInterval(-observation.timeShift))
-                }
-                if modelProblem == nil, fresh {
-                    do {
-                        forecast = try Forecast.points(
-                            model.forecaster, history: history, events: observation.calendar.events,
-                            quantile: spec.quantile, inputNames: provided)
-                    } catch {
-                        modelProblem = (.forecastFailed, "\(error)")
-                    }
-                }
-                // Online calibration: check the forecasts whose actual has arrived, then
-                // shift this one by the learnt offset and remember it for its actual.
-                if memory.calibration.modelVersion != model.version {
-                    memory.calibration = QuantileTracker()
-                    memory.calibration.modelVersion = model.version
-                }
-                memory.calibration.observe(history, quantile: spec.quantile, tolerance: spec.stepSeconds / 2)
-                if !forecast.isEmpty {
-                    let offset = memory.calibration.offset
-                    // The whole distribution moves: the band stays around the forecast.
-                    forecast = forecast.map { point in
-                        var point = point
-                        point.value = max(0, point.value + offset)
-                        point.median = max(0, point.median + offset)
-                        point.low = max(0, min(point.low + offset, point.value))
-                        point.high = max(point.high + offset, point.value)
-                        return point
-                    }
-                    let at = now.addingTimeInterval(spec.leadTimeSeconds + spec.stepSeconds)
-                    if let lead = forecast.filter({ $0.time <= at }).max(by: { $0.time < $1.time }) {
-                        memory.calibration.expect(lead.value, at: lead.time)
-                    }
-                }
-            }
-        }
+        let model =
+            spec.mode.usesModel
+            ? modelForecast(spec: spec, observation: observation, history: history, fresh: fresh, memory: &memory)
+            : ModelOutcome()
 
         let input = DecisionInput(
-            now: now, currentCapacity: observation.capacity.desired, currentLoad: currentLoad, forecast: forecast,
-            modelProblem: modelProblem?.problem,
-            events: observation.calendar.events,
+            now: now, currentCapacity: observation.capacity.desired, currentLoad: currentLoad,
+            forecast: model.forecast, modelProblem: model.problem?.problem, events: observation.calendar.events,
             lastScaleUp: status.lastScaleUpTime, lastScaleDown: status.lastScaleDownTime,
             recommendations: memory.recommendations
         )
@@ -142,7 +86,105 @@ public enum Step {
                 Recommendation(time: now, capacity: plan.recommendation)
             ]).suffix(64))
 
-        // Decision fields.
+        setDecisionFields(
+            &status, spec: spec, generation: generation, observation: observation, plan: plan, policy: policy)
+        setModel(&status, spec: spec, loaded: model.loaded, events: &events)
+        var conditions = Conditions(status.conditionList, generation: generation, now: now)
+        setConditions(
+            &conditions, spec: spec, observation: observation, plan: plan, model: model,
+            metrics: (fresh: fresh, seen: latest != nil))
+        status.conditions = conditions.list
+        events += conditions.flips
+        refreshObservation(
+            &status, previous: previous, memory: &memory, spec: spec, observation: observation, plan: plan,
+            forecast: model.forecast, currentLoad: currentLoad)
+        return StepResult(
+            plan: plan, status: status, memory: memory, events: events, forecast: model.forecast,
+            currentLoad: currentLoad)
+    }
+
+    /// The model's part of a pass: which model, what is wrong with it, and its forecast, calibrated online.
+    struct ModelOutcome {
+        var loaded: LoadedModel?
+        var problem: (problem: ModelProblem, message: String)?
+        var forecast: [ForecastPoint] = []
+    }
+
+    static func modelForecast(
+        spec: PolicySpec, observation: Observation, history: [LoadSample], fresh: Bool, memory: inout PolicyMemory
+    ) -> ModelOutcome {
+        let model: LoadedModel
+        switch observation.model {
+        case .notConfigured:
+            return ModelOutcome(problem: (.noModel, "spec.model.artefact is not set"))
+        case .unavailable(let problem, let message):
+            return ModelOutcome(problem: (problem, message))
+        case .loaded(let loaded):
+            model = loaded
+        }
+        var outcome = ModelOutcome(loaded: model)
+        let now = observation.now
+        let provided = spec.inputs.map(\.name)
+        let missing = model.forecaster.header.requiredInputs.filter { !provided.contains($0) }
+        if !missing.isEmpty {
+            outcome.problem = (
+                .inputsMissing,
+                "the model reads \(missing.joined(separator: ", ")), which spec.metrics.inputs does not provide"
+                    + (provided.isEmpty ? "" : " (it gives \(provided.joined(separator: ", ")))")
+            )
+        } else {
+            outcome.problem = Forecast.health(
+                of: model.forecaster.header, spec: spec, now: now.addingTimeInterval(-observation.timeShift))
+        }
+        if outcome.problem == nil, fresh {
+            do {
+                outcome.forecast = try Forecast.points(
+                    model.forecaster, history: history, events: observation.calendar.events,
+                    quantile: spec.quantile, inputNames: provided)
+            } catch {
+                outcome.problem = (.forecastFailed, "\(error)")
+            }
+        }
+        outcome.forecast = calibrated(
+            outcome.forecast, model: model, history: history, spec: spec, now: now, memory: &memory)
+        return outcome
+    }
+
+    /// Online calibration: checks the forecasts whose actual has arrived, then shifts this one by the learnt offset
+    /// and remembers it for its actual.
+    static func calibrated(
+        _ forecast: [ForecastPoint], model: LoadedModel, history: [LoadSample], spec: PolicySpec, now: Date,
+        memory: inout PolicyMemory
+    ) -> [ForecastPoint] {
+        if memory.calibration.modelVersion != model.version {
+            memory.calibration = QuantileTracker()
+            memory.calibration.modelVersion = model.version
+        }
+        memory.calibration.observe(history, quantile: spec.quantile, tolerance: spec.stepSeconds / 2)
+        guard !forecast.isEmpty else { return forecast }
+        let offset = memory.calibration.offset
+        // The whole distribution moves: the band stays around the forecast.
+        let shifted = forecast.map { point in
+            var point = point
+            point.value = max(0, point.value + offset)
+            point.median = max(0, point.median + offset)
+            point.low = max(0, min(point.low + offset, point.value))
+            point.high = max(point.high + offset, point.value)
+            return point
+        }
+        let at = now.addingTimeInterval(spec.leadTimeSeconds + spec.stepSeconds)
+        if let lead = shifted.filter({ $0.time <= at }).max(by: { $0.time < $1.time }) {
+            memory.calibration.expect(lead.value, at: lead.time)
+        }
+        return shifted
+    }
+
+    /// The decision fields of status, and the pending action a scale plan records before it acts.
+    static func setDecisionFields(
+        _ status: inout PolicyStatus, spec: PolicySpec, generation: Int, observation: Observation, plan: Plan,
+        policy: String
+    ) {
+        let now = observation.now
         status.observedGeneration = generation
         status.currentCapacity = observation.capacity.desired
         status.inServiceCapacity = observation.capacity.inService
@@ -157,31 +199,41 @@ public enum Step {
                 to: to,
                 reason: plan.reason.description, time: now)
         }
-        if spec.mode.usesModel, let loaded {
-            let header = loaded.forecaster.header
-            let previousVersion = status.model?.version
-            status.model = PolicyStatus.Model(
-                artefact: loaded.artefact, version: loaded.version, trainedAt: header.createdAt,
-                loadedAt: loaded.loadedAt,
-                holdoutMAE: header.testMetrics.map { rounded(Double($0.mae), 3) }, baseline: "seasonal_naive",
-                baselineMAE: header.baselineMetrics["seasonal_naive"].map { rounded(Double($0.mae), 3) },
-                served: header.selection?.served ?? "lstm",
-                selection: header.selection.map {
-                    "lowest p\(Int(($0.quantile * 100).rounded())) pinball loss on \($0.origins) rolling origins: \($0.summary)"
-                })
-            if let previousVersion, previousVersion != loaded.version {
-                events.append(
-                    EventIntent(
-                        type: .normal, reason: "ModelLoaded", action: "Reconcile",
-                        note: "model \(loaded.version) replaces \(previousVersion)"))
-            }
-        } else {
-            status.model = nil
-        }
+    }
 
-        var conditions = Conditions(status.conditionList, generation: generation, now: now)
+    /// The served model in status, and an Event when a new version replaced the one before.
+    static func setModel(
+        _ status: inout PolicyStatus, spec: PolicySpec, loaded: LoadedModel?, events: inout [EventIntent]
+    ) {
+        guard spec.mode.usesModel, let loaded else {
+            status.model = nil
+            return
+        }
+        let header = loaded.forecaster.header
+        let previousVersion = status.model?.version
+        status.model = PolicyStatus.Model(
+            artefact: loaded.artefact, version: loaded.version, trainedAt: header.createdAt,
+            loadedAt: loaded.loadedAt,
+            holdoutMAE: header.testMetrics.map { rounded(Double($0.mae), 3) }, baseline: "seasonal_naive",
+            baselineMAE: header.baselineMetrics["seasonal_naive"].map { rounded(Double($0.mae), 3) },
+            served: header.selection?.served ?? "lstm",
+            selection: header.selection.map {
+                "lowest p\(Int(($0.quantile * 100).rounded())) pinball loss on \($0.origins) rolling origins: \($0.summary)"
+            })
+        if let previousVersion, previousVersion != loaded.version {
+            events.append(
+                EventIntent(
+                    type: .normal, reason: "ModelLoaded", action: "Reconcile",
+                    note: "model \(loaded.version) replaces \(previousVersion)"))
+        }
+    }
+
+    static func setConditions(
+        _ conditions: inout Conditions, spec: PolicySpec, observation: Observation, plan: Plan, model: ModelOutcome,
+        metrics: (fresh: Bool, seen: Bool)
+    ) {
         let calendarProblem: String? = if case .unreadable(let message) = observation.calendar { message } else { nil }
-        let badModel = modelProblem.flatMap { [.corrupt, .unsupported].contains($0.problem) ? $0 : nil }
+        let badModel = model.problem.flatMap { [.corrupt, .unsupported].contains($0.problem) ? $0 : nil }
         if let metricsProblem = observation.metricsProblem, metricsProblem.needsAttention {
             conditions.set("Ready", false, metricsProblem.reason, metricsProblem.message)
         } else if let calendarProblem {
@@ -194,27 +246,7 @@ public enum Step {
             conditions.set("Ready", true, "Reconciled", "decisions use the \(plan.basis.rawValue) rule")
         }
         if spec.mode.usesModel {
-            if let modelProblem {
-                // The Fallback condition carries the Event (the same problem, said once).
-                conditions.set(
-                    "ModelReady", false, modelProblem.problem.rawValue, modelProblem.message, reportsFlips: false)
-            } else {
-                conditions.set(
-                    "ModelReady", true, "ModelLoaded", loaded.map { "model \($0.version) loaded" } ?? "model loaded",
-                    reportsFlips: false)
-            }
-            if let fallback = plan.fallback {
-                let message =
-                    modelProblem?.message
-                    ?? (fresh ? "the model gave no forecast within the lead time" : "no fresh metrics to forecast from")
-                conditions.set(
-                    "Fallback", true, fallback.rawValue, "falling back to Reactive target tracking: \(message)",
-                    goodWhenTrue: false)
-            } else {
-                conditions.set(
-                    "Fallback", false, "UsingModel", "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false
-                )
-            }
+            setModelConditions(&conditions, spec: spec, plan: plan, model: model, fresh: metrics.fresh)
         } else {
             conditions.remove("ModelReady")
             conditions.remove("Fallback")
@@ -223,8 +255,9 @@ public enum Step {
             conditions.set(
                 "MetricsAvailable", false, metricsProblem.reason, "\(metricsProblem.message); scale-in is suspended")
         } else {
+            let fresh = metrics.fresh
             conditions.set(
-                "MetricsAvailable", fresh, fresh ? "MetricsFresh" : (latest == nil ? "NoMetrics" : "MetricsStale"),
+                "MetricsAvailable", fresh, fresh ? "MetricsFresh" : (metrics.seen ? "MetricsStale" : "NoMetrics"),
                 fresh
                     ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
                     : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
@@ -235,44 +268,70 @@ public enum Step {
             limited.isEmpty
                 ? "the desired capacity is within every limit" : "limited by \(limited.joined(separator: ", "))",
             goodWhenTrue: false, reportsFlips: false)
-        status.conditions = conditions.list
-        events += conditions.flips
+    }
 
-        // Observation fields: with any real change; else at most every refresh interval, and
-        // then only when what `kubectl get` shows of them moved (a steady policy stays quiet).
-        let decisionChanged = decisionFields(status) != decisionFields(previous)
-        if decisionChanged
-            || memory.observedAt.map({ now.timeIntervalSince($0) >= observationRefreshSeconds || $0 > now }) ?? true
-        {
-            memory.observedAt = now
-            var observed = status
-            observed.currentLoad = currentLoad.map { rounded($0, 2) }
-            observed.currentUtilization = currentLoad.map {
-                rounded($0 / Double(max(1, observation.capacity.inService)), 1)
-            }
-            let utilization = observed.currentUtilization.map { "\($0.wholeNumberText)%" } ?? "<unknown>"
-            observed.loadVsTarget = "\(utilization)/\(Int(spec.targetUtilization.rounded()))%"
-            observed.forecastSummary = plan.forecastLoad.map { load in
-                let perInstance = (load / Double(max(1, observation.capacity.desired))).wholeNumberText
-                let horizon = Self.minutes(spec.leadTimeSeconds + spec.stepSeconds)
-                return "\(perInstance)% in \(horizon) (p\(Int((spec.quantile * 100).rounded())))"
-            }
-            observed.lastForecast = plan.forecastLoad.map { load in
-                PolicyStatus.LastForecast(
-                    time: now, load: rounded(load, 2), quantile: spec.quantile,
-                    leadTimeSeconds: Int(spec.leadTimeSeconds),
-                    points: forecast.prefix(spec.horizonSteps).map {
-                        .init(time: $0.time, value: rounded($0.value, 2), median: rounded($0.median, 2))
-                    })
-            }
-            observed.recommendations = memory.recommendations
-            let shownMoved =
-                observed.loadVsTarget != previous.loadVsTarget || observed.forecastSummary != previous.forecastSummary
-                || (observed.lastForecast == nil) != (previous.lastForecast == nil)
-            if decisionChanged || shownMoved { status = observed }
+    static func setModelConditions(
+        _ conditions: inout Conditions, spec: PolicySpec, plan: Plan, model: ModelOutcome, fresh: Bool
+    ) {
+        if let problem = model.problem {
+            // The Fallback condition carries the Event (the same problem, said once).
+            conditions.set("ModelReady", false, problem.problem.rawValue, problem.message, reportsFlips: false)
+        } else {
+            conditions.set(
+                "ModelReady", true, "ModelLoaded", model.loaded.map { "model \($0.version) loaded" } ?? "model loaded",
+                reportsFlips: false)
         }
-        return StepResult(
-            plan: plan, status: status, memory: memory, events: events, forecast: forecast, currentLoad: currentLoad)
+        if let fallback = plan.fallback {
+            let message =
+                model.problem?.message
+                ?? (fresh ? "the model gave no forecast within the lead time" : "no fresh metrics to forecast from")
+            conditions.set(
+                "Fallback", true, fallback.rawValue, "falling back to Reactive target tracking: \(message)",
+                goodWhenTrue: false)
+        } else {
+            conditions.set(
+                "Fallback", false, "UsingModel", "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false)
+        }
+    }
+
+    /// Observation fields: with any real change; else at most every refresh interval, and then only when what
+    /// `kubectl get` shows of them moved (a steady policy stays quiet).
+    static func refreshObservation(
+        _ status: inout PolicyStatus, previous: PolicyStatus, memory: inout PolicyMemory, spec: PolicySpec,
+        observation: Observation, plan: Plan, forecast: [ForecastPoint], currentLoad: Double?
+    ) {
+        let now = observation.now
+        let decisionChanged = decisionFields(status) != decisionFields(previous)
+        guard
+            decisionChanged
+                || memory.observedAt.map({ now.timeIntervalSince($0) >= observationRefreshSeconds || $0 > now }) ?? true
+        else { return }
+        memory.observedAt = now
+        var observed = status
+        observed.currentLoad = currentLoad.map { rounded($0, 2) }
+        observed.currentUtilization = currentLoad.map {
+            rounded($0 / Double(max(1, observation.capacity.inService)), 1)
+        }
+        let utilization = observed.currentUtilization.map { "\($0.wholeNumberText)%" } ?? "<unknown>"
+        observed.loadVsTarget = "\(utilization)/\(Int(spec.targetUtilization.rounded()))%"
+        observed.forecastSummary = plan.forecastLoad.map { load in
+            let perInstance = (load / Double(max(1, observation.capacity.desired))).wholeNumberText
+            let horizon = Self.minutes(spec.leadTimeSeconds + spec.stepSeconds)
+            return "\(perInstance)% in \(horizon) (p\(Int((spec.quantile * 100).rounded())))"
+        }
+        observed.lastForecast = plan.forecastLoad.map { load in
+            PolicyStatus.LastForecast(
+                time: now, load: rounded(load, 2), quantile: spec.quantile,
+                leadTimeSeconds: Int(spec.leadTimeSeconds),
+                points: forecast.prefix(spec.horizonSteps).map {
+                    .init(time: $0.time, value: rounded($0.value, 2), median: rounded($0.median, 2))
+                })
+        }
+        observed.recommendations = memory.recommendations
+        let shownMoved =
+            observed.loadVsTarget != previous.loadVsTarget || observed.forecastSummary != previous.forecastSummary
+            || (observed.lastForecast == nil) != (previous.lastForecast == nil)
+        if decisionChanged || shownMoved { status = observed }
     }
 
     /// After the target accepted `status.pendingAction`: it becomes the last action, its

@@ -1,5 +1,6 @@
+import CLI
 import Commands
 import Foundation
 
 CommandLineTool.lineBufferStandardOutput()
-exit(await CommandLineTool.main(Array(CommandLine.arguments.dropFirst())))
+exit(await ForescaleCLI.main(Array(CommandLine.arguments.dropFirst())))

@@ -3,6 +3,7 @@ import Autoscaler
 import Foundation
 import KubeClient
 import KubeCore
+import Simulation
 import TestSupport
 import Testing
 import Transport

@@ -6,6 +6,7 @@ import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
+import Simulation
 import TestSupport
 import Testing
 

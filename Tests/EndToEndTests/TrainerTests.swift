@@ -3,6 +3,7 @@ import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
+import Simulation
 import TestSupport
 import Testing
 
@@ -39,7 +40,7 @@ import Testing
             ], at: ["spec", "target", "simulation"])
         _ = try await client.create(.scalingPolicies, namespace: "default", policy)
         let anchor = Date(timeIntervalSince1970: 1_800_000_000)
-        let shifted = TargetRegistry.shiftedStart(
+        let shifted = SimulationPlugin.shiftedStart(
             traceStart: start, step: 300, offsetSteps: 4 * 288 - 1, anchor: anchor)
         let now = Timestamps.format(shifted.addingTimeInterval(Double(4 * 288 - 1) * 300 + 1))
         func train(_ extra: [String] = []) async throws -> CommandResult {

@@ -6,6 +6,7 @@ import Foundation
 import KubeClient
 import KubeCore
 import PolicyEngine
+import Simulation
 import TestSupport
 import Testing
 

@@ -4,6 +4,7 @@ import Foundation
 import KubeClient
 import KubeCore
 import PolicyEngine
+import Simulation
 import TestSupport
 import Testing
 import Transport
@@ -254,7 +255,7 @@ import Transport
         starved.setValue("starved", at: ["spec", "target", "name"])
         _ = try await world.client.create(.scalingPolicies, namespace: "default", starved)
         let starvedSpec = try PolicySpec.parse(starved["spec"]).get()
-        let starvedTarget = try TargetRegistry.simulatedTarget(spec: starvedSpec, anchor: world.anchor)
+        let starvedTarget = try SimulationPlugin.target(spec: starvedSpec, anchor: world.anchor)
         world.targets.register(
             "default/starved", namespace: "default", spec: starvedSpec,
             binding: .init(target: starvedTarget, metrics: NoMetrics()))

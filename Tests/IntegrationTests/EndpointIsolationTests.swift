@@ -2,6 +2,7 @@ import Autoscaler
 import Foundation
 import KubeClient
 import PolicyEngine
+import Simulation
 import TestSupport
 import Testing
 import Transport

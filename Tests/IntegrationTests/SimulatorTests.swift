@@ -2,7 +2,9 @@ import Autoscaler
 import Foundation
 import KubeClient
 import KubeCore
+import Lab
 import PolicyEngine
+import Simulation
 import TestSupport
 import Testing
 import Transport
@@ -83,7 +85,8 @@ import Transport
             Controller(
                 client: client, configuration: .init(namespace: "default"),
                 targets: TargetRegistry(
-                    client: client, anchor: anchor, fileRoots: roots, simulator: (url, identity),
+                    client: client, fileRoots: roots,
+                    plugin: SharedSimulationPlugin(anchor: anchor, url: url, identity: identity),
                     access: .readingModels(under: roots)),
                 models: ModelRegistry(fileRoots: roots), now: { clock.value })
         }

@@ -4,6 +4,7 @@ import Foundation
 import KubeClient
 import KubeCore
 import PolicyEngine
+import Simulation
 import TestSupport
 import Testing
 

@@ -3,6 +3,7 @@ import Forecasting
 import Foundation
 import KubeCore
 import PolicyEngine
+import Simulation
 import Testing
 
 /// A trace small enough to account by hand (see the comments): 100 units of load for 60

@@ -1,6 +1,7 @@
 import Autoscaler
 import Foundation
 import PolicyEngine
+import Simulation
 import TestSupport
 import Testing
 

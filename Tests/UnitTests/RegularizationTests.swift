@@ -1,6 +1,7 @@
 import Autoscaler
 import Forecasting
 import Foundation
+import Simulation
 import TestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Autoscaler
 import Foundation
 import KubeCore
+import Lab
 import Testing
 
 /// The soak's judge on hand-made ledgers: each broken invariant is found, and a clean ledger is clean.

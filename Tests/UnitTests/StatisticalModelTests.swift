@@ -2,6 +2,7 @@ import Autoscaler
 import Forecasting
 import Foundation
 import PolicyEngine
+import Simulation
 import TestSupport
 import Testing
 

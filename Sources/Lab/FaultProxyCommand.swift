@@ -1,5 +1,8 @@
+import CLI
+import Commands
 import FaultProxy
 import Foundation
+import Simulation
 import Transport
 
 /// `forescale fault-proxy`: the soak's fault injector, in front of any HTTP(S) endpoint.

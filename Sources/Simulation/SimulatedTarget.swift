@@ -1,5 +1,7 @@
+import Autoscaler
 import Forecasting
 import Foundation
+import PolicyEngine
 
 /// A load trace at a fixed step: the demand (instance-percent: 100 = one instance fully
 /// busy) per step from `start`, and the table it came from.

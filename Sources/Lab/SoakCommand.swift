@@ -1,14 +1,17 @@
 import APIServer
 import AWSSigning
 import Autoscaler
+import CLI
 import ChildProcess
 import Cloud
+import Commands
 import FaultProxy
 import FileIO
 import Foundation
 import KubeClient
 import KubeCore
 import PolicyEngine
+import Simulation
 import Synchronization
 import Transport
 
@@ -83,8 +86,8 @@ enum SoakCommand: Subcommand {
         }
         options.faults.removeAll { $0 == "none" }
         options.executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-        options.crd = DemoCommand.locate("crds/scalingpolicy.yaml")
-        options.model = DemoCommand.locate("Models/seed-load.fsm")
+        options.crd = RepositoryFiles.locate("crds/scalingpolicy.yaml")
+        options.model = RepositoryFiles.locate("Models/seed-load.fsm")
         guard FileManager.default.fileExists(atPath: options.crd), FileManager.default.fileExists(atPath: options.model)
         else {
             throw UsageError("run from the repository (the soak needs crds/ and Models/seed-load.fsm)")

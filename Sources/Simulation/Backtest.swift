@@ -1,3 +1,4 @@
+import Autoscaler
 import Forecasting
 import Foundation
 import PolicyEngine

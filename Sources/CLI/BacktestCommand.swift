@@ -1,9 +1,11 @@
 import Autoscaler
+import Commands
 import FileIO
 import Forecasting
 import Foundation
 import KubeCore
 import PolicyEngine
+import Simulation
 
 enum BacktestCommand: Subcommand {
     static let name = "backtest"
@@ -197,7 +199,7 @@ enum BacktestCommand: Subcommand {
             inputs.isEmpty ? nil : .array(inputs.map { ["name": .string($0)] }), at: ["metrics", "inputs"])
         // The committed seed model reads no inputs: with inputs, or asked to, train one.
         if modelPath == nil && isSeed && inputs.isEmpty && !retrain {
-            modelPath = DemoCommand.locate("Models/seed-load.fsm")
+            modelPath = RepositoryFiles.locate("Models/seed-load.fsm")
         }
         let forecaster: Forecaster?
         if !compare.contains(where: { $0 != "reactive" }) {

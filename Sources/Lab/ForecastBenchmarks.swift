@@ -1,6 +1,9 @@
+import CLI
+import Commands
 import Forecasting
 import Foundation
 import KubeCore
+import Simulation
 
 enum TrainingBenchmark {
     static func run(dataPath: String, epochs: Int, threads: Int) throws -> [String: Any] {

@@ -1,6 +1,9 @@
 import APIServer
+import CLI
+import Commands
 import FileIO
 import Foundation
+import Simulation
 
 enum APIServerCommand: Subcommand {
     static let name = "apiserver"

@@ -1,6 +1,10 @@
+import Autoscaler
+import CLI
+import Commands
 import Foundation
 import KubeCore
 import PolicyEngine
+import Simulation
 import Synchronization
 import Transport
 
@@ -353,5 +357,33 @@ public final class RemoteSimulatedTarget: ScalingTarget, MetricsSource {
                 "simulator \(url): HTTP \(response.status) \(String(decoding: response.body.prefix(200), as: UTF8.self))"
             )
         }
+    }
+}
+
+/// The simulation with its capacity kept in a shared `forescale simulator` (`--simulator-url`): every controller
+/// replica acts on one world. A trace as metrics beside a real target stays local (nothing to share).
+public struct SharedSimulationPlugin: TargetPlugin {
+    let local: SimulationPlugin
+    let url: String
+    let identity: String
+    let http = HTTPClient(configuration: .init(maxConnectionsPerHost: 16))
+
+    public init(anchor: Date, url: String, identity: String) {
+        local = SimulationPlugin(anchor: anchor)
+        self.url = url
+        self.identity = identity
+    }
+
+    public func binding(namespace: String, spec: PolicySpec, target: (any ScalingTarget)?, fileRoots: FileRoots) throws
+        -> TargetRegistry.Binding
+    {
+        guard target == nil else {
+            return try local.binding(namespace: namespace, spec: spec, target: target, fileRoots: fileRoots)
+        }
+        let replay = try SimulationPlugin.checkedTarget(spec: spec, anchor: local.anchor, fileRoots: fileRoots)
+        let remote = RemoteSimulatedTarget(
+            base: replay.target, timeShift: replay.timeShift, key: "\(namespace)/\(spec.targetName)", url: url,
+            identity: identity, http: http)
+        return TargetRegistry.Binding(target: remote, metrics: remote)
     }
 }

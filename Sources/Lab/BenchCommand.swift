@@ -1,6 +1,9 @@
+import CLI
+import Commands
 import Forecasting
 import Foundation
 import KubeCore
+import Simulation
 import Synchronization
 import Transport
 

@@ -1,11 +1,14 @@
 import Autoscaler
+import CLI
 import ChildProcess
 import Cloud
+import Commands
 import FileIO
 import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
+import Simulation
 import Transport
 
 /// `forescale bench prometheus`: the cost of Prometheus as a metrics source, against a local

@@ -1,9 +1,11 @@
 import Autoscaler
+import Commands
 import FileIO
 import Forecasting
 import Foundation
 import KubeCore
 import PolicyEngine
+import Simulation
 
 /// `forescale backtest --traces DIR`: every trace in a folder, the same way, and the aggregate
 /// — and with `--frontier`, the cost–overload frontier of each: Reactive at several target

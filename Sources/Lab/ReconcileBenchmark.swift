@@ -1,12 +1,15 @@
 import APIServer
 import Autoscaler
+import CLI
 import ChildProcess
 import Cloud
+import Commands
 import FileIO
 import Foundation
 import KubeClient
 import KubeCore
 import PolicyEngine
+import Simulation
 
 /// `forescale bench reconcile`: the controller against `forescale apiserver` running as a
 /// separate process (so RSS is the controller's own): idle RSS, then the time for the first
@@ -45,7 +48,7 @@ enum ReconcileBenchmark {
             let client = KubernetesClient(
                 connection: try KubeConfigLoader(environment: ["KUBECONFIG": kubeconfig]).load(),
                 fieldManager: "forescale-bench")
-            let crdPath = DemoCommand.locate("crds/scalingpolicy.yaml")
+            let crdPath = RepositoryFiles.locate("crds/scalingpolicy.yaml")
             guard let crdData = FileManager.default.contents(atPath: crdPath) else {
                 stop()
                 throw InputFileError(path: crdPath, problem: "cannot read the CRD (run from the repository)")
@@ -66,11 +69,11 @@ enum ReconcileBenchmark {
         defer { server.stop() }
         let client = server.client
         let modelURL =
-            "file://" + URL(fileURLWithPath: DemoCommand.locate("Models/seed-load.fsm")).standardizedFileURL.path
+            "file://" + URL(fileURLWithPath: RepositoryFiles.locate("Models/seed-load.fsm")).standardizedFileURL.path
         let anchor = Date(timeIntervalSince1970: 1_800_000_000)
         let virtualNow = try SeedScenario.virtualStart(anchor: anchor).start
 
-        let roots = FileRoots([URL(fileURLWithPath: DemoCommand.locate("Models")).path])
+        let roots = FileRoots([URL(fileURLWithPath: RepositoryFiles.locate("Models")).path])
         let access = AccessControl(rules: try AccessRules.readingModels(from: ["file://" + (roots.roots.first ?? "/")]))
         func controller() -> Controller {
             var configuration = Controller.Configuration(namespace: "default")

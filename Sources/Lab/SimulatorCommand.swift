@@ -1,5 +1,8 @@
 import Autoscaler
+import CLI
+import Commands
 import Foundation
+import Simulation
 
 /// `forescale simulator`: the shared world of simulated targets and its ledger.
 enum SimulatorCommand: Subcommand {

@@ -1,6 +1,9 @@
 import APIServer
+import CLI
+import Commands
 import Foundation
 import KubeCore
+import Simulation
 import Synchronization
 import Transport
 

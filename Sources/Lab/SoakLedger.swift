@@ -1,4 +1,7 @@
+import CLI
+import Commands
 import Foundation
+import Simulation
 
 /// The soak's verdict from the target side's ledger (`SimulatorService` entries), checked
 /// against what the decisions must respect — a pure function, so its rules are unit-tested

@@ -1,3 +1,4 @@
+import Autoscaler
 import Forecasting
 import Foundation
 import KubeCore
@@ -15,7 +16,7 @@ public enum SeedScenario {
     /// Virtual time at the start: the trace is shifted by whole weeks to land near `anchor`.
     public static func virtualStart(anchor: Date) throws -> (start: Date, shiftedTraceStart: Date) {
         let trace = try TraceLibrary.trace("seed", loadScale: loadScale)
-        let shifted = TargetRegistry.shiftedStart(
+        let shifted = SimulationPlugin.shiftedStart(
             traceStart: trace.start, step: trace.step, offsetSteps: startOffsetSteps, anchor: anchor)
         return (shifted.addingTimeInterval(Double(startOffsetSteps) * trace.step), shifted)
     }

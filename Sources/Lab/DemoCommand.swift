@@ -1,11 +1,14 @@
 import APIServer
 import Autoscaler
+import CLI
+import Commands
 import FileIO
 import Forecasting
 import Foundation
 import KubeClient
 import KubeCore
 import PolicyEngine
+import Simulation
 import Transport
 
 enum DemoCommand: Subcommand {
@@ -39,8 +42,8 @@ enum DemoCommand: Subcommand {
         let port = try arguments.option("port", default: 0)
         let dashboardAddress = try arguments.option("dashboard-address") ?? "127.0.0.1"
         let dashboardPort = try arguments.option("dashboard-port", default: 8080)
-        let modelPath = try arguments.option("model") ?? locate("Models/seed-load.fsm")
-        let crdPath = try arguments.option("crd") ?? locate("crds/scalingpolicy.yaml")
+        let modelPath = try arguments.option("model") ?? RepositoryFiles.locate("Models/seed-load.fsm")
+        let crdPath = try arguments.option("crd") ?? RepositoryFiles.locate("crds/scalingpolicy.yaml")
         let slo = try arguments.option("slo", default: 80.0)
         try arguments.finish()
         guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
@@ -133,7 +136,8 @@ enum DemoCommand: Subcommand {
         configuration.reportingInstance = "forescale-demo"
         // Local files the demo's policies may name: the repository's models and examples, and the data directory.
         let fileRoots = FileRoots([
-            URL(fileURLWithPath: modelPath).deletingLastPathComponent().path, locate("examples"), dataDirectory,
+            URL(fileURLWithPath: modelPath).deletingLastPathComponent().path, RepositoryFiles.locate("examples"),
+            dataDirectory,
         ])
         let controller = Controller(
             client: client, configuration: configuration,
@@ -255,21 +259,6 @@ enum DemoCommand: Subcommand {
         return String(
             format: "%@  %@  %22ld  %@  %20ld  %@", Timestamps.format(now), load, predictive.inServiceCapacity,
             utilisation(predictive), reactive.inServiceCapacity, utilisation(reactive))
-    }
-
-    /// A path relative to the working directory, else relative to the repository this
-    /// executable was built in (.build/<triple>/<configuration>/forescale, reached through
-    /// the .build/<configuration> symlink or not): the nearest ancestor that has it.
-    static func locate(_ relative: String) -> String {
-        if FileManager.default.fileExists(atPath: relative) { return relative }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
-        for _ in 0..<5 {
-            let candidate = directory.appendingPathComponent(relative)
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
-            directory = directory.deletingLastPathComponent()
-        }
-        return relative
     }
 
     static func applyOrUpdate(

@@ -1,7 +1,10 @@
 import APIServer
+import CLI
+import Commands
 import Foundation
 import KubeClient
 import KubeCore
+import Simulation
 import Synchronization
 
 /// `forescale bench informer` and `forescale bench queue`.

@@ -1,0 +1,6 @@
+import Commands
+import Foundation
+import Lab
+
+CommandLineTool.lineBufferStandardOutput()
+exit(await LabTool.main(Array(CommandLine.arguments.dropFirst())))
