@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 import TestSupport
 import Testing
 
@@ -116,5 +117,57 @@ import Testing
                 declared.subtracting(imported).isEmpty,
                 "\(target.name) declares \(declared.subtracting(imported).sorted()) and never imports them")
         }
+    }
+
+    /// The images' controller has no simulation: a Simulated policy is refused with the reason, on the policy, and
+    /// the same policy runs under `forescale controller` (LocalPathTests).
+    @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func theImageControllerRefusesASimulatedPolicy() async throws
+    {
+        guard let cli = Fixtures.executable("forescale"), let product = Fixtures.executable("forescale-controller")
+        else { throw ForescaleBinary.NotBuilt() }
+        let directory = try TemporaryDirectory("forescale-boundary")
+        defer { directory.remove() }
+        let kubeconfig = directory.file("kubeconfig")
+        let apiserver = try await PeerProcess.start(
+            cli, ["apiserver", "--data-dir", directory.file("data"), "--kubeconfig-out", kubeconfig]
+        ) { line in line.range(of: "(port ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } }
+        defer { apiserver.stop() }
+        let root = Fixtures.root.path
+        for file in ["crds/scalingpolicy.yaml", "examples/policies/simulated.yaml"] {
+            let applied = try await Subprocess.run(
+                "kubectl", ["--kubeconfig", kubeconfig, "apply", "-f", "\(root)/\(file)"])
+            #expect(applied.status == 0, "\(applied.stderr)")
+            if file.hasPrefix("crds/") {
+                _ = try await Subprocess.run(
+                    "kubectl",
+                    [
+                        "--kubeconfig", kubeconfig, "wait", "--for=condition=Established",
+                        "crd/scalingpolicies.forescale.io",
+                    ])
+            }
+        }
+        let controller = try BackgroundProcess(
+            product,
+            [
+                "--kubeconfig", kubeconfig, "--leader-elect", "false", "--model-root", "/models=\(root)/Models",
+                "--access-rules", "\(root)/examples/access-rules/local.yaml", "--metrics-port", "0", "--no-dashboard",
+            ])
+        defer { Task { _ = await controller.kill9() } }
+        var ready: JSONValue?
+        for _ in 0..<60 where ready == nil {
+            try await Task.sleep(for: .milliseconds(500))
+            let got = try await Subprocess.run(
+                "kubectl", ["--kubeconfig", kubeconfig, "get", "sp", "web-simulated", "-o", "json"])
+            guard got.status == 0 else { continue }
+            ready = try JSONValue(parsing: Data(got.stdout.utf8)).value(at: ["status", "conditions"])?.arrayValue?.first
+            {
+                $0["type"] == "Ready"
+            }
+        }
+        #expect(ready?["status"] == "False" && ready?["reason"] == "TargetUnavailable", "\(String(describing: ready))")
+        #expect(
+            ready?["message"]?.stringValue?.contains("simulated targets and metrics are not in this build") == true,
+            "\(String(describing: ready))")
+        _ = await controller.kill9()
     }
 }
