@@ -204,12 +204,10 @@ public struct PolicySpec: Sendable, Equatable {
             policy.sizingUtilization = reader.number(SpecFields.sizingUtilization)
         }
         if let dimensions = reader.spec.value(at: ["metrics", "cloudwatch", "dimensions"]), dimensions != .null {
-            if let fields = dimensions.objectValue, fields.count <= 30,
-                fields.values.allSatisfy({ $0.stringValue != nil })
-            {
+            if let fields = dimensions.objectValue, Self.areDimensions(fields) {
                 policy.cloudWatch.dimensions = dimensions.stringMap
             } else {
-                reader.problem("spec.metrics.cloudwatch.dimensions: must map at most 30 names to strings")
+                reader.problem("spec.metrics.cloudwatch.dimensions: \(Self.dimensionsRule)")
             }
         }
         if reader.has(["target", "simulation"]) {
@@ -244,6 +242,14 @@ public struct PolicySpec: Sendable, Equatable {
     public static let maxInputs = 16
 
     /// `[a-z_][a-z0-9_]*`, at most 63 bytes, and not a name the feature builder derives.
+    /// CloudWatch dimensions as the CRD bounds them: at most 30, each value a string of at most 1,024 characters
+    /// (CloudWatch's own limit; the schema's maxLength, which kube-apiserver's CEL cost estimator also reads).
+    static let dimensionsRule = "must map at most 30 names to strings of at most 1024 characters"
+
+    static func areDimensions(_ fields: [String: JSONValue]) -> Bool {
+        fields.count <= 30 && fields.values.allSatisfy { ($0.stringValue?.unicodeScalars.count ?? .max) <= 1024 }
+    }
+
     static func isInputName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard let first = bytes.first, bytes.count <= 63, first == UInt8(ascii: "_") || (97...122).contains(first)
@@ -328,10 +334,8 @@ public struct PolicySpec: Sendable, Equatable {
             reader.problem("\(field).statistic: one of Average, Maximum, Minimum, Sum, SampleCount")
         }
         if let dimensions = value["dimensions"], dimensions != .null {
-            guard let fields = dimensions.objectValue, fields.count <= 30,
-                fields.values.allSatisfy({ $0.stringValue != nil })
-            else {
-                reader.problem("\(field).dimensions: must map at most 30 names to strings")
+            guard let fields = dimensions.objectValue, Self.areDimensions(fields) else {
+                reader.problem("\(field).dimensions: \(Self.dimensionsRule)")
                 return nil
             }
             input.dimensions = dimensions.stringMap

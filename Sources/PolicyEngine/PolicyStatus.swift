@@ -5,6 +5,9 @@ import KubeCore
 /// declares it and encoded once (`json`). `status.training` belongs to the trainer and is
 /// not here: the controller's merge patches never touch it.
 public struct PolicyStatus: Codable, Sendable, Equatable {
+    /// The CRD's (and metav1.Condition's) bound on a condition's message, in characters.
+    public static let maxConditionMessageLength = 32768
+
     public var observedGeneration: Int?
     /// Display strings for `kubectl get` (printer columns), as HPA shows its own:
     /// `Simulated/web`, `4/5` (current/desired), `45%/60%` (utilisation now / target),

@@ -432,7 +432,7 @@ struct Conditions {
     ) {
         let condition = Condition(
             type: type, status: value ? .true : .false, observedGeneration: generation, lastTransitionTime: now,
-            reason: reason, message: message)
+            reason: reason, message: Self.bounded(message))
         guard case .transitioned(let from, _) = list.set(condition), reportsFlips, from != nil || value != goodWhenTrue
         else { return }
         let healthy = value == goodWhenTrue
@@ -448,5 +448,16 @@ struct Conditions {
 
     mutating func remove(_ type: String) {
         list.removeAll { $0.type == type }
+    }
+
+    /// A message longer than the CRD allows (an error that quotes a large answer) keeps its start and says it was
+    /// cut, so the status write is never refused for it.
+    static func bounded(_ message: String) -> String {
+        let maxMessageLength = PolicyStatus.maxConditionMessageLength
+        guard message.unicodeScalars.count > maxMessageLength else { return message }
+        let marker = " … (cut)"
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: message.unicodeScalars.prefix(maxMessageLength - marker.unicodeScalars.count))
+        return String(scalars) + marker
     }
 }

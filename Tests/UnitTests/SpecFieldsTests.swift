@@ -145,6 +145,61 @@ import Testing
         try Self.expectProblem(asg, override, field)
     }
 
+    @Test func aDimensionValueLongerThanCloudWatchAllowsIsRefused() throws {
+        let asg: JSONValue = ["target": ["kind": "AutoScalingGroup", "name": "g", "region": "us-east-1"]]
+        let long = String(repeating: "é", count: 1025)
+        try Self.expectProblem(
+            asg, #"{"metrics": {"cloudwatch": {"dimensions": {"d": "\#(long)"}}}}"#, "1024 characters")
+        try Self.expectProblem(
+            asg,
+            #"{"metrics": {"inputs": [{"name": "n", "cloudwatch": {"namespace": "N", "metricName": "M", "dimensions": {"d": "\#(long)"}}}]}}"#,
+            "1024 characters")
+        // 1,024 characters (2,048 bytes) are allowed: the bound counts characters, as the schema's maxLength does.
+        let fits = String(repeating: "é", count: 1024)
+        var spec = asg
+        spec.setValue(["d": .string(fits)], at: ["metrics", "cloudwatch", "dimensions"])
+        #expect((try? PolicySpec.parse(spec).get())?.cloudWatch.dimensions["d"] == fits)
+    }
+
+    /// What kube-apiserver's CEL cost estimator and a tenant's worst case both need: every string a tenant writes
+    /// in spec has a maxLength (or an enum or a format), every list a maxItems, every map a maxProperties; the
+    /// lists and condition fields the controller writes in status are bounded as it bounds them.
+    @Test func everySpecStringListAndMapIsBounded() {
+        var unbounded: [String] = []
+        func walk(_ node: JSONValue, _ path: String) {
+            switch node["type"]?.stringValue {
+            case "string" where node["maxLength"] == nil && node["enum"] == nil && node["format"] == nil:
+                unbounded.append(path)
+            case "array" where node["maxItems"] == nil:
+                unbounded.append(path)
+            case "object" where node["additionalProperties"]?.objectValue != nil && node["maxProperties"] == nil:
+                unbounded.append(path)
+            default: break
+            }
+            for (key, child) in node["properties"]?.objectValue ?? [:] { walk(child, path + "." + key) }
+            if let items = node["items"] { walk(items, path + "[]") }
+            if let values = node["additionalProperties"], values.objectValue != nil { walk(values, path + "{}") }
+        }
+        walk(SpecFieldsTests.schema, "spec")
+        #expect(unbounded.isEmpty, "unbounded in spec: \(unbounded)")
+        let status = Fixtures.scalingPolicySchema.value(at: ["properties", "status", "properties"]) ?? .null
+        #expect(status.value(at: ["recommendations", "maxItems"])?.intValue == 64)
+        #expect(status.value(at: ["lastForecast", "properties", "points", "maxItems"])?.intValue == 2016)
+        #expect(status.value(at: ["conditions", "maxItems"])?.intValue == 16)
+        let condition = status.value(at: ["conditions", "items", "properties"]) ?? .null
+        #expect(condition.value(at: ["message", "maxLength"])?.intValue == PolicyStatus.maxConditionMessageLength)
+    }
+
+    @Test func aFailureMessageLongerThanTheCRDAllowsIsCut() throws {
+        let message = "Prometheus answered: " + String(repeating: "x", count: 40000)
+        let failed = Step.failed(
+            previous: PolicyStatus(), generation: 1, now: Date(timeIntervalSince1970: 0), reason: "TargetUnavailable",
+            message: message)
+        let ready = try #require(failed.status.conditionList.condition("Ready"))
+        #expect(ready.message.unicodeScalars.count == PolicyStatus.maxConditionMessageLength)
+        #expect(ready.message.hasPrefix("Prometheus answered: xxx") && ready.message.hasSuffix("(cut)"))
+    }
+
     @Test func simulatedInputsAreTraceColumns() throws {
         let simulated: JSONValue = ["target": ["kind": "Simulated", "name": "w", "simulation": [:]]]
         try Self.expectProblem(
