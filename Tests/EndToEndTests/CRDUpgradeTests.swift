@@ -10,13 +10,9 @@ import Testing
     @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func objectsWrittenUnderThePreviousCRDStayValid()
         async throws
     {
-        guard let binary = Fixtures.executable("forescale") else { throw ForescaleBinary.NotBuilt() }
         let directory = try TemporaryDirectory("forescale-crd-upgrade")
         defer { directory.remove() }
-        let kubeconfig = directory.file("kubeconfig")
-        let apiserver = try await PeerProcess.start(
-            binary, ["apiserver", "--data-dir", directory.file("data"), "--kubeconfig-out", kubeconfig]
-        ) { line in line.range(of: "(port ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } }
+        let (apiserver, kubeconfig) = try await ForescaleBinary.startAPIServer(in: directory)
         defer { apiserver.stop() }
         let root = Fixtures.root.path
         func kubectl(_ arguments: [String], input: Data? = nil) async throws -> CommandResult {

@@ -11,10 +11,7 @@ import Testing
         guard let binary = Fixtures.executable("forescale") else { throw ForescaleBinary.NotBuilt() }
         let directory = try TemporaryDirectory("forescale-local")
         defer { directory.remove() }
-        let kubeconfig = directory.file("kubeconfig")
-        let apiserver = try await PeerProcess.start(
-            binary, ["apiserver", "--data-dir", directory.file("data"), "--kubeconfig-out", kubeconfig]
-        ) { line in line.range(of: "(port ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } }
+        let (apiserver, kubeconfig) = try await ForescaleBinary.startAPIServer(in: directory)
         defer { apiserver.stop() }
         // The README's relative paths, from the repository root.
         func kubectl(_ arguments: [String]) async throws -> CommandResult {

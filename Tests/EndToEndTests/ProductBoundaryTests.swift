@@ -123,14 +123,10 @@ import Testing
     /// the same policy runs under `forescale controller` (LocalPathTests).
     @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func theImageControllerRefusesASimulatedPolicy() async throws
     {
-        guard let cli = Fixtures.executable("forescale"), let product = Fixtures.executable("forescale-controller")
-        else { throw ForescaleBinary.NotBuilt() }
+        guard let product = Fixtures.executable("forescale-controller") else { throw ForescaleBinary.NotBuilt() }
         let directory = try TemporaryDirectory("forescale-boundary")
         defer { directory.remove() }
-        let kubeconfig = directory.file("kubeconfig")
-        let apiserver = try await PeerProcess.start(
-            cli, ["apiserver", "--data-dir", directory.file("data"), "--kubeconfig-out", kubeconfig]
-        ) { line in line.range(of: "(port ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } }
+        let (apiserver, kubeconfig) = try await ForescaleBinary.startAPIServer(in: directory)
         defer { apiserver.stop() }
         let root = Fixtures.root.path
         for file in ["crds/scalingpolicy.yaml", "examples/policies/simulated.yaml"] {

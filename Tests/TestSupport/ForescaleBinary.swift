@@ -20,3 +20,17 @@ public enum ForescaleBinary {
         return try BackgroundProcess(binary, arguments, environment: environment)
     }
 }
+
+extension ForescaleBinary {
+    /// `forescale apiserver` with its data and kubeconfig in `directory`, as the README's local path starts it.
+    public static func startAPIServer(in directory: TemporaryDirectory) async throws -> (
+        server: PeerProcess, kubeconfig: String
+    ) {
+        guard let binary = Fixtures.executable("forescale") else { throw NotBuilt() }
+        let kubeconfig = directory.file("kubeconfig")
+        let server = try await PeerProcess.start(
+            binary, ["apiserver", "--data-dir", directory.file("data"), "--kubeconfig-out", kubeconfig]
+        ) { line in line.range(of: "(port ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } }
+        return (server, kubeconfig)
+    }
+}
