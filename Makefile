@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 # Debian packages the build and the tests need. `make deps` installs only what is missing.
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config openssl curl python3 python3-venv ca-certificates chromium prometheus
 
-.PHONY: all deps build release test demo bench clean image-binaries lint format fuzz
+.PHONY: all deps build release test demo bench clean image-binaries images lint format fuzz
 
 all: build
 
@@ -32,14 +32,21 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# What the container images build (Dockerfile.controller, Dockerfile.trainer): static Swift runtime, so the
+# What the container images build (Dockerfile, targets controller and trainer): static Swift runtime, so the
 # runtime image needs only libcurl, OpenSSL, libxml2, CA certificates and tzdata. `make test` runs it first and
-# ContainerImageTests checks its products against the Dockerfiles.
+# ContainerImageTests checks its products against the Dockerfile.
 image-binaries:
 	$(SWIFT) build -c release --static-swift-stdlib --product forescale-controller
 	$(SWIFT) build -c release --static-swift-stdlib --product forescale-trainer
 
+# The images themselves, with podman (installed when missing) or a running docker; the Dockerfile's bases are made
+# locally when no registry answers (scripts/images.sh). ImageTests runs them.
+images:
+	SWIFT=$(SWIFT) scripts/images.sh
+
+# make test builds the images too (ImageTests runs them), unless no container engine can run here.
 test: deps image-binaries
+	SWIFT=$(SWIFT) IMAGES_IF_POSSIBLE=1 scripts/images.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -19,6 +19,34 @@ package enum SignalWaiter {
         }
     }
 
+    /// From now on, the first of `signals` ends the process: `note` is printed to standard error and the exit
+    /// status is 128 + the signal, as the default action reports it. For a command whose work is not
+    /// interruptible in steps but whose every write is atomic (the trainer): in a container it runs as PID 1,
+    /// which the kernel gives no default action, so without this SIGTERM would wait for the grace period's SIGKILL.
+    package static func exit(on signals: [Int32], note: @escaping @Sendable (Int32) -> String) {
+        let queue = DispatchQueue(label: "forescale.signals.exit")
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                FileHandle.standardError.write(Data((note(number) + "\n").utf8))
+                Foundation.exit(128 + number)
+            }
+            source.resume()
+            exitSources.keep(source)
+        }
+    }
+
+    /// The sources live as long as the process.
+    private static let exitSources = KeptSources()
+
+    /// Dispatch sources are not Sendable; these are only appended to, under the lock, and never read.
+    private final class KeptSources: @unchecked Sendable {
+        private let lock = NSLock()
+        private var sources: [DispatchSourceSignal] = []
+        func keep(_ source: DispatchSourceSignal) { lock.withLock { sources.append(source) } }
+    }
+
     private final class ResumeOnce: @unchecked Sendable {
         private var continuation: CheckedContinuation<Int32, Never>?
         var keepAlive: [DispatchSourceSignal] = []

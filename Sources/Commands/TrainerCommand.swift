@@ -64,6 +64,11 @@ public enum TrainerCommand: Subcommand {
         let policySeconds = try arguments.option("policy-seconds", default: 600)
         let makePlugin = try plugin?.parse(&arguments)
         try arguments.finish()
+        // A Job's deadline or a drain ends the run at once: every write is atomic (a champion is replaced only by
+        // rename, or by S3's conditional PUT), so stopping anywhere leaves the champion whole.
+        SignalWaiter.exit(on: [SIGTERM, SIGINT]) { signal in
+            "forescale-trainer: stopped by signal \(signal); champions not yet replaced stay as they are"
+        }
         guard (200...1_000_000).contains(maxRows), (1...86_400).contains(policySeconds) else {
             throw UsageError("--max-rows must be in 200…1000000 and --policy-seconds in 1…86400")
         }

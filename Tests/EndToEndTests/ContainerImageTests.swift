@@ -2,24 +2,33 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The container images, without a Docker engine: each Dockerfile's build stage runs
-/// `make image-binaries`, which `make test` runs here first; this checks that the products
-/// are fresh, static in the Swift runtime, run, and need no shared library the runtime
-/// stage's packages (on debian:bookworm-slim) do not provide.
+/// The container images' Dockerfile, without an engine: its build stage runs `make image-binaries`, which
+/// `make test` runs here first, with the Swift version the tests use; this checks that the products are fresh,
+/// static in the Swift runtime, run, and need no shared library the runtime stage's packages (on
+/// debian:bookworm-slim) do not provide. `ImageTests` builds and runs the images themselves.
 @Suite struct ContainerImageTests {
+    /// The Dockerfile's stages by name, continuation lines joined and comments dropped.
     struct Dockerfile {
-        var buildStage: [String]
-        var runtimeStage: [String]
+        var stages: [String: [String]] = [:]
 
         init(_ text: String) {
-            // Join continuation lines, drop comments, split into stages at FROM.
             let lines = text.replacingOccurrences(of: "\\\n", with: " ").split(separator: "\n").map {
                 $0.trimmingCharacters(in: .whitespaces)
             }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-            let starts = lines.indices.filter { lines[$0].hasPrefix("FROM ") }
-            buildStage = starts.count > 1 ? Array(lines[starts[0]..<starts[1]]) : []
-            runtimeStage = starts.last.map { Array(lines[$0...]) } ?? []
+            var name = ""
+            for line in lines {
+                if line.hasPrefix("FROM ") {
+                    let words = line.split(separator: " ").map(String.init)
+                    name = words.count == 4 && words[2].uppercased() == "AS" ? words[3] : "stage\(stages.count)"
+                }
+                stages[name, default: []].append(line)
+            }
+        }
+
+        /// The image a stage starts from.
+        func base(_ stage: String) -> String? {
+            stages[stage]?.first?.split(separator: " ").dropFirst().first.map(String.init)
         }
 
         /// Packages of `apt-get install` commands in a stage.
@@ -33,9 +42,9 @@ import Testing
             }
         }
 
-        /// (source under /src, destination) of `COPY --from=build`.
-        var copiedFromBuild: [(source: String, destination: String)] {
-            runtimeStage.compactMap { line in
+        /// (source under /src, destination) of a stage's `COPY --from=build`.
+        func copiedFromBuild(_ stage: String) -> [(source: String, destination: String)] {
+            (stages[stage] ?? []).compactMap { line in
                 let words = line.split(separator: " ").map(String.init)
                 guard words.count == 4, words[0] == "COPY", words[1] == "--from=build", words[2].hasPrefix("/src/")
                 else { return nil }
@@ -43,11 +52,23 @@ import Testing
             }
         }
 
-        var entrypoint: String? {
-            runtimeStage.first { $0.hasPrefix("ENTRYPOINT ") }.flatMap {
+        func entrypoint(_ stage: String) -> String? {
+            stages[stage]?.first { $0.hasPrefix("ENTRYPOINT ") }.flatMap {
                 $0.split(separator: "\"").dropFirst().first.map(String.init)
             }
         }
+    }
+
+    static func dockerfile() throws -> Dockerfile {
+        Dockerfile(try String(contentsOf: Fixtures.root.appendingPathComponent("Dockerfile"), encoding: .utf8))
+    }
+
+    /// The version of the toolchain the tests were built with (`swift --version`, as make test runs it).
+    static func toolchainVersion() async throws -> String? {
+        let swift = ProcessInfo.processInfo.environment["SWIFT"] ?? "swift"
+        let version = try await Subprocess.run(swift, ["--version"])
+        guard let range = version.stdout.range(of: "Swift version ") else { return nil }
+        return String(version.stdout[range.upperBound...].prefix { $0.isNumber || $0 == "." })
     }
 
     /// Every package `packages` pull in (Depends and Pre-Depends, recursively).
@@ -89,31 +110,47 @@ import Testing
             .max() ?? .distantPast
     }()
 
-    @Test(arguments: ["Dockerfile.controller", "Dockerfile.trainer"])
-    func imageBuildStepProducesWhatTheRuntimeStageCanRun(_ name: String) async throws {
-        let dockerfile = Dockerfile(try String(contentsOf: Fixtures.root.appendingPathComponent(name), encoding: .utf8))
-        #expect(dockerfile.buildStage.first?.hasPrefix("FROM swift:6") == true, "a Swift 6 build image")
+    @Test func theBuildStageUsesTheTestedSwiftAndTheRuntimeStageIsSlimAndNonRoot() async throws {
+        let dockerfile = try Self.dockerfile()
+        let version = try #require(try await Self.toolchainVersion())
         #expect(
-            dockerfile.buildStage.contains("RUN make image-binaries"),
-            "the build step is the Makefile target make test runs")
-        let buildPackages = Set(Dockerfile.aptPackages(dockerfile.buildStage))
+            dockerfile.base("build") == "docker.io/library/swift:\(version)-bookworm",
+            "the build stage's Swift is the tested one (\(version)): \(dockerfile.base("build") ?? "none")")
+        let build = dockerfile.stages["build"] ?? []
+        #expect(build.contains("RUN make image-binaries"), "the build step is the Makefile target make test runs")
         #expect(
-            buildPackages.isSuperset(of: ["libcurl4-openssl-dev", "libssl-dev", "libxml2-dev", "pkg-config", "make"]))
-        #expect(dockerfile.runtimeStage.first?.hasPrefix("FROM debian:bookworm-slim") == true)
-        #expect(dockerfile.runtimeStage.contains("USER 65532"), "non-root")
-        let runtimePackages = Dockerfile.aptPackages(dockerfile.runtimeStage)
-        #expect(Set(runtimePackages).isSuperset(of: ["ca-certificates", "tzdata"]))
+            Set(Dockerfile.aptPackages(build)).isSuperset(of: [
+                "libcurl4-openssl-dev", "libssl-dev", "libxml2-dev", "pkg-config", "make",
+            ]))
+        #expect(dockerfile.base("runtime") == "docker.io/library/debian:bookworm-slim")
+        #expect(dockerfile.stages["runtime"]?.contains("USER 65532") == true, "non-root")
+        #expect(
+            Set(Dockerfile.aptPackages(dockerfile.stages["runtime"] ?? [])).isSuperset(of: [
+                "ca-certificates", "tzdata",
+            ]))
+        #expect(dockerfile.copiedFromBuild("runtime").contains { $0.source == "Models" }, "default models ship")
+        for target in ["controller", "trainer"] {
+            #expect(dockerfile.base(target) == "runtime", "\(target) runs on the runtime stage")
+        }
+        // Swift appears nowhere else: this FROM line is the one place that states the version.
+        let text = try String(contentsOf: Fixtures.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        #expect(text.components(separatedBy: version).count == 2)
+    }
 
+    @Test(arguments: ["controller", "trainer"])
+    func imageBuildStepProducesWhatTheRuntimeStageCanRun(_ target: String) async throws {
+        let dockerfile = try Self.dockerfile()
+        let runtimePackages = Dockerfile.aptPackages(dockerfile.stages["runtime"] ?? [])
         let makefile = try String(contentsOf: Fixtures.root.appendingPathComponent("Makefile"), encoding: .utf8)
         let recipe =
             makefile.components(separatedBy: "\nimage-binaries:").last?.components(separatedBy: "\n\n").first ?? ""
         #expect(recipe.contains("--static-swift-stdlib") && recipe.contains("-c release"))
 
-        let binaries = dockerfile.copiedFromBuild.filter { $0.source.hasPrefix(".build/release/") }
+        let binaries = dockerfile.copiedFromBuild(target).filter { $0.source.hasPrefix(".build/release/") }
         #expect(
-            binaries.count == 1 && binaries.first?.destination == dockerfile.entrypoint,
+            binaries.count == 1 && binaries.first?.destination == dockerfile.entrypoint(target)
+                && binaries.first?.source == ".build/release/forescale-\(target)",
             "the entrypoint is the copied binary")
-        #expect(dockerfile.copiedFromBuild.contains { $0.source == "Models" }, "default models ship in the image")
         // The slim base image has apt and what it needs; everything else comes from the stage's packages.
         let available = try await Self.closure(runtimePackages + ["apt"])
         #expect(available.contains("libcurl4") && available.contains("libc6"))
@@ -148,7 +185,7 @@ import Testing
                 let isProvided = available.contains(owner)
                 #expect(
                     isProvided,
-                    "\(binary.source) needs \(library) from \(owner), which the runtime stage of \(name) does not install"
+                    "\(binary.source) needs \(library) from \(owner), which the runtime stage does not install"
                 )
             }
             let help = try await Subprocess.run(path, ["--help"])

@@ -19,7 +19,11 @@ import Testing
 
     static func package() async throws -> (targets: [String: Target], products: [String: [String]]) {
         let swift = ProcessInfo.processInfo.environment["SWIFT"] ?? "swift"
-        let dump = try await Subprocess.run(swift, ["package", "--package-path", Fixtures.root.path, "dump-package"])
+        // A scratch path of its own: `swift test` holds the lock on .build while the tests run.
+        let scratch = try TemporaryDirectory("forescale-dump-package")
+        defer { scratch.remove() }
+        let dump = try await Subprocess.run(
+            swift, ["package", "--package-path", Fixtures.root.path, "--scratch-path", scratch.path, "dump-package"])
         try #require(dump.status == 0, "swift package dump-package: \(dump.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
         var targets: [String: Target] = [:]

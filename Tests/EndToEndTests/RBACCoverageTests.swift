@@ -52,12 +52,7 @@ import Transport
         let anchor = Date(timeIntervalSince1970: 1_800_000_000)
         _ = try await admin.create(
             .configMaps, namespace: "default", try SeedScenario.calendarConfigMap(anchor: anchor))
-        let deployment = try YAML.parse(
-            String(
-                decoding: try Data(
-                    contentsOf: Fixtures.root.appendingPathComponent("Tests/Fixtures/kube/deployment.yaml")),
-                as: UTF8.self))
-        _ = try await admin.create(.deployments, namespace: "default", deployment)
+        try await cluster.createFixtureDeployment(admin)
         let model = cluster.directory.file("models/default/web/model.fsm")
         try FileManager.default.createDirectory(
             atPath: cluster.directory.file("models/default/web"), withIntermediateDirectories: true)

@@ -131,15 +131,10 @@ import Transport
     /// test serves, scraped every second. Then Prometheus stops (metrics stale: no scale-in)
     /// and returns (it scales in); a policy with a bad query shows Prometheus's error.
     @Test func aDeploymentScalesFromALiveSeriesAndSurvivesPrometheusGoingAway() async throws {
-        let load = Locked(300.0)
-        let exporter = HTTPServer { _, writer in
-            writer.respond(
-                status: 200, contentType: "text/plain; version=0.0.4",
-                body: "# TYPE forescale_test_load gauge\nforescale_test_load \(load.value)\n")
-        }
-        let exporterPort = try exporter.start()
+        let exporter = try GaugeExporter("forescale_test_load", value: 300)
         defer { exporter.shutdown() }
-        let prometheus = try await PrometheusPeer(scrape: "127.0.0.1:\(exporterPort)")
+        let load = exporter.value
+        let prometheus = try await PrometheusPeer(scrape: exporter.target)
         defer { Task { await prometheus.remove() } }
 
         let cluster = try EmbeddedCluster()
@@ -147,13 +142,7 @@ import Transport
         let client = try cluster.kubeClient(fieldManager: "forescale-controller")
         defer { client.shutdown() }
         try await cluster.installScalingPolicyCRD(client)
-        var deployment = try YAML.parse(
-            String(
-                contentsOf: Fixtures.root.appendingPathComponent("Tests/Fixtures/kube/deployment.yaml"), encoding: .utf8
-            ))
-        deployment.setValue(2, at: ["spec", "replicas"])
-        _ = try await client.create(.deployments, namespace: "default", deployment)
-        let name = deployment.value(at: ["metadata", "name"])?.stringValue ?? "web"
+        let name = try await cluster.createFixtureDeployment(client, replicas: 2)
         func policy(_ policyName: String, query: String) -> JSONValue {
             [
                 "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy",

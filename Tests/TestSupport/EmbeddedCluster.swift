@@ -120,6 +120,20 @@ public final class EmbeddedCluster: Sendable {
         _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
     }
 
+    /// Creates the fixture Deployment (Tests/Fixtures/kube/deployment.yaml) in `default`, at `replicas` when given;
+    /// returns its name.
+    @discardableResult
+    public func createFixtureDeployment(_ client: KubernetesClient, replicas: Int? = nil) async throws -> String {
+        var deployment = try YAML.parse(
+            String(
+                decoding: try Data(
+                    contentsOf: Fixtures.root.appendingPathComponent("Tests/Fixtures/kube/deployment.yaml")),
+                as: UTF8.self))
+        if let replicas { deployment.setValue(.integer(Int64(replicas)), at: ["spec", "replicas"]) }
+        _ = try await client.create(.deployments, namespace: "default", deployment)
+        return deployment.value(at: ["metadata", "name"])?.stringValue ?? "web"
+    }
+
     /// Starts kubectl against this server in the background (a `-w` to read while it runs).
     public func kubectlInBackground(_ arguments: [String]) throws -> BackgroundProcess {
         try BackgroundProcess("kubectl", kubectlArguments(arguments))

@@ -1,5 +1,7 @@
 import ChildProcess
 import Foundation
+import KubeClient
+import Transport
 
 #if canImport(Glibc)
     import Glibc
@@ -86,4 +88,28 @@ public final class PrometheusPeer: @unchecked Sendable {
         reserved.release()
         return reserved.port
     }
+}
+
+/// A Prometheus exporter of one gauge whose value the test moves: `series` (a name with its labels) at `value`.
+public final class GaugeExporter: Sendable {
+    public let value: Locked<Double>
+    private let server: HTTPServer
+    public let port: Int
+
+    public init(_ series: String, value: Double) throws {
+        let gauge = Locked(value)
+        let name = series.prefix { $0 != "{" }
+        server = HTTPServer { _, writer in
+            writer.respond(
+                status: 200, contentType: "text/plain; version=0.0.4",
+                body: "# TYPE \(name) gauge\n\(series) \(gauge.value)\n")
+        }
+        self.value = gauge
+        port = try server.start()
+    }
+
+    /// host:port, as a scrape target.
+    public var target: String { "127.0.0.1:\(port)" }
+
+    public func shutdown() { server.shutdown() }
 }
