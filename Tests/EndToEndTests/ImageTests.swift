@@ -79,11 +79,11 @@ import Transport
         let prometheus = try await PrometheusPeer(openMetrics: history, scrape: exporter.target)
         defer { Task { await prometheus.remove() } }
 
-        let cluster = try EmbeddedCluster()
-        defer { cluster.stop() }
-        let client = try cluster.kubeClient()
-        defer { client.shutdown() }
-        try await cluster.installScalingPolicyCRD(client)
+        let (cluster, client) = try await EmbeddedCluster.withScalingPolicies()
+        defer {
+            client.shutdown()
+            cluster.stop()
+        }
         let name = try await cluster.createFixtureDeployment(client, replicas: 1)
 
         // What a pod mounts: the kubeconfig and the access rules read-only, the model store writable by 65532.

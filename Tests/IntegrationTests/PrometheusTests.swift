@@ -77,11 +77,11 @@ import Transport
         let (text, rows) = try Self.backfill(end: Self.end)
         let prometheus = try await PrometheusPeer(openMetrics: text)
         defer { Task { await prometheus.remove() } }
-        let cluster = try EmbeddedCluster()
-        defer { cluster.stop() }
-        let client = try cluster.kubeClient()
-        defer { client.shutdown() }
-        try await cluster.installScalingPolicyCRD(client)
+        let (cluster, client) = try await EmbeddedCluster.withScalingPolicies()
+        defer {
+            client.shutdown()
+            cluster.stop()
+        }
         let model = cluster.directory.file("models/default/shop/model.fsm")
         let rules = cluster.directory.file("access-rules.yaml")
         try Data(

@@ -120,16 +120,33 @@ public final class EmbeddedCluster: Sendable {
         _ = try await client.create(.customResourceDefinitions, namespace: nil, crd)
     }
 
-    /// Creates the fixture Deployment (Tests/Fixtures/kube/deployment.yaml) in `default`, at `replicas` when given;
-    /// returns its name.
+    /// A new cluster with the ScalingPolicy CRD installed, and a client of it (stop the one, shut the other down).
+    public static func withScalingPolicies(fieldManager: String = "forescale-test") async throws -> (
+        EmbeddedCluster, KubernetesClient
+    ) {
+        let cluster = try EmbeddedCluster()
+        let client = try cluster.kubeClient(fieldManager: fieldManager)
+        try await cluster.installScalingPolicyCRD(client)
+        return (cluster, client)
+    }
+
+    /// Creates the fixture Deployment (Tests/Fixtures/kube/deployment.yaml) in `default`, at `replicas` and named
+    /// `name` when given; returns its name.
     @discardableResult
-    public func createFixtureDeployment(_ client: KubernetesClient, replicas: Int? = nil) async throws -> String {
+    public func createFixtureDeployment(_ client: KubernetesClient, replicas: Int? = nil, name: String? = nil)
+        async throws -> String
+    {
         var deployment = try YAML.parse(
             String(
                 decoding: try Data(
                     contentsOf: Fixtures.root.appendingPathComponent("Tests/Fixtures/kube/deployment.yaml")),
                 as: UTF8.self))
         if let replicas { deployment.setValue(.integer(Int64(replicas)), at: ["spec", "replicas"]) }
+        if let name {
+            deployment.setValue(.string(name), at: ["metadata", "name"])
+            deployment.setValue(["app": .string(name)], at: ["spec", "selector", "matchLabels"])
+            deployment.setValue(["app": .string(name)], at: ["spec", "template", "metadata", "labels"])
+        }
         _ = try await client.create(.deployments, namespace: "default", deployment)
         return deployment.value(at: ["metadata", "name"])?.stringValue ?? "web"
     }
