@@ -337,7 +337,7 @@ public final class Controller: Sendable {
             result.plan.forecastLoad.map {
                 String(
                     format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100,
-                    spec.leadTimeSeconds + spec.stepSeconds)
+                    spec.actingHorizon)
             } ?? ""
         let intent = result.status
         Step.confirm(&result.status, events: &result.events, forecastNote: forecastNote)
@@ -468,10 +468,7 @@ public final class Controller: Sendable {
         let at = observation.now
         let plan = result.plan
         let current = result.status.currentCapacity ?? observation.capacity.desired
-        let lead = result.forecast.min {
-            abs($0.time.timeIntervalSince(at) - spec.leadTimeSeconds)
-                < abs($1.time.timeIntervalSince(at) - spec.leadTimeSeconds)
-        }
+        let lead = ForecastPoint.acting(in: result.forecast, now: at, spec: spec)
         let scaled = result.status.lastAction.flatMap { $0.time == at ? $0 : nil }
         history.record(
             key,

@@ -10,7 +10,7 @@ public final class PolicyHistory: Sendable {
         public var time: Date
         /// Capacity-independent load observed at `time` (nil when metrics were stale).
         public var load: Double?
-        /// The forecast made at `time` for `forecastTime` (time + lead time): at the policy's
+        /// The forecast made at `time` for `forecastTime` (the acting step, `ForecastPoint.acting`): at the policy's
         /// quantile, the median, and the model's lowest and highest quantiles (the band).
         public var forecastTime: Date?
         public var forecast: Double?

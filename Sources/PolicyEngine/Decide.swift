@@ -77,7 +77,7 @@ func tolerated(_ recommendation: Int, load: Double, current: Int, policy: Policy
 public func decide(_ input: DecisionInput, policy: PolicySpec) -> Plan {
     let current = input.currentCapacity
     var limits: [Plan.Limit] = []
-    let horizonEnd = input.now.addingTimeInterval(policy.leadTimeSeconds + policy.stepSeconds)
+    let horizonEnd = input.now.addingTimeInterval(policy.actingHorizon)
     let window = input.forecast.filter { $0.time > input.now && $0.time <= horizonEnd }
     let forecastLoad = window.map(\.value).max()
     let (basis, recommendation, fallback) = recommend(
@@ -194,7 +194,7 @@ func calendarFloor(_ input: DecisionInput, policy: PolicySpec) -> Int {
     var floor = 0
     let load = input.currentLoad ?? 0
     for event in input.events
-    where input.now >= event.start.addingTimeInterval(-(policy.leadTimeSeconds + policy.stepSeconds))
+    where input.now >= event.start.addingTimeInterval(-policy.actingHorizon)
         && input.now
             < (policy.holdThroughEvent
                 ? event.end : min(event.end, event.start.addingTimeInterval(policy.stabilizationWindowSeconds)))

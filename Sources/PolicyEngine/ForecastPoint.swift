@@ -20,6 +20,15 @@ public struct ForecastPoint: Sendable, Equatable {
     }
 }
 
+extension ForecastPoint {
+    /// The forecast for the acting step: the latest point at or before now + the acting horizon (the one definition
+    /// the calibration, the backtest's coverage and the dashboard score).
+    public static func acting(in forecast: [ForecastPoint], now: Date, spec: PolicySpec) -> ForecastPoint? {
+        let at = now.addingTimeInterval(spec.actingHorizon)
+        return forecast.filter { $0.time <= at }.max { $0.time < $1.time }
+    }
+}
+
 public enum Forecast {
     /// Runs the model on the load history. The policy's quantile is read off the model's
     /// quantile outputs by linear interpolation between the two that bracket it (clamped to

@@ -154,8 +154,13 @@ public struct PolicySpec: Sendable, Equatable {
         public var startOffsetSteps: Int
     }
 
-    /// Forecast steps the lead time spans: the window `decide` reads is (now, now + lead + step].
-    public var leadSteps: Int { Int(((leadTimeSeconds + stepSeconds) / stepSeconds).rounded()) }
+    /// How far ahead a decision looks: the lead time (a new instance's warm-up) plus the step during which the
+    /// capacity decided now serves. The window `decide` reads is (now, now + actingHorizon]; the forecast point at
+    /// the acting step is the last one in it (`ForecastPoint.acting`).
+    public var actingHorizon: TimeInterval { leadTimeSeconds + stepSeconds }
+
+    /// Forecast steps the acting horizon spans.
+    public var leadSteps: Int { Int((actingHorizon / stepSeconds).rounded()) }
 
     /// Parses and validates; the errors name the field as the API server would.
     public static func parse(_ spec: JSONValue?) -> Result<PolicySpec, InvalidSpec> {

@@ -172,8 +172,7 @@ public enum Step {
             point.high = max(point.high + offset, point.value)
             return point
         }
-        let at = now.addingTimeInterval(spec.leadTimeSeconds + spec.stepSeconds)
-        if let lead = shifted.filter({ $0.time <= at }).max(by: { $0.time < $1.time }) {
+        if let lead = ForecastPoint.acting(in: shifted, now: now, spec: spec) {
             memory.calibration.expect(lead.value, at: lead.time)
         }
         return shifted
@@ -316,7 +315,7 @@ public enum Step {
         observed.loadVsTarget = "\(utilization)/\(Int(spec.targetUtilization.rounded()))%"
         observed.forecastSummary = plan.forecastLoad.map { load in
             let perInstance = (load / Double(max(1, observation.capacity.desired))).wholeNumberText
-            let horizon = Self.minutes(spec.leadTimeSeconds + spec.stepSeconds)
+            let horizon = Self.minutes(spec.actingHorizon)
             return "\(perInstance)% in \(horizon) (p\(Int((spec.quantile * 100).rounded())))"
         }
         observed.lastForecast = plan.forecastLoad.map { load in

@@ -108,7 +108,7 @@ public enum Backtest {
         let demand = trace.demand
         let step = trace.step
         let historySteps = Observation.historySteps(for: forecaster?.header)
-        let leadSteps = max(1, Int(((policy.leadTimeSeconds + policy.stepSeconds) / step).rounded()))
+        let leadSteps = max(1, Int((policy.actingHorizon / step).rounded()))
         let model: ModelObservation =
             forecaster.map {
                 .loaded(LoadedModel(forecaster: $0, version: "backtest", loadedAt: trace.start, artefact: "backtest"))
@@ -130,8 +130,7 @@ public enum Backtest {
             if let used = plan.forecastLoad, index + leadSteps < demand.count {
                 forecastErrors.append(abs(used - demand[index + leadSteps]))
                 // Coverage at the lead time: the quantile forecast for that step against its demand.
-                let at = now.addingTimeInterval(policy.leadTimeSeconds + policy.stepSeconds)
-                if let point = result.forecast.filter({ $0.time <= at }).max(by: { $0.time < $1.time }) {
+                if let point = ForecastPoint.acting(in: result.forecast, now: now, spec: policy) {
                     coverageSteps += 1
                     if demand[index + leadSteps] <= point.value { covered += 1 }
                 }
@@ -150,7 +149,7 @@ public enum Backtest {
             let needed = (next / options.sloUtilization).rounded(.up)
             underMinutes += max(0, needed - Double(inService)) * step / 60
             instanceHours += Double(served.desired) * step / 3600
-            let horizonEnd = now.addingTimeInterval(policy.leadTimeSeconds + policy.stepSeconds)
+            let horizonEnd = now.addingTimeInterval(policy.actingHorizon)
             let window = result.forecast.filter { $0.time > now && $0.time <= horizonEnd }
             let used = window.max { $0.value < $1.value }
             let band: ClosedRange<Double>? = used.map { min($0.low, $0.high)...max($0.low, $0.high) }
