@@ -105,19 +105,8 @@ public enum TrainerCommand: Subcommand {
         let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
         let s3 = AWSClients.s3(aws, region: region)
 
-        var policies: [JSONValue]
-        if let policyKey {
-            let parts = policyKey.split(separator: "/").map(String.init)
-            guard parts.count == 2 else { throw UsageError("--policy takes NAMESPACE/NAME") }
-            policies = [try await client.get(.scalingPolicies, namespace: parts[0], name: parts[1])]
-        } else {
-            policies = try await client.listAll(.scalingPolicies, namespace: namespace).items
-            let index = Int(environment["JOB_COMPLETION_INDEX"] ?? "0") ?? 0
-            let count = max(1, Int(environment["JOB_COMPLETIONS"] ?? "1") ?? 1)
-            policies = policies.sorted { ObjectCache.key(of: $0) < ObjectCache.key(of: $1) }.enumerated().filter {
-                $0.offset % count == index
-            }.map(\.element)
-        }
+        let policies = try await shard(
+            client: client, policy: policyKey, namespace: namespace, environment: environment)
         let recorder = EventRecorder(
             client: client, reportingController: "forescale.io/trainer",
             reportingInstance: ProcessInfo.processInfo.hostName, clock: ContinuousClock(),
@@ -140,6 +129,29 @@ public enum TrainerCommand: Subcommand {
             }
         }
         return failures == 0 ? ExitCode.success : ExitCode.failure
+    }
+
+    /// The policies this run trains: the one named, or this shard's part of all (an Indexed Job's
+    /// JOB_COMPLETION_INDEX of JOB_COMPLETIONS, by key order).
+    static func shard(
+        client: KubernetesClient, policy policyKey: String?, namespace: String?, environment: [String: String]
+    )
+        async throws -> [JSONValue]
+    {
+        var policies: [JSONValue]
+        if let policyKey {
+            let parts = policyKey.split(separator: "/").map(String.init)
+            guard parts.count == 2 else { throw UsageError("--policy takes NAMESPACE/NAME") }
+            policies = [try await client.get(.scalingPolicies, namespace: parts[0], name: parts[1])]
+        } else {
+            policies = try await client.listAll(.scalingPolicies, namespace: namespace).items
+            let index = Int(environment["JOB_COMPLETION_INDEX"] ?? "0") ?? 0
+            let count = max(1, Int(environment["JOB_COMPLETIONS"] ?? "1") ?? 1)
+            policies = policies.sorted { ObjectCache.key(of: $0) < ObjectCache.key(of: $1) }.enumerated().filter {
+                $0.offset % count == index
+            }.map(\.element)
+        }
+        return policies
     }
 
     /// What one policy's training may take.
