@@ -244,7 +244,7 @@ public final class Controller: Sendable {
         case .failure(let invalid):
             // Terminal: a condition and an Event, no retry loop.
             try await recordFailure(
-                policy, previous: previous, reason: "InvalidSpec", message: invalid.description, at: at,
+                policy, previous: previous, reason: .invalidSpec, message: invalid.description, at: at,
                 started: started)
             return .awaitChange
         case .success(let parsed):
@@ -259,7 +259,7 @@ public final class Controller: Sendable {
             targets.forget(policy.key)
             models.release(policy.key)
             try await recordFailure(
-                policy, previous: previous, reason: "AccessDenied", message: denied.message, at: at, started: started)
+                policy, previous: previous, reason: .accessDenied, message: denied.message, at: at, started: started)
             return .requeue(after: requeueDelay(spec))
         }
 
@@ -275,13 +275,13 @@ public final class Controller: Sendable {
             throw error
         } catch let denied as AccessDenied {
             try await recordFailure(
-                policy, previous: previous, reason: "AccessDenied", message: denied.message, at: at, started: started)
+                policy, previous: previous, reason: .accessDenied, message: denied.message, at: at, started: started)
             return .requeue(after: requeueDelay(spec))
         } catch {
             // The world outside the API server (target, metrics, AWS): visible on the policy,
             // looked at again next step rather than after a growing backoff.
             try await recordFailure(
-                policy, previous: previous, reason: "TargetUnavailable", message: "\(error)", at: at, started: started)
+                policy, previous: previous, reason: .targetUnavailable, message: "\(error)", at: at, started: started)
             return .requeue(after: requeueDelay(spec))
         }
 
@@ -298,7 +298,7 @@ public final class Controller: Sendable {
             try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
         }
         emit(policy.reference, result.events)
-        if let ready = result.status.conditionList.condition("Ready"), ready.status != .true {
+        if let ready = result.status.conditionList.condition(.ready), ready.status != .true {
             log.warning(
                 "reconcile failed",
                 [
@@ -321,7 +321,7 @@ public final class Controller: Sendable {
             try await target.setCapacity(to, at: at, actionID: result.status.pendingAction?.id ?? "")
         } catch {
             let failure = Step.failed(
-                previous: result.status, generation: policy.generation, now: at, reason: "ScalingFailed",
+                previous: result.status, generation: policy.generation, now: at, reason: .scalingFailed,
                 message: "setting capacity \(to): \(error)")
             try await writeStatus(policy, failure.status, replacing: result.status, memory: result.memory)
             emit(policy.reference, failure.events)
@@ -403,7 +403,8 @@ public final class Controller: Sendable {
 
     /// Ready=False with the reason (and an Event when it flips), one log line.
     private func recordFailure(
-        _ policy: PolicyIdentity, previous: PolicyStatus, reason: String, message: String, at: Date, started: Duration
+        _ policy: PolicyIdentity, previous: PolicyStatus, reason: FailureReason, message: String, at: Date,
+        started: Duration
     ) async throws {
         let failure = Step.failed(
             previous: previous, generation: policy.generation, now: at, reason: reason, message: message)
@@ -411,7 +412,10 @@ public final class Controller: Sendable {
         emit(policy.reference, failure.events)
         log.error(
             "reconcile failed",
-            ["policy": policy.key, "reason": reason, "error": message, "duration": Logger.seconds(elapsed() - started)])
+            [
+                "policy": policy.key, "reason": reason.rawValue, "error": message,
+                "duration": Logger.seconds(elapsed() - started),
+            ])
     }
 
     /// The status and memory to step from: this process's own record when it has one for

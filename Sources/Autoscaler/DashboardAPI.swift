@@ -11,8 +11,10 @@ public enum DashboardAPI {
         let spec = policy["spec"] ?? [:]
         let status = policy["status"] ?? [:]
         let conditions = status["conditions"]?.arrayValue ?? []
-        func condition(_ type: String) -> JSONValue? { conditions.first { $0["type"]?.stringValue == type } }
-        let modelCondition = condition("ModelReady")
+        func condition(_ type: ConditionType) -> JSONValue? {
+            conditions.first { $0["type"]?.stringValue == type.rawValue }
+        }
+        let modelCondition = condition(.modelReady)
         var model: [String: JSONValue] = [
             "artefact": spec.value(at: ["model", "artefact"]) ?? .null,
             "ready": modelCondition.map { .bool($0["status"]?.stringValue == "True") } ?? .null,
@@ -38,7 +40,7 @@ public enum DashboardAPI {
             "inServiceCapacity": status["inServiceCapacity"] ?? .null,
             "desiredCapacity": status["desiredCapacity"] ?? .null,
             "currentLoad": status["currentLoad"] ?? .null,
-            "ready": condition("Ready").map { .bool($0["status"]?.stringValue == "True") } ?? .null,
+            "ready": condition(.ready).map { .bool($0["status"]?.stringValue == "True") } ?? .null,
             "conditions": .array(
                 conditions.map { item in
                     [

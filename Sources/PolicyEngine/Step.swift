@@ -234,36 +234,36 @@ public enum Step {
         let calendarProblem: String? = if case .unreadable(let message) = observation.calendar { message } else { nil }
         let badModel = model.problem.flatMap { [.corrupt, .unsupported].contains($0.problem) ? $0 : nil }
         if let metricsProblem = observation.metricsProblem, metricsProblem.needsAttention {
-            conditions.set("Ready", false, metricsProblem.reason, metricsProblem.message)
+            conditions.set(.ready, false, metricsProblem.reason, metricsProblem.message)
         } else if let calendarProblem {
-            conditions.set("Ready", false, "CalendarUnreadable", calendarProblem)
+            conditions.set(.ready, false, FailureReason.calendarUnreadable.rawValue, calendarProblem)
         } else if let badModel {
             conditions.set(
-                "Ready", false, badModel.problem.rawValue,
+                .ready, false, badModel.problem.rawValue,
                 "falling back to Reactive target tracking: \(badModel.message)")
         } else {
-            conditions.set("Ready", true, "Reconciled", "decisions use the \(plan.basis.rawValue) rule")
+            conditions.set(.ready, true, "Reconciled", "decisions use the \(plan.basis.rawValue) rule")
         }
         if spec.mode.usesModel {
             setModelConditions(&conditions, spec: spec, plan: plan, model: model, fresh: metrics.fresh)
         } else {
-            conditions.remove("ModelReady")
-            conditions.remove("Fallback")
+            conditions.remove(.modelReady)
+            conditions.remove(.fallback)
         }
         if let metricsProblem = observation.metricsProblem {
             conditions.set(
-                "MetricsAvailable", false, metricsProblem.reason, "\(metricsProblem.message); scale-in is suspended")
+                .metricsAvailable, false, metricsProblem.reason, "\(metricsProblem.message); scale-in is suspended")
         } else {
             let fresh = metrics.fresh
             conditions.set(
-                "MetricsAvailable", fresh, fresh ? "MetricsFresh" : (metrics.seen ? "MetricsStale" : "NoMetrics"),
+                .metricsAvailable, fresh, fresh ? "MetricsFresh" : (metrics.seen ? "MetricsStale" : "NoMetrics"),
                 fresh
                     ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
                     : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
         }
         let limited = plan.limits.filter { $0 != .calendarPrewarm && $0 != .tolerance }.map(\.rawValue)
         conditions.set(
-            "ScalingLimited", !limited.isEmpty, limited.first ?? "NotLimited",
+            .scalingLimited, !limited.isEmpty, limited.first ?? "NotLimited",
             limited.isEmpty
                 ? "the desired capacity is within every limit" : "limited by \(limited.joined(separator: ", "))",
             goodWhenTrue: false, reportsFlips: false)
@@ -274,10 +274,10 @@ public enum Step {
     ) {
         if let problem = model.problem {
             // The Fallback condition carries the Event (the same problem, said once).
-            conditions.set("ModelReady", false, problem.problem.rawValue, problem.message, reportsFlips: false)
+            conditions.set(.modelReady, false, problem.problem.rawValue, problem.message, reportsFlips: false)
         } else {
             conditions.set(
-                "ModelReady", true, "ModelLoaded", model.loaded.map { "model \($0.version) loaded" } ?? "model loaded",
+                .modelReady, true, "ModelLoaded", model.loaded.map { "model \($0.version) loaded" } ?? "model loaded",
                 reportsFlips: false)
         }
         if let fallback = plan.fallback {
@@ -285,11 +285,11 @@ public enum Step {
                 model.problem?.message
                 ?? (fresh ? "the model gave no forecast within the lead time" : "no fresh metrics to forecast from")
             conditions.set(
-                "Fallback", true, fallback.rawValue, "falling back to Reactive target tracking: \(message)",
+                .fallback, true, fallback.rawValue, "falling back to Reactive target tracking: \(message)",
                 goodWhenTrue: false)
         } else {
             conditions.set(
-                "Fallback", false, "UsingModel", "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false)
+                .fallback, false, "UsingModel", "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false)
         }
     }
 
@@ -367,13 +367,15 @@ public enum Step {
 
     /// The status of a policy whose pass failed before `decide` (invalid spec, target or
     /// API unavailable): Ready=False with the reason, and a Warning Event when it flips.
-    public static func failed(previous: PolicyStatus, generation: Int, now: Date, reason: String, message: String) -> (
+    public static func failed(
+        previous: PolicyStatus, generation: Int, now: Date, reason: FailureReason, message: String
+    ) -> (
         status: PolicyStatus, events: [EventIntent]
     ) {
         var status = previous
         status.observedGeneration = generation
         var conditions = Conditions(status.conditionList, generation: generation, now: now)
-        conditions.set("Ready", false, reason, message)
+        conditions.set(.ready, false, reason.rawValue, message)
         status.conditions = conditions.list
         return (status, conditions.flips)
     }
@@ -426,11 +428,12 @@ struct Conditions {
     /// `goodWhenTrue`: which status is healthy (Fallback and ScalingLimited are bad when True).
     /// A condition's first appearance in its healthy state is not an Event.
     mutating func set(
-        _ type: String, _ value: Bool, _ reason: String, _ message: String, goodWhenTrue: Bool = true,
+        _ type: ConditionType, _ value: Bool, _ reason: String, _ message: String, goodWhenTrue: Bool = true,
         reportsFlips: Bool = true
     ) {
         let condition = Condition(
-            type: type, status: value ? .true : .false, observedGeneration: generation, lastTransitionTime: now,
+            type: type.rawValue, status: value ? .true : .false, observedGeneration: generation,
+            lastTransitionTime: now,
             reason: reason, message: Self.bounded(message))
         guard case .transitioned(let from, _) = list.set(condition), reportsFlips, from != nil || value != goodWhenTrue
         else { return }
@@ -445,8 +448,8 @@ struct Conditions {
                 note: "\(type) is \(condition.status.rawValue): \(message)"))
     }
 
-    mutating func remove(_ type: String) {
-        list.removeAll { $0.type == type }
+    mutating func remove(_ type: ConditionType) {
+        list.removeAll { $0.type == type.rawValue }
     }
 
     /// A message longer than the CRD allows (an error that quotes a large answer) keeps its start and says it was

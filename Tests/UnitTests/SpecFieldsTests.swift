@@ -190,12 +190,21 @@ import Testing
         #expect(condition.value(at: ["message", "maxLength"])?.intValue == PolicyStatus.maxConditionMessageLength)
     }
 
+    /// The condition types the CRD's printer columns read are the engine's, by wire name.
+    @Test func printerColumnsReadTheEnginesConditionTypes() throws {
+        let text = try String(
+            contentsOf: Fixtures.root.appendingPathComponent("crds/scalingpolicy.yaml"), encoding: .utf8)
+        let named = text.components(separatedBy: "@.type==\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        #expect(!named.isEmpty)
+        for type in named { #expect(ConditionType(rawValue: type) != nil, "\(type) is not a ConditionType") }
+    }
+
     @Test func aFailureMessageLongerThanTheCRDAllowsIsCut() throws {
         let message = "Prometheus answered: " + String(repeating: "x", count: 40000)
         let failed = Step.failed(
-            previous: PolicyStatus(), generation: 1, now: Date(timeIntervalSince1970: 0), reason: "TargetUnavailable",
+            previous: PolicyStatus(), generation: 1, now: Date(timeIntervalSince1970: 0), reason: .targetUnavailable,
             message: message)
-        let ready = try #require(failed.status.conditionList.condition("Ready"))
+        let ready = try #require(failed.status.conditionList.condition(.ready))
         #expect(ready.message.unicodeScalars.count == PolicyStatus.maxConditionMessageLength)
         #expect(ready.message.hasPrefix("Prometheus answered: xxx") && ready.message.hasSuffix("(cut)"))
     }
