@@ -122,18 +122,16 @@ public enum DashboardAPI {
         var loads: [Date: Double] = [:]
         for sample in samples { if let load = sample.load { loads[sample.time] = load } }
         let times = loads.keys.sorted()
-        var covered = 0
-        var checked = 0
+        var score = Scorecard()
         for sample in samples {
             guard let at = sample.forecastTime, let forecast = sample.forecast else { continue }
             // The reconcile nearest the forecast's time, within a minute.
             guard let nearest = times.min(by: { abs($0.timeIntervalSince(at)) < abs($1.timeIntervalSince(at)) }),
                 abs(nearest.timeIntervalSince(at)) <= 60, let load = loads[nearest]
             else { continue }
-            checked += 1
-            if load <= forecast { covered += 1 }
+            score.forecast(forecast, outcome: load)
         }
-        return checked == 0 ? nil : Double(covered) / Double(checked)
+        return score.coverage
     }
 
     /// A core/v1 Event as the dashboard shows it.

@@ -1,6 +1,7 @@
 import Forecasting
 import Foundation
 import KubeCore
+import PolicyEngine
 
 /// Policies side by side over the window they were all reconciled in, measured as the
 /// backtest measures: overload intervals (utilisation above the SLO), instance-hours of the
@@ -53,13 +54,16 @@ public struct PolicyComparison: Sendable {
         self.event = event
         rows = withSamples.map { input in
             let samples = input.samples.filter { $0.time >= start && $0.time <= end }
-            func overloaded(_ sample: PolicyHistory.Sample) -> Bool {
-                guard let load = sample.load else { return false }
-                return load / Double(max(1, sample.inServiceCapacity)) > slo
+            // Each sample is an interval until the next (the last one's is empty: its load still counts).
+            var score = Scorecard(slo: slo)
+            for (index, sample) in samples.enumerated() {
+                let seconds = index + 1 < samples.count ? samples[index + 1].time.timeIntervalSince(sample.time) : 0
+                score.interval(
+                    load: sample.load, inService: sample.inServiceCapacity, paid: sample.currentCapacity,
+                    seconds: seconds)
             }
-            var instanceSeconds = 0.0
-            for (sample, next) in zip(samples, samples.dropFirst()) {
-                instanceSeconds += Double(sample.currentCapacity) * next.time.timeIntervalSince(sample.time)
+            func overloaded(_ sample: PolicyHistory.Sample) -> Bool {
+                score.isOverloaded(load: sample.load, inService: sample.inServiceCapacity)
             }
             var atStart: Int?
             var during: Int?
@@ -68,8 +72,8 @@ public struct PolicyComparison: Sendable {
                 during = samples.filter { $0.time >= event.start && $0.time < event.end && overloaded($0) }.count
             }
             return Row(
-                key: input.key, mode: input.mode, overloadIntervals: samples.filter(overloaded).count,
-                instanceHours: instanceSeconds / 3600,
+                key: input.key, mode: input.mode, overloadIntervals: score.overloadIntervals,
+                instanceHours: score.instanceHours,
                 actions: input.actions.filter { $0.time >= start && $0.time <= end }.count,
                 capacityAtEventStart: atStart, overloadsDuringEvent: during)
         }

@@ -47,6 +47,8 @@ public enum Backtest {
         /// Fraction of steps whose demand a lead time ahead was at or below the forecast at
         /// the policy's quantile (a calibrated p80 covers about 0.8).
         public var forecastCoverage: Double?
+        /// The mean width of the band (the model's lowest to highest quantile) of those forecasts.
+        public var forecastBandWidth: Double?
         /// The capacity before the first action.
         public var initialCapacity: Int
 
@@ -80,6 +82,7 @@ public enum Backtest {
             ]
             if let forecastMAE { result["forecast_mae_at_lead_time"] = forecastMAE }
             if let forecastCoverage { result["forecast_coverage"] = forecastCoverage }
+            if let forecastBandWidth { result["forecast_band_width"] = forecastBandWidth }
             result["actions_per_day"] = actionsPerDay
             result["direction_reversals_within_1h"] = reversalsWithinHour
             return result
@@ -98,12 +101,9 @@ public enum Backtest {
             ?? SimulatedTarget(trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity)
         var status = PolicyStatus()
         var memory: PolicyMemory?
-        var overload = 0
+        var score = Scorecard(slo: options.sloUtilization)
         var underMinutes = 0.0
-        var instanceHours = 0.0
         var forecastErrors: [Double] = []
-        var covered = 0
-        var coverageSteps = 0
         var timeline: [Step] = []
         let demand = trace.demand
         let step = trace.step
@@ -131,8 +131,7 @@ public enum Backtest {
                 forecastErrors.append(abs(used - demand[index + leadSteps]))
                 // Coverage at the lead time: the quantile forecast for that step against its demand.
                 if let point = ForecastPoint.acting(in: result.forecast, now: now, spec: policy) {
-                    coverageSteps += 1
-                    if demand[index + leadSteps] <= point.value { covered += 1 }
+                    score.forecast(point.value, band: point.low...point.high, outcome: demand[index + leadSteps])
                 }
             }
             if case .scale(let to) = plan.action {
@@ -145,10 +144,9 @@ public enum Backtest {
             let served = target.capacity(at: intervalEnd.addingTimeInterval(-1))
             let next = index + 1 < demand.count ? demand[index + 1] : demand[index]
             let inService = max(0, served.inService)
-            if next / Double(max(1, inService)) > options.sloUtilization { overload += 1 }
+            score.interval(load: next, inService: inService, paid: served.desired, seconds: step)
             let needed = (next / options.sloUtilization).rounded(.up)
             underMinutes += max(0, needed - Double(inService)) * step / 60
-            instanceHours += Double(served.desired) * step / 3600
             let horizonEnd = now.addingTimeInterval(policy.actingHorizon)
             let window = result.forecast.filter { $0.time > now && $0.time <= horizonEnd }
             let used = window.max { $0.value < $1.value }
@@ -159,13 +157,13 @@ public enum Backtest {
                     forecast: plan.forecastLoad, band: band))
         }
         return Result(
-            name: name, steps: timeline.count, overloadIntervals: overload,
+            name: name, steps: timeline.count, overloadIntervals: score.overloadIntervals,
             underProvisionedInstanceMinutes: underMinutes,
-            instanceHours: instanceHours, scalingActions: target.changeLog.count,
+            instanceHours: score.instanceHours, scalingActions: target.changeLog.count,
             forecastMAE: forecastErrors.isEmpty ? nil : forecastErrors.reduce(0, +) / Double(forecastErrors.count),
             timeline: timeline,
             actions: target.changeLog,
-            forecastCoverage: coverageSteps == 0 ? nil : Double(covered) / Double(coverageSteps),
+            forecastCoverage: score.coverage, forecastBandWidth: score.meanBandWidth,
             initialCapacity: options.initialCapacity)
     }
 }
