@@ -103,11 +103,7 @@ enum BacktestCommand: Subcommand {
         if let value = try arguments.option("quantile", as: Double.self) {
             baseSpec.setValue(.number(value), at: ["forecast", "quantile"])
         }
-        let targetUtilization = baseSpec["targetUtilization"]?.doubleValue ?? 60
-        let lead = baseSpec.value(at: ["forecast", "leadTimeSeconds"])?.doubleValue ?? 300
-        let warmup = warmupOption ?? baseSpec.value(at: ["target", "simulation", "warmupSeconds"])?.doubleValue ?? 300
-        let initialCapacity =
-            initialCapacityOption ?? baseSpec.value(at: ["target", "simulation", "initialCapacity"])?.intValue ?? 2
+        let initialCapacityInSpec = baseSpec.value(at: ["target", "simulation", "initialCapacity"])?.intValue
         let startOption = try arguments.option("start-step", as: Int.self)
         let matchedCost = arguments.flag("matched-cost")
         let json = arguments.flag("json")
@@ -115,10 +111,17 @@ enum BacktestCommand: Subcommand {
         let inputsOption = try arguments.option("inputs")
         let retrain = arguments.flag("retrain")
         try arguments.finish()
-        // The manifest and every option, range-checked before anything is read or trained.
-        _ = try compile(
+        // The manifest and every option, range-checked before anything is read or trained; the values replayed
+        // are the parsed spec's (its defaults are SpecFields').
+        let checked = try compile(
             "predictive", spec: baseSpec, step: 300, targetUtilization: nil, quantile: nil,
             source: policyPath ?? "--options")
+        let targetUtilization = checked.targetUtilization
+        let lead = checked.leadTimeSeconds
+        let warmup = warmupOption ?? checked.simulation?.warmupSeconds ?? SpecFields.warmupSeconds.fallback ?? 0
+        // Two instances before the first action unless the manifest or --initial-capacity says otherwise (the
+        // backtest's own starting point; a live simulation derives its own from minCapacity).
+        let initialCapacity = initialCapacityOption ?? initialCapacityInSpec ?? 2
         guard loadScaleOption == nil || capacityPerInstance == nil else {
             throw UsageError("--load-scale and --capacity-per-instance are alternatives: give one")
         }
@@ -335,7 +338,10 @@ enum BacktestCommand: Subcommand {
         source: String
     ) throws -> PolicySpec {
         var raw = baseSpec
-        raw["target"] = ["kind": "Simulated", "name": "backtest", "simulation": [:]]
+        // The manifest's simulation settings (warm-up, initial capacity) are kept and checked with the rest.
+        raw["target"] = [
+            "kind": "Simulated", "name": "backtest", "simulation": baseSpec.value(at: ["target", "simulation"]) ?? [:],
+        ]
         raw.setValue(nil, at: ["metrics", "source"])
         raw["mode"] = .string(mode == "predictive" ? "Predictive" : mode == "reactive" ? "Reactive" : "Threshold")
         if let targetUtilization { raw["targetUtilization"] = .number(targetUtilization) }
