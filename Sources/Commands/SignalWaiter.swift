@@ -5,17 +5,8 @@ import Foundation
 package enum SignalWaiter {
     package static func wait(for signals: [Int32]) async -> Int32 {
         await withCheckedContinuation { continuation in
-            let queue = DispatchQueue(label: "forescale.signals")
             let resumed = ResumeOnce(continuation)
-            var sources: [DispatchSourceSignal] = []
-            for number in signals {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { resumed.resume(number) }
-                source.resume()
-                sources.append(source)
-            }
-            resumed.keepAlive = sources
+            resumed.keepAlive = sources(for: signals, label: "forescale.signals") { resumed.resume($0) }
         }
     }
 
@@ -24,16 +15,29 @@ package enum SignalWaiter {
     /// interruptible in steps but whose every write is atomic (the trainer): in a container it runs as PID 1,
     /// which the kernel gives no default action, so without this SIGTERM would wait for the grace period's SIGKILL.
     package static func exit(on signals: [Int32], note: @escaping @Sendable (Int32) -> String) {
-        let queue = DispatchQueue(label: "forescale.signals.exit")
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
+        for source in sources(
+            for: signals, label: "forescale.signals.exit",
+            handler: { number in
                 FileHandle.standardError.write(Data((note(number) + "\n").utf8))
                 Foundation.exit(128 + number)
-            }
-            source.resume()
+            })
+        {
             exitSources.keep(source)
+        }
+    }
+
+    /// A running source per signal on one serial queue, the signal's default action disabled: `handler` gets the
+    /// signal's number.
+    private static func sources(
+        for signals: [Int32], label: String, handler: @escaping @Sendable (Int32) -> Void
+    ) -> [DispatchSourceSignal] {
+        let queue = DispatchQueue(label: label)
+        return signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { handler(number) }
+            source.resume()
+            return source
         }
     }
 

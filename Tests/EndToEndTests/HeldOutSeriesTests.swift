@@ -28,17 +28,8 @@ import Testing
         var lines = ["# TYPE load gauge"]
         var latest: [String: Double] = [:]
         for name in Self.series {
-            let text = try String(
-                contentsOf: Fixtures.root.appendingPathComponent("examples/data/\(name).csv"), encoding: .utf8)
-            let values = text.split(separator: "\n").dropFirst().compactMap { line in
-                line.split(separator: ",").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-            }
-            let rows = min(values.count, 14 * 288)
-            for index in 0..<rows {
-                lines.append(
-                    #"load{series="\#(name)"} \#(values[values.count - rows + index]) \#(now - (rows - 1 - index) * 300)"#
-                )
-            }
+            let values = try Fixtures.traceValues(name)
+            lines += Fixtures.openMetricsSamples(values, series: #"load{series="\#(name)"}"#, end: now)
             latest[name] = values.last
         }
         let prometheus = try await PrometheusPeer(openMetrics: lines.joined(separator: "\n"))

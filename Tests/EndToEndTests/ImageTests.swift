@@ -227,18 +227,9 @@ import Transport
 
     /// ec2_cpu_utilization_825cc2 (NAB, 5-minute steps), its last 14 days as `shop_cpu{group="web"}` ending `end`.
     static func backfill(end: Date) throws -> String {
-        let text = try String(
-            contentsOf: Fixtures.root.appendingPathComponent("examples/data/ec2_cpu_utilization_825cc2.csv"),
-            encoding: .utf8)
-        let values = text.split(separator: "\n").dropFirst().compactMap { line in
-            line.split(separator: ",").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        }
-        let rows = min(values.count, 14 * 288)
-        let first = Int(end.timeIntervalSince1970) - (rows - 1) * 300
-        var lines = ["# TYPE shop_cpu gauge"]
-        for index in 0..<rows {
-            lines.append(#"shop_cpu{group="web"} \#(values[values.count - rows + index]) \#(first + index * 300)"#)
-        }
-        return lines.joined(separator: "\n")
+        let samples = Fixtures.openMetricsSamples(
+            try Fixtures.traceValues("ec2_cpu_utilization_825cc2"), series: #"shop_cpu{group="web"}"#,
+            end: Int(end.timeIntervalSince1970))
+        return (["# TYPE shop_cpu gauge"] + samples).joined(separator: "\n")
     }
 }

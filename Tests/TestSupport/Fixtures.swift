@@ -33,3 +33,22 @@ extension Fixtures {
         return crd.value(at: ["spec", "versions"])?.arrayValue?.first?.value(at: ["schema", "openAPIV3Schema"]) ?? .null
     }()
 }
+
+extension Fixtures {
+    /// The value column (the last) of a trace in examples/data, oldest first: `name` without `.csv`.
+    public static func traceValues(_ name: String) throws -> [Double] {
+        let text = try String(contentsOf: root.appendingPathComponent("examples/data/\(name).csv"), encoding: .utf8)
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            line.split(separator: ",").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        }
+    }
+
+    /// OpenMetrics sample lines (no TYPE line) for the last `days` of `values` as `series` (a name with its labels),
+    /// one every 5 minutes, the newest at `end` (Unix seconds).
+    public static func openMetricsSamples(_ values: [Double], series: String, days: Int = 14, end: Int) -> [String] {
+        let rows = min(values.count, days * 288)
+        return (0..<rows).map { index in
+            "\(series) \(values[values.count - rows + index]) \(end - (rows - 1 - index) * 300)"
+        }
+    }
+}
