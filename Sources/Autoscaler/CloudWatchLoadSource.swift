@@ -65,7 +65,7 @@ public struct CloudWatchLoadSource: MetricsSource {
         }
         for (index, values) in inputValues.enumerated() where values.isEmpty && !utilization.isEmpty {
             throw MetricsProblem(
-                reason: "InputUnavailable", message: "input \(inputs[index].name): CloudWatch has no datapoints",
+                reason: .inputUnavailable, message: "input \(inputs[index].name): CloudWatch has no datapoints",
                 needsAttention: false)
         }
         var last = inputValues.map { values in values.min { $0.key < $1.key }?.value ?? 0 }

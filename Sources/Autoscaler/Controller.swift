@@ -45,6 +45,7 @@ public final class Controller: Sendable {
     }
 
     public let client: KubernetesClient
+    private var policies: TypedClient<ScalingPolicy> { TypedClient(client) }
     public let configuration: Configuration
     public let targets: TargetRegistry
     public let models: ModelRegistry
@@ -220,7 +221,7 @@ public final class Controller: Sendable {
             forget(key)
             return .awaitChange
         }
-        return try await reconcile(policy: policy)
+        return try await reconcile(ScalingPolicy(json: policy))
     }
 
     /// A deleted policy leaves nothing behind: metrics, chart history, binding, memory.
@@ -233,14 +234,17 @@ public final class Controller: Sendable {
     }
 
     public func reconcile(policy object: JSONValue) async throws -> ReconcileOutcome {
+        try await reconcile(ScalingPolicy(json: object))
+    }
+
+    func reconcile(_ policy: ScalingPolicy) async throws -> ReconcileOutcome {
         let started = elapsed()
-        let policy = PolicyIdentity(object)
-        guard object.value(at: ["metadata", "deletionTimestamp"]) == nil else { return .awaitChange }
+        guard !policy.isDeleting else { return .awaitChange }
         let at = now()
-        let (previous, memory) = knownState(policy, object)
+        let (previous, memory) = knownState(policy)
 
         let spec: PolicySpec
-        switch PolicySpec.parse(object["spec"]) {
+        switch policy.spec {
         case .failure(let invalid):
             // Terminal: a condition and an Event, no retry loop.
             try await recordFailure(
@@ -285,75 +289,67 @@ public final class Controller: Sendable {
             return .requeue(after: requeueDelay(spec))
         }
 
-        var result = Step.run(
+        let result = Step.run(
             spec: spec, generation: policy.generation, observation: observation, previous: previous, memory: memory,
             policy: policy.uid)
-        if case .scale(let to) = result.plan.action {
-            guard
-                try await act(
-                    &result, to: to, policy: policy, previous: previous, spec: spec, target: binding.target,
-                    from: observation.capacity.desired, at: at, started: started)
-            else { return .requeue(after: requeueDelay(spec)) }
-        } else {
-            try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
-        }
-        emit(policy.reference, result.events)
-        if let ready = result.status.conditionList.condition(.ready), ready.status != .true {
-            log.warning(
-                "reconcile failed",
-                [
-                    "policy": policy.key, "reason": ready.reason, "error": ready.message,
-                    "duration": Logger.seconds(elapsed() - started),
-                ])
-        }
-        record(policy.key, spec: spec, observation: observation, result: result, timeShift: binding.metrics.timeShift)
+        let (status, outcome) = try await Step.execute(
+            result, previous: previous, spec: spec, generation: policy.generation, now: at,
+            on: Effects(controller: self, policy: policy, target: binding.target))
+        logOutcome(outcome, status: status, policy: policy, plan: result.plan, started: started)
+        if case .scalingFailed = outcome { return .requeue(after: requeueDelay(spec)) }
+        record(
+            policy.key, spec: spec, observation: observation, result: result, status: status,
+            timeShift: binding.metrics.timeShift)
         return .requeue(after: requeueDelay(spec))
     }
 
-    /// Record, then act, then confirm: the pending action makes a crash or a failed write in between harmless (the
-    /// next pass finds the target there or not). False when the target refused (the failure is recorded).
-    private func act(
-        _ result: inout StepResult, to: Int, policy: PolicyIdentity, previous: PolicyStatus, spec: PolicySpec,
-        target: any ScalingTarget, from: Int, at: Date, started: Duration
-    ) async throws -> Bool {
-        try await writeStatus(policy, result.status, replacing: previous, memory: result.memory)
-        do {
-            try await target.setCapacity(to, at: at, actionID: result.status.pendingAction?.id ?? "")
-        } catch {
-            let failure = Step.failed(
-                previous: result.status, generation: policy.generation, now: at, reason: .scalingFailed,
-                message: "setting capacity \(to): \(error)")
-            try await writeStatus(policy, failure.status, replacing: result.status, memory: result.memory)
-            emit(policy.reference, failure.events)
-            log.error(
-                "scaling failed",
+    /// One line per action, refused action and failed pass.
+    private func logOutcome(
+        _ outcome: PassOutcome, status: PolicyStatus, policy: ScalingPolicy, plan: Plan, started: Duration
+    ) {
+        let duration = Logger.seconds(elapsed() - started)
+        switch outcome {
+        case .scalingFailed(let to, let error):
+            log.error("scaling failed", ["policy": policy.key, "to": String(to), "error": error, "duration": duration])
+            return
+        case .scaled(let from, let to):
+            log.info(
+                "scaled",
                 [
-                    "policy": policy.key, "to": String(to), "error": "\(error)",
-                    "duration": Logger.seconds(elapsed() - started),
+                    "policy": policy.key, "from": String(from), "to": String(to), "reason": plan.reason.description,
+                    "duration": duration,
                 ])
-            return false
+        case .held:
+            break
         }
-        let forecastNote =
-            result.plan.forecastLoad.map {
-                String(
-                    format: "; forecast load %.1f at p%.0f within %.0f s", $0, spec.quantile * 100,
-                    spec.actingHorizon)
-            } ?? ""
-        let intent = result.status
-        Step.confirm(&result.status, events: &result.events, forecastNote: forecastNote)
-        try await writeStatus(policy, result.status, replacing: intent, memory: result.memory)
-        log.info(
-            "scaled",
-            [
-                "policy": policy.key, "from": String(from), "to": String(to),
-                "reason": result.plan.reason.description, "duration": Logger.seconds(elapsed() - started),
-            ])
-        return true
+        if let ready = status.conditionList.condition(.ready), ready.status != .true {
+            log.warning(
+                "reconcile failed",
+                ["policy": policy.key, "reason": ready.reason, "error": ready.message, "duration": duration])
+        }
+    }
+
+    /// A pass's effects on this controller's world: status through the API server, the bound target, Events
+    /// through the recorder.
+    private struct Effects: PassEffects {
+        let controller: Controller
+        let policy: ScalingPolicy
+        let target: any ScalingTarget
+
+        func writeStatus(_ status: PolicyStatus, replacing old: PolicyStatus, memory: PolicyMemory) async throws {
+            try await controller.writeStatus(policy, status, replacing: old, memory: memory)
+        }
+
+        func setCapacity(_ capacity: Int, at: Date, actionID: String) async throws {
+            try await target.setCapacity(capacity, at: at, actionID: actionID)
+        }
+
+        func emit(_ events: [EventIntent]) async { controller.emit(policy.reference, events) }
     }
 
     /// Target, capacity, model, history and calendar, as this pass sees them.
     private func observe(
-        _ spec: PolicySpec, _ policy: PolicyIdentity, binding: TargetRegistry.Binding, artefact: String?, at: Date
+        _ spec: PolicySpec, _ policy: ScalingPolicy, binding: TargetRegistry.Binding, artefact: String?, at: Date
     ) async throws -> Observation {
         let capacity = try await binding.target.capacity(at: at)
         guard capacity.isPlausible else {
@@ -373,7 +369,7 @@ public final class Controller: Sendable {
         } catch let problem as MetricsProblem {
             metricsProblem = problem
         } catch {
-            metricsProblem = MetricsProblem(reason: "MetricsUnavailable", message: "\(error)", needsAttention: false)
+            metricsProblem = MetricsProblem(reason: .metricsUnavailable, message: "\(error)", needsAttention: false)
         }
         return Observation(
             now: at, capacity: capacity, history: history, model: model,
@@ -382,10 +378,9 @@ public final class Controller: Sendable {
     }
 
     /// A policy's calendar events, for the dashboard (none when it has no readable calendar).
-    func calendarEvents(_ policy: JSONValue) async -> [CalendarEvent] {
-        guard case .success(let spec) = PolicySpec.parse(policy["spec"]),
-            case .events(let events) = await calendar(
-                spec, namespace: policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default")
+    func calendarEvents(_ policy: ScalingPolicy) async -> [CalendarEvent] {
+        guard case .success(let spec) = policy.spec,
+            case .events(let events) = await calendar(spec, namespace: policy.namespace)
         else { return [] }
         return events
     }
@@ -403,7 +398,7 @@ public final class Controller: Sendable {
 
     /// Ready=False with the reason (and an Event when it flips), one log line.
     private func recordFailure(
-        _ policy: PolicyIdentity, previous: PolicyStatus, reason: FailureReason, message: String, at: Date,
+        _ policy: ScalingPolicy, previous: PolicyStatus, reason: FailureReason, message: String, at: Date,
         started: Duration
     ) async throws {
         let failure = Step.failed(
@@ -420,22 +415,18 @@ public final class Controller: Sendable {
 
     /// The status and memory to step from: this process's own record when it has one for
     /// this object (uid), else the stored status.
-    private func knownState(_ policy: PolicyIdentity, _ object: JSONValue) -> (PolicyStatus, PolicyMemory?) {
+    private func knownState(_ policy: ScalingPolicy) -> (PolicyStatus, PolicyMemory?) {
         if let record = known.withLock({ $0[policy.key] }), record.uid == policy.uid {
             return (record.status, record.memory)
         }
-        return (PolicyStatus(json: object["status"]), nil)
+        return (policy.status, nil)
     }
 
     /// A merge patch of what changed, on /status; nothing when nothing changed.
     private func writeStatus(
-        _ policy: PolicyIdentity, _ status: PolicyStatus, replacing old: PolicyStatus, memory: PolicyMemory?
+        _ policy: ScalingPolicy, _ status: PolicyStatus, replacing old: PolicyStatus, memory: PolicyMemory?
     ) async throws {
-        if let patch = status.mergePatch(from: old) {
-            _ = try await client.patch(
-                .scalingPolicies, namespace: policy.namespace, name: policy.name, .merge(["status": patch]),
-                subresource: "status")
-        }
+        if let patch = status.mergePatch(from: old) { try await policies.patchStatus(of: policy, patch) }
         known.withLock { known in
             known[policy.key] = (
                 policy.uid, status,
@@ -451,8 +442,9 @@ public final class Controller: Sendable {
             let pending = self.pendingEvents
             eventSends.yield {
                 await recorder.record(
-                    regarding: regarding, type: event.type == .warning ? .warning : .normal, reason: event.reason,
-                    action: event.action, note: event.note)
+                    regarding: regarding, type: event.type == .warning ? .warning : .normal,
+                    reason: event.reason.description,
+                    action: event.action.rawValue, note: event.note)
                 pending.add(-1)
             }
         }
@@ -467,13 +459,14 @@ public final class Controller: Sendable {
 
     /// Dashboard history and Prometheus gauges.
     private func record(
-        _ key: String, spec: PolicySpec, observation: Observation, result: StepResult, timeShift: TimeInterval
+        _ key: String, spec: PolicySpec, observation: Observation, result: StepResult, status: PolicyStatus,
+        timeShift: TimeInterval
     ) {
         let at = observation.now
         let plan = result.plan
-        let current = result.status.currentCapacity ?? observation.capacity.desired
+        let current = status.currentCapacity ?? observation.capacity.desired
         let lead = ForecastPoint.acting(in: result.forecast, now: at, spec: spec)
-        let scaled = result.status.lastAction.flatMap { $0.time == at ? $0 : nil }
+        let scaled = status.lastAction.flatMap { $0.time == at ? $0 : nil }
         history.record(
             key,
             PolicyHistory.Sample(
@@ -487,24 +480,6 @@ public final class Controller: Sendable {
             modelAge = at.addingTimeInterval(-timeShift).timeIntervalSince(model.forecaster.header.trainingEnd)
         }
         metrics.update(key, current: current, desired: plan.desired, forecast: plan.forecastLoad, modelAge: modelAge)
-    }
-}
-
-/// The identity fields of a policy object, read once per pass.
-struct PolicyIdentity {
-    var namespace: String
-    var name: String
-    var uid: String
-    var generation: Int
-    var reference: ObjectReference
-    var key: String { "\(namespace)/\(name)" }
-
-    init(_ object: JSONValue) {
-        namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
-        name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
-        uid = object.value(at: ["metadata", "uid"])?.stringValue ?? ""
-        generation = object.value(at: ["metadata", "generation"])?.intValue ?? 0
-        reference = ObjectReference(object)
     }
 }
 

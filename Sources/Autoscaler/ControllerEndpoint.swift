@@ -123,68 +123,76 @@ struct Dashboard: Sendable {
             case .failure(let error): respondJSON(writer, 503, ["error": .string("listing ScalingPolicies: \(error)")])
             }
         }
-        router.add("GET", "/api/v1/policies/{namespace}/{name}/history") { request, writer in
-            let namespace = request.pathParameters["namespace"] ?? ""
-            let name = request.pathParameters["name"] ?? ""
-            let key = "\(namespace)/\(name)"
-            guard let policy = self.policy(namespace: namespace, name: name) else {
-                return respondJSON(writer, 404, ["error": .string("no ScalingPolicy \(key)")])
-            }
-            // Events are best effort: the page still charts when they cannot be listed.
-            let events =
-                blocking {
-                    try? await controller.client.list(
-                        .coreEvents, namespace: namespace,
-                        fieldSelector: "involvedObject.kind=ScalingPolicy,involvedObject.name=\(name)"
-                    ).items
-                } ?? []
-            respondJSON(
-                writer, 200,
-                DashboardAPI.history(
-                    policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
-                    events: events, generatedAt: controller.now()))
-        }
-        router.add("GET", "/api/v1/policies/{namespace}/{name}/charts") { request, writer in
-            let namespace = request.pathParameters["namespace"] ?? ""
-            let name = request.pathParameters["name"] ?? ""
-            let key = "\(namespace)/\(name)"
-            guard let policy = self.policy(namespace: namespace, name: name) else {
-                return respondJSON(writer, 404, ["error": .string("no ScalingPolicy \(key)")])
-            }
-            let width = request.query("width").flatMap(Double.init).flatMap { $0.isFinite ? $0 : nil } ?? 960
-            let events = blocking { await controller.calendarEvents(policy) }
-            let charts = DashboardCharts.charts(
-                policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
-                events: events, slo: controller.configuration.sloUtilization, width: width)
-            respondJSON(
-                writer, 200,
-                [
-                    "charts": .array(
-                        charts.map { ["id": .string($0.id), "title": .string($0.title), "svg": .string($0.svg)] })
-                ])
-        }
-        router.add("GET", "/api/v1/comparison") { _, writer in
-            let (listed, _) = self.policies()
-            let policies = (try? listed.get()) ?? []
-            let inputs = policies.map { policy in
-                let key =
-                    "\(policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default")/"
-                    + "\(policy.value(at: ["metadata", "name"])?.stringValue ?? "")"
-                return PolicyComparison.Input(
-                    key: key, mode: policy.value(at: ["spec", "mode"])?.stringValue ?? "Predictive",
-                    samples: controller.history.samples(key), actions: controller.history.actions(key))
-            }
-            var events: [CalendarEvent] = []
-            for policy in policies where policy.value(at: ["spec", "calendar"]) != nil {
-                events += blocking { await controller.calendarEvents(policy) }
-            }
-            let comparison = PolicyComparison(
-                inputs.sorted { $0.key < $1.key }, slo: controller.configuration.sloUtilization, events: events)
-            respondJSON(writer, 200, ["comparison": comparison?.json ?? .null])
-        }
+        router.add("GET", "/api/v1/policies/{namespace}/{name}/history") { history($0, $1) }
+        router.add("GET", "/api/v1/policies/{namespace}/{name}/charts") { charts($0, $1) }
+        router.add("GET", "/api/v1/comparison") { _, writer in comparison(writer) }
         router.add("GET", "/api/v1/stream") { _, writer in
             stream(writer)
         }
+    }
+
+    /// A policy's recorded samples, actions and Events.
+    private func history(_ request: ServerRequest, _ writer: ResponseWriter) {
+        guard let (namespace, name, key, policy) = policy(request, writer) else { return }
+        // Events are best effort: the page still charts when they cannot be listed.
+        let events =
+            blocking {
+                try? await controller.client.list(
+                    .coreEvents, namespace: namespace,
+                    fieldSelector: "involvedObject.kind=ScalingPolicy,involvedObject.name=\(name)"
+                ).items
+            } ?? []
+        respondJSON(
+            writer, 200,
+            DashboardAPI.history(
+                policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
+                events: events, generatedAt: controller.now()))
+    }
+
+    /// A policy's charts as SVG.
+    private func charts(_ request: ServerRequest, _ writer: ResponseWriter) {
+        guard let (_, _, key, policy) = policy(request, writer) else { return }
+        let width = request.query("width").flatMap(Double.init).flatMap { $0.isFinite ? $0 : nil } ?? 960
+        let events = blocking { await controller.calendarEvents(ScalingPolicy(json: policy)) }
+        let charts = DashboardCharts.charts(
+            policy: policy, samples: controller.history.samples(key), actions: controller.history.actions(key),
+            events: events, slo: controller.configuration.sloUtilization, width: width)
+        respondJSON(
+            writer, 200,
+            [
+                "charts": .array(
+                    charts.map { ["id": .string($0.id), "title": .string($0.title), "svg": .string($0.svg)] })
+            ])
+    }
+
+    /// Every policy's record scored side by side.
+    private func comparison(_ writer: ResponseWriter) {
+        let policies = ((try? self.policies().0.get()) ?? []).map(ScalingPolicy.init(json:))
+        let inputs = policies.map { policy in
+            PolicyComparison.Input(
+                key: policy.key, mode: policy.json.value(at: ["spec", "mode"])?.stringValue ?? "Predictive",
+                samples: controller.history.samples(policy.key), actions: controller.history.actions(policy.key))
+        }
+        var events: [CalendarEvent] = []
+        for policy in policies where policy.json.value(at: ["spec", "calendar"]) != nil {
+            events += blocking { await controller.calendarEvents(policy) }
+        }
+        let comparison = PolicyComparison(
+            inputs.sorted { $0.key < $1.key }, slo: controller.configuration.sloUtilization, events: events)
+        respondJSON(writer, 200, ["comparison": comparison?.json ?? .null])
+    }
+
+    /// The policy a request's path names, or nil after answering 404.
+    private func policy(_ request: ServerRequest, _ writer: ResponseWriter) -> (
+        namespace: String, name: String, key: String, policy: JSONValue
+    )? {
+        let namespace = request.pathParameters["namespace"] ?? ""
+        let name = request.pathParameters["name"] ?? ""
+        guard let policy = policy(namespace: namespace, name: name) else {
+            respondJSON(writer, 404, ["error": .string("no ScalingPolicy \(namespace)/\(name)")])
+            return nil
+        }
+        return (namespace, name, "\(namespace)/\(name)", policy)
     }
 
     private func policy(namespace: String, name: String) -> JSONValue? {

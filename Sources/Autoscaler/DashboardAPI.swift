@@ -93,7 +93,7 @@ public enum DashboardAPI {
             ($0["lastTime"]?.stringValue ?? "") > ($1["lastTime"]?.stringValue ?? "")
         }
         let promotions = recentEvents.filter {
-            ["ModelPromoted", "ModelRejected"].contains($0["reason"]?.stringValue ?? "")
+            [EventReason.modelPromoted, .modelRejected].map(\.description).contains($0["reason"]?.stringValue ?? "")
         }
         return [
             "generatedAt": time(generatedAt),

@@ -35,7 +35,7 @@ public final class PrometheusLoadSource: MetricsSource {
             let values = try await values(input.query ?? "", name: input.name, start: start, end: end)
             guard !values.isEmpty else {
                 throw MetricsProblem(
-                    reason: "InputUnavailable", message: "input \(input.name): the query returns no data",
+                    reason: .inputUnavailable, message: "input \(input.name): the query returns no data",
                     needsAttention: false)
             }
             inputValues.append(values)
@@ -70,7 +70,7 @@ public final class PrometheusLoadSource: MetricsSource {
             for point in series[0].points { fresh[point.time] = point.value }
         case (let count, .none):
             throw MetricsProblem(
-                reason: "AmbiguousQuery",
+                reason: .ambiguousQuery,
                 message:
                     "\(name): the query returns \(count) series where one is expected; aggregate it in PromQL or set "
                     + "spec.metrics.prometheus.aggregate (sum, avg, max, min)",
@@ -99,16 +99,16 @@ public final class PrometheusLoadSource: MetricsSource {
         switch error {
         case .unreachable:
             return MetricsProblem(
-                reason: "PrometheusUnreachable", message: label + error.description, needsAttention: false)
+                reason: .prometheusUnreachable, message: label + error.description, needsAttention: false)
         case .badQuery:
             return MetricsProblem(
-                reason: "PrometheusQueryRejected", message: label + error.description, needsAttention: true)
+                reason: .prometheusQueryRejected, message: label + error.description, needsAttention: true)
         case .malformed:
             return MetricsProblem(
-                reason: "PrometheusAnswerUnreadable", message: label + error.description, needsAttention: false)
+                reason: .prometheusAnswerUnreadable, message: label + error.description, needsAttention: false)
         case .credentials:
             return MetricsProblem(
-                reason: "PrometheusCredentials", message: label + error.description, needsAttention: true)
+                reason: .prometheusCredentials, message: label + error.description, needsAttention: true)
         }
     }
 }

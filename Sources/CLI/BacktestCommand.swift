@@ -223,13 +223,13 @@ enum BacktestCommand: Subcommand {
 
         var results: [Backtest.Result] = []
         let started = ContinuousClock.now
-        func replay(_ mode: String, targetUtilization: Double, name: String? = nil) throws -> Backtest.Result {
-            try Self.replay(
+        func replay(_ mode: String, targetUtilization: Double, name: String? = nil) async throws -> Backtest.Result {
+            try await Self.replay(
                 mode, spec: baseSpec, trace: trace, start: start, warmup: warmup, initialCapacity: initialCapacity,
                 slo: slo, forecaster: forecaster, events: events, targetUtilization: targetUtilization, name: name,
                 source: policyPath ?? "--options")
         }
-        for mode in compare { results.append(try replay(mode, targetUtilization: targetUtilization)) }
+        for mode in compare { results.append(try await replay(mode, targetUtilization: targetUtilization)) }
         var matchedUtilization: Double?
         if matchedCost, let predictive = results.first(where: { $0.name == "predictive" }) {
             // Instance-hours fall as the target utilisation rises: bisect for Predictive's spend,
@@ -237,12 +237,13 @@ enum BacktestCommand: Subcommand {
             var low = 5.0
             var high = targetUtilization
             var best = (
-                utilization: high, result: try replay("reactive", targetUtilization: high, name: "reactive-matched")
+                utilization: high,
+                result: try await replay("reactive", targetUtilization: high, name: "reactive-matched")
             )
             if best.result.instanceHours < predictive.instanceHours {
                 for _ in 0..<12 {
                     let middle = (low + high) / 2
-                    let candidate = try replay("reactive", targetUtilization: middle, name: "reactive-matched")
+                    let candidate = try await replay("reactive", targetUtilization: middle, name: "reactive-matched")
                     if candidate.instanceHours >= predictive.instanceHours { low = middle } else { high = middle }
                     if abs(candidate.instanceHours - predictive.instanceHours)
                         < abs(best.result.instanceHours - predictive.instanceHours)
@@ -362,7 +363,7 @@ enum BacktestCommand: Subcommand {
         _ mode: String, spec baseSpec: JSONValue, trace: Trace, start: Int, warmup: Double, initialCapacity: Int,
         slo: Double, forecaster: Forecaster?, events: [CalendarEvent], targetUtilization: Double,
         quantile: Double? = nil, name: String? = nil, source: String
-    ) throws -> Backtest.Result {
+    ) async throws -> Backtest.Result {
         var spec = try compile(
             mode, spec: baseSpec, step: trace.step, targetUtilization: targetUtilization, quantile: quantile,
             source: source)
@@ -372,7 +373,7 @@ enum BacktestCommand: Subcommand {
         options.sloUtilization = slo
         // Reactive is HPA-like: no model, no calendar.
         let useModel = mode != "reactive"
-        return Backtest.run(
+        return await Backtest.run(
             name: name ?? mode, policy: spec, trace: trace, forecaster: useModel ? forecaster : nil,
             events: useModel ? events : [], options: options)
     }

@@ -66,7 +66,7 @@ enum BacktestSweep {
         var skipped: [(trace: String, problem: String)] = []
         for file in files {
             do {
-                let row = try replayTrace(
+                let row = try await replayTrace(
                     file, directory: directory, settings: manifest[file], manifestPath: manifestPath, slo: slo,
                     sizing: sizing, frontier: frontier)
                 rows.append(row)
@@ -137,7 +137,7 @@ enum BacktestSweep {
     static func replayTrace(
         _ file: String, directory: String, settings: JSONValue?, manifestPath: String, slo: Double, sizing: Double?,
         frontier: Bool
-    ) throws -> Row {
+    ) async throws -> Row {
         let path = directory + "/" + file
         let scaling = try Self.scaling(path: path, settings: settings, source: manifestPath)
         let trace: Trace
@@ -162,24 +162,24 @@ enum BacktestSweep {
         if let sizing { spec.setValue(.number(sizing), at: ["forecast", "sizingUtilization"]) }
         let forecaster = try BacktestCommand.trainWalkForward(
             trace: trace, until: start, events: [], lead: PolicySpec.defaultLeadTimeSeconds, inputs: [], json: true)
-        func replay(_ mode: String, target: Double = 60, quantile: Double? = nil, name: String? = nil) throws
+        func replay(_ mode: String, target: Double = 60, quantile: Double? = nil, name: String? = nil) async throws
             -> Backtest.Result
         {
-            try BacktestCommand.replay(
+            try await BacktestCommand.replay(
                 mode, spec: spec, trace: trace, start: start, warmup: 300, initialCapacity: 2, slo: slo,
                 forecaster: forecaster, events: [], targetUtilization: target, quantile: quantile, name: name,
                 source: path)
         }
         var row = Row(
-            trace: file, scaling: scaling.described, predictive: try replay("predictive"),
-            reactive: try replay("reactive"), selection: forecaster.header.selection)
+            trace: file, scaling: scaling.described, predictive: try await replay("predictive"),
+            reactive: try await replay("reactive"), selection: forecaster.header.selection)
         if frontier {
             for target in reactiveTargets {
-                let result = target == 60 ? row.reactive : try replay("reactive", target: target)
+                let result = target == 60 ? row.reactive : try await replay("reactive", target: target)
                 row.frontier.append(("reactive@\(Int(target))", result.instanceHours, result.overloadIntervals))
             }
             for quantile in predictiveQuantiles {
-                let result = quantile == 0.8 ? row.predictive : try replay("predictive", quantile: quantile)
+                let result = quantile == 0.8 ? row.predictive : try await replay("predictive", quantile: quantile)
                 row.frontier.append(
                     ("predictive@p\(Int(quantile * 100))", result.instanceHours, result.overloadIntervals))
             }

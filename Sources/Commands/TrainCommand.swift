@@ -38,36 +38,7 @@ enum TrainCommand: Subcommand {
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
         let dataPath = try arguments.required("data")
-        var configuration = TrainingConfiguration()
-        configuration.sequenceLength = try arguments.option("seq-len", default: configuration.sequenceLength)
-        configuration.hiddenSize = try arguments.option("hidden", default: configuration.hiddenSize)
-        configuration.layers = try arguments.option("layers", default: configuration.layers)
-        configuration.dropout = try arguments.option("dropout", default: configuration.dropout)
-        configuration.headSize = try arguments.option("head", default: configuration.headSize)
-        configuration.learningRate = try arguments.option("lr", default: configuration.learningRate)
-        configuration.batchSize = try arguments.option("batch", default: configuration.batchSize)
-        configuration.epochs = try arguments.option("epochs", default: configuration.epochs)
-        configuration.horizon = try arguments.option("horizon", default: configuration.horizon)
-        configuration.seed = try arguments.option("seed", default: configuration.seed)
-        if let quantiles = try arguments.option("quantiles") {
-            let values = quantiles.split(separator: ",").compactMap { Float($0) }
-            guard values.count == quantiles.split(separator: ",").count, values.allSatisfy({ $0 > 0 && $0 < 1 }) else {
-                throw UsageError("--quantiles takes values in (0, 1) separated by commas")
-            }
-            configuration.quantiles = values
-        }
-        if let level = try arguments.option("level-normalization") {
-            guard level == "on" || level == "off" else { throw UsageError("--level-normalization takes on or off") }
-            configuration.levelNormalization = level == "on"
-        }
-        configuration.levelSpan = try arguments.option("level-span", default: configuration.levelSpan)
-        configuration.weightAveraging = try arguments.option("weight-averaging", default: configuration.weightAveraging)
-        guard (0..<1).contains(configuration.weightAveraging) else {
-            throw UsageError("--weight-averaging must be in [0, 1)")
-        }
-        guard configuration.levelSpan >= 1 && configuration.levelSpan <= configuration.sequenceLength else {
-            throw UsageError("--level-span must be between 1 and --seq-len")
-        }
+        var configuration = try configurationOptions(&arguments)
         let featureName = try arguments.option("features") ?? "basic"
         guard let features = FeatureSet(rawValue: featureName) else {
             throw UsageError("--features: unknown set '\(featureName)'")
@@ -119,6 +90,41 @@ enum TrainCommand: Subcommand {
             table: table, target: target, recipe: recipe, events: events, dataPath: dataPath, printsProgress: !json)
         try report(outcome, out: out, json: json, quiet: quiet)
         return ExitCode.success
+    }
+
+    /// The network's options (sizes, rates, quantiles, level normalization), checked.
+    static func configurationOptions(_ arguments: inout Arguments) throws -> TrainingConfiguration {
+        var configuration = TrainingConfiguration()
+        configuration.sequenceLength = try arguments.option("seq-len", default: configuration.sequenceLength)
+        configuration.hiddenSize = try arguments.option("hidden", default: configuration.hiddenSize)
+        configuration.layers = try arguments.option("layers", default: configuration.layers)
+        configuration.dropout = try arguments.option("dropout", default: configuration.dropout)
+        configuration.headSize = try arguments.option("head", default: configuration.headSize)
+        configuration.learningRate = try arguments.option("lr", default: configuration.learningRate)
+        configuration.batchSize = try arguments.option("batch", default: configuration.batchSize)
+        configuration.epochs = try arguments.option("epochs", default: configuration.epochs)
+        configuration.horizon = try arguments.option("horizon", default: configuration.horizon)
+        configuration.seed = try arguments.option("seed", default: configuration.seed)
+        if let quantiles = try arguments.option("quantiles") {
+            let values = quantiles.split(separator: ",").compactMap { Float($0) }
+            guard values.count == quantiles.split(separator: ",").count, values.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+                throw UsageError("--quantiles takes values in (0, 1) separated by commas")
+            }
+            configuration.quantiles = values
+        }
+        if let level = try arguments.option("level-normalization") {
+            guard level == "on" || level == "off" else { throw UsageError("--level-normalization takes on or off") }
+            configuration.levelNormalization = level == "on"
+        }
+        configuration.levelSpan = try arguments.option("level-span", default: configuration.levelSpan)
+        configuration.weightAveraging = try arguments.option("weight-averaging", default: configuration.weightAveraging)
+        guard (0..<1).contains(configuration.weightAveraging) else {
+            throw UsageError("--weight-averaging must be in [0, 1)")
+        }
+        guard configuration.levelSpan >= 1 && configuration.levelSpan <= configuration.sequenceLength else {
+            throw UsageError("--level-span must be between 1 and --seq-len")
+        }
+        return configuration
     }
 
     /// Writes the model and prints the report (synchronous, for the same reason as `train`).

@@ -86,20 +86,10 @@ public enum TrainerCommand: Subcommand {
                 "--history-days must be in (0, 366], --epochs in 1…1000, --hidden in 1…2048 and --margin in [0, 1)")
         }
         // The one wall-clock read: everything below takes this time (or --now) as given.
-        let now: Date
-        if let nowText {
-            guard let parsed = Timestamps.parse(nowText) else { throw UsageError("--now must be an RFC 3339 time") }
-            now = parsed
-        } else {
-            now = Date()
-        }
+        let now = try nowText.map(parseNow) ?? Date()
         var environment = ProcessInfo.processInfo.environment
         if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
-        let connection: ClusterConnection
-        do { connection = try KubeConfigLoader(environment: environment).resolve() } catch {
-            throw UsageError("\(error)")
-        }
-        let client = KubernetesClient(connection: connection, fieldManager: "forescale-trainer")
+        let client = try connect(environment: environment)
         defer { client.shutdown() }
         let aws: (@Sendable (String) async throws -> AWSClient)? = useAWS ? AWSClients().client(region:) : nil
         let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
@@ -113,7 +103,7 @@ public enum TrainerCommand: Subcommand {
             wallTime: { now })
         var failures = 0
         for policy in policies {
-            let key = ObjectCache.key(of: policy)
+            let key = policy.key
             do {
                 let limits = Limits(
                     historyDays: historyDays, maxRows: maxRows, epochs: epochs, hidden: hidden,
@@ -131,23 +121,37 @@ public enum TrainerCommand: Subcommand {
         return failures == 0 ? ExitCode.success : ExitCode.failure
     }
 
+    static func parseNow(_ text: String) throws -> Date {
+        guard let parsed = Timestamps.parse(text) else { throw UsageError("--now must be an RFC 3339 time") }
+        return parsed
+    }
+
+    /// A client of the cluster the kubeconfig (or the pod's service account) names.
+    static func connect(environment: [String: String]) throws -> KubernetesClient {
+        do {
+            return KubernetesClient(
+                connection: try KubeConfigLoader(environment: environment).resolve(), fieldManager: "forescale-trainer")
+        } catch { throw UsageError("\(error)") }
+    }
+
     /// The policies this run trains: the one named, or this shard's part of all (an Indexed Job's
     /// JOB_COMPLETION_INDEX of JOB_COMPLETIONS, by key order).
     static func shard(
         client: KubernetesClient, policy policyKey: String?, namespace: String?, environment: [String: String]
     )
-        async throws -> [JSONValue]
+        async throws -> [ScalingPolicy]
     {
-        var policies: [JSONValue]
+        let typed = TypedClient<ScalingPolicy>(client)
+        var policies: [ScalingPolicy]
         if let policyKey {
             let parts = policyKey.split(separator: "/").map(String.init)
             guard parts.count == 2 else { throw UsageError("--policy takes NAMESPACE/NAME") }
-            policies = [try await client.get(.scalingPolicies, namespace: parts[0], name: parts[1])]
+            policies = [try await typed.get(namespace: parts[0], name: parts[1])]
         } else {
-            policies = try await client.listAll(.scalingPolicies, namespace: namespace).items
+            policies = try await typed.list(namespace: namespace)
             let index = Int(environment["JOB_COMPLETION_INDEX"] ?? "0") ?? 0
             let count = max(1, Int(environment["JOB_COMPLETIONS"] ?? "1") ?? 1)
-            policies = policies.sorted { ObjectCache.key(of: $0) < ObjectCache.key(of: $1) }.enumerated().filter {
+            policies = policies.sorted { $0.key < $1.key }.enumerated().filter {
                 $0.offset % count == index
             }.map(\.element)
         }
@@ -165,14 +169,13 @@ public enum TrainerCommand: Subcommand {
     }
 
     static func train(
-        _ policy: JSONValue, client: KubernetesClient, recorder: EventRecorder,
+        _ policy: ScalingPolicy, client: KubernetesClient, recorder: EventRecorder,
         aws: (@Sendable (String) async throws -> AWSClient)?, s3: (@Sendable () async throws -> S3API)?,
         fileRoots: FileRoots, prometheus: PrometheusConfiguration?, plugin: (any TargetPlugin)?, access: AccessRules,
         now: Date, margin: Double, limits: Limits
     ) async throws -> PromotionGate.Verdict {
-        let namespace = policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
-        let name = policy.value(at: ["metadata", "name"])?.stringValue ?? ""
-        let spec = try PolicySpec.parse(policy["spec"]).get()
+        let (namespace, name) = (policy.namespace, policy.name)
+        let spec = try policy.spec.get()
         if let denied = access.denial(namespace: namespace, name: name, spec: spec) {
             throw StageError(stage: "access rules", underlying: denied)
         }
@@ -201,22 +204,13 @@ public enum TrainerCommand: Subcommand {
             binding.metrics, spec: spec, now: now, limits: limits, policy: "\(namespace)/\(name)")
         let inputs = spec.inputs.map(\.name)
         let shift = binding.metrics.timeShift
+        // A replayed trace trains on its own timestamps: its calendar moves with it.
         let events = try await CalendarConfigMap.events(client, namespace: namespace, spec: spec).map {
             CalendarEvent(
                 name: $0.name, start: $0.start.addingTimeInterval(-shift), end: $0.end.addingTimeInterval(-shift),
                 multiplier: $0.multiplier)
         }
-        let outcome: TrainingOutcome
-        do {
-            outcome = try Training.run(
-                table: table, targetColumn: "load",
-                recipe: .controller(
-                    horizon: horizon, hasCalendar: !events.isEmpty, inputs: inputs, hidden: limits.hidden,
-                    epochs: limits.epochs, wallTimeLimit: limits.wallTime),
-                events: events, createdAt: now)
-        } catch {
-            throw StageError(stage: "training", underlying: error)
-        }
+        let outcome = try challenger(table, events: events, horizon: horizon, inputs: inputs, limits: limits, now: now)
         let challengerData = try outcome.artefact.encoded()
         // What each artefact serves (its LSTM or its selection's classical winner), scored on the
         // same origins of the same table's most recent part.
@@ -248,6 +242,22 @@ public enum TrainerCommand: Subcommand {
                 "championMAE": championMAE.map { .number($0) } ?? .null, "seasonalNaiveMAE": .number(seasonal),
             ])
         return verdict
+    }
+
+    /// The controller's recipe trained on the policy's history, within the run's limits.
+    static func challenger(
+        _ table: TimeSeriesTable, events: [CalendarEvent], horizon: Int, inputs: [String], limits: Limits, now: Date
+    ) throws -> TrainingOutcome {
+        do {
+            return try Training.run(
+                table: table, targetColumn: "load",
+                recipe: .controller(
+                    horizon: horizon, hasCalendar: !events.isEmpty, inputs: inputs, hidden: limits.hidden,
+                    epochs: limits.epochs, wallTimeLimit: limits.wallTime),
+                events: events, createdAt: now)
+        } catch {
+            throw StageError(stage: "training", underlying: error)
+        }
     }
 
     /// The policy's load history on its grid (a source's missing datapoints filled), on the trace's own timestamps
@@ -283,21 +293,18 @@ public enum TrainerCommand: Subcommand {
 
     /// The training's outcome in the policy's status and an Event.
     static func report(
-        _ verdict: PromotionGate.Verdict, policy: JSONValue, client: KubernetesClient, recorder: EventRecorder,
+        _ verdict: PromotionGate.Verdict, policy: ScalingPolicy, client: KubernetesClient, recorder: EventRecorder,
         training: [String: JSONValue]
     ) async throws {
         var training = training.filter { $0.value != .null }
         training["promoted"] = .bool(verdict.promote)
-        training["reason"] = .string(verdict.reason)
+        training["reason"] = .string(verdict.reason.rawValue)
         training["message"] = .string(verdict.message)
-        let namespace = policy.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
-        let name = policy.value(at: ["metadata", "name"])?.stringValue ?? ""
-        _ = try await client.patch(
-            .scalingPolicies, namespace: namespace, name: name, .merge(["status": ["training": .object(training)]]),
-            subresource: "status")
+        try await TypedClient<ScalingPolicy>(client).patchStatus(of: policy, ["training": .object(training)])
         await recorder.record(
-            regarding: ObjectReference(policy), type: verdict.promote ? .normal : .warning,
-            reason: verdict.promote ? "ModelPromoted" : "ModelRejected", action: "Train", note: verdict.message)
+            regarding: policy.reference, type: verdict.promote ? .normal : .warning,
+            reason: (verdict.promote ? EventReason.modelPromoted : .modelRejected).description,
+            action: EventAction.train.rawValue, note: verdict.message)
     }
 
     /// Where the trainer may write this policy's champion: under `<artefactStore><namespace>/<name>/`, derived from

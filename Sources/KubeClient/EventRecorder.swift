@@ -89,30 +89,20 @@ public final class EventRecorder: Sendable {
                 state.withLock { $0.dropped += 1 }
                 return
             case .create(let name):
+                let event = Occurrence(
+                    name: name, regarding: regarding, type: type, reason: reason, action: action, note: note,
+                    time: wall, reportingController: reportingController, reportingInstance: reportingInstance)
                 if useCore {
-                    try await createCore(
-                        name: name, regarding: regarding, type: type, reason: reason, action: action, note: note,
-                        time: seconds)
+                    _ = try await TypedClient<CoreEvent>(client).create(CoreEvent(event))
                 } else {
-                    let event: JSONValue = [
-                        "apiVersion": "events.k8s.io/v1", "kind": "Event",
-                        "metadata": ["name": .string(name), "namespace": .string(regarding.namespace)],
-                        "eventTime": micro, "reportingController": .string(reportingController),
-                        "reportingInstance": .string(reportingInstance),
-                        "action": .string(action), "reason": .string(reason), "type": .string(type.rawValue),
-                        "note": .string(String(note.prefix(1024))),
-                        "regarding": regarding.json,
-                    ]
                     do {
-                        _ = try await client.create(.events, namespace: regarding.namespace, event)
+                        _ = try await TypedClient<Event>(client).create(Event(event))
                     } catch {
                         guard case .notFound = error,
                             error.description.contains("the server could not find the requested resource")
                         else { throw error }
                         state.withLock { $0.useCoreV1 = true }
-                        try await createCore(
-                            name: name, regarding: regarding, type: type, reason: reason, action: action, note: note,
-                            time: seconds)
+                        _ = try await TypedClient<CoreEvent>(client).create(CoreEvent(event))
                     }
                 }
             case .updateSeries(let name, let count):
@@ -130,22 +120,5 @@ public final class EventRecorder: Sendable {
         } catch {
             state.withLock { $0.failed += 1 }
         }
-    }
-
-    private func createCore(
-        name: String, regarding: ObjectReference, type: EventType, reason: String, action: String, note: String,
-        time: JSONValue
-    ) async throws(KubeError) {
-        _ = try await client.create(
-            .coreEvents, namespace: regarding.namespace,
-            [
-                "apiVersion": "v1", "kind": "Event",
-                "metadata": ["name": .string(name), "namespace": .string(regarding.namespace)],
-                "involvedObject": regarding.json, "reason": .string(reason),
-                "message": .string(String(note.prefix(1024))), "type": .string(type.rawValue),
-                "action": .string(action), "source": ["component": .string(reportingController)],
-                "reportingComponent": .string(reportingController), "reportingInstance": .string(reportingInstance),
-                "firstTimestamp": time, "lastTimestamp": time, "count": 1,
-            ])
     }
 }

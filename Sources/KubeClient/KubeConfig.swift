@@ -137,34 +137,38 @@ public struct KubeConfigLoader: Sendable {
             tls.clientCertificate = try pem(
                 user, file: "client-certificate", data: "client-certificate-data", directory: userDirectory)
             tls.clientKey = try pem(user, file: "client-key", data: "client-key-data", directory: userDirectory)
-            if let token = user["token"]?.stringValue {
-                authentication = .bearerToken(token)
-            } else if let file = user["tokenFile"]?.stringValue {
-                authentication = .bearerTokenFile(resolve(file, in: userDirectory))
-            } else if let exec = user["exec"] {
-                guard let command = exec["command"]?.stringValue else {
-                    throw .invalid("user '\(userName)': exec without command")
-                }
-                var environment: [String: String] = [:]
-                for variable in exec["env"]?.arrayValue ?? [] {
-                    if let name = variable["name"]?.stringValue {
-                        environment[name] = variable["value"]?.stringValue ?? ""
-                    }
-                }
-                authentication = .exec(
-                    ExecConfig(
-                        command: command, arguments: (exec["args"]?.arrayValue ?? []).compactMap(\.stringValue),
-                        environment: environment,
-                        apiVersion: exec["apiVersion"]?.stringValue ?? "client.authentication.k8s.io/v1"))
-            }
+            authentication = try Self.authentication(of: user, named: userName, directory: userDirectory)
         }
         return ClusterConnection(
             server: server, tls: tls, authentication: authentication,
             namespace: context["namespace"]?.stringValue ?? "default", contextName: contextName)
     }
 
+    /// A user's token, token file or exec plug-in (none: client certificates alone, or anonymous).
+    private static func authentication(of user: JSONValue, named userName: String, directory: String)
+        throws(KubeConfigError) -> ClusterConnection.Authentication
+    {
+        if let token = user["token"]?.stringValue { return .bearerToken(token) }
+        if let file = user["tokenFile"]?.stringValue {
+            return .bearerTokenFile(resolve(file, in: directory))
+        }
+        guard let exec = user["exec"] else { return .none }
+        guard let command = exec["command"]?.stringValue else {
+            throw .invalid("user '\(userName)': exec without command")
+        }
+        var environment: [String: String] = [:]
+        for variable in exec["env"]?.arrayValue ?? [] {
+            if let name = variable["name"]?.stringValue { environment[name] = variable["value"]?.stringValue ?? "" }
+        }
+        return .exec(
+            ExecConfig(
+                command: command, arguments: (exec["args"]?.arrayValue ?? []).compactMap(\.stringValue),
+                environment: environment,
+                apiVersion: exec["apiVersion"]?.stringValue ?? "client.authentication.k8s.io/v1"))
+    }
+
     /// Relative paths in a kubeconfig are relative to the file that names them.
-    private func resolve(_ path: String, in directory: String) -> String {
+    private static func resolve(_ path: String, in directory: String) -> String {
         path.hasPrefix("/") ? path : "\(directory)/\(path)"
     }
 
@@ -177,7 +181,7 @@ public struct KubeConfigLoader: Sendable {
             }
             return .pem(decoded)
         }
-        return entry[file]?.stringValue.map { .file(resolve($0, in: directory)) }
+        return entry[file]?.stringValue.map { .file(Self.resolve($0, in: directory)) }
     }
 
     /// What a controller uses: an explicit or default kubeconfig when there is one, else the

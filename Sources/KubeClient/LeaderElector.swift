@@ -26,10 +26,8 @@ public struct KubernetesLeaseLock: LeaseLock {
 
     public func get() async throws(KubeError) -> (record: LeaseRecord, resourceVersion: String)? {
         do {
-            let lease = try await client.get(.leases, namespace: namespace, name: name)
-            return (
-                LeaseRecord(spec: lease["spec"]), lease.value(at: ["metadata", "resourceVersion"])?.stringValue ?? ""
-            )
+            let lease = try await leases.get(namespace: namespace, name: name)
+            return (lease.record, lease.resourceVersion)
         } catch {
             if case .notFound = error { return nil }
             throw error
@@ -37,25 +35,15 @@ public struct KubernetesLeaseLock: LeaseLock {
     }
 
     public func create(_ record: LeaseRecord) async throws(KubeError) {
-        _ = try await client.create(
-            .leases, namespace: namespace,
-            [
-                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": ["name": .string(name), "namespace": .string(namespace)], "spec": record.spec,
-            ])
+        _ = try await leases.create(Lease(namespace: namespace, name: name, record: record))
     }
 
     public func update(_ record: LeaseRecord, resourceVersion: String) async throws(KubeError) {
-        _ = try await client.update(
-            .leases, namespace: namespace,
-            [
-                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": [
-                    "name": .string(name), "namespace": .string(namespace), "resourceVersion": .string(resourceVersion),
-                ],
-                "spec": record.spec,
-            ])
+        _ = try await leases.update(
+            Lease(namespace: namespace, name: name, record: record, resourceVersion: resourceVersion))
     }
+
+    private var leases: TypedClient<Lease> { TypedClient(client) }
 }
 
 /// Leader election over a Lease (client-go `leaderelection`): try every `retryPeriod` to

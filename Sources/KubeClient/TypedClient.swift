@@ -91,6 +91,13 @@ public struct Lease: KubeResource {
     public var json: JSONValue
     public init(json: JSONValue) { self.json = json }
 
+    /// A Lease holding `record`; with `resourceVersion`, an optimistic update of the one read.
+    public init(namespace: String, name: String, record: LeaseRecord, resourceVersion: String? = nil) {
+        var metadata: JSONValue = ["name": .string(name), "namespace": .string(namespace)]
+        if let resourceVersion { metadata["resourceVersion"] = .string(resourceVersion) }
+        json = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": metadata, "spec": record.spec]
+    }
+
     public var record: LeaseRecord {
         get { LeaseRecord(spec: json["spec"]) }
         set { json["spec"] = newValue.spec }
@@ -130,5 +137,63 @@ extension KubernetesClient {
             selector: scale.value(at: ["status", "selector"])?.stringValue,
             resourceVersion: scale.value(at: ["metadata", "resourceVersion"])?.stringValue ?? ""
         )
+    }
+}
+
+/// One Event as the recorder writes it, before it is spelled for an API group.
+public struct Occurrence: Sendable {
+    public var name: String
+    public var regarding: ObjectReference
+    public var type: EventRecorder.EventType
+    public var reason: String
+    public var action: String
+    public var note: String
+    public var time: Date
+    public var reportingController: String
+    public var reportingInstance: String
+
+    /// The API server refuses longer notes (events.k8s.io: 1 kB).
+    static let maxNoteLength = 1024
+}
+
+/// events.k8s.io/v1 Event.
+public struct Event: KubeResource {
+    public static let resource = ResourceRef.events
+    public var json: JSONValue
+    public init(json: JSONValue) { self.json = json }
+
+    public init(_ event: Occurrence) {
+        json = [
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": ["name": .string(event.name), "namespace": .string(event.regarding.namespace)],
+            "eventTime": .string(Timestamps.formatMicro(event.time)),
+            "reportingController": .string(event.reportingController),
+            "reportingInstance": .string(event.reportingInstance),
+            "action": .string(event.action), "reason": .string(event.reason), "type": .string(event.type.rawValue),
+            "note": .string(String(event.note.prefix(Occurrence.maxNoteLength))),
+            "regarding": event.regarding.json,
+        ]
+    }
+}
+
+/// core/v1 Event, for API servers without events.k8s.io.
+public struct CoreEvent: KubeResource {
+    public static let resource = ResourceRef.coreEvents
+    public var json: JSONValue
+    public init(json: JSONValue) { self.json = json }
+
+    public init(_ event: Occurrence) {
+        let time = JSONValue.string(Timestamps.format(event.time))
+        json = [
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": ["name": .string(event.name), "namespace": .string(event.regarding.namespace)],
+            "involvedObject": event.regarding.json, "reason": .string(event.reason),
+            "message": .string(String(event.note.prefix(Occurrence.maxNoteLength))),
+            "type": .string(event.type.rawValue),
+            "action": .string(event.action), "source": ["component": .string(event.reportingController)],
+            "reportingComponent": .string(event.reportingController),
+            "reportingInstance": .string(event.reportingInstance),
+            "firstTimestamp": time, "lastTimestamp": time, "count": 1,
+        ]
     }
 }

@@ -8,13 +8,11 @@ public struct EventIntent: Sendable, Equatable {
     }
 
     public var type: Kind
-    /// CamelCase: ScaledUp, ScaledDown, ModelLoaded, InvalidSpec, …
-    public var reason: String
-    /// What the controller was doing (events.k8s.io `action`): Scale, Reconcile, Validate.
-    public var action: String
+    public var reason: EventReason
+    public var action: EventAction
     public var note: String
 
-    public init(type: Kind, reason: String, action: String, note: String) {
+    public init(type: Kind, reason: EventReason, action: EventAction, note: String) {
         self.type = type
         self.reason = reason
         self.action = action

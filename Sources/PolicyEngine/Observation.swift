@@ -17,12 +17,12 @@ public struct LoadSample: Sendable, Equatable {
 
 /// Why the metrics source gave no usable history (CamelCase reason, message for people).
 public struct MetricsProblem: Sendable, Equatable, Error {
-    public var reason: String
+    public var reason: MetricsProblemReason
     public var message: String
     /// A person must fix it (a bad query, an ambiguous result), not wait it out.
     public var needsAttention: Bool
 
-    public init(reason: String, message: String, needsAttention: Bool) {
+    public init(reason: MetricsProblemReason, message: String, needsAttention: Bool) {
         self.reason = reason
         self.message = message
         self.needsAttention = needsAttention

@@ -164,29 +164,6 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
     }
 }
 
-/// A policy's conditions, by their wire names.
-public enum ConditionType: String, Sendable, CaseIterable {
-    /// The controller could decide (False: a problem a person must fix or wait out, named by the reason).
-    case ready = "Ready"
-    /// The model named loaded and fits the spec.
-    case modelReady = "ModelReady"
-    /// True while a Predictive or Threshold policy decides by Reactive target tracking instead.
-    case fallback = "Fallback"
-    /// The load is fresh (False: scale-in is suspended).
-    case metricsAvailable = "MetricsAvailable"
-    /// A limit (bounds, cooldown, step, stabilization) held the desired capacity.
-    case scalingLimited = "ScalingLimited"
-}
-
-/// Why a pass could not decide or act (Ready=False's reason and the Event's), by wire name.
-public enum FailureReason: String, Sendable, CaseIterable {
-    case invalidSpec = "InvalidSpec"
-    case accessDenied = "AccessDenied"
-    case targetUnavailable = "TargetUnavailable"
-    case scalingFailed = "ScalingFailed"
-    case calendarUnreadable = "CalendarUnreadable"
-}
-
 extension [Condition] {
     /// The condition of `type`, if set.
     public func condition(_ type: ConditionType) -> Condition? { condition(type.rawValue) }

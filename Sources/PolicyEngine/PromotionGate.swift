@@ -6,10 +6,18 @@ import KubeCore
 /// fraction: 0.02 = 2 % better), and seasonal-naive's — by `margin` when it serves its LSTM,
 /// at all when it serves a classical forecaster (which may be seasonal-naive itself). Pure.
 public enum PromotionGate {
+    /// Why, by wire name (status.training.reason and the Event's note).
+    public enum Reason: String, Sendable, CaseIterable {
+        case promoted = "Promoted"
+        case noChampion = "NoChampion"
+        case worseThanChampion = "WorseThanChampion"
+        case worseThanSeasonalNaive = "WorseThanSeasonalNaive"
+        case degenerateHistory = "DegenerateHistory"
+    }
+
     public struct Verdict: Sendable, Equatable {
         public var promote: Bool
-        /// CamelCase, for status and the Event: Promoted, NoChampion, WorseThanChampion, WorseThanSeasonalNaive.
-        public var reason: String
+        public var reason: Reason
         public var message: String
     }
 
@@ -26,7 +34,7 @@ public enum PromotionGate {
         // perfectly: nothing learned from it may replace a model.
         if !(challengerMAE > 0) || seasonalNaiveMAE.map({ !($0 > 0) }) == true {
             return Verdict(
-                promote: false, reason: "DegenerateHistory",
+                promote: false, reason: .degenerateHistory,
                 message:
                     "the holdout does not vary (challenger MAE \(format(challengerMAE)), seasonal-naive "
                     + "\(seasonalNaiveMAE.map(format) ?? "-")): a constant series proves nothing, so no model is promoted"
@@ -36,7 +44,7 @@ public enum PromotionGate {
             learned ? !(challengerMAE < seasonal * (1 - margin)) : !(challengerMAE <= seasonal)
         {
             return Verdict(
-                promote: false, reason: "WorseThanSeasonalNaive",
+                promote: false, reason: .worseThanSeasonalNaive,
                 message:
                     "challenger (\(served)) MAE \(format(challengerMAE)) does not beat seasonal-naive "
                     + "\(format(seasonal))" + (learned ? " by \(Int(margin * 100)) %" : "")
@@ -44,12 +52,12 @@ public enum PromotionGate {
         }
         guard let champion = championMAE else {
             return Verdict(
-                promote: true, reason: "NoChampion",
+                promote: true, reason: .noChampion,
                 message: "no comparable current model; challenger (\(served)) MAE \(format(challengerMAE))")
         }
         guard challengerMAE < champion * (1 - margin) else {
             return Verdict(
-                promote: false, reason: "WorseThanChampion",
+                promote: false, reason: .worseThanChampion,
                 message:
                     "challenger (\(served)) MAE \(format(challengerMAE)) does not beat the current model's "
                     + "\(format(champion)) by "
@@ -57,7 +65,7 @@ public enum PromotionGate {
             )
         }
         return Verdict(
-            promote: true, reason: "Promoted",
+            promote: true, reason: .promoted,
             message:
                 "challenger (\(served)) MAE \(format(challengerMAE)) beats the current model's \(format(champion)) and "
                 + "seasonal-naive"

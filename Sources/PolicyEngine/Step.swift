@@ -222,7 +222,7 @@ public enum Step {
         if let previousVersion, previousVersion != loaded.version {
             events.append(
                 EventIntent(
-                    type: .normal, reason: "ModelLoaded", action: "Reconcile",
+                    type: .normal, reason: .modelLoaded, action: .reconcile,
                     note: "model \(loaded.version) replaces \(previousVersion)"))
         }
     }
@@ -234,15 +234,15 @@ public enum Step {
         let calendarProblem: String? = if case .unreadable(let message) = observation.calendar { message } else { nil }
         let badModel = model.problem.flatMap { [.corrupt, .unsupported].contains($0.problem) ? $0 : nil }
         if let metricsProblem = observation.metricsProblem, metricsProblem.needsAttention {
-            conditions.set(.ready, false, metricsProblem.reason, metricsProblem.message)
+            conditions.set(.ready, false, .metrics(metricsProblem.reason), metricsProblem.message)
         } else if let calendarProblem {
-            conditions.set(.ready, false, FailureReason.calendarUnreadable.rawValue, calendarProblem)
+            conditions.set(.ready, false, .failure(.calendarUnreadable), calendarProblem)
         } else if let badModel {
             conditions.set(
-                .ready, false, badModel.problem.rawValue,
+                .ready, false, .model(badModel.problem),
                 "falling back to Reactive target tracking: \(badModel.message)")
         } else {
-            conditions.set(.ready, true, "Reconciled", "decisions use the \(plan.basis.rawValue) rule")
+            conditions.set(.ready, true, .reconciled, "decisions use the \(plan.basis.rawValue) rule")
         }
         if spec.mode.usesModel {
             setModelConditions(&conditions, spec: spec, plan: plan, model: model, fresh: metrics.fresh)
@@ -252,20 +252,22 @@ public enum Step {
         }
         if let metricsProblem = observation.metricsProblem {
             conditions.set(
-                .metricsAvailable, false, metricsProblem.reason, "\(metricsProblem.message); scale-in is suspended")
+                .metricsAvailable, false, .metrics(metricsProblem.reason),
+                "\(metricsProblem.message); scale-in is suspended")
         } else {
             let fresh = metrics.fresh
             conditions.set(
-                .metricsAvailable, fresh, fresh ? "MetricsFresh" : (metrics.seen ? "MetricsStale" : "NoMetrics"),
+                .metricsAvailable, fresh, fresh ? .metricsFresh : (metrics.seen ? .metricsStale : .noMetrics),
                 fresh
                     ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
                     : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
         }
-        let limited = plan.limits.filter { $0 != .calendarPrewarm && $0 != .tolerance }.map(\.rawValue)
+        let limited = plan.limits.filter { $0 != .calendarPrewarm && $0 != .tolerance }
         conditions.set(
-            .scalingLimited, !limited.isEmpty, limited.first ?? "NotLimited",
+            .scalingLimited, !limited.isEmpty, limited.first.map { .limit($0) } ?? .notLimited,
             limited.isEmpty
-                ? "the desired capacity is within every limit" : "limited by \(limited.joined(separator: ", "))",
+                ? "the desired capacity is within every limit"
+                : "limited by \(limited.map(\.rawValue).joined(separator: ", "))",
             goodWhenTrue: false, reportsFlips: false)
     }
 
@@ -274,10 +276,10 @@ public enum Step {
     ) {
         if let problem = model.problem {
             // The Fallback condition carries the Event (the same problem, said once).
-            conditions.set(.modelReady, false, problem.problem.rawValue, problem.message, reportsFlips: false)
+            conditions.set(.modelReady, false, .model(problem.problem), problem.message, reportsFlips: false)
         } else {
             conditions.set(
-                .modelReady, true, "ModelLoaded", model.loaded.map { "model \($0.version) loaded" } ?? "model loaded",
+                .modelReady, true, .modelLoaded, model.loaded.map { "model \($0.version) loaded" } ?? "model loaded",
                 reportsFlips: false)
         }
         if let fallback = plan.fallback {
@@ -285,11 +287,11 @@ public enum Step {
                 model.problem?.message
                 ?? (fresh ? "the model gave no forecast within the lead time" : "no fresh metrics to forecast from")
             conditions.set(
-                .fallback, true, fallback.rawValue, "falling back to Reactive target tracking: \(message)",
+                .fallback, true, .model(fallback), "falling back to Reactive target tracking: \(message)",
                 goodWhenTrue: false)
         } else {
             conditions.set(
-                .fallback, false, "UsingModel", "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false)
+                .fallback, false, .usingModel, "decisions use the \(spec.mode.rawValue) rule", goodWhenTrue: false)
         }
     }
 
@@ -335,8 +337,8 @@ public enum Step {
 
     /// After the target accepted `status.pendingAction`: it becomes the last action, its
     /// cooldown starts, and the scaling Event is due. The controller calls this after a
-    /// successful set; `run` calls it when a later pass finds the target already there.
-    public static func confirm(_ status: inout PolicyStatus, events: inout [EventIntent], forecastNote: String = "") {
+    /// successful set (`execute`); `run` calls it when a later pass finds the target already there.
+    static func confirm(_ status: inout PolicyStatus, events: inout [EventIntent], forecastNote: String = "") {
         guard let action = status.pendingAction else { return }
         status.pendingAction = nil
         status.lastAction = action
@@ -350,7 +352,7 @@ public enum Step {
         }
         events.append(
             EventIntent(
-                type: .normal, reason: action.to > action.from ? "ScaledUp" : "ScaledDown", action: "Scale",
+                type: .normal, reason: action.to > action.from ? .scaledUp : .scaledDown, action: .scale,
                 note: "capacity \(action.from) -> \(action.to): \(action.reason)\(forecastNote)"))
     }
 
@@ -375,7 +377,7 @@ public enum Step {
         var status = previous
         status.observedGeneration = generation
         var conditions = Conditions(status.conditionList, generation: generation, now: now)
-        conditions.set(.ready, false, reason.rawValue, message)
+        conditions.set(.ready, false, .failure(reason), message)
         status.conditions = conditions.list
         return (status, conditions.flips)
     }
@@ -428,24 +430,25 @@ struct Conditions {
     /// `goodWhenTrue`: which status is healthy (Fallback and ScalingLimited are bad when True).
     /// A condition's first appearance in its healthy state is not an Event.
     mutating func set(
-        _ type: ConditionType, _ value: Bool, _ reason: String, _ message: String, goodWhenTrue: Bool = true,
+        _ type: ConditionType, _ value: Bool, _ reason: ConditionReason, _ message: String, goodWhenTrue: Bool = true,
         reportsFlips: Bool = true
     ) {
         let condition = Condition(
             type: type.rawValue, status: value ? .true : .false, observedGeneration: generation,
             lastTransitionTime: now,
-            reason: reason, message: Self.bounded(message))
+            reason: reason.description, message: Self.bounded(message))
         guard case .transitioned(let from, _) = list.set(condition), reportsFlips, from != nil || value != goodWhenTrue
         else { return }
         let healthy = value == goodWhenTrue
         // One problem flipping two conditions (a corrupt model: Ready and Fallback) is one Event.
-        guard !flips.contains(where: { $0.reason == reason && $0.type == (healthy ? .normal : .warning) }) else {
+        guard !flips.contains(where: { $0.reason == .condition(reason) && $0.type == (healthy ? .normal : .warning) })
+        else {
             return
         }
         flips.append(
             EventIntent(
-                type: healthy ? .normal : .warning, reason: reason, action: "Reconcile",
-                note: "\(type) is \(condition.status.rawValue): \(message)"))
+                type: healthy ? .normal : .warning, reason: .condition(reason), action: .reconcile,
+                note: "\(type.rawValue) is \(condition.status.rawValue): \(message)"))
     }
 
     mutating func remove(_ type: ConditionType) {

@@ -92,13 +92,14 @@ public enum Backtest {
     public static func run(
         name: String, policy: PolicySpec, trace: Trace, forecaster: Forecaster?, events: [CalendarEvent],
         options: Options
-    ) -> Result {
+    ) async -> Result {
         // The policy's covariates are trace columns (the caller checks they exist).
-        var target =
-            SimulatedTarget(
+        let world = Replay(
+            target: SimulatedTarget(
                 trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity,
                 inputs: policy.inputs.map(\.name))
-            ?? SimulatedTarget(trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity)
+                ?? SimulatedTarget(
+                    trace: trace, warmup: options.warmupSeconds, initialCapacity: options.initialCapacity))
         var status = PolicyStatus()
         var memory: PolicyMemory?
         var score = Scorecard(slo: options.sloUtilization)
@@ -119,12 +120,11 @@ public enum Backtest {
             // Decide just after the sample at `index` was observed, as the controller would.
             let now = trace.start.addingTimeInterval(Double(index) * step + 1)
             let observation = Observation(
-                now: now, capacity: target.capacity(at: now),
-                history: target.loadHistory(until: now, steps: historySteps),
+                now: now, capacity: world.target.capacity(at: now),
+                history: world.target.loadHistory(until: now, steps: historySteps),
                 model: model, calendar: calendar)
             let result = PolicyEngine.Step.run(
                 spec: policy, generation: 1, observation: observation, previous: status, memory: memory)
-            status = result.status
             memory = result.memory
             let plan = result.plan
             if let used = plan.forecastLoad, index + leadSteps < demand.count {
@@ -134,14 +134,14 @@ public enum Backtest {
                     score.forecast(point.value, band: point.low...point.high, outcome: demand[index + leadSteps])
                 }
             }
-            if case .scale(let to) = plan.action {
-                target.setCapacity(to, at: now)
-                var events: [EventIntent] = []
-                PolicyEngine.Step.confirm(&status, events: &events)
-            }
+            // The controller's executor: record, act on the simulated target, confirm. Nothing here throws.
+            status =
+                (try? await PolicyEngine.Step.execute(
+                    result, previous: status, spec: policy, generation: 1, now: now, on: world))?.status
+                ?? result.status
             // Account the interval that follows the decision.
             let intervalEnd = trace.start.addingTimeInterval(Double(index + 1) * step)
-            let served = target.capacity(at: intervalEnd.addingTimeInterval(-1))
+            let served = world.target.capacity(at: intervalEnd.addingTimeInterval(-1))
             let next = index + 1 < demand.count ? demand[index + 1] : demand[index]
             let inService = max(0, served.inService)
             score.interval(load: next, inService: inService, paid: served.desired, seconds: step)
@@ -159,11 +159,27 @@ public enum Backtest {
         return Result(
             name: name, steps: timeline.count, overloadIntervals: score.overloadIntervals,
             underProvisionedInstanceMinutes: underMinutes,
-            instanceHours: score.instanceHours, scalingActions: target.changeLog.count,
+            instanceHours: score.instanceHours, scalingActions: world.target.changeLog.count,
             forecastMAE: forecastErrors.isEmpty ? nil : forecastErrors.reduce(0, +) / Double(forecastErrors.count),
             timeline: timeline,
-            actions: target.changeLog,
+            actions: world.target.changeLog,
             forecastCoverage: score.coverage, forecastBandWidth: score.meanBandWidth,
             initialCapacity: options.initialCapacity)
+    }
+
+    /// The backtest's world for the executor: status in memory, a simulated target, Events counted.
+    final class Replay: PassEffects {
+        var target: SimulatedTarget
+        private(set) var events: [EventIntent] = []
+
+        init(target: SimulatedTarget) { self.target = target }
+
+        func writeStatus(_ status: PolicyStatus, replacing old: PolicyStatus, memory: PolicyMemory) {}
+
+        func setCapacity(_ capacity: Int, at: Date, actionID: String) {
+            target.setCapacity(capacity, at: at)
+        }
+
+        func emit(_ events: [EventIntent]) { self.events += events }
     }
 }

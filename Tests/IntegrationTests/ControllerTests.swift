@@ -479,7 +479,7 @@ struct NoMetrics: MetricsSource {
         var options = Backtest.Options(startIndex: SeedScenario.startOffsetSteps)
         options.initialCapacity = 2
         let spec = try PolicySpec.parse(created["spec"]).get()
-        let replay = Backtest.run(
+        let replay = await Backtest.run(
             name: "predictive", policy: spec, trace: trace, forecaster: forecaster, events: events, options: options)
         let end = Double(SeedScenario.startOffsetSteps + steps) * trace.step
         let backtestActions = replay.actions.map {

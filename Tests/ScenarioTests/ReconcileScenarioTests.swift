@@ -235,12 +235,7 @@ import Testing
             expecting: [
                 .init(
                     "GET", "/apis/apps/v1/namespaces/default/deployments/web/scale", status: 404,
-                    response: { _ in
-                        [
-                            "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
-                            "code": 404, "message": "deployments.apps \"web\" not found",
-                        ]
-                    }),
+                    response: { _ in ScriptedAPIServer.notFound("deployments.apps \"web\" not found") }),
                 .init(
                     "PATCH", Self.statusPath,
                     check: { body in

@@ -97,4 +97,12 @@ public final class ScriptedAPIServer: Sendable {
     }
 
     public func stop() { server.shutdown(gracePeriod: .milliseconds(100)) }
+
+    /// The API server's 404 Status, as a response body.
+    public static func notFound(_ message: String) -> JSONValue {
+        [
+            "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
+            "message": .string(message),
+        ]
+    }
 }

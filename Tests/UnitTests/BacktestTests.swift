@@ -9,7 +9,7 @@ import Testing
 /// A trace small enough to account by hand (see the comments): 100 units of load for 60
 /// steps, then 300; 2 instances to start, 5-minute warm-up, target 60 %, SLO 80 %.
 @Suite struct BacktestTests {
-    @Test func reactiveOnAStepChangeMatchesTheHandCount() throws {
+    @Test func reactiveOnAStepChangeMatchesTheHandCount() async throws {
         let demand = [Double](repeating: 100, count: 60) + [Double](repeating: 300, count: 20)
         let policy = try PolicySpec.parse([
             "target": ["kind": "Simulated", "name": "x", "simulation": [:]], "mode": "Reactive", "minCapacity": 1,
@@ -21,7 +21,7 @@ import Testing
         let trace = Trace(
             start: start, step: 300, demand: demand,
             table: TimeSeriesTable(timestamps: [], columns: [:], columnNames: []))
-        let result = Backtest.run(
+        let result = await Backtest.run(
             name: "reactive", policy: policy, trace: trace, forecaster: nil, events: [], options: options)
         // Decisions at steps 50…79 (30 intervals), each just after its sample, which saturates
         // with the capacity in service at the sample's time (what the controller observes).

@@ -21,7 +21,7 @@ import Testing
         let verdict = PromotionGate.decide(
             challengerMAE: challenger, championMAE: champion, seasonalNaiveMAE: seasonal, margin: 0.02)
         #expect(verdict.promote == promote)
-        #expect(verdict.reason == reason)
+        #expect(verdict.reason.rawValue == reason)
     }
 
     @Test func messagesCarryTheNumbers() {

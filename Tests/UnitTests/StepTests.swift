@@ -44,7 +44,9 @@ import Testing
         #expect(ready?.status == .false && ready?.reason == "ModelInputsMissing")
         #expect(ready?.message.contains("requests") == true)
         #expect(result.plan.fallback == .inputsMissing && result.plan.basis == .reactive)
-        #expect(result.events.map(\.reason) == ["ModelInputsMissing"], "one Warning, from the Fallback condition")
+        #expect(
+            result.events.map(\.reason) == [.condition(.model(.inputsMissing))],
+            "one Warning, from the Fallback condition")
     }
 
     /// A tiny model trained with a covariate, on data that ends now.
@@ -95,7 +97,7 @@ import Testing
     @Test(arguments: [true, false])
     func aMetricsProblemSuspendsScaleInAndSaysWhy(_ needsAttention: Bool) throws {
         let problem = MetricsProblem(
-            reason: "PrometheusQueryRejected", message: "bad_data: parse error", needsAttention: needsAttention)
+            reason: .prometheusQueryRejected, message: "bad_data: parse error", needsAttention: needsAttention)
         let observation = Observation(
             now: Self.now, capacity: .init(desired: 8, inService: 8), history: [], metricsProblem: problem)
         let result = Step.run(
