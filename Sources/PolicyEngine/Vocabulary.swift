@@ -99,3 +99,10 @@ public enum EventAction: String, Sendable {
     case scale = "Scale"
     case train = "Train"
 }
+
+// Interpolated, each says its wire name (not the Swift case name).
+extension ConditionType: CustomStringConvertible { public var description: String { rawValue } }
+extension FailureReason: CustomStringConvertible { public var description: String { rawValue } }
+extension MetricsProblemReason: CustomStringConvertible { public var description: String { rawValue } }
+extension EventAction: CustomStringConvertible { public var description: String { rawValue } }
+extension PromotionGate.Reason: CustomStringConvertible { public var description: String { rawValue } }

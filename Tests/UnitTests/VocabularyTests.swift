@@ -31,6 +31,17 @@ import Testing
         #expect(own.isDisjoint(with: Self.problems.map(\.description)))
     }
 
+    /// A word interpolated into a message or a log line is its wire name, never the Swift case name.
+    @Test func interpolatedWordsAreWireNames() {
+        #expect("\(ConditionType.ready)" == "Ready")
+        #expect("\(FailureReason.scalingFailed)" == "ScalingFailed")
+        #expect("\(MetricsProblemReason.prometheusUnreachable)" == "PrometheusUnreachable")
+        #expect("\(EventAction.scale)" == "Scale")
+        #expect("\(PromotionGate.Reason.worseThanChampion)" == "WorseThanChampion")
+        #expect("\(ConditionReason.limit(.maxStepUp))" == "MaxStepUp")
+        #expect("\(EventReason.condition(.failure(.accessDenied)))" == "AccessDenied")
+    }
+
     @Test func anEventForAFlippedConditionCarriesTheConditionsReason() {
         for reason in Self.named + Self.problems {
             #expect(EventReason.condition(reason).description == reason.description)
