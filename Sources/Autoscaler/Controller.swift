@@ -474,7 +474,7 @@ public final class Controller: Sendable {
                 median: lead?.median, low: lead?.low, high: lead?.high,
                 currentCapacity: current, inServiceCapacity: observation.capacity.inService,
                 desiredCapacity: plan.desired
-            ), action: scaled.map { PolicyHistory.Action(time: at, from: $0.from, to: $0.to, reason: $0.reason) })
+            ), action: scaled)
         var modelAge: Double?
         if case .loaded(let model) = observation.model {
             modelAge = at.addingTimeInterval(-timeShift).timeIntervalSince(model.forecaster.header.trainingEnd)

@@ -73,7 +73,7 @@ public enum DashboardAPI {
     /// A policy's page: summary, the charted series, actions, Events and promotions.
     /// `events` are core/v1 Events regarding the policy, in any order.
     public static func history(
-        policy: JSONValue, samples: [PolicyHistory.Sample], actions: [PolicyHistory.Action], events: [JSONValue],
+        policy: JSONValue, samples: [PolicyHistory.Sample], actions: [ScalingAction], events: [JSONValue],
         generatedAt: Date
     ) -> JSONValue {
         let spec = policy["spec"] ?? [:]

@@ -9,7 +9,7 @@ import PolicyEngine
 /// Calendar events are shaded on all three.
 public enum DashboardCharts {
     public static func charts(
-        policy: JSONValue, samples: [PolicyHistory.Sample], actions: [PolicyHistory.Action], events: [CalendarEvent],
+        policy: JSONValue, samples: [PolicyHistory.Sample], actions: [ScalingAction], events: [CalendarEvent],
         slo: Double, width: Double
     ) -> [SVGChart] {
         guard let first = samples.first?.time, let last = samples.last?.time else { return [] }
@@ -84,7 +84,7 @@ public enum DashboardCharts {
     }
 
     static func capacityChart(
-        _ samples: [PolicyHistory.Sample], actions: [PolicyHistory.Action], axis: Axis, maxCapacity: Double
+        _ samples: [PolicyHistory.Sample], actions: [ScalingAction], axis: Axis, maxCapacity: Double
     ) -> SVGChart {
         var capacity = SVGChart(
             id: "capacity-chart", title: "Capacity", unit: "instances", width: axis.width,

@@ -13,9 +13,9 @@ public struct PolicyComparison: Sendable {
         public var key: String
         public var mode: String
         public var samples: [PolicyHistory.Sample]
-        public var actions: [PolicyHistory.Action]
+        public var actions: [ScalingAction]
 
-        public init(key: String, mode: String, samples: [PolicyHistory.Sample], actions: [PolicyHistory.Action]) {
+        public init(key: String, mode: String, samples: [PolicyHistory.Sample], actions: [ScalingAction]) {
             self.key = key
             self.mode = mode
             self.samples = samples

@@ -39,19 +39,6 @@ public final class PolicyHistory: Sendable {
         }
     }
 
-    public struct Action: Sendable, Equatable {
-        public var time: Date
-        public var from: Int
-        public var to: Int
-        public var reason: String
-        public init(time: Date, from: Int, to: Int, reason: String) {
-            self.time = time
-            self.from = from
-            self.to = to
-            self.reason = reason
-        }
-    }
-
     /// A sample as stored: 48 bytes (Float values, NaN for "none"; the forecast time as an
     /// offset), so a day of history for 10,000 policies stays within the memory budget.
     struct Packed {
@@ -86,7 +73,7 @@ public final class PolicyHistory: Sendable {
 
     private struct Series {
         var samples: Ring<Packed>
-        var actions: Ring<Action>
+        var actions: Ring<ScalingAction>
     }
 
     /// Samples kept per policy at most (288: a day of 5-minute reconciles).
@@ -116,7 +103,7 @@ public final class PolicyHistory: Sendable {
     /// Bumped by every record and forget: a cheap "anything new?" for live views.
     public var version: Int { changes.load(ordering: .acquiring) }
 
-    public func record(_ key: String, _ sample: Sample, action: Action? = nil) {
+    public func record(_ key: String, _ sample: Sample, action: ScalingAction? = nil) {
         series.withLock { all in
             let limit = samplesPerPolicy(policies: all.count + (all[key] == nil ? 1 : 0))
             var entry =
@@ -136,7 +123,7 @@ public final class PolicyHistory: Sendable {
 
     /// Oldest first.
     public func samples(_ key: String) -> [Sample] { series.withLock { $0[key]?.samples.elements.map(\.sample) ?? [] } }
-    public func actions(_ key: String) -> [Action] { series.withLock { $0[key]?.actions.elements ?? [] } }
+    public func actions(_ key: String) -> [ScalingAction] { series.withLock { $0[key]?.actions.elements ?? [] } }
 }
 
 /// A bounded buffer that drops its oldest elements when full. The limit may change; a lower

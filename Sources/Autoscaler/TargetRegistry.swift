@@ -29,7 +29,7 @@ public final class TargetRegistry: Sendable {
         var targetName: String
         var region: String?
         var simulation: PolicySpec.SimulationSpec?
-        var metricsSource: PolicySpec.MetricsSource
+        var metricsSource: PolicySpec.MetricsBackend
         var cloudWatch: PolicySpec.CloudWatchSpec
         var prometheus: PolicySpec.PrometheusSpec?
         var inputs: [PolicySpec.MetricInput]

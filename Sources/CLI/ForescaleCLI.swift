@@ -10,7 +10,7 @@ import Simulation
 public enum ForescaleCLI {
     package static let commands: [any Subcommand.Type] =
         [SimulatingControllerCommand.self, SimulatingTrainerCommand.self, BacktestCommand.self]
-        + CommandLineTool.productCommands.filter { $0.name != ControllerCommand.name && $0.name != TrainerCommand.name }
+        + CommandLineTool.productCommands.filter { $0.name != ControllerCommand.name && $0.name != RetrainCommand.name }
 
     public static func main(_ words: [String]) async -> Int32 {
         await CommandLineTool.main(
@@ -52,12 +52,12 @@ enum SimulatingControllerCommand: Subcommand {
 
 /// `forescale trainer`: the product trainer with the simulation plug-in (a Simulated policy trains on its trace).
 enum SimulatingTrainerCommand: Subcommand {
-    static let name = TrainerCommand.name
-    static let summary = TrainerCommand.summary
-    static let usage = TrainerCommand.usage
+    static let name = RetrainCommand.name
+    static let summary = RetrainCommand.summary
+    static let usage = RetrainCommand.usage
 
     static func run(_ arguments: inout Arguments) async throws -> Int32 {
-        try await TrainerCommand.run(&arguments, plugin: ForescaleCLI.simulation)
+        try await RetrainCommand.run(&arguments, plugin: ForescaleCLI.simulation)
     }
 }
 

@@ -21,7 +21,7 @@ public enum ExitCode {
 public enum CommandLineTool {
     /// The product's commands (the `forescale` CLI adds its own and the lab's).
     package static let productCommands: [any Subcommand.Type] = [
-        ControllerCommand.self, TrainerCommand.self, GenerateCommand.self, TrainCommand.self, EvaluateCommand.self,
+        ControllerCommand.self, RetrainCommand.self, GenerateCommand.self, TrainCommand.self, EvaluateCommand.self,
         PredictCommand.self,
     ]
 

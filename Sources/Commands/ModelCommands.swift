@@ -88,7 +88,7 @@ enum EvaluateCommand: Subcommand {
             throw UsageError("--step must be between 1 and the model's horizon (\(artefact.header.horizon))")
         }
         let prepared = try ModelInput.prepare(artefact, table, dataPath: dataPath, events: events)
-        let trainer = Trainer(restoring: artefact)
+        let trainer = NetworkFit(restoring: artefact)
         let metrics = Training.testMetrics(trainer: trainer, prepared: prepared)
         let baselines = Training.baselineMetrics(prepared: prepared, table: table)
         // What the artefact serves (its LSTM, or its selection's classical winner), forecasting
@@ -218,7 +218,7 @@ enum PredictCommand: Subcommand {
                 path: dataPath,
                 problem: "needs at least \(header.sequenceLength) rows for this model, has \(table.count)")
         }
-        let steps: [Forecaster.Step]
+        let steps: [Forecaster.Point]
         do { steps = try Forecaster(artefact).forecast(table, events: events) } catch {
             throw InputFileError(path: dataPath, problem: error.description)
         }

@@ -8,7 +8,7 @@ public struct Forecaster: Sendable {
     }
 
     /// One forecast step: its time and the point forecast, or one value per quantile.
-    public struct Step: Sendable, Equatable {
+    public struct Point: Sendable, Equatable {
         public var timestamp: Date
         public var values: [Float]
     }
@@ -61,7 +61,7 @@ public struct Forecaster: Sendable {
     }
 
     /// The next `horizon` steps after `history`'s last row.
-    public func forecast(_ samples: TimeSeriesTable, events: [CalendarEvent] = []) throws(ForecastError) -> [Step] {
+    public func forecast(_ samples: TimeSeriesTable, events: [CalendarEvent] = []) throws(ForecastError) -> [Point] {
         // The model's grid, anchored at the latest sample: a missed scrape or a late
         // datapoint must not shift every lag (and a day-ago row) by one.
         let history: TimeSeriesTable
@@ -83,7 +83,7 @@ public struct Forecaster: Sendable {
             let series = column.suffix(statistical.readRows).map(Double.init)
             let last = history.timestamps[history.count - 1]
             return statistical.forecast(after: series).enumerated().map { step, values in
-                Step(timestamp: last.addingTimeInterval(header.stepSeconds * Double(step + 1)), values: values)
+                Point(timestamp: last.addingTimeInterval(header.stepSeconds * Double(step + 1)), values: values)
             }
         }
         // `horizon` placeholder rows after the history so its last rows form one window.
@@ -99,7 +99,7 @@ public struct Forecaster: Sendable {
         let perStep = header.network.outputsPerStep
         let calibration = header.calibration
         return (0..<header.horizon).map { step in
-            Step(
+            Point(
                 timestamp: extended.timestamps[window + step],
                 values: (0..<perStep).map { column in
                     prepared.scaler.unscale(outputs[step * perStep + column], column: prepared.targetFeatureIndex)

@@ -81,7 +81,7 @@ public enum Training {
         let prepared = try FeatureBuilder.prepare(
             table, targetColumn: targetColumn, features: recipe.features, configuration: configuration, events: events,
             inputs: recipe.inputs)
-        var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
+        var trainer = NetworkFit(configuration: configuration, inputSize: prepared.featureNames.count)
         let started = ContinuousClock.now
         let (epochs, _) = trainer.train(prepared.dataset, workers: recipe.workers, progress: progress)
         let seconds = Double((ContinuousClock.now - started).components.seconds)
@@ -129,7 +129,7 @@ public enum Training {
 
     /// Forecasts (per window: horizon × quantiles, in the target's units) and actuals
     /// (per window: horizon) of `windows`.
-    static func forecastsAndActuals(trainer: Trainer, prepared: PreparedData, windows: [Int]) -> (
+    static func forecastsAndActuals(trainer: NetworkFit, prepared: PreparedData, windows: [Int]) -> (
         [[Float]], [[Float]]
     ) {
         let data = prepared.dataset
@@ -149,7 +149,7 @@ public enum Training {
     /// validation residuals (actual − forecast) at or below it — the ⌈(n + 1)·q⌉-th smallest —
     /// so that forecast + c covers the next outcome with probability q. No validation
     /// windows: no offsets.
-    public static func calibrationOffsets(trainer: Trainer, prepared: PreparedData) -> [[Float]]? {
+    public static func calibrationOffsets(trainer: NetworkFit, prepared: PreparedData) -> [[Float]]? {
         let windows = prepared.dataset.validation
         let quantiles = trainer.configuration.quantiles
         guard windows.count >= 10, !quantiles.isEmpty else { return nil }
@@ -165,7 +165,7 @@ public enum Training {
 
     /// The share of `windows`' outcomes at or below each calibrated quantile forecast, at the
     /// first and the last horizon step (quantile order, first step's then last step's).
-    public static func coverage(trainer: Trainer, prepared: PreparedData, calibration: [[Float]], windows: [Int])
+    public static func coverage(trainer: NetworkFit, prepared: PreparedData, calibration: [[Float]], windows: [Int])
         -> [Float]?
     {
         let quantiles = trainer.configuration.quantiles
@@ -204,7 +204,7 @@ public enum Training {
 
     /// Metrics of one horizon step (the median quantile if any) on the test split, in the
     /// target's own units.
-    public static func testMetrics(trainer: Trainer, prepared: PreparedData, step horizonStep: Int = 1)
+    public static func testMetrics(trainer: NetworkFit, prepared: PreparedData, step horizonStep: Int = 1)
         -> ForecastMetrics
     {
         let data = prepared.dataset

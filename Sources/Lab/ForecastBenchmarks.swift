@@ -16,7 +16,7 @@ enum TrainingBenchmark {
             prepared = try FeatureBuilder.prepare(
                 table, targetColumn: "cpu_utilization", features: .basic, configuration: configuration)
         } catch { throw InputFileError(path: dataPath, problem: error.description) }
-        var trainer = Trainer(configuration: configuration, inputSize: prepared.featureNames.count)
+        var trainer = NetworkFit(configuration: configuration, inputSize: prepared.featureNames.count)
         var seconds: [Double] = []
         _ = trainer.train(prepared.dataset, workers: threads) { seconds.append($0.seconds) }
         let sorted = seconds.sorted()

@@ -28,7 +28,7 @@ public struct PolicySpec: Sendable, Equatable {
     }
 
     /// Where the load history comes from.
-    public enum MetricsSource: String, Sendable, CaseIterable {
+    public enum MetricsBackend: String, Sendable, CaseIterable {
         /// The target's own trace replay (`spec.target.simulation`).
         case simulated
         /// CloudWatch (`spec.metrics.cloudwatch`), for AutoScalingGroup targets.
@@ -38,7 +38,7 @@ public struct PolicySpec: Sendable, Equatable {
 
         /// The default when `spec.metrics.source` is absent: the simulation when the policy
         /// has one, CloudWatch for an Auto Scaling group, otherwise Prometheus.
-        public static func `default`(for kind: TargetKind, hasSimulation: Bool) -> MetricsSource {
+        public static func `default`(for kind: TargetKind, hasSimulation: Bool) -> MetricsBackend {
             if hasSimulation { return .simulated }
             return kind == .autoScalingGroup ? .cloudwatch : .prometheus
         }
@@ -63,7 +63,7 @@ public struct PolicySpec: Sendable, Equatable {
     /// that an interval goes over it with probability ≈ 1 − quantile; target tracking on the
     /// present load (at `targetUtilization`) stays the floor. Unset: `targetUtilization`.
     public var sizingUtilization: Double? = nil
-    public var metricsSource: MetricsSource
+    public var metricsSource: MetricsBackend
     public var stepSeconds: Double
     /// Metrics older than this are stale: no scale-in.
     public var staleAfterSeconds: Double
@@ -236,7 +236,7 @@ public struct PolicySpec: Sendable, Equatable {
         policy.inputs = Self.inputs(&reader)
         let sourceText = reader.text(SpecFields.metricsSource)
         policy.metricsSource =
-            sourceText.flatMap(MetricsSource.init(rawValue:))
+            sourceText.flatMap(MetricsBackend.init(rawValue:))
             ?? .default(for: kind, hasSimulation: policy.simulation != nil)
         var problems = reader.problems
         problems += policy.crossFieldProblems

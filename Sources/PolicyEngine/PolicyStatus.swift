@@ -28,32 +28,16 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
     public var currentUtilization: Double?
     public var lastScaleUpTime: Date?
     public var lastScaleDownTime: Date?
-    public var lastAction: Action?
+    public var lastAction: ScalingAction?
     /// An action recorded before it was applied: the next pass confirms it (the target shows
     /// it) or drops it (the target does not), so a crash between the two never applies a
     /// decision twice and never loses the cooldown it started.
-    public var pendingAction: Action?
+    public var pendingAction: ScalingAction?
     public var lastForecast: LastForecast?
     /// The scale-in stabilization window's recommendations (written when they change).
     public var recommendations: [Recommendation]?
     public var model: Model?
     public var conditions: [Condition]?
-
-    public struct Action: Codable, Sendable, Equatable {
-        public var id: String?
-        public var from: Int
-        public var to: Int
-        public var reason: String
-        public var time: Date
-
-        public init(id: String?, from: Int, to: Int, reason: String, time: Date) {
-            self.id = id
-            self.from = from
-            self.to = to
-            self.reason = reason
-            self.time = time
-        }
-    }
 
     public struct LastForecast: Codable, Sendable, Equatable {
         public var time: Date
@@ -144,8 +128,8 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
         currentUtilization = field("currentUtilization", Double.self)
         lastScaleUpTime = field("lastScaleUpTime", Date.self)
         lastScaleDownTime = field("lastScaleDownTime", Date.self)
-        lastAction = field("lastAction", Action.self)
-        pendingAction = field("pendingAction", Action.self)
+        lastAction = field("lastAction", ScalingAction.self)
+        pendingAction = field("pendingAction", ScalingAction.self)
         lastForecast = field("lastForecast", LastForecast.self)
         recommendations = field("recommendations", [Recommendation].self)
         model = field("model", Model.self)
@@ -167,4 +151,22 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
 extension [Condition] {
     /// The condition of `type`, if set.
     public func condition(_ type: ConditionType) -> Condition? { condition(type.rawValue) }
+}
+
+/// A change of capacity: intended (status.pendingAction), taken (status.lastAction, the dashboard's markers).
+public struct ScalingAction: Codable, Sendable, Equatable {
+    /// Names the decision (policy, generation, time, capacity): a retry of it keeps it.
+    public var id: String?
+    public var from: Int
+    public var to: Int
+    public var reason: String
+    public var time: Date
+
+    public init(id: String? = nil, from: Int, to: Int, reason: String, time: Date) {
+        self.id = id
+        self.from = from
+        self.to = to
+        self.reason = reason
+        self.time = time
+    }
 }

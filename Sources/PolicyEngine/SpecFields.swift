@@ -94,9 +94,9 @@ public enum SpecFields {
         path: ["target", "simulation", "trace"], allowed: nil, fallback: "seed", maxLength: 4096)
     public static let mode = TextField(
         path: ["mode"], allowed: PolicySpec.Mode.allCases.map(\.rawValue), fallback: "Predictive", maxLength: 32)
-    /// Default: by target kind (see `PolicySpec.MetricsSource.default(for:)`).
+    /// Default: by target kind (see `PolicySpec.MetricsBackend.default(for:)`).
     public static let metricsSource = TextField(
-        path: ["metrics", "source"], allowed: PolicySpec.MetricsSource.allCases.map(\.rawValue), fallback: nil,
+        path: ["metrics", "source"], allowed: PolicySpec.MetricsBackend.allCases.map(\.rawValue), fallback: nil,
         maxLength: 32)
     public static let cloudWatchNamespace = TextField(
         path: ["metrics", "cloudwatch", "namespace"], allowed: nil, fallback: "AWS/EC2", maxLength: 255)

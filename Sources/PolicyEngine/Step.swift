@@ -192,7 +192,7 @@ public enum Step {
         status.targetRef = "\(spec.targetKind.rawValue)/\(spec.targetName)"
         status.replicas = "\(observation.capacity.desired)/\(plan.desired)"
         if case .scale(let to) = plan.action {
-            status.pendingAction = PolicyStatus.Action(
+            status.pendingAction = ScalingAction(
                 id: actionID(policy: policy, generation: generation, now: now, to: to),
                 from: observation.capacity.desired,
                 to: to,

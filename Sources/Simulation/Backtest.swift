@@ -19,7 +19,8 @@ public enum Backtest {
         public init(startIndex: Int) { self.startIndex = startIndex }
     }
 
-    public struct Step: Sendable {
+    /// One replayed interval: what came after a decision.
+    public struct Interval: Sendable {
         public var time: Date
         public var demand: Double
         public var inService: Int
@@ -41,7 +42,7 @@ public enum Backtest {
         public var forecastMAE: Double?
         /// Per step: time, demand, in-service capacity, capacity set, forecast used and the
         /// model's band (lowest to highest quantile) at the same point.
-        public var timeline: [Step]
+        public var timeline: [Interval]
         /// The capacities set, in order (what the controller would have set).
         public var actions: [SimulatedTarget.Change]
         /// Fraction of steps whose demand a lead time ahead was at or below the forecast at
@@ -105,7 +106,7 @@ public enum Backtest {
         var score = Scorecard(slo: options.sloUtilization)
         var underMinutes = 0.0
         var forecastErrors: [Double] = []
-        var timeline: [Step] = []
+        var timeline: [Interval] = []
         let demand = trace.demand
         let step = trace.step
         let historySteps = Observation.historySteps(for: forecaster?.header)
@@ -152,7 +153,7 @@ public enum Backtest {
             let used = window.max { $0.value < $1.value }
             let band: ClosedRange<Double>? = used.map { min($0.low, $0.high)...max($0.low, $0.high) }
             timeline.append(
-                Step(
+                Interval(
                     time: intervalEnd, demand: next, inService: inService, desired: served.desired,
                     forecast: plan.forecastLoad, band: band))
         }

@@ -154,7 +154,7 @@ public enum BacktestReport {
         """
     }
 
-    static func stepSeconds(_ timeline: [Backtest.Step]) -> Double {
+    static func stepSeconds(_ timeline: [Backtest.Interval]) -> Double {
         timeline.count > 1 ? timeline[1].time.timeIntervalSince(timeline[0].time) : 300
     }
 

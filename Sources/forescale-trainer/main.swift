@@ -2,4 +2,4 @@ import Commands
 import Foundation
 
 CommandLineTool.lineBufferStandardOutput()
-exit(await TrainerCommand.main(Array(CommandLine.arguments.dropFirst())))
+exit(await RetrainCommand.main(Array(CommandLine.arguments.dropFirst())))

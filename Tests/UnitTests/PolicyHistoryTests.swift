@@ -88,10 +88,10 @@ import Testing
         history.record("a/x", sample(0, 2))
         history.record(
             "a/x", sample(5, 3),
-            action: .init(time: t0.addingTimeInterval(300), from: 2, to: 3, reason: "ForecastAboveTarget"))
+            action: .init(from: 2, to: 3, reason: "ForecastAboveTarget", time: t0.addingTimeInterval(300)))
         history.record(
             "a/x", sample(10, 4),
-            action: .init(time: t0.addingTimeInterval(600), from: 3, to: 4, reason: "ForecastAboveTarget"))
+            action: .init(from: 3, to: 4, reason: "ForecastAboveTarget", time: t0.addingTimeInterval(600)))
         history.record("b/y", sample(0, 1))
         #expect(history.version == 4)
         #expect(history.samples("a/x").map(\.currentCapacity) == [3, 4])

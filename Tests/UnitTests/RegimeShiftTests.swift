@@ -41,7 +41,7 @@ struct RegimeShiftTests {
         configuration.levelNormalization = levelNormalization
         let prepared = try FeatureBuilder.prepare(
             table, targetColumn: "value", features: .basic, configuration: configuration)
-        var trainer = Trainer(configuration: configuration, inputSize: 1)
+        var trainer = NetworkFit(configuration: configuration, inputSize: 1)
         _ = trainer.train(prepared.dataset) { _ in }
         let data = prepared.dataset
         let outputs = trainer.predict(data, windows: data.test)
@@ -81,11 +81,11 @@ struct WeightAveragingTests {
         let table = RegimeShiftTests.steppedSeries()
         let prepared = try FeatureBuilder.prepare(
             table, targetColumn: "value", features: .basic, configuration: configuration)
-        var raw = Trainer(configuration: configuration, inputSize: 1)
+        var raw = NetworkFit(configuration: configuration, inputSize: 1)
         let initial = raw.parameters
         _ = raw.train(prepared.dataset) { _ in }
         configuration.weightAveraging = 0.9
-        var averaged = Trainer(configuration: configuration, inputSize: 1)
+        var averaged = NetworkFit(configuration: configuration, inputSize: 1)
         #expect(averaged.parameters == initial, "same seed, same start")
         _ = averaged.train(prepared.dataset) { _ in }
         let expected = zip(initial, raw.parameters).map { $0 + 0.1 * ($1 - $0) }

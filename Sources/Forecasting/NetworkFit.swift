@@ -49,7 +49,7 @@ public struct EpochReport: Sendable {
 
 /// Mini-batch training with Adam, gradient clipping, ReduceLROnPlateau and early stopping
 /// on the validation loss. Deterministic given `configuration.seed`.
-public struct Trainer: Sendable {
+public struct NetworkFit: Sendable {
     public let configuration: TrainingConfiguration
     public let network: ForecasterNetwork
     public private(set) var parameters: [Float]

@@ -8,7 +8,7 @@ import KubeCore
 import PolicyEngine
 
 /// `forescale trainer` and the `forescale-trainer` executable (the retraining Job).
-public enum TrainerCommand: Subcommand {
+public enum RetrainCommand: Subcommand {
     package static let name = "trainer"
     package static let summary = "retrain policies' models from their history, with a promotion gate"
     package static let usage = """
