@@ -78,6 +78,34 @@ public struct CloudWatchLoadSource: MetricsSource {
         }
     }
 
+    public var refreshesWithinStep: Bool { true }
+
+    /// The newest complete 1-minute period of the metric (EC2 detailed monitoring, or any metric published each
+    /// minute) in the last ten minutes, times the group's in-service count then; nil when the metric has only
+    /// coarser periods (basic monitoring: the step grid's last period is the newest there is).
+    public func newest(at now: Date) async throws -> LoadSample? {
+        let series = try await cloudWatch.getMetricData(
+            [
+                MetricQuery(id: "utilization", metric: metric, periodSeconds: 60, statistic: statistic),
+                MetricQuery(
+                    id: "inservice",
+                    metric: MetricIdentity(
+                        namespace: "AWS/AutoScaling", name: "GroupInServiceInstances",
+                        dimensions: ["AutoScalingGroupName": groupName]), periodSeconds: 60, statistic: "Average"),
+            ],
+            start: now.addingTimeInterval(-600), end: now)
+        // A period is complete once it has ended; its datapoint carries its start.
+        guard
+            let point = (series.first { $0.id == "utilization" }?.points ?? [])
+                .filter({ $0.timestamp.addingTimeInterval(60) <= now })
+                .max(by: { $0.timestamp < $1.timestamp })
+        else { return nil }
+        var inService = series.first { $0.id == "inservice" }?.points.first { $0.timestamp == point.timestamp }?.value
+        if inService == nil { inService = Double(try await currentInService(now)) }
+        // Timed by its period's start, as CloudWatch and the history time datapoints.
+        return LoadSample(time: point.timestamp, load: point.value * (inService ?? 0))
+    }
+
     /// AWS predictive scaling's predefined metrics, or the metric as given (dimensions
     /// default to the group).
     static func metric(of input: PolicySpec.CloudWatchInput, groupName: String) -> MetricIdentity {

@@ -41,6 +41,8 @@ public final class Controller: Sendable {
         /// What one pass may spend observing the world outside the API server (target, metrics, model): past
         /// it the pass is cancelled and reported, so a slow source cannot hold a worker.
         public var observeDeadline: Duration = .seconds(45)
+        /// The shortest interval between a policy's fast checks, whatever its spec asks (virtual seconds).
+        public var minFastCheckSeconds = 5.0
         public init(namespace: String? = nil) { self.namespace = namespace }
     }
 
@@ -267,6 +269,12 @@ public final class Controller: Sendable {
             return .requeue(after: requeueDelay(spec))
         }
 
+        if let memory, let stepPassAt = memory.stepPassAt, at >= stepPassAt,
+            at < stepPassAt.addingTimeInterval(spec.stepSeconds)
+        {
+            return try await fastCheck(policy, spec: spec, previous: previous, memory: memory, at: at, started: started)
+        }
+
         let binding: TargetRegistry.Binding
         let observation: Observation
         do {
@@ -300,7 +308,7 @@ public final class Controller: Sendable {
         record(
             policy.key, spec: spec, observation: observation, result: result, status: status,
             timeShift: binding.metrics.timeShift)
-        return .requeue(after: requeueDelay(spec))
+        return .requeue(after: requeueDelay(spec, fastChecks: binding.metrics.refreshesWithinStep))
     }
 
     /// One line per action, refused action and failed pass.
@@ -362,10 +370,12 @@ public final class Controller: Sendable {
         // A metrics source that fails is not a failed reconcile: the metrics are unavailable
         // (no scale-in), the condition says why, and the next step looks again.
         var history: [LoadSample] = []
+        var newest: LoadSample?
         var metricsProblem: MetricsProblem?
         do {
             history = try await binding.metrics.loadHistory(
                 until: at, steps: Observation.historySteps(for: header))
+            newest = try await binding.metrics.newest(at: at)
         } catch let problem as MetricsProblem {
             metricsProblem = problem
         } catch {
@@ -374,7 +384,7 @@ public final class Controller: Sendable {
         return Observation(
             now: at, capacity: capacity, history: history, model: model,
             calendar: await calendar(spec, namespace: policy.namespace), timeShift: binding.metrics.timeShift,
-            metricsProblem: metricsProblem)
+            metricsProblem: metricsProblem, newest: newest)
     }
 
     /// A policy's calendar events, for the dashboard (none when it has no readable calendar).
@@ -450,9 +460,53 @@ public final class Controller: Sendable {
         }
     }
 
+    /// A fast check between step passes (`Step.fastCheck`): the target's capacity and the source's newest load
+    /// only — no history, model or calendar — and an action only when the present load needs more than is set.
+    /// A failure here is left to the next step pass to report.
+    private func fastCheck(
+        _ policy: ScalingPolicy, spec: PolicySpec, previous: PolicyStatus, memory: PolicyMemory, at: Date,
+        started: Duration
+    ) async throws -> ReconcileOutcome {
+        let untilStep = (memory.stepPassAt ?? at).addingTimeInterval(spec.stepSeconds).timeIntervalSince(at)
+        do {
+            let (binding, observation) = try await Deadline.run(within: configuration.observeDeadline) { [self] in
+                let binding = try await targets.binding(for: policy.key, namespace: policy.namespace, spec: spec)
+                guard binding.metrics.refreshesWithinStep else { return (binding, Observation?.none) }
+                let capacity = try await binding.target.capacity(at: at)
+                guard capacity.isPlausible else { return (binding, nil) }
+                let newest = try await binding.metrics.newest(at: at)
+                return (binding, Observation(now: at, capacity: capacity, history: [], newest: newest))
+            }
+            guard let observation else { return .requeue(after: requeueDelay(spec, seconds: untilStep)) }
+            if let result = Step.fastCheck(
+                spec: spec, generation: policy.generation, observation: observation, previous: previous,
+                memory: memory, policy: policy.uid)
+            {
+                let (status, outcome) = try await Step.execute(
+                    result, previous: previous, spec: spec, generation: policy.generation, now: at,
+                    on: Effects(controller: self, policy: policy, target: binding.target))
+                logOutcome(outcome, status: status, policy: policy, plan: result.plan, started: started)
+            }
+        } catch let error as KubeError where !error.isTargetFailure {
+            throw error
+        } catch {
+            // The next step pass observes everything again and reports what is wrong.
+        }
+        return .requeue(after: requeueDelay(spec, fastChecks: true, untilStep: untilStep))
+    }
+
+    /// The next pass: a fast check when the source has newer data than its step grid and the policy asks for
+    /// fast checks (never sooner than `minFastCheckSeconds`), else the next step.
+    func requeueDelay(_ spec: PolicySpec, fastChecks: Bool, untilStep: Double? = nil) -> Duration {
+        let step = untilStep ?? spec.stepSeconds
+        guard fastChecks, spec.fastCheckSeconds > 0 else { return requeueDelay(spec, seconds: step) }
+        let interval = max(spec.fastCheckSeconds, configuration.minFastCheckSeconds)
+        return requeueDelay(spec, seconds: min(interval, max(step, configuration.minFastCheckSeconds)))
+    }
+
     /// One step of the policy in real time, plus up to `requeueJitter` of it.
-    func requeueDelay(_ spec: PolicySpec) -> Duration {
-        let base = spec.stepSeconds * 1000 / max(configuration.speed, 0.001)
+    func requeueDelay(_ spec: PolicySpec, seconds: Double? = nil) -> Duration {
+        let base = (seconds ?? spec.stepSeconds) * 1000 / max(configuration.speed, 0.001)
         let jittered = base * (1 + Double.random(in: 0...max(0, min(configuration.requeueJitter, 1))))
         return .milliseconds(Int64(min(jittered, 86_400_000)))
     }

@@ -22,7 +22,9 @@ public final class PrometheusLoadSource: MetricsSource {
         self.step = step
     }
 
-    /// Range queries made so far (for the reconcile benchmark).
+    public var refreshesWithinStep: Bool { true }
+
+    /// Range and instant queries made so far (for the reconcile benchmark).
     public var queries: Int { queryCount.load(ordering: .relaxed) }
 
     public func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] {
@@ -62,12 +64,36 @@ public final class PrometheusLoadSource: MetricsSource {
         } catch {
             throw Self.problem(error, input: name)
         }
-        var fresh: [Date: Double] = [:]
+        let fresh = try combined(series, name: name)
+        let kept = cached.filter { $0.key >= start && $0.key < from }.merging(fresh) { $1 }
+        cache.withLock { $0[query] = kept }
+        return kept
+    }
+
+    /// The newest load: the load query at `now` (an instant query: Prometheus's own staleness handling drops a
+    /// series whose target stopped answering), so a new series counts from its first scrape and the present is
+    /// never a step old.
+    public func newest(at now: Date) async throws -> LoadSample? {
+        let series: [PrometheusSeries]
+        do {
+            queryCount.add(1, ordering: .relaxed)
+            series = try await api.query(load.query, at: now)
+        } catch {
+            throw Self.problem(error, input: "load")
+        }
+        guard let (time, value) = try combined(series, name: "load").max(by: { $0.key < $1.key }) else { return nil }
+        return LoadSample(time: time, load: value * (load.capacityPerReplica.map { 100 / $0 } ?? 1))
+    }
+
+    /// One value per time from the query's series: the one series, or the aggregate of several when the spec
+    /// says how (else the query is ambiguous).
+    private func combined(_ series: [PrometheusSeries], name: String) throws -> [Date: Double] {
+        var values: [Date: Double] = [:]
         switch (series.count, load.aggregate) {
         case (0, _):
             break
         case (1, _):
-            for point in series[0].points { fresh[point.time] = point.value }
+            for point in series[0].points { values[point.time] = point.value }
         case (let count, .none):
             throw MetricsProblem(
                 reason: .ambiguousQuery,
@@ -78,11 +104,9 @@ public final class PrometheusLoadSource: MetricsSource {
         case (_, let aggregate):
             var grouped: [Date: [Double]] = [:]
             for item in series { for point in item.points { grouped[point.time, default: []].append(point.value) } }
-            for (time, values) in grouped { fresh[time] = Self.aggregate(values, aggregate) }
+            for (time, group) in grouped { values[time] = Self.aggregate(group, aggregate) }
         }
-        let kept = cached.filter { $0.key >= start && $0.key < from }.merging(fresh) { $1 }
-        cache.withLock { $0[query] = kept }
-        return kept
+        return values
     }
 
     static func aggregate(_ values: [Double], _ aggregation: PolicySpec.Aggregation) -> Double {

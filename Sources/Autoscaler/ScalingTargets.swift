@@ -15,8 +15,13 @@ public protocol ScalingTarget: Sendable {
 
 /// Where load comes from: capacity-independent load per step up to `now`.
 public protocol MetricsSource: Sendable {
-    /// The last `steps` samples at or before `now`, oldest first.
+    /// The last `steps` samples at or before `now` on the policy's step grid, oldest first (the model's input).
     func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample]
+    /// The newest load the source has, with its own time (Prometheus: an instant query; CloudWatch: the newest
+    /// complete 1-minute period), which may be newer than the grid's last step; nil when it has nothing newer.
+    func newest(at now: Date) async throws -> LoadSample?
+    /// Whether `newest` can be newer than the step grid (a live source, worth a fast check between steps).
+    var refreshesWithinStep: Bool { get }
     /// How far this source's data was moved in time (a replayed trace); a model trained on
     /// the original trace is aged by the shifted clock.
     var timeShift: TimeInterval { get }
@@ -24,6 +29,9 @@ public protocol MetricsSource: Sendable {
 
 extension MetricsSource {
     public var timeShift: TimeInterval { 0 }
+    /// A source whose history ends at `now` (a replayed trace) has nothing newer.
+    public func newest(at now: Date) async throws -> LoadSample? { nil }
+    public var refreshesWithinStep: Bool { false }
 }
 
 /// A Deployment (or any resource with `/scale`) through the Kubernetes API.

@@ -127,6 +127,12 @@ public struct PrometheusAPI: Sendable {
         }
     }
 
+    /// `query` evaluated at `time` (an instant query): each series' newest value within Prometheus's lookback,
+    /// as one point at `time`. A series whose target stopped answering is gone (Prometheus marks it stale).
+    public func query(_ query: String, at time: Date) async throws(PrometheusError) -> [PrometheusSeries] {
+        try Self.vector(await get("/api/v1/query", [("query", query), ("time", Self.seconds(time))]))
+    }
+
     static func seconds(_ date: Date) -> String { seconds(date.timeIntervalSince1970) }
     static func seconds(_ value: Double) -> String {
         value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3f", value)
@@ -190,6 +196,27 @@ public struct PrometheusAPI: Sendable {
                 return (Date(timeIntervalSince1970: time), value)
             }
             return PrometheusSeries(labels: result["metric"]?.stringMap ?? [:], points: points)
+        }
+    }
+
+    /// A `vector` result: `[{"metric": {…}, "value": [1700000000, "1.5"]}, …]` (a `scalar` is one unlabelled series).
+    static func vector(_ data: JSONValue) throws(PrometheusError) -> [PrometheusSeries] {
+        func point(_ pair: JSONValue?) -> (time: Date, value: Double)? {
+            guard let items = pair?.arrayValue, items.count == 2, let time = items[0].doubleValue, time.isFinite,
+                let text = items[1].stringValue, let value = Double(text), value.isFinite
+            else { return nil }
+            return (Date(timeIntervalSince1970: time), value)
+        }
+        switch data["resultType"]?.stringValue {
+        case "vector":
+            return (data["result"]?.arrayValue ?? []).map { result in
+                PrometheusSeries(
+                    labels: result["metric"]?.stringMap ?? [:], points: point(result["value"]).map { [$0] } ?? [])
+            }
+        case "scalar":
+            return [PrometheusSeries(labels: [:], points: point(data["result"]).map { [$0] } ?? [])]
+        default:
+            throw .malformed("expected a vector, got \(data["resultType"]?.stringValue ?? "nothing")")
         }
     }
 

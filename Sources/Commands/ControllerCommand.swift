@@ -14,7 +14,8 @@ public enum ControllerCommand: Subcommand {
                                     [--lease-namespace NS] [--identity ID]
                                     [--metrics-address 0.0.0.0] [--metrics-port 8080] [--log-format text|json]
                                     [--dashboard-address 127.0.0.1] [--dashboard-port 8081] [--no-dashboard]
-                                    [--dashboard-history-mb 64] [--slo 80] [--model-root DIR]...
+                                    [--dashboard-history-mb 64] [--slo 80] [--min-fast-check-seconds 5]
+                                    [--model-root DIR]...
                                     [--aws] [--access-rules F] [--memory-limit-mb 512]
                                     [--speed X --virtual-start RFC3339 [--virtual-epoch RFC3339]]
 
@@ -27,6 +28,10 @@ public enum ControllerCommand: Subcommand {
         --dashboard-address:--dashboard-port, loopback by default (kubectl port-forward reaches
         it); its history (a day per policy at most) is held to --dashboard-history-mb of memory,
         and it counts an interval overloaded above --slo % utilisation per instance.
+        Between a policy's steps its present load is checked every
+        spec.behavior.scaleUp.fastCheckSeconds (default 15, never more often than
+        --min-fast-check-seconds) where the metrics source has newer data than the step grid
+        (Prometheus, CloudWatch), to add capacity the present load needs — never to remove it.
         file:// model artefacts and simulation traces are read only under a --model-root
         (repeatable; none by default: a policy cannot make the controller open local files).
         --model-root /models=DIR mounts DIR at /models, as the image does: the examples'
@@ -69,6 +74,7 @@ public enum ControllerCommand: Subcommand {
         let modelRoots = try arguments.options("model-root")
         let historyMegabytes = try arguments.option("dashboard-history-mb", default: 64)
         let slo = try arguments.option("slo", default: 80.0)
+        let minFastCheck = try arguments.option("min-fast-check-seconds", default: 5.0)
         let useAWS = arguments.flag("aws")
         let clock = try VirtualClock.parse(&arguments)
         let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
@@ -81,6 +87,9 @@ public enum ControllerCommand: Subcommand {
         }
         guard (1...1_048_576).contains(historyMegabytes) else {
             throw UsageError("--dashboard-history-mb must be between 1 and 1048576")
+        }
+        guard minFastCheck >= 1, minFastCheck <= 86_400 else {
+            throw UsageError("--min-fast-check-seconds must be between 1 and 86400")
         }
         guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
         guard leaderElect == "true" || leaderElect == "false" else {
@@ -98,6 +107,7 @@ public enum ControllerCommand: Subcommand {
         configuration.reportingInstance = identity
         configuration.historyMemoryBudget = historyMegabytes << 20
         configuration.sloUtilization = slo
+        configuration.minFastCheckSeconds = minFastCheck
         configuration.speed = clock.speed
         let (models, targets) = try registries(
             client: client, useAWS: useAWS, modelRoots: modelRoots, prometheus: prometheus, tenancy: tenancy,

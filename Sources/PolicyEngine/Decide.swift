@@ -215,9 +215,10 @@ func limitedScaleUp(to desired: Int, _ input: DecisionInput, policy: PolicySpec,
         limits.append(.scaleUpCooldown)
         return current
     }
-    if desired - current > policy.scaleUpMaxStep {
+    let step = max(policy.scaleUpMaxStep, Int((Double(current) * policy.scaleUpMaxStepPercent / 100).rounded(.up)))
+    if desired - current > step {
         limits.append(.maxStepUp)
-        return current + policy.scaleUpMaxStep
+        return current + step
     }
     return desired
 }

@@ -100,8 +100,10 @@ public enum CalendarObservation: Sendable, Equatable {
 public struct Observation: Sendable {
     public var now: Date
     public var capacity: CapacityState
-    /// The load history, oldest first, up to `now`.
+    /// The load history on the step grid, oldest first, up to `now` (the forecast's input).
     public var history: [LoadSample]
+    /// The source's newest load with its own time, when newer than the grid's last step (the present load).
+    public var newest: LoadSample?
     public var model: ModelObservation
     public var calendar: CalendarObservation
     /// How far the source's data was moved in time (a replayed trace): a model trained on
@@ -113,15 +115,26 @@ public struct Observation: Sendable {
     public init(
         now: Date, capacity: CapacityState, history: [LoadSample], model: ModelObservation = .notConfigured,
         calendar: CalendarObservation = .notConfigured, timeShift: TimeInterval = 0,
-        metricsProblem: MetricsProblem? = nil
+        metricsProblem: MetricsProblem? = nil, newest: LoadSample? = nil
     ) {
         self.metricsProblem = metricsProblem
+        self.newest = newest
         self.now = now
         self.capacity = capacity
         self.history = history
         self.model = model
         self.calendar = calendar
         self.timeShift = timeShift
+    }
+
+    /// The present load: the newest sample there is (the source's newest, or the grid's last step), if any that a
+    /// source could have meant (finite, not negative).
+    public var latest: LoadSample? {
+        let last = history.last { $0.load.isFinite && $0.load >= 0 }
+        guard let newest, newest.load.isFinite, newest.load >= 0, newest.time > last?.time ?? .distantPast else {
+            return last
+        }
+        return newest
     }
 
     /// History rows a reconcile reads with this model (nil: none) — what the controller asks

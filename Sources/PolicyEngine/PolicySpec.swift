@@ -77,6 +77,10 @@ public struct PolicySpec: Sendable, Equatable {
     public var holdThroughEvent: Bool
     public var scaleUpMaxStep: Int
     public var scaleUpCooldownSeconds: Double
+    /// One scale-up adds up to max(scaleUpMaxStep, current × this ÷ 100) — HPA's two policies, the larger.
+    public var scaleUpMaxStepPercent: Double = 100
+    /// The present load is checked this often between step passes, for scale-up only (0: only at steps).
+    public var fastCheckSeconds: Double = 15
     public var scaleDownMaxStep: Int
     public var scaleDownCooldownSeconds: Double
     public var stabilizationWindowSeconds: Double
@@ -205,6 +209,8 @@ public struct PolicySpec: Sendable, Equatable {
                 metricName: reader.text(SpecFields.cloudWatchMetricName) ?? "CPUUtilization",
                 statistic: reader.text(SpecFields.cloudWatchStatistic) ?? "Average", dimensions: [:])
         )
+        policy.scaleUpMaxStepPercent = reader.number(SpecFields.scaleUpMaxStepPercent)
+        policy.fastCheckSeconds = reader.number(SpecFields.fastCheckSeconds)
         if reader.has(SpecFields.sizingUtilization.path) {
             policy.sizingUtilization = reader.number(SpecFields.sizingUtilization)
         }

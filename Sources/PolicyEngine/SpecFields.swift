@@ -60,7 +60,11 @@ public enum SpecFields {
     public static let modelMaxAgeSeconds = integer(["model", "maxAgeSeconds"], 1...31_536_000, 1_209_600)
     public static let modelMaxMAERatio = number(["model", "maxMAERatio"], 0...100, 1)
     public static let scaleUpMaxStep = integer(["behavior", "scaleUp", "maxStep"], 1...capacityRange.upperBound, 4)
-    public static let scaleUpCooldownSeconds = integer(["behavior", "scaleUp", "cooldownSeconds"], dayRange, 120)
+    public static let scaleUpCooldownSeconds = integer(["behavior", "scaleUp", "cooldownSeconds"], dayRange, 0)
+    /// HPA's percent policy beside the count: one action adds up to max(maxStep, current × this %).
+    public static let scaleUpMaxStepPercent = integer(["behavior", "scaleUp", "maxStepPercent"], 0...10_000, 100)
+    /// How often the present load is checked between step passes, for scale-up only (0: never).
+    public static let fastCheckSeconds = integer(["behavior", "scaleUp", "fastCheckSeconds"], dayRange, 15)
     public static let scaleDownMaxStep = integer(["behavior", "scaleDown", "maxStep"], 1...capacityRange.upperBound, 1)
     public static let scaleDownCooldownSeconds = integer(["behavior", "scaleDown", "cooldownSeconds"], dayRange, 300)
     public static let stabilizationWindowSeconds = integer(
@@ -81,6 +85,7 @@ public enum SpecFields {
         minCapacity, maxCapacity, targetUtilization, scaleUpAbove, scaleDownBelow, horizonSteps, leadTimeSeconds,
         quantile, sizingUtilization,
         stepSeconds, staleAfterSeconds, modelMaxAgeSeconds, modelMaxMAERatio, scaleUpMaxStep, scaleUpCooldownSeconds,
+        scaleUpMaxStepPercent, fastCheckSeconds,
         scaleDownMaxStep, scaleDownCooldownSeconds, stabilizationWindowSeconds, tolerance, loadScale, initialCapacity,
         warmupSeconds,
         startOffsetSteps,

@@ -10,6 +10,8 @@ public struct PolicyMemory: Sendable, Equatable {
     public var observedAt: Date?
     /// Online calibration of the forecast at the policy's quantile.
     public var calibration = QuantileTracker()
+    /// When the last step pass ran: fast checks fill the time until the next.
+    public var stepPassAt: Date?
 
     public init(recommendations: [Recommendation] = [], observedAt: Date? = nil) {
         self.recommendations = recommendations
@@ -23,6 +25,16 @@ public struct PolicyMemory: Sendable, Equatable {
         var window = status.recommendations ?? []
         if let highest = window.map(\.capacity).max() { window.append(Recommendation(time: now, capacity: highest)) }
         self.init(recommendations: window, observedAt: nil)
+    }
+}
+
+extension PolicyMemory {
+    /// Adds a recommendation to the stabilization window, dropping what left it (at most 64 kept).
+    mutating func remember(_ capacity: Int, at now: Date, window: TimeInterval) {
+        let windowStart = now.addingTimeInterval(-window)
+        recommendations = Array(
+            (recommendations.filter { $0.time > windowStart } + [Recommendation(time: now, capacity: capacity)])
+                .suffix(64))
     }
 }
 
@@ -65,7 +77,8 @@ public enum Step {
         // Metrics: capacity-independent load history, fresh enough? Samples a source could
         // not have meant (non-finite, negative) are gaps.
         let history = observation.history.filter { $0.load.isFinite && $0.load >= 0 }
-        let latest = history.last
+        // Fresh by the newest sample's own time (not the grid's), so a new series counts from its first scrape.
+        let latest = observation.latest
         let fresh = latest.map { now.timeIntervalSince($0.time) <= spec.staleAfterSeconds } ?? false
         let currentLoad = fresh ? latest?.load : nil
         let model =
@@ -80,11 +93,9 @@ public enum Step {
             recommendations: memory.recommendations
         )
         let plan = decide(input, policy: spec)
-        let windowStart = now.addingTimeInterval(-spec.stabilizationWindowSeconds)
-        memory.recommendations = Array(
-            (memory.recommendations.filter { $0.time > windowStart } + [
-                Recommendation(time: now, capacity: plan.recommendation)
-            ]).suffix(64))
+        memory.remember(plan.recommendation, at: now, window: spec.stabilizationWindowSeconds)
+        // Without a fresh load the next pass is a whole one again (a new series counts from its first scrape).
+        memory.stepPassAt = fresh ? now : nil
 
         setDecisionFields(
             &status, spec: spec, generation: generation, observation: observation, plan: plan, policy: policy)
@@ -92,7 +103,7 @@ public enum Step {
         var conditions = Conditions(status.conditionList, generation: generation, now: now)
         setConditions(
             &conditions, spec: spec, observation: observation, plan: plan, model: model,
-            metrics: (fresh: fresh, seen: latest != nil))
+            metrics: (fresh: fresh, latest: latest?.time))
         status.conditions = conditions.list
         events += conditions.flips
         refreshObservation(
@@ -101,6 +112,48 @@ public enum Step {
         return StepResult(
             plan: plan, status: status, memory: memory, events: events, forecast: model.forecast,
             currentLoad: currentLoad)
+    }
+
+    /// A fast check between step passes: the present load against the capacity set (warming instances and a
+    /// pending action included) — the target-tracking floor — raised through `decide`'s scale-up limits. It only
+    /// ever adds: nil when the present load needs no more than is set, is not fresh, or the policy is suspended,
+    /// so it cannot scale in, act twice for one need (the second check finds the capacity set), or undo a step
+    /// decision (its recommendation joins the stabilization window, so the next step pass keeps it).
+    public static func fastCheck(
+        spec: PolicySpec, generation: Int, observation: Observation, previous: PolicyStatus, memory: PolicyMemory?,
+        policy: String = ""
+    ) -> StepResult? {
+        let now = observation.now
+        guard !spec.suspend, let latest = observation.latest,
+            now.timeIntervalSince(latest.time) <= spec.staleAfterSeconds
+        else { return nil }
+        var reactive = spec
+        reactive.mode = .reactive
+        var memory = memory ?? PolicyMemory(seeding: previous, now: now)
+        var status = previous
+        var events: [EventIntent] = []
+        resolvePending(&status, capacity: observation.capacity, events: &events)
+        let plan = decide(
+            DecisionInput(
+                now: now, currentCapacity: observation.capacity.desired, currentLoad: latest.load, forecast: [],
+                modelProblem: nil, events: [], lastScaleUp: status.lastScaleUpTime,
+                lastScaleDown: status.lastScaleDownTime, recommendations: memory.recommendations),
+            policy: reactive)
+        guard case .scale(let to) = plan.action, to > observation.capacity.desired else {
+            // Nothing to add; a pending action the target shows is still confirmed (and its Event is due).
+            guard status != previous else { return nil }
+            var held = plan
+            held.action = .hold
+            held.desired = observation.capacity.desired
+            return StepResult(
+                plan: held, status: status, memory: memory, events: events, forecast: [], currentLoad: latest.load)
+        }
+        memory.remember(plan.recommendation, at: now, window: spec.stabilizationWindowSeconds)
+        setDecisionFields(
+            &status, spec: spec, generation: generation, observation: observation, plan: plan, policy: policy)
+        status.mode = previous.mode ?? status.mode
+        return StepResult(
+            plan: plan, status: status, memory: memory, events: events, forecast: [], currentLoad: latest.load)
     }
 
     /// The model's part of a pass: which model, what is wrong with it, and its forecast, calibrated online.
@@ -229,7 +282,7 @@ public enum Step {
 
     static func setConditions(
         _ conditions: inout Conditions, spec: PolicySpec, observation: Observation, plan: Plan, model: ModelOutcome,
-        metrics: (fresh: Bool, seen: Bool)
+        metrics: (fresh: Bool, latest: Date?)
     ) {
         let calendarProblem: String? = if case .unreadable(let message) = observation.calendar { message } else { nil }
         let badModel = model.problem.flatMap { [.corrupt, .unsupported].contains($0.problem) ? $0 : nil }
@@ -255,12 +308,20 @@ public enum Step {
                 .metricsAvailable, false, .metrics(metricsProblem.reason),
                 "\(metricsProblem.message); scale-in is suspended")
         } else {
+            // The newest datapoint's own time gives its real age and stays the same while nothing new comes (quiet).
             let fresh = metrics.fresh
+            let message =
+                if fresh {
+                    "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
+                } else if let latest = metrics.latest {
+                    "the latest datapoint is from \(Timestamps.format(latest)), older than "
+                        + "\(Int(spec.staleAfterSeconds)) s; scale-in is suspended"
+                } else {
+                    "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended"
+                }
             conditions.set(
-                .metricsAvailable, fresh, fresh ? .metricsFresh : (metrics.seen ? .metricsStale : .noMetrics),
-                fresh
-                    ? "the latest datapoint is within \(Int(spec.staleAfterSeconds)) s"
-                    : "no datapoint newer than \(Int(spec.staleAfterSeconds)) s; scale-in is suspended")
+                .metricsAvailable, fresh, fresh ? .metricsFresh : (metrics.latest != nil ? .metricsStale : .noMetrics),
+                message)
         }
         let limited = plan.limits.filter { $0 != .calendarPrewarm && $0 != .tolerance }
         conditions.set(

@@ -25,8 +25,8 @@ public final class PrometheusPeer: @unchecked Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
 
     /// `openMetrics`: samples to backfill before starting (`# EOF` is added). `scrape`: a
-    /// `host:port` serving /metrics, scraped every second.
-    public init(openMetrics: String? = nil, scrape: String? = nil) async throws {
+    /// `host:port` serving /metrics, scraped every `scrapeSeconds`.
+    public init(openMetrics: String? = nil, scrape: String? = nil, scrapeSeconds: Int = 1) async throws {
         guard Subprocess.isAvailable("prometheus"), Subprocess.isAvailable("promtool") else { throw Missing() }
         directory = try TemporaryDirectory("forescale-prometheus")
         port = try Self.freePort()
@@ -44,7 +44,8 @@ public final class PrometheusPeer: @unchecked Sendable {
         var config = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         if let scrape {
             config +=
-                "scrape_configs:\n  - job_name: test\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['\(scrape)']\n"
+                "scrape_configs:\n  - job_name: test\n    scrape_interval: \(scrapeSeconds)s\n    static_configs:\n"
+                + "      - targets: ['\(scrape)']\n"
         }
         try config.write(toFile: directory.file("prometheus.yml"), atomically: true, encoding: .utf8)
         // The backfilled samples are old: a retention shorter than their age would delete them.

@@ -87,12 +87,17 @@ import Testing
             observation: observe(current: 4, forecast: [1200, 1200]), policy: policy(), action: .scale(to: 8),
             reason: "ForecastAboveTarget", limits: ["MaxStepUp"]),
         Case(
+            name: "max step up is HPA's larger policy: 100 % of 6 beats 4",
+            observation: observe(current: 6, forecast: [900, 900]), policy: policy(), action: .scale(to: 12),
+            reason: "ForecastAboveTarget", limits: ["MaxStepUp"]),
+        Case(
             name: "max capacity",
             observation: observe(current: 18, forecast: [3000, 3000]), policy: policy(), action: .scale(to: 20),
             reason: "ForecastAboveTarget", limits: ["MaxCapacity"]),
         Case(
-            name: "scale-up cooldown",
-            observation: observe(current: 4, forecast: [420, 420], lastUp: 60), policy: policy(), action: .hold,
+            name: "scale-up cooldown (off by default, as HPA's; a policy may set one)",
+            observation: observe(current: 4, forecast: [420, 420], lastUp: 60),
+            policy: policy { $0.scaleUpCooldownSeconds = 120 }, action: .hold,
             reason: "ScaleUpCooldown", limits: ["ScaleUpCooldown"]),
         Case(
             name: "scale in one step at a time after the cooldown",

@@ -1,0 +1,94 @@
+import Autoscaler
+import Cloud
+import Foundation
+import KubeClient
+import KubeCore
+import PolicyEngine
+import TestSupport
+import Testing
+
+/// A sudden jump the forecast could not see, met in seconds (issue 31), against a real Prometheus scraping an
+/// exporter every 5 s and a Deployment on the embedded API server — a Reactive policy with the spec's defaults
+/// (5-minute steps, 15 s fast checks, scale-up max(+4, +100 %) per action). HPA's defaults: one sync, 15 s.
+@Suite(.serialized) struct ReactionTests {
+    @Test func aNewPolicyReadsItsLoadAtOnceAndASuddenJumpIsMetInSeconds() async throws {
+        let exporter = try GaugeExporter("forescale_reaction_load", value: 100)
+        defer { exporter.shutdown() }
+        let load = exporter.value
+        let prometheus: PrometheusPeer
+        do { prometheus = try await PrometheusPeer(scrape: exporter.target, scrapeSeconds: 5) } catch {
+            print("skipped: \(error)")
+            return
+        }
+        defer { Task { await prometheus.remove() } }
+
+        let cluster = try EmbeddedCluster()
+        defer { cluster.stop() }
+        let client = try cluster.kubeClient(fieldManager: "forescale-controller")
+        defer { client.shutdown() }
+        try await cluster.installScalingPolicyCRD(client)
+        let name = try await cluster.createFixtureDeployment(client, replicas: 2)
+        let controller = Controller(
+            client: client, configuration: .init(namespace: "default"),
+            targets: TargetRegistry(
+                client: client, prometheus: PrometheusConfiguration(url: prometheus.url),
+                access: AccessControl(
+                    rules: try AccessRules.parse(
+                        Data("namespaces: {default: {prometheus: [default]}}".utf8), path: "rules"))),
+            now: { Date() }, log: .discard)
+        let running = Task { await controller.run() }
+        defer { running.cancel() }
+        func replicas() async throws -> Int {
+            try await client.scale(.deployments, namespace: "default", name: name).specReplicas
+        }
+        func status() async throws -> JSONValue {
+            try await client.get(.scalingPolicies, namespace: "default", name: "web")["status"] ?? .null
+        }
+
+        // A new policy: 100 % of one instance at the 60 % target is 2, as it has.
+        let created = ContinuousClock.now
+        _ = try await client.create(
+            .scalingPolicies, namespace: "default",
+            [
+                "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": "web"],
+                "spec": [
+                    "target": ["kind": "Deployment", "name": .string(name)], "mode": "Reactive", "minCapacity": 1,
+                    "maxCapacity": 10,
+                    "metrics": ["source": "prometheus", "prometheus": ["query": "forescale_reaction_load"]],
+                ],
+            ])
+        let firstLoad = try await eventually(within: .seconds(60), every: .milliseconds(250)) {
+            try await status()["currentLoad"]?.doubleValue == 100
+        }
+        let firstLoadAfter = ContinuousClock.now - created
+        #expect(firstLoad, "the policy reads its load")
+        #expect(firstLoadAfter < .seconds(30), "first load \(firstLoadAfter) after the policy was created")
+        #expect(try await replicas() == 2)
+
+        // At a moment the forecast knows nothing of, the load jumps to 10 instances' worth at 60 %.
+        try await Task.sleep(for: .seconds(Double.random(in: 0...10)))
+        load.withLock { $0 = 600 }
+        let jumped = ContinuousClock.now
+        var firstUp: Duration?
+        var all: Duration?
+        var seen: [Int] = []
+        while ContinuousClock.now - jumped < .seconds(120), all == nil {
+            let now = try await replicas()
+            if seen.last != now { seen.append(now) }
+            if now > 2, firstUp == nil { firstUp = ContinuousClock.now - jumped }
+            if now >= 10 { all = ContinuousClock.now - jumped }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        print(
+            "reaction: first load \(firstLoadAfter), first scale-up \(firstUp.map { "\($0)" } ?? "none"), "
+                + "10 replicas \(all.map { "\($0)" } ?? "never"); replicas seen \(seen)")
+        #expect(firstUp.map { $0 < .seconds(45) } == true, "first scale-up: \(String(describing: firstUp))")
+        #expect(all.map { $0 < .seconds(60) } == true, "all 10: \(String(describing: all))")
+        #expect(seen == [2, 6, 10], "max(+4, +100 %) per fast check: \(seen)")
+
+        // The load falls: the fast checks never scale in; only a step pass would (minutes away, stabilized).
+        load.withLock { $0 = 60 }
+        try await Task.sleep(for: .seconds(20))
+        #expect(try await replicas() == 10, "no scale-in from the fast path")
+    }
+}
