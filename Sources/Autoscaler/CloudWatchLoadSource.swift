@@ -93,7 +93,9 @@ public struct CloudWatchLoadSource: MetricsSource {
                         namespace: "AWS/AutoScaling", name: "GroupInServiceInstances",
                         dimensions: ["AutoScalingGroupName": groupName]), periodSeconds: 60, statistic: "Average"),
             ],
-            start: now.addingTimeInterval(-600), end: now)
+            // On whole minutes (as CloudWatch rounds a recent start), ending where the current minute begins:
+            // only complete periods.
+            start: Self.minute(now.addingTimeInterval(-600)), end: Self.minute(now))
         // A period is complete once it has ended; its datapoint carries its start.
         guard
             let point = (series.first { $0.id == "utilization" }?.points ?? [])
@@ -104,6 +106,10 @@ public struct CloudWatchLoadSource: MetricsSource {
         if inService == nil { inService = Double(try await currentInService(now)) }
         // Timed by its period's start, as CloudWatch and the history time datapoints.
         return LoadSample(time: point.timestamp, load: point.value * (inService ?? 0))
+    }
+
+    static func minute(_ time: Date) -> Date {
+        Date(timeIntervalSince1970: (time.timeIntervalSince1970 / 60).rounded(.down) * 60)
     }
 
     /// AWS predictive scaling's predefined metrics, or the metric as given (dimensions

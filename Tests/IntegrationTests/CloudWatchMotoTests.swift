@@ -100,3 +100,40 @@ struct CloudWatchInputsMotoTests {
         #expect(Set(samples.map { Int($0.inputs.first ?? 0) / 1000 }).count == 24, "24 distinct datapoints")
     }
 }
+
+/// The newest load from CloudWatch (issue 31): the newest complete 1-minute period, not the step grid's
+/// 5-minute average, times the group's in-service count then.
+@Suite("CloudWatch's newest minute against moto")
+struct CloudWatchNewestMotoTests {
+    @Test func theNewestCompleteMinuteIsThePresentLoad() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let api = CloudWatchAPI(client: moto.client())
+        let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 + 20)
+        let group = ["AutoScalingGroupName": "shop"]
+        let cpu = MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization", dimensions: group)
+        let inService = MetricIdentity(namespace: "AWS/AutoScaling", name: "GroupInServiceInstances", dimensions: group)
+        // Ten minutes at 20 %, then a jump to 90 % in the last complete minute; the current minute (20 s old,
+        // incomplete) already says 95 %.
+        let minutes = (1...10).map { now.addingTimeInterval(-20 - Double($0) * 60) }
+        try await api.putMetricData(
+            cpu, points: minutes.map { (timestamp: $0, value: $0 == minutes[0] ? 90.0 : 20.0) }, batchSize: 20)
+        try await api.putMetricData(cpu, points: [(timestamp: now.addingTimeInterval(-20), value: 95)], batchSize: 1)
+        try await api.putMetricData(inService, points: minutes.map { (timestamp: $0, value: 4) }, batchSize: 20)
+        let source = CloudWatchLoadSource(
+            cloudWatch: api, metric: cpu, statistic: "Average", step: 300, groupName: "shop",
+            currentInService: { _ in 3 })
+        let newest = try #require(try await source.newest(at: now))
+        #expect(newest.time == minutes[0], "the newest complete minute, by its start")
+        #expect(newest.load == 360, "90 % × 4 in service then")
+        #expect(source.refreshesWithinStep)
+
+        // A metric with nothing in the last ten minutes (basic monitoring, or none yet): nothing newer.
+        let quiet = CloudWatchLoadSource(
+            cloudWatch: api,
+            metric: MetricIdentity(
+                namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": "idle"]),
+            statistic: "Average", step: 300, groupName: "idle", currentInService: { _ in 3 })
+        #expect(try await quiet.newest(at: now) == nil)
+    }
+}
