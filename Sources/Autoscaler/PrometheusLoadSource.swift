@@ -14,8 +14,14 @@ public final class PrometheusLoadSource: MetricsSource {
     public let step: Double
     private let cache = Mutex<[String: [Date: Double]]>([:])
     private let queryCount = Atomic<Int>(0)
+    /// Shared by the policies of a controller: identical instant queries asked once.
+    private let instant: InstantQueries
 
-    public init(api: PrometheusAPI, load: PolicySpec.PrometheusSpec, inputs: [PolicySpec.MetricInput], step: Double) {
+    public init(
+        api: PrometheusAPI, load: PolicySpec.PrometheusSpec, inputs: [PolicySpec.MetricInput], step: Double,
+        instant: InstantQueries = InstantQueries()
+    ) {
+        self.instant = instant
         self.api = api
         self.load = load
         self.inputs = inputs
@@ -24,7 +30,7 @@ public final class PrometheusLoadSource: MetricsSource {
 
     public var refreshesWithinStep: Bool { true }
 
-    /// Range and instant queries made so far (for the reconcile benchmark).
+    /// Range queries made so far (for the reconcile benchmark; instant queries are counted by `InstantQueries`).
     public var queries: Int { queryCount.load(ordering: .relaxed) }
 
     public func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] {
@@ -76,9 +82,8 @@ public final class PrometheusLoadSource: MetricsSource {
     public func newest(at now: Date) async throws -> LoadSample? {
         let series: [PrometheusSeries]
         do {
-            queryCount.add(1, ordering: .relaxed)
-            series = try await api.query(load.query, at: now)
-        } catch {
+            series = try await instant.query(load.query, at: now, on: api)
+        } catch let error as PrometheusError {
             throw Self.problem(error, input: "load")
         }
         guard let (time, value) = try combined(series, name: "load").max(by: { $0.key < $1.key }) else { return nil }

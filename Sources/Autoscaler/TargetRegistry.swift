@@ -65,6 +65,8 @@ public final class TargetRegistry: Sendable {
     public let access: AccessControl
     /// Simulated targets and metrics (nil: refused).
     private let plugin: (any TargetPlugin)?
+    /// The fast checks' instant queries, shared by every Prometheus-backed policy (identical ones asked once).
+    public let instantQueries = InstantQueries()
 
     public init(
         client: KubernetesClient, aws: (@Sendable (String) async throws -> AWSClient)? = nil,
@@ -170,7 +172,8 @@ public final class TargetRegistry: Sendable {
             } catch let error as PrometheusError {
                 throw TargetError.unsupported(error.description)
             }
-            metrics = PrometheusLoadSource(api: api, load: load, inputs: spec.inputs, step: spec.stepSeconds)
+            metrics = PrometheusLoadSource(
+                api: api, load: load, inputs: spec.inputs, step: spec.stepSeconds, instant: instantQueries)
         }
         return Binding(target: target, metrics: metrics)
     }

@@ -127,6 +127,12 @@ public struct PrometheusAPI: Sendable {
         }
     }
 
+    /// The server and the header fields sent to it: two APIs with the same identity get the same answers.
+    public var identity: String {
+        ([baseURL, credentials ? "credentials" : ""] + headers.map { "\($0.name): \($0.value)" }).joined(
+            separator: "\n")
+    }
+
     /// `query` evaluated at `time` (an instant query): each series' newest value within Prometheus's lookback,
     /// as one point at `time`. A series whose target stopped answering is gone (Prometheus marks it stale).
     public func query(_ query: String, at time: Date) async throws(PrometheusError) -> [PrometheusSeries] {

@@ -116,6 +116,15 @@ public struct PolicySpec: Sendable, Equatable {
         public var capacityPerReplica: Double?
         /// How several series of one query become one (none: several is an error).
         public var aggregate: Aggregation
+
+        public init(
+            address: String? = nil, query: String, capacityPerReplica: Double? = nil, aggregate: Aggregation = .none
+        ) {
+            self.query = query
+            self.address = address
+            self.capacityPerReplica = capacityPerReplica
+            self.aggregate = aggregate
+        }
     }
 
     public enum Aggregation: String, Sendable, Equatable, Hashable, CaseIterable {

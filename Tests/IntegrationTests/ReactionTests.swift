@@ -6,6 +6,7 @@ import KubeCore
 import PolicyEngine
 import TestSupport
 import Testing
+import Transport
 
 /// A sudden jump the forecast could not see, met in seconds (issue 31), against a real Prometheus scraping an
 /// exporter every 5 s and a Deployment on the embedded API server — a Reactive policy with the spec's defaults
@@ -90,5 +91,48 @@ import Testing
         load.withLock { $0 = 60 }
         try await Task.sleep(for: .seconds(20))
         #expect(try await replicas() == 10, "no scale-in from the fast path")
+    }
+
+    /// Fast checks of many policies on one series ask Prometheus once per reuse window; a different header field
+    /// (another tenant's view) or another query is its own question, and each answer keeps its evaluation time.
+    @Test func identicalInstantQueriesAreAskedOnce() async throws {
+        let exporter = try GaugeExporter("forescale_shared_load", value: 42)
+        defer { exporter.shutdown() }
+        let prometheus: PrometheusPeer
+        do { prometheus = try await PrometheusPeer(scrape: exporter.target, scrapeSeconds: 1) } catch {
+            print("skipped: \(error)")
+            return
+        }
+        defer { Task { await prometheus.remove() } }
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let configuration = PrometheusConfiguration(url: prometheus.url)
+        let shared = InstantQueries(reuseSeconds: 2)
+        func source(_ query: String, headers: [(name: String, value: String)] = []) throws -> PrometheusLoadSource {
+            let api =
+                headers.isEmpty
+                ? try PrometheusAPI(client: http, configuration: configuration)
+                : try PrometheusAPI(
+                    client: http, configuration: configuration, address: try EndpointURL(parsing: prometheus.url),
+                    headers: headers)
+            return PrometheusLoadSource(
+                api: api, load: .init(query: query), inputs: [], step: 300, instant: shared)
+        }
+        #expect(
+            try await eventually(within: .seconds(30)) {
+                try await source("forescale_shared_load").newest(at: Date()) != nil
+            })
+        let sent = shared.queriesSent
+        let now = Date().addingTimeInterval(3)  // past the probe's reuse window
+        let sources = try (0..<50).map { _ in try source("forescale_shared_load") }
+        var answers: [LoadSample?] = []
+        for source in sources { answers.append(try await source.newest(at: now)) }
+        #expect(shared.queriesSent - sent == 1, "fifty checks, one query")
+        #expect(answers.allSatisfy { $0?.load == 42 && $0?.time == answers[0]?.time })
+        _ = try await source("forescale_shared_load", headers: [("X-Scope-OrgID", "shop")]).newest(at: now)
+        _ = try await source("forescale_shared_load * 2").newest(at: now)
+        #expect(shared.queriesSent - sent == 3, "another header field or query is another question")
+        _ = try await sources[0].newest(at: now.addingTimeInterval(3))
+        #expect(shared.queriesSent - sent == 4, "past the reuse window it is asked again")
     }
 }
