@@ -126,7 +126,10 @@ public final class TargetRegistry: Sendable {
         let target: any ScalingTarget
         switch spec.targetKind {
         case .simulated:
-            return try plugin!.binding(namespace: namespace, spec: spec, target: nil, fileRoots: fileRoots)
+            let replay = try plugin!.binding(namespace: namespace, spec: spec, target: nil, fileRoots: fileRoots)
+            // Its own trace as the load, or (a benchmark, a demo of a real source) the load from Prometheus.
+            if spec.metricsSource == .simulated { return replay }
+            target = replay.target
         case .deployment:
             target = KubernetesScaleTarget(client: client, namespace: namespace, name: spec.targetName)
         case .autoScalingGroup:

@@ -87,7 +87,12 @@ package func printError(_ text: String) {
 
 /// Pretty, key-sorted JSON for `--json` output.
 package func printJSON(_ object: Any) {
-    if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
-        print(String(decoding: data, as: UTF8.self))
+    guard JSONSerialization.isValidJSONObject(object),
+        let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    else {
+        // Never a silent empty answer: a non-finite number (or another non-JSON value) is a bug to see.
+        printError("internal error: the result cannot be written as JSON (a non-finite number?): \(object)")
+        return
     }
+    print(String(decoding: data, as: UTF8.self))
 }

@@ -48,6 +48,10 @@ enum BenchCommand: Subcommand {
                   the controller's first reconcile of --policies N (default 10000) Predictive
                   policies on simulated targets against a forescale apiserver process:
                   policies/s, controller RSS idle and with the policies; --workers N (default 2)
+          fast-check
+                  --policies N (default 10000) Reactive policies on ten live Prometheus series
+                  (5 s scrapes), in real time: fast checks per second against the 15 s asked,
+                  instant queries sent per second, controller CPU and RSS (--seconds 60)
           prometheus
                   a local prometheus with 14 backfilled days: query_range p50/p99 for 14 days at
                   5-minute steps, then --policies N (default 1000) Prometheus-backed policies
@@ -124,6 +128,14 @@ enum BenchCommand: Subcommand {
                 throw UsageError("--policies 1…100000, --seconds (0, 3600]")
             }
             report = try await PrometheusBenchmark.run(policies: policies, seconds: seconds)
+        case "fast-check":
+            let policies = try arguments.option("policies", default: 10_000)
+            let seconds = try arguments.option("seconds", default: 60.0)
+            try arguments.finish()
+            guard (1...100_000).contains(policies), seconds > 0, seconds <= 3600 else {
+                throw UsageError("--policies 1…100000, --seconds (0, 3600]")
+            }
+            report = try await FastCheckBenchmark.run(policies: policies, seconds: seconds)
         case "queue":
             let keys = try arguments.option("keys", default: 200_000)
             try arguments.finish()

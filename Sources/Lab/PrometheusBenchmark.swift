@@ -26,8 +26,6 @@ enum PrometheusBenchmark {
         let directory = try AtomicFile.makeTemporaryDirectory(
             prefix: FileManager.default.temporaryDirectory.path + "/forescale-bench-prometheus-")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer { close(devNull) }
 
         // 14 days × 10 series of load and requests, ending a day ago.
         let end = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 300).rounded(.down) * 300 - 86_400)
@@ -57,29 +55,12 @@ enum PrometheusBenchmark {
         guard backfill.status == 0 else {
             throw UsageError("promtool: \(String(decoding: backfill.stderr, as: UTF8.self))")
         }
-        try "global:\n  scrape_interval: 15s\n".write(
-            toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let port = 19_090 + Int(getpid() % 500)
-        let prometheus = try ChildProcess.spawn(
-            "prometheus",
-            [
-                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/tsdb",
-                "--storage.tsdb.retention.time=100y",
-                "--web.listen-address=127.0.0.1:\(port)", "--log.level=error",
-            ],
-            environment: ProcessInfo.processInfo.environment, stdin: devNull, stdout: devNull, stderr: devNull)
-        defer {
-            kill(prometheus, SIGTERM)
-            _ = ChildProcess.waitForExit(prometheus)
-        }
-        let url = "http://127.0.0.1:\(port)"
+        let server = try await LocalPrometheus.start(
+            directory: directory, configuration: "global:\n  scrape_interval: 15s\n")
+        defer { server.stop() }
+        let url = server.url
         let http = HTTPClient()
         defer { http.shutdown() }
-        let ready = ContinuousClock.now + .seconds(30)
-        while (try? await http.execute(HTTPRequest(url: url + "/-/ready")))?.status != 200 {
-            guard ContinuousClock.now < ready else { throw UsageError("prometheus did not start") }
-            try await Task.sleep(for: .milliseconds(200))
-        }
 
         // One query of 14 days at 5-minute steps (4,032 points), 40 times.
         let api = try PrometheusAPI(client: http, configuration: .init(url: url))
@@ -103,5 +84,47 @@ enum PrometheusBenchmark {
             "query_range_14_days_ms_p50": latencies[latencies.count / 2],
             "query_range_14_days_ms_p99": latencies[latencies.count * 99 / 100],
         ].merging(reconcile) { $1 }
+    }
+}
+
+/// A `prometheus` process of the benchmarks: its TSDB under `directory`/tsdb, answering on loopback.
+struct LocalPrometheus {
+    let pid: pid_t
+    let url: String
+
+    static func start(directory: String, configuration: String) async throws -> LocalPrometheus {
+        guard ChildProcess.find("prometheus") != nil else {
+            throw UsageError("this benchmark needs the prometheus binary (make deps)")
+        }
+        try configuration.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: directory + "/tsdb", withIntermediateDirectories: true)
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(devNull) }
+        let port = 19_090 + Int(getpid() % 500)
+        let pid = try ChildProcess.spawn(
+            "prometheus",
+            [
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/tsdb",
+                "--storage.tsdb.retention.time=100y",
+                "--web.listen-address=127.0.0.1:\(port)", "--log.level=error",
+            ],
+            environment: ProcessInfo.processInfo.environment, stdin: devNull, stdout: devNull, stderr: devNull)
+        let server = LocalPrometheus(pid: pid, url: "http://127.0.0.1:\(port)")
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let ready = ContinuousClock.now + .seconds(30)
+        while (try? await http.execute(HTTPRequest(url: server.url + "/-/ready")))?.status != 200 {
+            guard ContinuousClock.now < ready else {
+                server.stop()
+                throw UsageError("prometheus did not start")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return server
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        _ = ChildProcess.waitForExit(pid)
     }
 }

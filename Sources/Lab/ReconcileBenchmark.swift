@@ -166,6 +166,9 @@ enum ReconcileBenchmark {
                                         "simulation": ["initialCapacity": 4],
                                     ],
                                     "mode": "Reactive", "minCapacity": 1, "maxCapacity": 50,
+                                    // Step passes only: at 300 virtual seconds per second fast checks would be
+                                    // the whole load (`bench fast-check` measures them in real time).
+                                    "behavior": ["scaleUp": ["fastCheckSeconds": 0]],
                                     "metrics": [
                                         "source": "prometheus",
                                         "prometheus": ["query": .string("bench_load{series=\"\(index % 10)\"}")],

@@ -135,4 +135,29 @@ import Transport
         _ = try await sources[0].newest(at: now.addingTimeInterval(3))
         #expect(shared.queriesSent - sent == 4, "past the reuse window it is asked again")
     }
+
+    /// A simulated target whose spec names Prometheus as its metrics source reads its load from Prometheus (the
+    /// benchmarks rely on it; stop 33's plug-in cut had silently replayed the trace instead).
+    @Test func aSimulatedTargetTakesTheMetricsSourceItsSpecNames() async throws {
+        let server = try ScriptedAPIServer()
+        defer { server.stop() }
+        let client = server.client()
+        defer { client.shutdown() }
+        var rule = AccessRules.NamespaceRule()
+        rule.prometheus = [.controllerDefault]
+        let targets = TargetRegistry(
+            client: client, anchor: Date(), prometheus: PrometheusConfiguration(url: "http://127.0.0.1:9"),
+            access: AccessControl(rules: AccessRules(namespaces: ["default": rule], artefactStore: nil)))
+        func binding(_ metrics: JSONValue) async throws -> TargetRegistry.Binding {
+            let spec = try PolicySpec.parse([
+                "target": ["kind": "Simulated", "name": "web", "simulation": ["initialCapacity": 2]],
+                "metrics": metrics,
+            ]).get()
+            return try await targets.binding(for: "default/web-\(metrics.hashValue)", namespace: "default", spec: spec)
+        }
+        let prometheus = try await binding(["source": "prometheus", "prometheus": ["query": "up"]])
+        #expect(prometheus.metrics is PrometheusLoadSource && prometheus.metrics.refreshesWithinStep)
+        let replay = try await binding([:])
+        #expect(!(replay.metrics is PrometheusLoadSource) && !replay.metrics.refreshesWithinStep)
+    }
 }
