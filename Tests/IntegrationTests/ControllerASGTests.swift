@@ -58,6 +58,90 @@ import Testing
         #expect(status.value(at: ["status", "currentLoad"])?.doubleValue == 180)
     }
 
+    /// Issue 31 on an Auto Scaling group: the present load from CloudWatch's newest complete 1-minute period, and a
+    /// 5× jump met by the fast checks between 5-minute steps (moto, signatures checked). The metric is per
+    /// instance (may exceed 100 %), published with GroupInServiceInstances so the load does not move as the
+    /// group grows. CloudWatch's own delay in publishing a minute is not in this test: moto has none.
+    @Test func aJumpInTheNewestMinuteIsMetBetweenSteps() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let aws = moto.client()
+        try await moto.createAutoScalingGroup("web-asg", desired: 2, namespace: "default")
+        let cloudWatch = CloudWatchAPI(client: aws)
+        let dimensions = ["AutoScalingGroupName": "web-asg"]
+        let metric = MetricIdentity(namespace: "Forescale/Test", name: "LoadPerInstance", dimensions: dimensions)
+        let inService = MetricIdentity(
+            namespace: "AWS/AutoScaling", name: "GroupInServiceInstances", dimensions: dimensions)
+        func minute(_ offset: Int) -> Date {
+            Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 + Double(offset) * 60)
+        }
+        func publish(_ value: Double, minutes: ClosedRange<Int>) async throws {
+            try await cloudWatch.putMetricData(metric, points: minutes.map { (timestamp: minute($0), value: value) })
+            try await cloudWatch.putMetricData(inService, points: minutes.map { (timestamp: minute($0), value: 2) })
+        }
+        // An hour at 50 % on 2 instances, up to the minute before last: load 100, 2 needed at 60 %, as set.
+        try await publish(50, minutes: -60 ... -2)
+
+        let cluster = try EmbeddedCluster()
+        defer { cluster.stop() }
+        let client = try cluster.kubeClient()
+        defer { client.shutdown() }
+        try await cluster.installScalingPolicyCRD(client)
+        var rule = AccessRules.NamespaceRule()
+        rule.autoScalingGroups = [.init(region: "us-east-1", names: [.init("web-asg")])]
+        let controller = Controller(
+            client: client, configuration: .init(namespace: "default"),
+            targets: TargetRegistry(
+                client: client, anchor: Date(), aws: { _ in aws },
+                access: AccessControl(rules: AccessRules(namespaces: ["default": rule], artefactStore: nil))),
+            now: { Date() }, log: .discard)
+        let running = Task { await controller.run() }
+        defer { running.cancel() }
+        let created = ContinuousClock.now
+        _ = try await client.create(
+            .scalingPolicies, namespace: "default",
+            [
+                "apiVersion": "forescale.io/v1alpha1", "kind": "ScalingPolicy", "metadata": ["name": "web"],
+                "spec": [
+                    "target": ["kind": "AutoScalingGroup", "name": "web-asg", "region": "us-east-1"],
+                    "minCapacity": 1, "maxCapacity": 10, "mode": "Reactive",
+                    "metrics": ["cloudwatch": ["namespace": "Forescale/Test", "metricName": "LoadPerInstance"]],
+                ],
+            ])
+        #expect(
+            try await eventually(within: .seconds(30), every: .milliseconds(250)) {
+                try await client.get(.scalingPolicies, namespace: "default", name: "web").value(at: [
+                    "status", "currentLoad",
+                ])?.doubleValue == 100
+            }, "first load within 30 s of creation")
+        let firstLoad = ContinuousClock.now - created
+        func desired() async throws -> Int {
+            try await AutoScalingAPI(client: aws).describeAutoScalingGroups(names: ["web-asg"]).first?.desiredCapacity
+                ?? 0
+        }
+        #expect(try await desired() == 2)
+
+        // The next minute published (the last complete one) jumps 5×: load 500, 9 needed.
+        try await publish(250, minutes: -1 ... -1)
+        let jumped = ContinuousClock.now
+        var firstUp: Duration?
+        var all: Duration?
+        var seen = [2]
+        while ContinuousClock.now - jumped < .seconds(90), all == nil {
+            let now = try await desired()
+            if seen.last != now { seen.append(now) }
+            if now > 2, firstUp == nil { firstUp = ContinuousClock.now - jumped }
+            if now >= 9 { all = ContinuousClock.now - jumped }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        print(
+            "reaction on CloudWatch (moto): first load \(firstLoad), first scale-up "
+                + "\(firstUp.map { "\($0)" } ?? "none"), 9 instances \(all.map { "\($0)" } ?? "never"); seen \(seen)")
+        #expect(firstUp.map { $0 < .seconds(45) } == true, "first scale-up: \(String(describing: firstUp))")
+        #expect(all.map { $0 < .seconds(60) } == true, "all 9: \(String(describing: all))")
+        #expect(seen == [2, 6, 9], "max(+4, +100 %) per fast check, to the need: \(seen)")
+    }
+
     @Test func modelsLoadFromS3AndReloadWhenTheObjectChanges() async throws {
         let moto = try await Moto.start()
         defer { moto.stop() }
