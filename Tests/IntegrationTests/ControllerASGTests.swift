@@ -123,23 +123,11 @@ import Testing
 
         // The next minute published (the last complete one) jumps 5×: load 500, 9 needed.
         try await publish(250, minutes: -1 ... -1)
-        let jumped = ContinuousClock.now
-        var firstUp: Duration?
-        var all: Duration?
-        var seen = [2]
-        while ContinuousClock.now - jumped < .seconds(90), all == nil {
-            let now = try await desired()
-            if seen.last != now { seen.append(now) }
-            if now > 2, firstUp == nil { firstUp = ContinuousClock.now - jumped }
-            if now >= 9 { all = ContinuousClock.now - jumped }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        print(
-            "reaction on CloudWatch (moto): first load \(firstLoad), first scale-up "
-                + "\(firstUp.map { "\($0)" } ?? "none"), 9 instances \(all.map { "\($0)" } ?? "never"); seen \(seen)")
-        #expect(firstUp.map { $0 < .seconds(45) } == true, "first scale-up: \(String(describing: firstUp))")
-        #expect(all.map { $0 < .seconds(60) } == true, "all 9: \(String(describing: all))")
-        #expect(seen == [2, 6, 9], "max(+4, +100 %) per fast check, to the need: \(seen)")
+        let reaction = try await Reaction.watch(from: 2, to: 9, within: .seconds(90)) { try await desired() }
+        print("reaction on CloudWatch (moto): first load \(firstLoad), \(reaction)")
+        #expect(reaction.firstUp.map { $0 < .seconds(45) } == true, "\(reaction)")
+        #expect(reaction.reached.map { $0 < .seconds(60) } == true, "\(reaction)")
+        #expect(reaction.seen == [2, 6, 9], "max(+4, +100 %) per fast check, to the need: \(reaction)")
     }
 
     @Test func modelsLoadFromS3AndReloadWhenTheObjectChanges() async throws {

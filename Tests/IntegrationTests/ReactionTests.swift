@@ -69,23 +69,11 @@ import Transport
         // At a moment the forecast knows nothing of, the load jumps to 10 instances' worth at 60 %.
         try await Task.sleep(for: .seconds(Double.random(in: 0...10)))
         load.withLock { $0 = 600 }
-        let jumped = ContinuousClock.now
-        var firstUp: Duration?
-        var all: Duration?
-        var seen: [Int] = []
-        while ContinuousClock.now - jumped < .seconds(120), all == nil {
-            let now = try await replicas()
-            if seen.last != now { seen.append(now) }
-            if now > 2, firstUp == nil { firstUp = ContinuousClock.now - jumped }
-            if now >= 10 { all = ContinuousClock.now - jumped }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        print(
-            "reaction: first load \(firstLoadAfter), first scale-up \(firstUp.map { "\($0)" } ?? "none"), "
-                + "10 replicas \(all.map { "\($0)" } ?? "never"); replicas seen \(seen)")
-        #expect(firstUp.map { $0 < .seconds(45) } == true, "first scale-up: \(String(describing: firstUp))")
-        #expect(all.map { $0 < .seconds(60) } == true, "all 10: \(String(describing: all))")
-        #expect(seen == [2, 6, 10], "max(+4, +100 %) per fast check: \(seen)")
+        let reaction = try await Reaction.watch(from: 2, to: 10, within: .seconds(120)) { try await replicas() }
+        print("reaction on Prometheus: first load \(firstLoadAfter), \(reaction)")
+        #expect(reaction.firstUp.map { $0 < .seconds(45) } == true, "\(reaction)")
+        #expect(reaction.reached.map { $0 < .seconds(60) } == true, "\(reaction)")
+        #expect(reaction.seen == [2, 6, 10], "max(+4, +100 %) per fast check: \(reaction)")
 
         // The load falls: the fast checks never scale in; only a step pass would (minutes away, stabilized).
         load.withLock { $0 = 60 }

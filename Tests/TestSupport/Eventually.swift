@@ -12,3 +12,31 @@ public func eventually(
         try await Task.sleep(for: interval)
     }
 }
+
+/// How a capacity answered a jump: when it first rose above `from`, when it reached `needed`, and every capacity
+/// seen on the way (polled every 250 ms for at most `limit`).
+public struct Reaction: Sendable, CustomStringConvertible {
+    public var firstUp: Duration?
+    public var reached: Duration?
+    public var seen: [Int]
+
+    public static func watch(
+        from: Int, to needed: Int, within limit: Duration, _ capacity: () async throws -> Int
+    ) async throws -> Reaction {
+        let start = ContinuousClock.now
+        var reaction = Reaction(seen: [from])
+        while ContinuousClock.now - start < limit, reaction.reached == nil {
+            let now = try await capacity()
+            if reaction.seen.last != now { reaction.seen.append(now) }
+            if now > from, reaction.firstUp == nil { reaction.firstUp = ContinuousClock.now - start }
+            if now >= needed { reaction.reached = ContinuousClock.now - start }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return reaction
+    }
+
+    public var description: String {
+        "first scale-up \(firstUp.map { "\($0)" } ?? "none"), needed capacity \(reached.map { "\($0)" } ?? "never"); "
+            + "seen \(seen)"
+    }
+}
