@@ -269,8 +269,10 @@ public final class Controller: Sendable {
             return .requeue(after: requeueDelay(spec))
         }
 
+        // Between step passes a fast check — unless the spec changed since the last pass (a new generation is
+        // decided whole, at once).
         if let memory, let stepPassAt = memory.stepPassAt, at >= stepPassAt,
-            at < stepPassAt.addingTimeInterval(spec.stepSeconds)
+            at < stepPassAt.addingTimeInterval(spec.stepSeconds), previous.observedGeneration == policy.generation
         {
             return try await fastCheck(policy, spec: spec, previous: previous, memory: memory, at: at, started: started)
         }

@@ -266,5 +266,31 @@ import Testing
             ])
     }
 
+    /// Between steps a pass is a fast check (a replayed trace has nothing newer: no request at all), but a new
+    /// generation of the spec is decided whole at once.
+    @Test func aSpecChangeBetweenStepsIsDecidedAtOnce() async throws {
+        let world = try World(load: 120)
+        defer { world.stop() }
+        _ = try await world.reconcile(world.policy(), expecting: [.init("PATCH", Self.statusPath)])
+        world.clock.withLock { $0 = $0.addingTimeInterval(60) }
+        _ = try await world.reconcile(world.policy(), expecting: [])
+        var raised = world.policy(["minCapacity": 5])
+        raised.setValue(2, at: ["metadata", "generation"])
+        world.clock.withLock { $0 = $0.addingTimeInterval(60) }
+        _ = try await world.reconcile(
+            raised,
+            expecting: [
+                .init(
+                    "PATCH", Self.statusPath,
+                    check: { body in
+                        let status = Self.status(body)
+                        return status["observedGeneration"] == 2 && status["pendingAction"]?["to"] == 5
+                            ? nil : "generation 2 decided: \(status)"
+                    }),
+                .init("PATCH", Self.statusPath),
+                Self.event("Normal", "ScaledUp", noting: "capacity 2 -> 5"),
+            ])
+    }
+
     static func status(_ body: JSONValue?) -> JSONValue { ReconcileScenarioTests.status(body) }
 }
