@@ -22,16 +22,21 @@ public enum LabTool {
     static let sharedSimulation = TargetPluginOption(
         usage: """
             --simulator-url: Simulated targets keep their capacity in a `forescale simulator`
-            every replica shares (else in this process).
+            every replica shares (else in this process). --simulated-fast-checks: their replayed
+            load answers fast checks too (the trace's current step), as a live source would.
             """
     ) { arguments in
+        let liveSamples = arguments.flag("simulated-fast-checks")
         guard let url = try arguments.option("simulator-url") else {
+            guard !liveSamples else { throw UsageError("--simulated-fast-checks needs --simulator-url") }
             return { anchor, _ in SimulationPlugin(anchor: anchor) }
         }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw UsageError("--simulator-url must be an http:// or https:// URL")
         }
-        return { anchor, identity in SharedSimulationPlugin(anchor: anchor, url: url, identity: identity) }
+        return { anchor, identity in
+            SharedSimulationPlugin(anchor: anchor, url: url, identity: identity, liveSamples: liveSamples)
+        }
     }
 }
 

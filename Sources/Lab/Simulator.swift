@@ -367,23 +367,54 @@ public struct SharedSimulationPlugin: TargetPlugin {
     let url: String
     let identity: String
     let http = HTTPClient(configuration: .init(maxConnectionsPerHost: 16))
+    /// Replayed metrics answer fast checks (the soak exercises the fast path under its faults).
+    let liveSamples: Bool
 
-    public init(anchor: Date, url: String, identity: String) {
+    public init(anchor: Date, url: String, identity: String, liveSamples: Bool = false) {
         local = SimulationPlugin(anchor: anchor)
         self.url = url
         self.identity = identity
+        self.liveSamples = liveSamples
     }
 
     public func binding(namespace: String, spec: PolicySpec, target: (any ScalingTarget)?, fileRoots: FileRoots) throws
         -> TargetRegistry.Binding
     {
         guard target == nil else {
-            return try local.binding(namespace: namespace, spec: spec, target: target, fileRoots: fileRoots)
+            let binding = try local.binding(namespace: namespace, spec: spec, target: target, fileRoots: fileRoots)
+            return TargetRegistry.Binding(target: binding.target, metrics: live(binding.metrics))
         }
         let replay = try SimulationPlugin.checkedTarget(spec: spec, anchor: local.anchor, fileRoots: fileRoots)
         let remote = RemoteSimulatedTarget(
             base: replay.target, timeShift: replay.timeShift, key: "\(namespace)/\(spec.targetName)", url: url,
             identity: identity, http: http)
-        return TargetRegistry.Binding(target: remote, metrics: remote)
+        return TargetRegistry.Binding(target: remote, metrics: live(remote))
+    }
+
+    func live(_ metrics: any MetricsSource) -> any MetricsSource {
+        liveSamples ? LiveReplay(replay: metrics) : metrics
+    }
+}
+
+/// A replayed trace that answers fast checks as a live source would: between two 5-minute points the load moves
+/// from one to the next (the newest sample at `now` is on that line), so a rise the next step will show reaches a
+/// fast check first.
+struct LiveReplay: MetricsSource {
+    let replay: any MetricsSource
+
+    var timeShift: TimeInterval { replay.timeShift }
+    var refreshesWithinStep: Bool { true }
+
+    func loadHistory(until now: Date, steps: Int) async throws -> [LoadSample] {
+        try await replay.loadHistory(until: now, steps: steps)
+    }
+
+    func newest(at now: Date) async throws -> LoadSample? {
+        let current = try await replay.loadHistory(until: now, steps: 1).last
+        guard let current else { return nil }
+        let following = try await replay.loadHistory(until: now.addingTimeInterval(3600), steps: 13)
+        guard let next = following.first(where: { $0.time > current.time }), next.time > now else { return current }
+        let fraction = now.timeIntervalSince(current.time) / next.time.timeIntervalSince(current.time)
+        return LoadSample(time: now, load: current.load + (next.load - current.load) * fraction, inputs: current.inputs)
     }
 }

@@ -252,6 +252,12 @@ final class SoakProcess: Sendable {
         }
     }
 
+    /// How many lines of its log match.
+    func logLines(_ matching: (Substring) -> Bool) -> Int {
+        guard let data = FileManager.default.contents(atPath: logPath) else { return 0 }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").filter(matching).count
+    }
+
     /// The last line of its log.
     var lastLogLine: String {
         guard let data = FileManager.default.contents(atPath: logPath) else { return "" }
@@ -305,6 +311,8 @@ struct Soak {
         var groupCapacitySets = 0
         /// Controllers that exited because they lost their lease (by design) and were restarted.
         var leaseLossRestarts = 0
+        /// Actions the controllers' fast checks took between steps (their logs' "scaled" lines with that reason).
+        var fastCheckActions = 0
 
         /// What must be empty, by report key, with its label in the findings: the one list the
         /// verdict, the JSON, the text and the exit code read.
@@ -340,6 +348,7 @@ struct Soak {
             for invariant in invariants { object[invariant.key] = count(invariant.items.count) }
             object["actions_applied"] = count(verdict.applied)
             object["auto_scaling_group_sets"] = count(groupCapacitySets)
+            object["fast_check_actions"] = count(fastCheckActions)
             object["lease_loss_restarts"] = count(leaseLossRestarts)
             object["deduplicated_retries"] = count(verdict.deduplicatedRetries)
             object["faults_injected"] = .object(faultsInjected.mapValues { count($0) })
@@ -621,6 +630,8 @@ struct Soak {
                     Timestamps.formatMicro(virtualStart), "--virtual-epoch", Timestamps.formatMicro(epoch),
                     "--model-root", directory + "/models", "--metrics-port", "0", "--no-dashboard", "--log-format",
                     "json", "--workers", "4", "--access-rules", rulesPath,
+                    // The fast path under every fault class: each policy's present load checked each virtual minute.
+                    "--simulated-fast-checks", "--min-fast-check-seconds", "60",
                 ] + (asgCount > 0 ? ["--aws"] : [])
             }
         }
@@ -802,6 +813,9 @@ struct Soak {
         for process in world.processes {
             report.peakRSSMB[process.name] = process.peakMB
             report.crashes += process.crashes.map { "\(process.name) exited with status \($0)" }
+            report.fastCheckActions += process.logLines {
+                $0.contains(#""msg":"scaled""#) && $0.contains(#""reason":"PresentLoadAboveTarget""#)
+            }
         }
         report.proxyCounts = proxy.counts
         if let awsCounts = aws?.proxy.counts {
@@ -950,6 +964,9 @@ struct Soak {
         if index % 20 == 19 {
             policy.setValue([["name": "network_in", "query": "rate(x[5m])"]], at: ["spec", "metrics", "inputs"])
         }
+        // A scale-up cooldown (the default is 0, as HPA's): the ledger tells a decision applied twice from the next
+        // by it, and the fast checks must respect it too.
+        policy.setValue(120, at: ["spec", "behavior", "scaleUp", "cooldownSeconds"])
         return policy
     }
 

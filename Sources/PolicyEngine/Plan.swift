@@ -38,6 +38,8 @@ public struct Plan: Sendable, Equatable {
         case predictedCPUAboveThreshold
         case predictedCPUBelowThreshold
         case loadAboveTarget
+        /// A fast check between steps: the newest load needs more than is set.
+        case presentLoadAboveTarget
         case loadBelowTarget
         case calendarPrewarm
         /// The capacity would have changed but a limit held it.
@@ -53,6 +55,7 @@ public struct Plan: Sendable, Equatable {
             case .predictedCPUAboveThreshold: "PredictedCPUAboveThreshold"
             case .predictedCPUBelowThreshold: "PredictedCPUBelowThreshold"
             case .loadAboveTarget: "LoadAboveTarget"
+            case .presentLoadAboveTarget: "PresentLoadAboveTarget"
             case .loadBelowTarget: "LoadBelowTarget"
             case .calendarPrewarm: "CalendarPrewarm"
             case .held(let limit): limit.rawValue

@@ -133,7 +133,7 @@ public enum Step {
         var status = previous
         var events: [EventIntent] = []
         resolvePending(&status, capacity: observation.capacity, events: &events)
-        let plan = decide(
+        var plan = decide(
             DecisionInput(
                 now: now, currentCapacity: observation.capacity.desired, currentLoad: latest.load, forecast: [],
                 modelProblem: nil, events: [], lastScaleUp: status.lastScaleUpTime,
@@ -149,6 +149,7 @@ public enum Step {
                 plan: held, status: status, memory: memory, events: events, forecast: [], currentLoad: latest.load)
         }
         memory.remember(plan.recommendation, at: now, window: spec.stabilizationWindowSeconds)
+        plan.reason = .presentLoadAboveTarget
         setDecisionFields(
             &status, spec: spec, generation: generation, observation: observation, plan: plan, policy: policy)
         status.mode = previous.mode ?? status.mode

@@ -38,7 +38,7 @@ import Testing
         // 600 % at the 60 % target needs 10; one action adds max(4, 100 % of 2) = 4.
         let first = try #require(Self.check(spec, load: 600, desired: 2))
         #expect(first.plan.action == .scale(to: 6) && first.plan.limits.contains(.maxStepUp))
-        #expect(first.status.pendingAction?.to == 6 && first.status.pendingAction?.reason == "LoadAboveTarget")
+        #expect(first.status.pendingAction?.to == 6 && first.status.pendingAction?.reason == "PresentLoadAboveTarget")
         // 15 s on, the 6 are set (4 still warming): the rest, max(4, 100 % of 6) = 6 → 10.
         var confirmed = first.status
         var events: [EventIntent] = []
