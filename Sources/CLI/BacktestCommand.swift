@@ -364,7 +364,7 @@ enum BacktestCommand: Subcommand {
         slo: Double, forecaster: Forecaster?, events: [CalendarEvent], targetUtilization: Double,
         quantile: Double? = nil, name: String? = nil, source: String
     ) async throws -> Backtest.Result {
-        var spec = try compile(
+        let spec = try compile(
             mode, spec: baseSpec, step: trace.step, targetUtilization: targetUtilization, quantile: quantile,
             source: source)
         var options = Backtest.Options(startIndex: start)
