@@ -470,6 +470,8 @@ public final class Controller: Sendable {
         started: Duration
     ) async throws -> ReconcileOutcome {
         let untilStep = (memory.stepPassAt ?? at).addingTimeInterval(spec.stepSeconds).timeIntervalSince(at)
+        // fastCheckSeconds 0: only steps (a pass woken between them — a watch event — waits for the step).
+        guard spec.fastCheckSeconds > 0 else { return .requeue(after: requeueDelay(spec, seconds: untilStep)) }
         do {
             let (binding, observation) = try await Deadline.run(within: configuration.observeDeadline) { [self] in
                 let binding = try await targets.binding(for: policy.key, namespace: policy.namespace, spec: spec)
