@@ -19,11 +19,15 @@ public struct CloudWatchLoadSource: MetricsSource {
     public let currentInService: @Sendable (Date) async throws -> Int
     /// Covariates: (name, metric, statistic), in the policy's order.
     public let inputs: [(name: String, metric: MetricIdentity, statistic: String)]
+    /// The fast checks' reads, batched with other policies' of the same account and region (nil: a call each).
+    public let batches: (shared: MetricBatches, client: String)?
 
     public init(
         cloudWatch: CloudWatchAPI, metric: MetricIdentity, statistic: String, step: Double, groupName: String,
-        inputs: [PolicySpec.MetricInput] = [], currentInService: @escaping @Sendable (Date) async throws -> Int
+        inputs: [PolicySpec.MetricInput] = [], batches: (shared: MetricBatches, client: String)? = nil,
+        currentInService: @escaping @Sendable (Date) async throws -> Int
     ) {
+        self.batches = batches
         self.inputs = inputs.compactMap { input in
             input.cloudWatch.map { (input.name, Self.metric(of: $0, groupName: groupName), Self.statistic(of: $0)) }
         }
@@ -84,18 +88,24 @@ public struct CloudWatchLoadSource: MetricsSource {
     /// minute) in the last ten minutes, times the group's in-service count then; nil when the metric has only
     /// coarser periods (basic monitoring: the step grid's last period is the newest there is).
     public func newest(at now: Date) async throws -> LoadSample? {
-        let series = try await cloudWatch.getMetricData(
-            [
-                MetricQuery(id: "utilization", metric: metric, periodSeconds: 60, statistic: statistic),
-                MetricQuery(
-                    id: "inservice",
-                    metric: MetricIdentity(
-                        namespace: "AWS/AutoScaling", name: "GroupInServiceInstances",
-                        dimensions: ["AutoScalingGroupName": groupName]), periodSeconds: 60, statistic: "Average"),
-            ],
-            // On whole minutes (as CloudWatch rounds a recent start), ending where the current minute begins:
-            // only complete periods.
-            start: Self.minute(now.addingTimeInterval(-600)), end: Self.minute(now))
+        let queries = [
+            MetricQuery(id: "utilization", metric: metric, periodSeconds: 60, statistic: statistic),
+            MetricQuery(
+                id: "inservice",
+                metric: MetricIdentity(
+                    namespace: "AWS/AutoScaling", name: "GroupInServiceInstances",
+                    dimensions: ["AutoScalingGroupName": groupName]), periodSeconds: 60, statistic: "Average"),
+        ]
+        // On whole minutes (as CloudWatch rounds a recent start), ending where the current minute begins: only
+        // complete periods — and the same window for every policy checked in that minute, so their reads batch.
+        let (start, end) = (Self.minute(now.addingTimeInterval(-600)), Self.minute(now))
+        let series =
+            if let batches {
+                try await batches.shared.getMetricData(
+                    queries, start: start, end: end, api: cloudWatch, client: batches.client)
+            } else {
+                try await cloudWatch.getMetricData(queries, start: start, end: end)
+            }
         // A period is complete once it has ended; its datapoint carries its start.
         guard
             let point = (series.first { $0.id == "utilization" }?.points ?? [])

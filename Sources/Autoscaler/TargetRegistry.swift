@@ -67,6 +67,8 @@ public final class TargetRegistry: Sendable {
     private let plugin: (any TargetPlugin)?
     /// The fast checks' instant queries, shared by every Prometheus-backed policy (identical ones asked once).
     public let instantQueries = InstantQueries()
+    /// The fast checks' CloudWatch reads, batched per AWS region (one call for up to 500 queries).
+    public let metricBatches = MetricBatches()
 
     public init(
         client: KubernetesClient, aws: (@Sendable (String) async throws -> AWSClient)? = nil,
@@ -144,7 +146,7 @@ public final class TargetRegistry: Sendable {
             // A trace as the load source beside a real target (a Deployment in the embedded cluster).
             return try plugin!.binding(namespace: namespace, spec: spec, target: target, fileRoots: fileRoots)
         case .cloudwatch:
-            let (aws, _) = try await awsClient(spec)
+            let (aws, region) = try await awsClient(spec)
             guard let group = target as? AutoScalingGroupTarget else {
                 throw TargetError.unsupported("CloudWatch metrics need an AutoScalingGroup target")
             }
@@ -156,7 +158,7 @@ public final class TargetRegistry: Sendable {
                 metric: MetricIdentity(
                     namespace: spec.cloudWatch.namespace, name: spec.cloudWatch.metricName, dimensions: dimensions),
                 statistic: spec.cloudWatch.statistic, step: spec.stepSeconds, groupName: spec.targetName,
-                inputs: spec.inputs,
+                inputs: spec.inputs, batches: (metricBatches, region),
                 currentInService: { now in try await group.capacity(at: now).inService })
         case .prometheus:
             guard let load = spec.prometheus else {

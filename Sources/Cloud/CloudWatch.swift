@@ -32,6 +32,11 @@ public struct MetricSeries: Sendable, Equatable {
     public var id: String
     public var points: [(timestamp: Date, value: Double)]
 
+    public init(id: String, points: [(timestamp: Date, value: Double)]) {
+        self.id = id
+        self.points = points
+    }
+
     public static func == (lhs: MetricSeries, rhs: MetricSeries) -> Bool {
         lhs.id == rhs.id
             && lhs.points.elementsEqual(rhs.points) { $0.timestamp == $1.timestamp && $0.value == $1.value }

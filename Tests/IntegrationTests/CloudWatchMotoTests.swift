@@ -136,4 +136,45 @@ struct CloudWatchNewestMotoTests {
             statistic: "Average", step: 300, groupName: "idle", currentInService: { _ in 3 })
         #expect(try await quiet.newest(at: now) == nil)
     }
+
+    /// Fast checks of many groups in one region share GetMetricData calls of up to 500 queries, each check getting
+    /// its own group's answer.
+    @Test func checksOfManyGroupsShareCalls() async throws {
+        let moto = try await Moto.start()
+        defer { moto.stop() }
+        let api = CloudWatchAPI(client: moto.client())
+        let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 + 20)
+        let minute = now.addingTimeInterval(-80)
+        let groups = 300
+        for index in 0..<groups {
+            try await api.putMetricData(
+                MetricIdentity(
+                    namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": "g\(index)"]),
+                points: [(timestamp: minute, value: Double(index % 100))], batchSize: 1)
+        }
+        let batches = MetricBatches(gather: .milliseconds(200))
+        func source(_ index: Int) -> CloudWatchLoadSource {
+            CloudWatchLoadSource(
+                cloudWatch: api,
+                metric: MetricIdentity(
+                    namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": "g\(index)"]),
+                statistic: "Average", step: 300, groupName: "g\(index)", batches: (batches, "us-east-1"),
+                currentInService: { _ in 2 })
+        }
+        func checkAll(_ count: Int) async throws -> [Int: Double] {
+            try await withThrowingTaskGroup(of: (Int, Double?).self) { group in
+                for index in 0..<count { group.addTask { (index, try await source(index).newest(at: now)?.load) } }
+                var loads: [Int: Double] = [:]
+                for try await (index, load) in group { loads[index] = load }
+                return loads
+            }
+        }
+        let few = try await checkAll(40)
+        #expect(batches.callsSent == 1, "forty checks (80 queries), one call: \(batches.callsSent)")
+        #expect((0..<40).allSatisfy { few[$0] == Double($0 % 100) * 2 }, "each its own group's load")
+        let all = try await checkAll(groups)
+        let calls = batches.callsSent - 1
+        #expect(calls >= 2 && calls <= 4, "600 queries in calls of at most 500: \(calls)")
+        #expect((0..<groups).allSatisfy { all[$0] == Double($0 % 100) * 2 }, "each its own group's load")
+    }
 }
