@@ -48,7 +48,7 @@ enum BenchCommand: Subcommand {
                   the controller's first reconcile of --policies N (default 10000) Predictive
                   policies on simulated targets against a forescale apiserver process:
                   policies/s, controller RSS idle and with the policies; --workers N (default 2)
-          fast-check
+          fast-check (also: reconcile --fast-checks)
                   --policies N (default 10000) Reactive policies on ten live Prometheus series
                   (5 s scrapes), in real time: fast checks per second against the 15 s asked,
                   instant queries sent per second, controller CPU and RSS (--seconds 60)
@@ -117,6 +117,16 @@ enum BenchCommand: Subcommand {
         case "reconcile":
             let policies = try arguments.option("policies", default: 10_000)
             let workers = try arguments.option("workers", default: 2)
+            if arguments.flag("fast-checks") {
+                // The fast path at fleet size, in real time (the same as `bench fast-check`).
+                let seconds = try arguments.option("seconds", default: 60.0)
+                try arguments.finish()
+                guard (1...100_000).contains(policies), seconds > 0, seconds <= 3600 else {
+                    throw UsageError("--policies 1…100000, --seconds (0, 3600]")
+                }
+                report = try await FastCheckBenchmark.run(policies: policies, seconds: seconds)
+                break
+            }
             try arguments.finish()
             guard policies > 0, workers > 0 else { throw UsageError("--policies and --workers must be positive") }
             report = try await ReconcileBenchmark.run(policies: policies, workers: workers)

@@ -128,6 +128,13 @@ import Testing
         #expect(reaction.firstUp.map { $0 < .seconds(45) } == true, "\(reaction)")
         #expect(reaction.reached.map { $0 < .seconds(60) } == true, "\(reaction)")
         #expect(reaction.seen == [2, 6, 9], "max(+4, +100 %) per fast check, to the need: \(reaction)")
+
+        // The load falls back in the next minute published: the fast checks never scale in (a step pass would,
+        // minutes away and stabilized).
+        try await cloudWatch.putMetricData(metric, points: [(timestamp: minute(0), value: 20)])
+        try await cloudWatch.putMetricData(inService, points: [(timestamp: minute(0), value: 9)])
+        try await Task.sleep(for: .seconds(20))
+        #expect(try await desired() == 9, "no scale-in from the fast path")
     }
 
     @Test func modelsLoadFromS3AndReloadWhenTheObjectChanges() async throws {
