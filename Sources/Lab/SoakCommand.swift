@@ -22,7 +22,8 @@ enum SoakCommand: Subcommand {
     static let summary = "run the whole system for hours under injected faults and check the ledger"
     static let usage = """
         Usage: forescale soak [--policies 50] [--virtual-hours 2] [--speed 120] [--seed 1]
-                              [--faults all|LIST] [--replicas 2] [--asg-policies K] [--data-dir DIR] [--json]
+                              [--faults all|LIST] [--replicas 2] [--asg-policies K] [--fast-checks on|off]
+                              [--data-dir DIR] [--json]
 
         Starts, as separate processes of this executable: the API server (test hooks on), the
         simulator (the Simulated targets' one world and the ledger of every capacity change)
@@ -65,6 +66,9 @@ enum SoakCommand: Subcommand {
         options.speed = try arguments.option("speed", default: 120.0)
         options.seed = try arguments.option("seed", default: 1)
         options.replicas = try arguments.option("replicas", default: 2)
+        let fastChecks = try arguments.option("fast-checks") ?? "on"
+        guard fastChecks == "on" || fastChecks == "off" else { throw UsageError("--fast-checks takes on or off") }
+        options.fastChecks = fastChecks == "on"
         options.asgPolicies = try arguments.option("asg-policies", as: Int.self)
         let faults = try arguments.option("faults") ?? "all"
         options.dataDirectory = try arguments.option("data-dir")
@@ -276,6 +280,8 @@ struct Soak {
         var speed = 120.0
         var seed = 1
         var replicas = 2
+        /// Controllers check the (replayed) present load between steps, each virtual minute.
+        var fastChecks = true
         /// Policies on Auto Scaling groups in moto (nil: a tenth of them, when moto is installed).
         var asgPolicies: Int?
         var faults: [String] = SoakCommand.faultClasses
@@ -313,6 +319,8 @@ struct Soak {
         var leaseLossRestarts = 0
         /// Actions the controllers' fast checks took between steps (their logs' "scaled" lines with that reason).
         var fastCheckActions = 0
+        /// Capacity paid for over the virtual run, every target.
+        var instanceHours = 0.0
 
         /// What must be empty, by report key, with its label in the findings: the one list the
         /// verdict, the JSON, the text and the exit code read.
@@ -349,6 +357,7 @@ struct Soak {
             object["actions_applied"] = count(verdict.applied)
             object["auto_scaling_group_sets"] = count(groupCapacitySets)
             object["fast_check_actions"] = count(fastCheckActions)
+            object["instance_hours"] = .number((instanceHours * 10).rounded() / 10)
             object["lease_loss_restarts"] = count(leaseLossRestarts)
             object["deduplicated_retries"] = count(verdict.deduplicatedRetries)
             object["faults_injected"] = .object(faultsInjected.mapValues { count($0) })
@@ -630,9 +639,9 @@ struct Soak {
                     Timestamps.formatMicro(virtualStart), "--virtual-epoch", Timestamps.formatMicro(epoch),
                     "--model-root", directory + "/models", "--metrics-port", "0", "--no-dashboard", "--log-format",
                     "json", "--workers", "4", "--access-rules", rulesPath,
-                    // The fast path under every fault class: each policy's present load checked each virtual minute.
-                    "--simulated-fast-checks", "--min-fast-check-seconds", "60",
                 ] + (asgCount > 0 ? ["--aws"] : [])
+                    // The fast path under every fault class: each policy's present load checked each virtual minute.
+                    + (options.fastChecks ? ["--simulated-fast-checks", "--min-fast-check-seconds", "60"] : [])
             }
         }
         var tls = TLSConfiguration()
@@ -804,6 +813,9 @@ struct Soak {
         let gaps = entries.isEmpty ? [] : Self.gaps(directory + "/ledger.jsonl")
         report.verdict = SoakLedger.check(
             entries: entries, policies: checked, gaps: gaps, lease: world.lease.withLock { $0 })
+        report.instanceHours = SoakLedger.instanceHours(
+            entries: entries, policies: checked, start: virtualStart,
+            end: virtualStart.addingTimeInterval(options.virtualHours * 3600))
         simulator.signal(SIGTERM)
         apiserver.signal(SIGTERM)
         await simulator.waitForExit()

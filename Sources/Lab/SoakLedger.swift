@@ -67,6 +67,27 @@ public enum SoakLedger {
         public init() {}
     }
 
+    /// Instance-hours paid over [start, end]: each policy's target at its initial capacity, then at each applied
+    /// change from its time on (duplicates changed nothing). Policies without a known initial capacity are left out.
+    public static func instanceHours(
+        entries: [SimulatorService.Entry], policies: [Policy], start: Date, end: Date
+    ) -> Double {
+        guard end > start else { return 0 }
+        let byTarget = Dictionary(grouping: entries.filter { !$0.duplicate }, by: \.target)
+        var total = 0.0
+        for policy in policies {
+            guard var capacity = policy.initialCapacity else { continue }
+            var since = start
+            for change in (byTarget[policy.target] ?? []).sorted(by: { $0.sequence < $1.sequence }) {
+                let at = min(max(change.time, start), end)
+                total += Double(capacity) * at.timeIntervalSince(since)
+                (capacity, since) = (change.capacity, at)
+            }
+            total += Double(capacity) * end.timeIntervalSince(since)
+        }
+        return total / 3600
+    }
+
     public static func check(
         entries: [SimulatorService.Entry], policies: [Policy], gaps: [SimulatorService.Gap], lease: [LeaseSample]
     ) -> Verdict {

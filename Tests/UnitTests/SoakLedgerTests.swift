@@ -33,6 +33,19 @@ import Testing
         SoakLedger.LeaseSample(time: t0, holder: "c1"), .init(time: t0.addingTimeInterval(100), holder: "c1"),
     ]
 
+    @Test func instanceHoursFollowEachTargetsCapacity() {
+        // d/a: 2 for 10 min, 4 for 20 min, 3 for 30 min (a duplicate changes nothing); d/b: 2 for the hour.
+        let entries = [
+            Self.entry(1, "d/a", minute: 10, from: 2, to: 4, id: "a1"),
+            Self.entry(2, "d/a", minute: 12, from: 4, to: 4, id: "a1", duplicate: true),
+            Self.entry(3, "d/a", minute: 30, from: 4, to: 3, id: "a2"),
+        ]
+        let hours = SoakLedger.instanceHours(
+            entries: entries, policies: [Self.policy("d/a"), Self.policy("d/b")], start: Self.t0,
+            end: Self.t0.addingTimeInterval(3600))
+        #expect(abs(hours - ((2 * 10 + 4 * 20 + 3 * 30) / 60.0 + 2)) < 1e-9, "\(hours)")
+    }
+
     @Test func aCleanLedgerIsClean() {
         let entries = [
             Self.entry(1, "d/a", minute: 0, from: nil, to: 4, id: "a1"),
