@@ -56,11 +56,31 @@ public enum ControllerCommand: Subcommand {
     }
 
     /// The controller with a build's target plug-in (the simulation), which parses its own options.
+    /// The controller's own tuning (--workers, --dashboard-history-mb, --slo, --min-fast-check-seconds), checked.
+    static func tune(_ configuration: inout Controller.Configuration, _ arguments: inout Arguments) throws {
+        let workers = try arguments.option("workers", default: 2)
+        let historyMegabytes = try arguments.option("dashboard-history-mb", default: 64)
+        let slo = try arguments.option("slo", default: 80.0)
+        let minFastCheck = try arguments.option("min-fast-check-seconds", default: 5.0)
+        guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
+        guard (1...1_048_576).contains(historyMegabytes) else {
+            throw UsageError("--dashboard-history-mb must be between 1 and 1048576")
+        }
+        guard minFastCheck >= 1, minFastCheck <= 86_400 else {
+            throw UsageError("--min-fast-check-seconds must be between 1 and 86400")
+        }
+        guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
+        configuration.workers = workers
+        configuration.historyMemoryBudget = historyMegabytes << 20
+        configuration.sloUtilization = slo
+        configuration.minFastCheckSeconds = minFastCheck
+    }
+
     package static func run(_ arguments: inout Arguments, plugin: TargetPluginOption?) async throws -> Int32 {
         let kubeconfig = try arguments.option("kubeconfig")
         let context = try arguments.option("context")
-        let namespace = try arguments.option("namespace")
-        let workers = try arguments.option("workers", default: 2)
+        var configuration = Controller.Configuration(namespace: try arguments.option("namespace"))
+        try tune(&configuration, &arguments)
         let leaderElect = try arguments.option("leader-elect") ?? "true"
         let leaseName = try arguments.option("lease-name") ?? "forescale-controller"
         let leaseNamespace = try arguments.option("lease-namespace")
@@ -72,26 +92,15 @@ public enum ControllerCommand: Subcommand {
         let dashboardPort = try arguments.option("dashboard-port", default: 8081)
         let noDashboard = arguments.flag("no-dashboard")
         let modelRoots = try arguments.options("model-root")
-        let historyMegabytes = try arguments.option("dashboard-history-mb", default: 64)
-        let slo = try arguments.option("slo", default: 80.0)
-        let minFastCheck = try arguments.option("min-fast-check-seconds", default: 5.0)
         let useAWS = arguments.flag("aws")
         let clock = try VirtualClock.parse(&arguments)
         let prometheus = try PrometheusOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         let tenancy = try TenancyOptions.parse(&arguments, environment: ProcessInfo.processInfo.environment)
         let makePlugin = try plugin?.parse(&arguments)
         try arguments.finish()
-        guard workers >= 1, workers <= 64 else { throw UsageError("--workers must be between 1 and 64") }
         guard (0...65535).contains(metricsPort), (0...65535).contains(dashboardPort) else {
             throw UsageError("--metrics-port and --dashboard-port must be between 0 and 65535")
         }
-        guard (1...1_048_576).contains(historyMegabytes) else {
-            throw UsageError("--dashboard-history-mb must be between 1 and 1048576")
-        }
-        guard minFastCheck >= 1, minFastCheck <= 86_400 else {
-            throw UsageError("--min-fast-check-seconds must be between 1 and 86400")
-        }
-        guard slo > 0, slo <= 100 else { throw UsageError("--slo is a per-instance utilisation in (0, 100]") }
         guard leaderElect == "true" || leaderElect == "false" else {
             throw UsageError("--leader-elect must be true or false")
         }
@@ -102,12 +111,7 @@ public enum ControllerCommand: Subcommand {
         let connection = try connect(kubeconfig: kubeconfig, context: context)
         let client = KubernetesClient(connection: connection, fieldManager: "forescale-controller")
         defer { client.shutdown() }
-        var configuration = Controller.Configuration(namespace: namespace)
-        configuration.workers = workers
         configuration.reportingInstance = identity
-        configuration.historyMemoryBudget = historyMegabytes << 20
-        configuration.sloUtilization = slo
-        configuration.minFastCheckSeconds = minFastCheck
         configuration.speed = clock.speed
         let (models, targets) = try registries(
             client: client, useAWS: useAWS, modelRoots: modelRoots, prometheus: prometheus, tenancy: tenancy,
@@ -127,7 +131,7 @@ public enum ControllerCommand: Subcommand {
         log.info(
             "forescale-controller started",
             [
-                "identity": identity, "server": connection.server, "namespace": namespace ?? "(all)",
+                "identity": identity, "server": connection.server, "namespace": configuration.namespace ?? "(all)",
                 "metricsPort": String(endpoint.port),
                 "dashboard": dashboard.map { "\(dashboardAddress):\($0.port)" } ?? "off", "leaderElection": leaderElect,
             ])

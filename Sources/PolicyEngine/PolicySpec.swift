@@ -230,24 +230,8 @@ public struct PolicySpec: Sendable, Equatable {
                 reader.problem("spec.metrics.cloudwatch.dimensions: \(Self.dimensionsRule)")
             }
         }
-        if reader.has(["target", "simulation"]) {
-            policy.simulation = SimulationSpec(
-                trace: reader.text(SpecFields.trace) ?? "seed", loadScale: reader.number(SpecFields.loadScale),
-                initialCapacity: reader.has(SpecFields.initialCapacity.path)
-                    ? reader.integer(SpecFields.initialCapacity) : minCapacity,
-                warmupSeconds: reader.number(SpecFields.warmupSeconds),
-                startOffsetSteps: reader.integer(SpecFields.startOffsetSteps)
-            )
-        }
-        if reader.has(["metrics", "prometheus"]) {
-            let aggregateText = reader.text(SpecFields.prometheusAggregate) ?? "none"
-            policy.prometheus = PrometheusSpec(
-                address: reader.text(SpecFields.prometheusAddress),
-                query: reader.text(SpecFields.prometheusQuery) ?? "",
-                capacityPerReplica: reader.has(SpecFields.capacityPerReplica.path)
-                    ? reader.number(SpecFields.capacityPerReplica) : nil,
-                aggregate: Aggregation(rawValue: aggregateText) ?? .none)
-        }
+        policy.simulation = Self.simulation(&reader, minCapacity: minCapacity)
+        policy.prometheus = Self.prometheus(&reader)
         policy.inputs = Self.inputs(&reader)
         let sourceText = reader.text(SpecFields.metricsSource)
         policy.metricsSource =
@@ -283,6 +267,27 @@ public struct PolicySpec: Sendable, Equatable {
 
     /// `spec.metrics.inputs`: at most `maxInputs`, names that can be model columns, each
     /// from one place.
+    /// `spec.target.simulation`, if the policy has one.
+    static func simulation(_ reader: inout SpecReader, minCapacity: Int) -> SimulationSpec? {
+        guard reader.has(["target", "simulation"]) else { return nil }
+        return SimulationSpec(
+            trace: reader.text(SpecFields.trace) ?? "seed", loadScale: reader.number(SpecFields.loadScale),
+            initialCapacity: reader.has(SpecFields.initialCapacity.path)
+                ? reader.integer(SpecFields.initialCapacity) : minCapacity,
+            warmupSeconds: reader.number(SpecFields.warmupSeconds),
+            startOffsetSteps: reader.integer(SpecFields.startOffsetSteps))
+    }
+
+    /// `spec.metrics.prometheus`, if the policy has it.
+    static func prometheus(_ reader: inout SpecReader) -> PrometheusSpec? {
+        guard reader.has(["metrics", "prometheus"]) else { return nil }
+        return PrometheusSpec(
+            address: reader.text(SpecFields.prometheusAddress), query: reader.text(SpecFields.prometheusQuery) ?? "",
+            capacityPerReplica: reader.has(SpecFields.capacityPerReplica.path)
+                ? reader.number(SpecFields.capacityPerReplica) : nil,
+            aggregate: Aggregation(rawValue: reader.text(SpecFields.prometheusAggregate) ?? "none") ?? .none)
+    }
+
     static func inputs(_ reader: inout SpecReader) -> [MetricInput] {
         guard let value = reader.spec.value(at: ["metrics", "inputs"]), value != .null else { return [] }
         guard let items = value.arrayValue, items.count <= maxInputs else {
