@@ -109,7 +109,7 @@ import Testing
                 ],
             ])
         #expect(
-            try await eventually(within: .seconds(30), every: .milliseconds(250)) {
+            try await eventually(within: .seconds(30), every: .milliseconds(500)) {
                 try await client.get(.scalingPolicies, namespace: "default", name: "web").value(at: [
                     "status", "currentLoad",
                 ])?.doubleValue == 100

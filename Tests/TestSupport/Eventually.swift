@@ -14,7 +14,7 @@ public func eventually(
 }
 
 /// How a capacity answered a jump: when it first rose above `from`, when it reached `needed`, and every capacity
-/// seen on the way (polled every 250 ms for at most `limit`).
+/// seen on the way (polled every 500 ms for at most `limit`: moto and Prometheus share two cores with the suite).
 public struct Reaction: Sendable, CustomStringConvertible {
     public var firstUp: Duration?
     public var reached: Duration?
@@ -30,7 +30,7 @@ public struct Reaction: Sendable, CustomStringConvertible {
             if reaction.seen.last != now { reaction.seen.append(now) }
             if now > from, reaction.firstUp == nil { reaction.firstUp = ContinuousClock.now - start }
             if now >= needed { reaction.reached = ContinuousClock.now - start }
-            try await Task.sleep(for: .milliseconds(250))
+            try await Task.sleep(for: .milliseconds(500))
         }
         return reaction
     }
