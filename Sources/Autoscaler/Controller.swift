@@ -310,12 +310,11 @@ public final class Controller: Sendable {
         record(
             policy.key, spec: spec, observation: observation, result: result, status: status,
             timeShift: binding.metrics.timeShift)
-        // Without a fresh load (a new series, a source just back) look again at the floor, so the first load
-        // counts within about a scrape.
-        guard result.currentLoad != nil || !binding.metrics.refreshesWithinStep || spec.fastCheckSeconds == 0 else {
-            return .requeue(after: requeueDelay(spec, seconds: configuration.minFastCheckSeconds))
-        }
-        return .requeue(after: requeueDelay(spec, fastChecks: binding.metrics.refreshesWithinStep))
+        // A failing source is looked at again next step (as ever); a live one at the fast-check interval — which,
+        // without a fresh load yet (a new series), makes the next pass a whole one.
+        return .requeue(
+            after: requeueDelay(
+                spec, fastChecks: binding.metrics.refreshesWithinStep && observation.metricsProblem == nil))
     }
 
     /// One line per action, refused action and failed pass.
