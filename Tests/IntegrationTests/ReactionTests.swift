@@ -23,11 +23,9 @@ import Transport
         }
         defer { Task { await prometheus.remove() } }
 
-        let cluster = try EmbeddedCluster()
+        let (cluster, client) = try await EmbeddedCluster.withScalingPolicies(fieldManager: "forescale-controller")
         defer { cluster.stop() }
-        let client = try cluster.kubeClient(fieldManager: "forescale-controller")
         defer { client.shutdown() }
-        try await cluster.installScalingPolicyCRD(client)
         let name = try await cluster.createFixtureDeployment(client, replicas: 2)
         let controller = Controller(
             client: client, configuration: .init(namespace: "default"),
