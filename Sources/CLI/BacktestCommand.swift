@@ -386,10 +386,12 @@ enum BacktestCommand: Subcommand {
         for name in inputs { columns[name] = Array((trace.table.columns[name] ?? []).prefix(until)) }
         let table = TimeSeriesTable(
             timestamps: Array(trace.table.timestamps.prefix(until)), columns: columns, columnNames: ["load"] + inputs)
-        let horizon = max(2, Int(((lead + trace.step) / trace.step).rounded()) + 1)
+        let acting = Int(((lead + trace.step) / trace.step).rounded())
+        let horizon = max(2, acting + 1)
         if !json { print("training a model on the \(until) rows before the backtest …") }
         do {
-            let recipe = TrainingRecipe.controller(horizon: horizon, hasCalendar: !events.isEmpty, inputs: inputs)
+            let recipe = TrainingRecipe.controller(
+                horizon: horizon, actingStep: acting, hasCalendar: !events.isEmpty, inputs: inputs)
             return Forecaster(
                 try Training.run(
                     table: table, targetColumn: "load", recipe: recipe, events: events,

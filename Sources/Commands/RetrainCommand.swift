@@ -21,8 +21,8 @@ public enum RetrainCommand: Subcommand {
         For each policy: reads its history window from its metrics source (simulated trace or
         CloudWatch) as capacity-independent load, trains a challenger on it (calendar features
         when the policy has a calendar), and evaluates challenger, current model (champion) and
-        seasonal-naive on the same most-recent holdout. Promotes only if the challenger beats
-        both by --margin. It writes only where the access rules' artefactStore puts the policy
+        seasonal-naive on the same most-recent holdout, at the step the policy acts on (its lead
+        time plus one step). Promotes only if the challenger beats both by --margin. It writes only where the access rules' artefactStore puts the policy
         (<store><namespace>/<name>/; spec.model.artefact unset means <store><namespace>/<name>/model.fsm),
         and only over the champion it read: file:// artefacts are replaced atomically if unchanged;
         s3:// artefacts get a new versioned key, then the pointer key with If-Match (If-None-Match
@@ -210,21 +210,16 @@ public enum RetrainCommand: Subcommand {
                 name: $0.name, start: $0.start.addingTimeInterval(-shift), end: $0.end.addingTimeInterval(-shift),
                 multiplier: $0.multiplier)
         }
-        let outcome = try challenger(table, events: events, horizon: horizon, inputs: inputs, limits: limits, now: now)
-        let challengerData = try outcome.artefact.encoded()
-        // What each artefact serves (its LSTM or its selection's classical winner), scored on the
-        // same origins of the same table's most recent part.
-        guard let challenger = Forecaster(outcome.artefact).holdoutScore(table, events: events) else {
-            throw StageError(stage: "scoring the challenger", underlying: UsageError("too little history to score"))
-        }
+        // The step the policy acts on (lead + one step): what the selection and the gate score.
+        let acting = spec.leadSteps
+        let outcome = try challenger(
+            table, events: events, horizon: horizon, actingStep: acting, inputs: inputs, limits: limits, now: now)
+        let championMAE = champion.forecaster?.holdoutScore(table, events: events, step: acting)?.metrics.mae
+        let (served, challenger, verdict) = try gate(
+            outcome, table: table, events: events, acting: acting, championMAE: championMAE, margin: margin)
         let challengerMAE = challenger.metrics.mae
         let seasonal = challenger.seasonalNaive.mae
-
-        // The champion on the same origins (nil when there is none or it is not comparable).
-        let championMAE = champion.forecaster?.holdoutScore(table, events: events)?.metrics.mae
-        let verdict = PromotionGate.decide(
-            challengerMAE: challengerMAE, championMAE: championMAE, seasonalNaiveMAE: seasonal, margin: margin,
-            challengerServes: challenger.served)
+        let challengerData = try served.encoded()
         let version = ModelRegistry.version(challengerData)
         if verdict.promote {
             do {
@@ -244,15 +239,48 @@ public enum RetrainCommand: Subcommand {
         return verdict
     }
 
+    /// What the challenger serves (its LSTM or its selection's classical winner) and the champion (its MAE given),
+    /// scored on the same origins of the same table's most recent part, and the gate's verdict. When what the
+    /// selection chose does not beat seasonal naive there, seasonal naive itself (bands calibrated on the training's
+    /// validation part) is what is gated: a policy with history forecasts from the day before rather than not at all.
+    static func gate(
+        _ outcome: TrainingOutcome, table: TimeSeriesTable, events: [CalendarEvent], acting: Int, championMAE: Double?,
+        margin: Double
+    ) throws -> (ModelArtefact, Forecaster.HoldoutScore, PromotionGate.Verdict) {
+        guard let score = Forecaster(outcome.artefact).holdoutScore(table, events: events, step: acting) else {
+            throw StageError(stage: "scoring the challenger", underlying: UsageError("too little history to score"))
+        }
+        let verdict = PromotionGate.decide(
+            challengerMAE: score.metrics.mae, championMAE: championMAE, seasonalNaiveMAE: score.seasonalNaive.mae,
+            margin: margin, challengerServes: score.served)
+        let kind = StatisticalModel.Kind.seasonalNaive
+        guard verdict.reason == .worseThanSeasonalNaive, score.served != kind.rawValue,
+            let series = table.columns[outcome.artefact.header.targetColumn],
+            let fallback = outcome.artefact.serving(
+                kind, series: series.map(Double.init), origins: outcome.prepared.dataset.validation,
+                refitEnd: outcome.prepared.dataset.test.first ?? table.count),
+            let fallbackScore = Forecaster(fallback).holdoutScore(table, events: events, step: acting)
+        else { return (outcome.artefact, score, verdict) }
+        var second = PromotionGate.decide(
+            challengerMAE: fallbackScore.metrics.mae, championMAE: championMAE,
+            seasonalNaiveMAE: fallbackScore.seasonalNaive.mae, margin: margin, challengerServes: fallbackScore.served)
+        guard second.promote else { return (outcome.artefact, score, verdict) }
+        second.reason = .servesSeasonalNaive
+        second.message = "\(verdict.message): seasonal-naive serves (\(second.message))"
+        return (fallback, fallbackScore, second)
+    }
+
     /// The controller's recipe trained on the policy's history, within the run's limits.
     static func challenger(
-        _ table: TimeSeriesTable, events: [CalendarEvent], horizon: Int, inputs: [String], limits: Limits, now: Date
+        _ table: TimeSeriesTable, events: [CalendarEvent], horizon: Int, actingStep: Int, inputs: [String],
+        limits: Limits, now: Date
     ) throws -> TrainingOutcome {
         do {
             return try Training.run(
                 table: table, targetColumn: "load",
                 recipe: .controller(
-                    horizon: horizon, hasCalendar: !events.isEmpty, inputs: inputs, hidden: limits.hidden,
+                    horizon: horizon, actingStep: actingStep, hasCalendar: !events.isEmpty, inputs: inputs,
+                    hidden: limits.hidden,
                     epochs: limits.epochs, wallTimeLimit: limits.wallTime),
                 events: events, createdAt: now)
         } catch {

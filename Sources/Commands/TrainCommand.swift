@@ -27,9 +27,10 @@ enum TrainCommand: Subcommand {
                               e.g. 0.999) and validate and save it (default 0: off)
           --attention         attention pooling over all steps (the prototype's "advanced" model)
           --select            also fit the classical forecasters (naive, seasonal naive, moving
-                              averages, Holt-Winters, ETS, ARIMA) and serve whichever has the
-                              lowest pinball loss on rolling origins of the validation part
-                              (needs --quantiles; --select-quantile Q, default 0.8)
+                              averages, Theta, Holt-Winters, ETS, ARIMA) and combinations of the
+                              best three, and serve the simplest whose error at the horizon's
+                              last step on rolling origins of the validation part is within 2 %
+                              of the best (needs --quantiles for its bands)
           --json              print the final report as JSON
 
         Prints per-epoch progress (loss, val loss, lr, seconds) and the test metrics of the
@@ -53,12 +54,10 @@ enum TrainCommand: Subcommand {
         let workers = try arguments.option("threads", default: min(2, ProcessInfo.processInfo.activeProcessorCount))
         guard workers >= 1 && workers <= 64 else { throw UsageError("--threads must be between 1 and 64") }
         let select = arguments.flag("select")
-        let selectQuantile = try arguments.option("select-quantile", default: Float(0.8))
-        guard selectQuantile > 0 && selectQuantile < 1 else { throw UsageError("--select-quantile must be in (0, 1)") }
         let out = try arguments.option("out")
         try arguments.finish()
         guard !select || !configuration.quantiles.isEmpty else {
-            throw UsageError("--select scores by the pinball loss: it needs --quantiles")
+            throw UsageError("--select calibrates the served forecaster's bands: it needs --quantiles")
         }
         guard configuration.sequenceLength > 0, configuration.hiddenSize > 0, configuration.layers > 0,
             configuration.batchSize > 0, configuration.epochs > 0, configuration.horizon > 0,
@@ -79,7 +78,6 @@ enum TrainCommand: Subcommand {
         }
         var recipe = TrainingRecipe(features: features, configuration: configuration, workers: workers, inputs: inputs)
         recipe.selectsModel = select
-        recipe.selectionQuantile = selectQuantile
         if !json {
             print(
                 "training on \(dataPath) (target \(target), features \(features.rawValue)); * marks an epoch with the "

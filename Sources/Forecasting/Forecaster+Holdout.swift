@@ -89,8 +89,8 @@ extension Forecaster {
         if baselines {
             let values = series.map(Double.init)
             let fitted = Array(values[..<first])
-            for kind in StatisticalModel.Kind.allCases {
-                if [.seasonalNaive, .holtWinters].contains(kind), fitted.count < 3 * season { continue }
+            for kind in StatisticalModel.Kind.candidates {
+                if kind.isSeasonal, fitted.count < 3 * season { continue }
                 let model = StatisticalModel.fit(kind, series: fitted, season: season, quantiles: [0.5], horizon: step)
                 let forecasts = origins.map { Float(model.points(at: $0, in: values, horizon: step)[step - 1]) }
                 score.baselines[kind.rawValue] = ForecastMetrics(actual: actual, predicted: forecasts)

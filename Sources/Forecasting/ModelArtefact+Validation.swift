@@ -93,6 +93,7 @@ extension ModelHeader {
             if !(1...ModelLimits.horizon.upperBound).contains(statistical.season) {
                 problems.append("selection.statistical.season must be in 1…\(ModelLimits.horizon.upperBound)")
             }
+            problems += combinationProblems(statistical)
         }
         if let calibration {
             if calibration.count != network.horizon
@@ -140,5 +141,36 @@ extension ModelHeader {
         count += network.outputCount * (network.headSize + 1)
         if network.usesAttention { count += hidden }
         return count
+    }
+}
+
+extension ModelHeader {
+    /// A combination holds 2…5 fitted candidates (none itself a combination, each with at
+    /// most 8 finite parameters and the combination's season) and, when weighted, one finite
+    /// non-negative weight per member; anything else holds no members.
+    func combinationProblems(_ statistical: StatisticalModel) -> [String] {
+        let members = statistical.components ?? []
+        guard statistical.kind == .combination else {
+            return members.isEmpty && statistical.weights == nil
+                ? [] : ["selection.statistical has components but is not a combination"]
+        }
+        var problems: [String] = []
+        if !(2...5).contains(members.count) {
+            problems.append("selection.statistical.components must hold 2…5 forecasters")
+        }
+        if members.contains(where: {
+            $0.kind == .combination || $0.components != nil || $0.season != statistical.season
+                || $0.parameters.count > 8 || $0.parameters.contains { !$0.isFinite }
+        }) {
+            problems.append(
+                "selection.statistical.components must be plain forecasters of the same season with at most 8 finite "
+                    + "parameters")
+        }
+        if let weights = statistical.weights,
+            weights.count != members.count || weights.contains(where: { !$0.isFinite || $0 < 0 })
+        {
+            problems.append("selection.statistical.weights must be one finite non-negative weight per component")
+        }
+        return problems
     }
 }

@@ -2,20 +2,33 @@ import Foundation
 
 /// The classical forecasters the trainer fits beside the LSTM and may serve instead of it
 /// when they forecast better on the policy's own rolling-origin holdout: naive, seasonal
-/// naive, moving averages, additive Holt-Winters, exponential smoothing with automatic model
-/// choice (simple, Holt, damped Holt, by AIC) and ARIMA(p, 1, 0) with automatic order
-/// (p ≤ 6, by AIC). Each gives a point forecast per horizon step; its quantiles are that
-/// point plus the empirical quantiles of its own residuals at each step (split conformal),
-/// so its bands are calibrated by construction.
+/// naive, moving averages, the Theta method (seasonally adjusted when the series' daily
+/// autocorrelation is significant), additive Holt-Winters (seasonal ETS), exponential
+/// smoothing with automatic model choice (simple, Holt, damped Holt, by AIC), ARIMA(p, 1, 0)
+/// with automatic order (p ≤ 6, by AIC), and combinations of the best of them (their median,
+/// or their mean weighted by inverse error). Each gives a point forecast per horizon step; its
+/// quantiles are that point plus the empirical quantiles of its own residuals at each step
+/// (split conformal), so its bands are calibrated by construction and bounded by what was seen.
 public struct StatisticalModel: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case naive
         case seasonalNaive = "seasonal_naive"
         case movingAverage6 = "moving_average_6"
         case movingAverage24 = "moving_average_24"
+        case theta
         case holtWinters = "holt_winters"
         case ets
         case arima
+        /// Of `components`: the median (no weights) or the weighted mean.
+        case combination
+
+        /// What is fitted on its own, simplest first (the order the selection's guard prefers).
+        public static let candidates: [Kind] = [
+            .naive, .seasonalNaive, .movingAverage6, .movingAverage24, .theta, .ets, .holtWinters, .arima,
+        ]
+
+        /// Needs three seasons of history to fit.
+        public var isSeasonal: Bool { self == .seasonalNaive || self == .holtWinters }
     }
 
     public var kind: Kind
@@ -27,6 +40,10 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
     public var quantiles: [Float]
     /// Offsets added to the point forecast: per horizon step (rows), per quantile (columns).
     public var residualQuantiles: [[Float]]
+    /// A combination's members (each a fitted candidate, none a combination), and their
+    /// weights (summing to 1) when it is a weighted mean rather than the median.
+    public var components: [StatisticalModel]?
+    public var weights: [Double]?
 
     /// Rows of history a forecast reads (two seasons for the seasonal ones).
     public var historyLength: Int {
@@ -36,8 +53,10 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         case .movingAverage24: return 24
         case .seasonalNaive: return season
         case .holtWinters: return 3 * season
+        case .theta: return 96
         case .ets: return 96
         case .arima: return 96
+        case .combination: return components?.map(\.historyLength).max() ?? 1
         }
     }
 
@@ -45,19 +64,51 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
 
     /// Rows a forecast reads at most: four seasons (and at least 384), what Holt-Winters
     /// needs to start and settle.
-    public var readRows: Int { 4 * max(season, 96) }
+    public var readRows: Int { max(4 * max(season, 96), components?.map(\.readRows).max() ?? 0) }
 
     /// Point forecasts from `origin` of `series`, reading only the rows before it.
     public func points(at origin: Int, in series: [Double], horizon: Int) -> [Double] {
         points(after: Array(series[max(0, origin - readRows)..<origin]), horizon: horizon)
     }
 
-    public init(kind: Kind, season: Int, parameters: [Double], quantiles: [Float], residualQuantiles: [[Float]]) {
+    public init(
+        kind: Kind, season: Int, parameters: [Double], quantiles: [Float], residualQuantiles: [[Float]],
+        components: [StatisticalModel]? = nil, weights: [Double]? = nil
+    ) {
         self.kind = kind
         self.season = season
         self.parameters = parameters
         self.quantiles = quantiles
         self.residualQuantiles = residualQuantiles
+        self.components = components
+        self.weights = weights
+    }
+
+    /// The median (no `weights`) or weighted mean of `components`, uncalibrated.
+    public static func combining(_ components: [StatisticalModel], weights: [Double]?) -> StatisticalModel {
+        let first = components[0]
+        return StatisticalModel(
+            kind: .combination, season: first.season, parameters: [], quantiles: first.quantiles,
+            residualQuantiles: [[Float]](
+                repeating: [Float](repeating: 0, count: first.quantiles.count), count: first.horizon),
+            components: components.map {
+                var plain = $0
+                plain.residualQuantiles = []
+                return plain
+            },
+            weights: weights)
+    }
+
+    /// Per step, the median (or the `weights`' mean) of the members' point forecasts.
+    public static func combine(_ forecasts: [[Double]], weights: [Double]?) -> [Double] {
+        guard let steps = forecasts.first?.count else { return [] }
+        return (0..<steps).map { step in
+            let values = forecasts.map { $0[step] }
+            if let weights { return zip(values, weights).reduce(0) { $0 + $1.0 * $1.1 } }
+            let sorted = values.sorted()
+            let middle = sorted.count / 2
+            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        }
     }
 
     /// Point forecasts of the `horizon` steps after `series` (oldest first).
@@ -91,14 +142,24 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
             guard !parameters.isEmpty else { return [Double](repeating: last, count: horizon) }
             return AutoRegression(coefficients: Array(parameters.dropLast()), mean: parameters.last!)
                 .forecastIntegrated(series, horizon: horizon)
+        case .theta:
+            guard parameters.count == 2 else { return [Double](repeating: last, count: horizon) }
+            return Theta(alpha: parameters[0], season: parameters[1] > 0 ? season : 1)
+                .forecast(series, horizon: horizon)
+        case .combination:
+            guard let components, !components.isEmpty else { return [Double](repeating: last, count: horizon) }
+            return Self.combine(components.map { $0.points(after: series, horizon: horizon) }, weights: weights)
         }
     }
 
-    /// Per step: the value at each quantile.
+    /// Per step: the value at each quantile (never below a lower quantile's, nor below 0).
     public func forecast(after series: [Double]) -> [[Float]] {
         let points = points(after: series, horizon: horizon)
+        let order = quantiles.indices.sorted { quantiles[$0] < quantiles[$1] }
         return points.enumerated().map { step, point in
-            residualQuantiles[step].map { Float(max(0, point + Double($0))) }
+            var values = residualQuantiles[step].map { Float(max(0, point + Double($0))) }
+            for (lower, upper) in zip(order, order.dropFirst()) { values[upper] = max(values[upper], values[lower]) }
+            return values
         }
     }
 
@@ -117,6 +178,10 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         case .arima:
             let model = AutoRegression.fitDifferenced(series)
             parameters = model.coefficients + [model.mean]
+        case .theta:
+            let seasonal = Theta.isSeasonal(series, season: season)
+            let model = Theta.fit(series, season: seasonal ? season : 1)
+            parameters = [model.alpha, seasonal ? 1 : 0]
         default:
             break
         }
@@ -128,7 +193,7 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
 
     /// Sets the residual quantiles from forecasts made at `origins` of `series` (each origin
     /// sees `series[..<origin]` only), at each step and quantile: the ⌈(n + 1)·q⌉-th smallest
-    /// residual. Returns the residuals (per step) for scoring.
+    /// residual (0 for the median). Returns the residuals (per step) for scoring.
     @discardableResult
     public mutating func calibrate(series: [Double], origins: [Int]) -> [[Double]] {
         let steps = horizon
@@ -137,9 +202,11 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
             let forecast = points(at: origin, in: series, horizon: steps)
             for step in 0..<steps { residuals[step].append(series[origin + step] - forecast[step]) }
         }
+        // The median is the point forecast itself; the other quantiles its residuals' (a bias seen on
+        // older origins is not carried into the point).
         residualQuantiles = residuals.map { values in
             let sorted = values.sorted()
-            return quantiles.map { Float(Conformal.offset(sorted: sorted, level: Double($0)) ?? 0) }
+            return quantiles.map { $0 == 0.5 ? 0 : Float(Conformal.offset(sorted: sorted, level: Double($0)) ?? 0) }
         }
         return residuals
     }
@@ -275,5 +342,113 @@ public struct AutoRegression: Sendable, Equatable {
             level += next + mean
             return level
         }
+    }
+}
+
+/// The Theta method (Assimakopoulos & Nikolopoulos 2000, as Hyndman & Billah 2003 show it:
+/// simple exponential smoothing with a drift of half the series' linear trend), on the
+/// series less its additive daily profile when `season` > 1, which is added back.
+public struct Theta: Sendable, Equatable {
+    public var alpha: Double
+    public var season: Int
+
+    /// The additive daily profile of the last (up to four) whole seasons, by phase: the mean of
+    /// the series less its centred moving average over one season (so a trend within the day is
+    /// not taken for a profile), centred on 0. The phase of the series' last row is `season − 1`.
+    func profile(_ series: [Double]) -> [Double] {
+        guard season > 1, series.count >= 2 * season else { return [] }
+        let seasons = min(4, series.count / season)
+        let tail = Array(series.suffix(seasons * season))
+        // Centred mean over `season` rows (half weight on both ends when the season is even).
+        var prefix = [0.0]
+        for value in tail { prefix.append(prefix.last! + value) }
+        let half = season / 2
+        var sums = [Double](repeating: 0, count: season)
+        var counts = [Double](repeating: 0, count: season)
+        for index in half..<(tail.count - half) {
+            var window = prefix[index + half + 1] - prefix[index - half]
+            if season % 2 == 0 { window -= (tail[index - half] + tail[index + half]) / 2 }
+            sums[index % season] += tail[index] - window / Double(season)
+            counts[index % season] += 1
+        }
+        let raw = (0..<season).map { counts[$0] > 0 ? sums[$0] / counts[$0] : 0 }
+        let mean = raw.reduce(0, +) / Double(season)
+        return raw.map { $0 - mean }
+    }
+
+    func adjusted(_ series: [Double], profile: [Double]) -> [Double] {
+        guard !profile.isEmpty else { return series }
+        let offset = season - series.count % season
+        return series.enumerated().map { index, value in value - profile[(index + offset) % season] }
+    }
+
+    /// Level after smoothing, and one-step squared error.
+    func smooth(_ series: [Double]) -> (level: Double, sse: Double) {
+        guard var level = series.first else { return (0, 0) }
+        var sse = 0.0
+        for value in series.dropFirst() {
+            sse += (value - level) * (value - level)
+            level += alpha * (value - level)
+        }
+        return (level, sse)
+    }
+
+    public func forecast(_ series: [Double], horizon: Int) -> [Double] {
+        let profile = profile(series)
+        let values = adjusted(series, profile: profile)
+        let n = Double(values.count)
+        guard values.count > 1 else { return [Double](repeating: series.last ?? 0, count: max(1, horizon)) }
+        // Ordinary least squares slope of the values on 0…n−1.
+        let meanX = (n - 1) / 2
+        let meanY = values.reduce(0, +) / n
+        var covariance = 0.0
+        var variance = 0.0
+        for (index, value) in values.enumerated() {
+            covariance += (Double(index) - meanX) * (value - meanY)
+            variance += (Double(index) - meanX) * (Double(index) - meanX)
+        }
+        let slope = variance > 0 ? covariance / variance : 0
+        let level = smooth(values).level
+        let decay = pow(1 - alpha, n)
+        return (1...max(1, horizon)).map { step in
+            let drift = slope / 2 * (Double(step) - 1 + 1 / alpha - decay / alpha)
+            let seasonal = profile.isEmpty ? 0 : profile[(step - 1) % season]
+            return level + drift + seasonal
+        }
+    }
+
+    /// α by one-step squared error on the (adjusted) series.
+    public static func fit(_ series: [Double], season: Int) -> Theta {
+        var best = Theta(alpha: 0.5, season: season)
+        var bestSSE = Double.infinity
+        let values = best.adjusted(series, profile: best.profile(series))
+        for alpha in [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0] {
+            let sse = Theta(alpha: alpha, season: season).smooth(values).sse
+            if sse < bestSSE {
+                bestSSE = sse
+                best.alpha = alpha
+            }
+        }
+        return best
+    }
+
+    /// Whether the autocorrelation at lag `season` is significant at 90 % (the M4 Theta's
+    /// test: |r_m| > 1.645 √((1 + 2 Σ_{k<m} r_k²) / n)), on three seasons at least.
+    public static func isSeasonal(_ series: [Double], season: Int) -> Bool {
+        guard season > 1, series.count >= 3 * season else { return false }
+        let values = Array(series.suffix(8 * season))
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        let centred = values.map { $0 - mean }
+        let denominator = centred.reduce(0) { $0 + $1 * $1 }
+        guard denominator > 0 else { return false }
+        func r(_ lag: Int) -> Double {
+            var sum = 0.0
+            for index in lag..<centred.count { sum += centred[index] * centred[index - lag] }
+            return sum / denominator
+        }
+        var squares = 0.0
+        for lag in 1..<season { squares += r(lag) * r(lag) }
+        return abs(r(season)) > 1.645 * ((1 + 2 * squares) / n).squareRoot()
     }
 }

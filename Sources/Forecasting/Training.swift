@@ -10,9 +10,10 @@ public struct TrainingRecipe: Sendable, Equatable {
     /// Covariates beside the target, by column name (nil: the prototype's rule).
     public var inputs: [String]?
     /// Fit the classical candidates too and serve whichever forecasts best (`ModelSelection`),
-    /// judged by the pinball loss at `selectionQuantile`.
+    /// judged by the error at `actingStep` (1-based; nil: the horizon's last step).
     public var selectsModel = false
     public var selectionQuantile: Float = 0.8
+    public var actingStep: Int?
 
     public init(
         features: FeatureSet, configuration: TrainingConfiguration,
@@ -28,8 +29,8 @@ public struct TrainingRecipe: Sendable, Equatable {
     /// LSTM layer, p50/p90, a horizon covering the lead time, calendar features when the
     /// policy has a calendar (else the advanced set), 25 epochs.
     public static func controller(
-        horizon: Int, hasCalendar: Bool, inputs: [String] = [], hidden: Int = 32, epochs: Int = 25,
-        wallTimeLimit: Duration? = nil
+        horizon: Int, actingStep: Int? = nil, hasCalendar: Bool, inputs: [String] = [], hidden: Int = 32,
+        epochs: Int = 25, wallTimeLimit: Duration? = nil
     )
         -> TrainingRecipe
     {
@@ -45,6 +46,7 @@ public struct TrainingRecipe: Sendable, Equatable {
             features: hasCalendar ? .calendar : .advanced, configuration: configuration,
             inputs: inputs.isEmpty ? nil : inputs)
         recipe.selectsModel = true
+        recipe.actingStep = actingStep
         return recipe
     }
 }
@@ -105,7 +107,7 @@ public enum Training {
                 series: series.map(Double.init), fitEnd: windows.first ?? series.count,
                 refitEnd: prepared.dataset.test.first, origins: windows,
                 season: max(1, Int((86_400 / step).rounded())), quantiles: configuration.quantiles,
-                horizon: configuration.horizon, quantile: recipe.selectionQuantile,
+                horizon: configuration.horizon, actingStep: recipe.actingStep, quantile: recipe.selectionQuantile,
                 lstmForecasts: Dictionary(uniqueKeysWithValues: zip(windows, forecasts)))
         }
         if !configuration.quantiles.isEmpty {

@@ -13,6 +13,8 @@ public enum PromotionGate {
         case worseThanChampion = "WorseThanChampion"
         case worseThanSeasonalNaive = "WorseThanSeasonalNaive"
         case degenerateHistory = "DegenerateHistory"
+        /// What the selection chose did not beat seasonal naive: seasonal naive itself was promoted.
+        case servesSeasonalNaive = "ServesSeasonalNaive"
     }
 
     public struct Verdict: Sendable, Equatable {

@@ -112,7 +112,7 @@ struct ModelCLITests {
         #expect(servedReport["kind"] as? String == selection?.served)
         #expect(servedReport["step"] as? Int == 2)
         let servedBaselines = try #require(servedReport["baselines"] as? [String: [String: Any]])
-        #expect(Set(servedBaselines.keys) == Set(StatisticalModel.Kind.allCases.map(\.rawValue)))
+        #expect(Set(servedBaselines.keys) == Set(StatisticalModel.Kind.candidates.map(\.rawValue)))
         let coverage = try #require(servedReport["coverage"] as? Double)
         #expect(coverage >= 0 && coverage <= 1)
         let refused = try await ForescaleBinary.run(["evaluate", "--model", model, "--data", data, "--step", "4"])

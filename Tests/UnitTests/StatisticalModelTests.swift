@@ -59,8 +59,13 @@ import Testing
             series: series, fitEnd: origins[0], origins: origins, season: 288, quantiles: [0.5, 0.9], horizon: 12,
             quantile: 0.8, lstmForecasts: wrong)
         #expect(selection?.served != "lstm" && selection?.statistical != nil, "\(String(describing: selection))")
-        #expect(
-            ["seasonal_naive", "holt_winters"].contains(selection?.served ?? ""), "\(String(describing: selection))")
+        // A seasonal forecaster: seasonal naive, Holt-Winters, the seasonally adjusted Theta, or their combination.
+        let served = selection?.statistical
+        let seasonal =
+            [.seasonalNaive, .holtWinters].contains(served?.kind)
+            || (served?.kind == .theta && served?.parameters.last == 1)
+            || (served?.components?.allSatisfy { [.seasonalNaive, .holtWinters, .theta].contains($0.kind) } ?? false)
+        #expect(seasonal, "\(String(describing: selection))")
         // … and one that knows the future wins.
         let perfect = Dictionary(
             uniqueKeysWithValues: origins.map { origin in
@@ -104,6 +109,122 @@ import Testing
             "\(served.kind): the refit saw the step")
     }
 
+    /// Theta follows a trend under a daily profile (half the regression slope as drift, the
+    /// profile removed and added back), and the daily autocorrelation test tells a profile from noise.
+    @Test func thetaFollowsATrendUnderADailyProfile() {
+        var noise = Noise(state: 13)
+        func clean(_ row: Int) -> Double {
+            let trend: Double = 100 + 0.02 * Double(row)
+            return trend + 30 * sin(Double(row) / 288 * 2 * .pi)
+        }
+        let series: [Double] = (0..<(6 * 288)).map { clean($0) + noise.next() }
+        let pureNoise: [Double] = (0..<(6 * 288)).map { _ in noise.next() }
+        #expect(Theta.isSeasonal(series, season: 288))
+        #expect(!Theta.isSeasonal(pureNoise, season: 288))
+        let model = StatisticalModel.fit(.theta, series: series, season: 288, quantiles: [0.5], horizon: 12)
+        let parameters = model.parameters
+        #expect(parameters.last == 1, "seasonally adjusted: \(parameters)")
+        let forecast = model.points(after: series, horizon: 12)
+        let truth: [Double] = (series.count..<(series.count + 12)).map(clean)
+        let worst = zip(forecast, truth).map { abs($0 - $1) }.max()!
+        // The profile is averaged over four noisy days and the level smoothed: within a few noise amplitudes.
+        #expect(worst < 4, "\(forecast) vs \(truth)")
+    }
+
+    /// The guard: what serves is the simplest candidate within 2 % of the best score — no simpler one
+    /// is within it — over several random walks (where naive is the right answer and others come close).
+    @Test func theSimplestCandidateThatIsNotBeatenServes() throws {
+        let order = StatisticalModel.Kind.candidates.map(\.rawValue)
+        for seed in UInt64(1)...4 {
+            var noise = Noise(state: seed)
+            var level = 500.0
+            let series = (0..<(8 * 288)).map { _ in
+                level += 5 * noise.next()
+                return level
+            }
+            let origins = Array((series.count * 7 / 10)..<(series.count - 12))
+            let selection = try #require(
+                ModelSelection.select(
+                    series: series, fitEnd: origins[0], origins: origins, season: 288, quantiles: [0.5, 0.9],
+                    horizon: 12, quantile: 0.8, lstmForecasts: [:]))
+            let best = selection.scores.values.min()!
+            let servedRank = order.firstIndex(of: selection.served) ?? order.count
+            #expect(selection.scores[selection.served]! <= best * ModelSelection.tolerance)
+            for (name, score) in selection.scores where (order.firstIndex(of: name) ?? order.count) < servedRank {
+                #expect(score > best * ModelSelection.tolerance, "\(name) is simpler and tied: \(selection.summary)")
+            }
+            #expect(servedRank < order.count, "a single forecaster serves a random walk: \(selection.summary)")
+        }
+    }
+
+    /// What is scored is the step the policy acts on: an LSTM exact at step 3 and far off at step 12
+    /// serves a policy acting at step 3 and not one acting at step 12.
+    @Test func theActingStepIsWhatIsScored() {
+        let series = Self.seasonal(days: 14, noise: 10, seed: 9)
+        let origins = Array((series.count * 7 / 10)..<(series.count - 12))
+        let exactAtThree = Dictionary(
+            uniqueKeysWithValues: origins.map { origin in
+                (
+                    origin,
+                    (0..<12).flatMap { step -> [Float] in
+                        let off: Float = step == 2 ? 0 : (origin % 2 == 0 ? 500 : -500)
+                        let value = Float(series[origin + step]) + off
+                        return [value, value]
+                    }
+                )
+            })
+        func served(acting: Int) -> String? {
+            ModelSelection.select(
+                series: series, fitEnd: origins[0], origins: origins, season: 288, quantiles: [0.5, 0.9], horizon: 12,
+                actingStep: acting, quantile: 0.8, lstmForecasts: exactAtThree)?.served
+        }
+        #expect(served(acting: 3) == "lstm")
+        #expect(served(acting: 12) != "lstm")
+    }
+
+    /// A combination forecasts the median (or weighted mean) of its members, survives the artefact's
+    /// encoding, and the artefact's checks refuse a malformed one.
+    @Test func aCombinationServesItsMembersMedian() throws {
+        let series = Self.seasonal(days: 6, noise: 10, seed: 21)
+        let members = [StatisticalModel.Kind.naive, .movingAverage6, .seasonalNaive].map {
+            StatisticalModel.fit($0, series: series, season: 288, quantiles: [0.5, 0.9], horizon: 3)
+        }
+        let median = StatisticalModel.combining(members, weights: nil)
+        let each = members.map { $0.points(after: series, horizon: 3) }
+        let expected = (0..<3).map { step in each.map { $0[step] }.sorted()[1] }
+        #expect(median.points(after: series, horizon: 3) == expected)
+        let weighted = StatisticalModel.combining(members, weights: [0.5, 0.25, 0.25])
+        let mean = (0..<3).map { 0.5 * each[0][$0] + 0.25 * each[1][$0] + 0.25 * each[2][$0] }
+        #expect(zip(weighted.points(after: series, horizon: 3), mean).allSatisfy { abs($0 - $1) < 1e-9 })
+
+        var artefact = try ModelArtefact.load(path: Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path)
+        let horizon = artefact.header.network.horizon
+        var served = StatisticalModel.combining(
+            members.map {
+                StatisticalModel.fit($0.kind, series: series, season: 288, quantiles: [0.5, 0.9], horizon: horizon)
+            }, weights: nil)
+        served.quantiles = artefact.header.network.quantiles
+        served.residualQuantiles = [[Float]](
+            repeating: [Float](repeating: 1, count: served.quantiles.count), count: horizon)
+        artefact.header.selection = ModelSelection(
+            served: "median(naive,moving_average_6,seasonal_naive)", quantile: 0.8, scores: [:], origins: 1,
+            statistical: served)
+        let decoded = try ModelArtefact.decode(artefact.encoded(), path: "combination.fsm")
+        #expect(decoded.header.selection?.statistical == served)
+        for (label, broken) in [
+            ("nested", { (model: inout StatisticalModel) in model.components![0] = model }),
+            ("one member", { $0.components = Array($0.components!.prefix(1)) }),
+            ("negative weight", { $0.weights = [1, -1, 1] }),
+            ("weights for a plain forecaster", { $0.kind = .naive }),
+        ] as [(String, (inout StatisticalModel) -> Void)] {
+            var copy = artefact
+            broken(&copy.header.selection!.statistical!)
+            #expect(throws: ModelArtefact.LoadError.self, "\(label)") {
+                try ModelArtefact.decode(copy.encoded(), path: "combination.fsm")
+            }
+        }
+    }
+
     @Test func aClassicalForecastIsCalibrated() {
         let series = Self.seasonal(days: 21, noise: 30, seed: 11)
         let fitEnd = series.count / 2
@@ -142,11 +263,17 @@ import Testing
 /// `holdoutScore` scores what an artefact serves, from each origin with only the rows before
 /// it: a naive selection's score is the naive forecast's, by hand, on the same origins.
 @Suite struct HoldoutScoreTests {
-    @Test func theServedForecasterIsWhatIsScored() throws {
+    /// The seed trace's load as a table, its values, and the committed seed model.
+    static func seed() throws -> (TimeSeriesTable, [Double], ModelArtefact) {
         let trace = try TraceLibrary.trace("seed", loadScale: SeedScenario.loadScale)
         let table = TimeSeriesTable(
             timestamps: trace.table.timestamps, columns: ["load": trace.demand.map(Float.init)], columnNames: ["load"])
-        var artefact = try ModelArtefact.load(path: Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path)
+        let artefact = try ModelArtefact.load(path: Fixtures.root.appendingPathComponent("Models/seed-load.fsm").path)
+        return (table, trace.demand, artefact)
+    }
+
+    @Test func theServedForecasterIsWhatIsScored() throws {
+        var (table, _, artefact) = try Self.seed()
         artefact.header.selection = nil
         guard let lstm = Forecaster(artefact).holdoutScore(table, quantile: 0.8) else {
             Issue.record("the LSTM could not be scored")
@@ -179,5 +306,28 @@ import Testing
         // With no offsets the naive "p80" is the last value: covered when the load did not rise.
         let covered = origins.filter { series[$0 + 2] <= series[$0 - 1] }.count
         #expect(abs(naive.coverage - Double(covered) / Double(origins.count)) < 1e-9)
+    }
+}
+
+/// The trainer's fallback: an artefact made to serve seasonal naive scores exactly seasonal naive on the holdout
+/// (its median is the point forecast), with its p90 calibrated on the origins given.
+@Suite struct SeasonalNaiveFallbackTests {
+    @Test func aFallbackServesSeasonalNaiveItself() throws {
+        let (table, series, artefact) = try HoldoutScoreTests.seed()
+        let validation = Array((series.count * 70 / 100)..<(series.count * 85 / 100 - artefact.header.horizon))
+        let fallback = try #require(
+            artefact.serving(.seasonalNaive, series: series, origins: validation, refitEnd: series.count * 85 / 100))
+        #expect(fallback.header.selection?.served == "seasonal_naive")
+        let step = artefact.header.horizon
+        let score = try #require(Forecaster(fallback).holdoutScore(table, step: step))
+        #expect(score.served == "seasonal_naive")
+        #expect(
+            abs(score.metrics.mae - score.seasonalNaive.mae) < 1e-3,
+            "\(score.metrics.mae) vs \(score.seasonalNaive.mae)")
+        // Its upper band covers the holdout roughly as often as asked (0.9 at the highest quantile; 0.8 is nearest).
+        #expect(score.coverage > 0.6 && score.coverage < 1, "coverage \(score.coverage)")
+        // Too short for a season: no fallback.
+        #expect(
+            artefact.serving(.seasonalNaive, series: Array(series.prefix(500)), origins: [400], refitEnd: 500) == nil)
     }
 }
