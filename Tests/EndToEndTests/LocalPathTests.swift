@@ -5,61 +5,50 @@ import Testing
 
 /// The README's local path, as written: `forescale apiserver`, kubectl applies the CRD, the
 /// calendar and the example policies, `forescale controller` with the image's /models
-/// mounted from ./Models — and the examples load their model instead of falling back.
+/// mounted from ./Models — and the examples are Ready, the simulated one with its model loaded.
 @Suite struct LocalPathTests {
-    @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func theExamplesRunLocally() async throws {
+    /// The README's block itself, run by bash from the repository's root. What differs from a user's run, and
+    /// only that: the binary is the one this suite built (`make release` would wait on the build lock `swift test`
+    /// holds), the data directory is a fresh temporary one rather than /tmp/fs, the two ports are free ones, and
+    /// `kubectl get sp -w` is stopped after 20 s. Each substitution must find its text, so the block cannot drift
+    /// from what is run.
+    @Test(.enabled(if: Subprocess.isAvailable("kubectl"))) func theREADMEBlockRunsAsWritten() async throws {
         guard let binary = Fixtures.executable("forescale") else { throw ForescaleBinary.NotBuilt() }
-        let directory = try TemporaryDirectory("forescale-local")
+        let directory = try TemporaryDirectory("forescale-readme")
         defer { directory.remove() }
-        let (apiserver, kubeconfig) = try await ForescaleBinary.startAPIServer(in: directory)
-        defer { apiserver.stop() }
-        // The README's relative paths, from the repository root.
-        func kubectl(_ arguments: [String]) async throws -> CommandResult {
-            let resolved = arguments.map {
-                $0.hasPrefix("crds/") || $0.hasPrefix("examples/") ? Fixtures.root.path + "/" + $0 : $0
-            }
-            return try await Subprocess.run("kubectl", ["--kubeconfig", kubeconfig] + resolved)
+        let (metrics, dashboard) = (try ReservedPort(), try ReservedPort())
+        metrics.release()
+        dashboard.release()
+        var script = try InstallTests.block(after: "## The controller on this machine")
+        for (written, run) in [
+            ("make release && B=.build/release/forescale", "B=\(binary)"),
+            ("/tmp/fs", directory.path),
+            (
+                "--metrics-port 9090 --dashboard-port 8081",
+                "--metrics-port \(metrics.port) --dashboard-port \(dashboard.port)"
+            ),
+            ("kubectl get sp -w ", "{ timeout 20 kubectl get sp -w || [ $? = 124 ]; } "),
+        ] {
+            #expect(script.contains(written), "the README block no longer says \(written)")
+            script = script.replacingOccurrences(of: written, with: run)
         }
-        var applied = try await kubectl(["apply", "-f", "crds/scalingpolicy.yaml"])
-        #expect(applied.status == 0, "\(applied.stderr)")
-        _ = try await kubectl(["wait", "--for=condition=Established", "crd/scalingpolicies.forescale.io"])
-        applied = try await kubectl([
-            "apply", "-f", "examples/calendar/calendar-configmap.yaml", "-f", "examples/policies/simulated.yaml",
-            "-f", "examples/policies/threshold.yaml",
-        ])
-        #expect(applied.status == 0, "\(applied.stderr)")
-
-        let controller = try BackgroundProcess(
-            binary,
+        let run = try await Subprocess.run(
+            "bash",
             [
-                "controller", "--kubeconfig", kubeconfig, "--model-root", "/models=" + Fixtures.root.path + "/Models",
-                "--access-rules", Fixtures.root.path + "/examples/access-rules/local.yaml",
-                "--metrics-port", "0", "--dashboard-port", "0",
+                "-c", "set -euo pipefail; trap 'kill $(jobs -p) 2>/dev/null' EXIT; cd \"$0\"; " + script,
+                Fixtures.root.path,
             ])
-        defer { Task { _ = await controller.kill9() } }
-
-        var conditions: [String: [String: String]] = [:]
-        for _ in 0..<60 {
-            try await Task.sleep(for: .milliseconds(500))
-            let listed = try await kubectl(["get", "sp", "-o", "json"])
-            guard listed.status == 0, let items = try JSONValue(parsing: Data(listed.stdout.utf8))["items"]?.arrayValue
-            else { continue }
-            conditions = [:]
-            for item in items {
-                let name = item.value(at: ["metadata", "name"])?.stringValue ?? ""
-                for condition in item.value(at: ["status", "conditions"])?.arrayValue ?? [] {
-                    conditions[name, default: [:]][condition["type"]?.stringValue ?? ""] =
-                        "\(condition["status"]?.stringValue ?? "") \(condition["reason"]?.stringValue ?? "")"
-                }
-            }
-            if conditions.count == 2, conditions.values.allSatisfy({ $0["ModelReady"] != nil }) { break }
-        }
-        for name in ["web-simulated", "web-threshold"] {
-            #expect(conditions[name]?["Ready"] == "True Reconciled", "\(name): \(conditions)")
-            #expect(conditions[name]?["ModelReady"] == "True ModelLoaded", "\(name): \(conditions)")
-        }
-        let table = try await kubectl(["get", "sp"])
-        #expect(table.stdout.contains("Simulated/web") && table.stdout.contains("Threshold"), "\(table.stdout)")
-        _ = await controller.kill9()
+        #expect(run.status == 0, "the README block failed:\n\(run.stdout)\n\(run.stderr)")
+        // The watch showed both policies Predictive/Threshold and Ready; describe names the model it loaded.
+        let watched = run.stdout.split(separator: "\n").filter { $0.hasPrefix("web-") }
+        #expect(
+            watched.contains { $0.hasPrefix("web-simulated") && $0.contains("Predictive") && $0.contains("True") },
+            "\(run.stdout)")
+        #expect(
+            watched.contains { $0.hasPrefix("web-threshold") && $0.contains("Threshold") && $0.contains("True") },
+            "\(run.stdout)")
+        #expect(
+            run.stdout.contains("Name:") && run.stdout.contains("web-simulated") && run.stdout.contains("ModelLoaded"),
+            "kubectl describe: \(run.stdout)")
     }
 }
