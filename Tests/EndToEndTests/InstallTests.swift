@@ -84,5 +84,20 @@ import Testing
             #expect(annotations?["eks.amazonaws.com/role-arn"]?.stringValue?.hasPrefix("arn:aws:iam::") == true)
         }
         #expect(run.stdout.contains("deployment.apps/forescale-controller"), "the block's last command: \(run.stdout)")
+
+        // "First start": the trainer's first run, started now from the CronJob, with the command the README shows —
+        // with `--dry-run=client -o json` added: kubectl reads the CronJob and builds the Job, but would send it as
+        // protobuf, which the embedded server decodes for ConfigMap, Secret and Namespace only.
+        let readme = try String(contentsOf: Fixtures.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let firstRun = "kubectl -n forescale-system create job --from=cronjob/forescale-retrain first-run"
+        #expect(readme.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("`\(firstRun)`"))
+        let started = try await Subprocess.run(
+            "bash", ["-c", firstRun + " --dry-run=client -o json"], environment: ["KUBECONFIG": kubeconfig])
+        #expect(started.status == 0, "\(started.stdout)\(started.stderr)")
+        let job = try JSONValue(parsing: Data(started.stdout.utf8))
+        #expect(job["kind"] == "Job" && job.value(at: ["metadata", "name"]) == "first-run", "\(job)")
+        #expect(
+            job.value(at: ["spec", "template", "spec", "containers"])?.arrayValue?.first?["image"]
+                == .string("\(registry)/forescale-trainer:0.1.0"), "\(job)")
     }
 }
