@@ -218,7 +218,8 @@ enum BacktestCommand: Subcommand {
             }
         } else {
             forecaster = try trainWalkForward(
-                trace: trace, until: start, events: events, lead: lead, inputs: inputs, json: json)
+                trace: trace, until: start, events: events, lead: lead, quantile: Float(checked.quantile),
+                inputs: inputs, json: json)
         }
 
         var results: [Backtest.Result] = []
@@ -380,7 +381,8 @@ enum BacktestCommand: Subcommand {
 
     /// Trains the controller's recipe on the rows before `until` only.
     static func trainWalkForward(
-        trace: Trace, until: Int, events: [CalendarEvent], lead: Double, inputs: [String], json: Bool
+        trace: Trace, until: Int, events: [CalendarEvent], lead: Double, quantile: Float = Float(PolicySpec.defaultQuantile),
+        inputs: [String], json: Bool
     ) throws -> Forecaster {
         var columns = ["load": trace.demand.prefix(until).map { Float($0) }]
         for name in inputs { columns[name] = Array((trace.table.columns[name] ?? []).prefix(until)) }
@@ -391,7 +393,7 @@ enum BacktestCommand: Subcommand {
         if !json { print("training a model on the \(until) rows before the backtest …") }
         do {
             let recipe = TrainingRecipe.controller(
-                horizon: horizon, actingStep: acting, hasCalendar: !events.isEmpty, inputs: inputs)
+                horizon: horizon, actingStep: acting, quantile: quantile, hasCalendar: !events.isEmpty, inputs: inputs)
             return Forecaster(
                 try Training.run(
                     table: table, targetColumn: "load", recipe: recipe, events: events,

@@ -145,6 +145,7 @@ enum EvaluateCommand: Subcommand {
             object["kind"] = served.served
             object["pinball"] = served.pinball
             object["coverage"] = served.coverage
+            object["band_width"] = served.bandWidth
             object["quantile"] = Double(servedQuantile)
             object["step"] = step
             object["origins"] = served.origins
@@ -176,9 +177,11 @@ enum EvaluateCommand: Subcommand {
         if let served {
             print(
                 String(
-                    format: "served (%@) at step %d: MAE %.3f  p%.0f pinball %.3f  coverage %.1f%%  over %d origins",
+                    format:
+                        "served (%@) at step %d: MAE %.3f  p%.0f pinball %.3f  coverage %.1f%%  band %.3f above the "
+                        + "median  over %d origins",
                     served.served, step, served.metrics.mae, servedQuantile * 100, served.pinball,
-                    served.coverage * 100, served.origins))
+                    served.coverage * 100, served.bandWidth, served.origins))
             print(
                 "  baselines on the same origins: "
                     + served.baselines.sorted { $0.value.mae < $1.value.mae }.map {

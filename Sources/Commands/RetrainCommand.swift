@@ -213,7 +213,8 @@ public enum RetrainCommand: Subcommand {
         // The step the policy acts on (lead + one step): what the selection and the gate score.
         let acting = spec.leadSteps
         let outcome = try challenger(
-            table, events: events, horizon: horizon, actingStep: acting, inputs: inputs, limits: limits, now: now)
+            table, events: events, horizon: horizon, actingStep: acting, quantile: Float(spec.quantile), inputs: inputs,
+            limits: limits, now: now)
         let championMAE = champion.forecaster?.holdoutScore(table, events: events, step: acting)?.metrics.mae
         let (served, challenger, verdict) = try gate(
             outcome, table: table, events: events, acting: acting, championMAE: championMAE, margin: margin)
@@ -272,14 +273,15 @@ public enum RetrainCommand: Subcommand {
 
     /// The controller's recipe trained on the policy's history, within the run's limits.
     static func challenger(
-        _ table: TimeSeriesTable, events: [CalendarEvent], horizon: Int, actingStep: Int, inputs: [String],
-        limits: Limits, now: Date
+        _ table: TimeSeriesTable, events: [CalendarEvent], horizon: Int, actingStep: Int, quantile: Float,
+        inputs: [String], limits: Limits, now: Date
     ) throws -> TrainingOutcome {
         do {
             return try Training.run(
                 table: table, targetColumn: "load",
                 recipe: .controller(
-                    horizon: horizon, actingStep: actingStep, hasCalendar: !events.isEmpty, inputs: inputs,
+                    horizon: horizon, actingStep: actingStep, quantile: quantile, hasCalendar: !events.isEmpty,
+                    inputs: inputs,
                     hidden: limits.hidden,
                     epochs: limits.epochs, wallTimeLimit: limits.wallTime),
                 events: events, createdAt: now)

@@ -23,10 +23,13 @@ extension Forecaster {
     public struct HoldoutScore: Sendable, Equatable {
         /// The median forecast at `step` against the outcome.
         public var metrics: ForecastMetrics
-        /// Mean pinball loss at the quantile nearest `quantile`, at `step`.
+        /// Mean pinball loss at `quantile`, at `step`: the forecast there read as the controller reads it
+        /// (linear between the model's bracketing quantiles).
         public var pinball: Double
         /// Share of outcomes at or below that quantile's forecast.
         public var coverage: Double
+        /// Mean distance from the median to that quantile's forecast: how much the band adds.
+        public var bandWidth: Double = 0
         public var origins: Int
         /// Seasonal-naive (a day ago, at the same step) on the same origins.
         public var seasonalNaive: ForecastMetrics
@@ -56,8 +59,9 @@ extension Forecaster {
         let stride = max(1, (last - first + maxOrigins - 1) / maxOrigins)
         let quantiles = header.quantiles
         let median = Conformal.nearest(0.5, in: quantiles)
-        let upper = Conformal.nearest(quantile, in: quantiles)
-        let level = quantiles.isEmpty ? 0.5 : Double(quantiles[upper])
+        let level = quantiles.isEmpty ? 0.5 : Double(quantile)
+        let levels = quantiles.isEmpty ? [0.5] : quantiles.map(Double.init)
+        var width = 0.0
         var actual: [Float] = []
         var predicted: [Float] = []
         let season = max(1, Int((86_400 / header.stepSeconds).rounded()))
@@ -74,13 +78,15 @@ extension Forecaster {
             let outcome = series[origin + step - 1]
             actual.append(outcome)
             predicted.append(values[min(median, values.count - 1)])
-            let high = Double(values[min(upper, values.count - 1)])
+            let high = ModelSelection.interpolate(level, levels: levels, values: values.map { Double(max(0, $0)) })
+            width += high - Double(values[min(median, values.count - 1)])
             pinball += ModelSelection.pinball(Double(outcome), high, quantile: level)
             if Double(outcome) <= high { covered += 1 }
         }
         var score = HoldoutScore(
             metrics: ForecastMetrics(actual: actual, predicted: predicted), pinball: pinball / Double(actual.count),
-            coverage: Double(covered) / Double(actual.count), origins: actual.count,
+            coverage: Double(covered) / Double(actual.count), bandWidth: width / Double(actual.count),
+            origins: actual.count,
             seasonalNaive: ForecastMetrics(
                 actual: actual,
                 predicted: Baseline.seasonalNaive.predict(

@@ -26,17 +26,18 @@ public struct TrainingRecipe: Sendable, Equatable {
     }
 
     /// The recipe of the models the controller serves (see Models/README.md): one 32-unit
-    /// LSTM layer, p50/p90, a horizon covering the lead time, calendar features when the
-    /// policy has a calendar (else the advanced set), 25 epochs.
+    /// LSTM layer, p50, the policy's decision quantile (so its band is calibrated where it is
+    /// read, not interpolated) and p90, a horizon covering the lead time, calendar features when
+    /// the policy has a calendar (else the advanced set), 25 epochs.
     public static func controller(
-        horizon: Int, actingStep: Int? = nil, hasCalendar: Bool, inputs: [String] = [], hidden: Int = 32,
-        epochs: Int = 25, wallTimeLimit: Duration? = nil
+        horizon: Int, actingStep: Int? = nil, quantile: Float = 0.8, hasCalendar: Bool, inputs: [String] = [],
+        hidden: Int = 32, epochs: Int = 25, wallTimeLimit: Duration? = nil
     )
         -> TrainingRecipe
     {
         var configuration = TrainingConfiguration()
         configuration.horizon = horizon
-        configuration.quantiles = [0.5, 0.9]
+        configuration.quantiles = Array(Set([0.5, quantile, 0.9])).sorted()
         configuration.hiddenSize = hidden
         configuration.layers = 1
         configuration.headSize = hidden
