@@ -34,7 +34,9 @@ extension MetricsSource {
     public var refreshesWithinStep: Bool { false }
 }
 
-/// A Deployment (or any resource with `/scale`) through the Kubernetes API.
+/// A Deployment (or any resource with `/scale`) through the Kubernetes API. A Deployment's capacity in service
+/// is its ready replicas (what HPA counts, and what the learned lead time waits for); another resource's is its
+/// `/scale` status.
 public struct KubernetesScaleTarget: ScalingTarget {
     public let client: KubernetesClient
     public let resource: ResourceRef
@@ -49,6 +51,12 @@ public struct KubernetesScaleTarget: ScalingTarget {
     }
 
     public func capacity(at now: Date) async throws -> CapacityState {
+        if resource == .deployments {
+            let object = try await client.get(resource, namespace: namespace, name: name)
+            return CapacityState(
+                desired: object.value(at: ["spec", "replicas"])?.intValue ?? 1,
+                inService: object.value(at: ["status", "readyReplicas"])?.intValue ?? 0)
+        }
         let scale = try await client.scale(resource, namespace: namespace, name: name)
         return CapacityState(desired: scale.specReplicas, inService: scale.statusReplicas)
     }

@@ -47,7 +47,7 @@ enum BacktestCommand: Subcommand {
         percentile) and prints each trace and the aggregate; --frontier adds Reactive at target
         utilisations 40–80 % and Predictive at p50–p90, and whether Predictive's p80 lies below
         Reactive's cost–overload frontier. --sizing-utilization U sizes Predictive's forecast
-        quantile at U % per instance (spec.forecast.sizingUtilization; default: the target).
+        quantile at U % per instance (spec.forecast.sizingUtilization; default: the target + 5).
         A trace that cannot be replayed (too short, unreadable) is named on standard error with
         the reason and skipped; the others are replayed and the exit status is then 64.
         A trace with missing rows or blank values is put on its grid (the median interval) by
@@ -381,7 +381,8 @@ enum BacktestCommand: Subcommand {
 
     /// Trains the controller's recipe on the rows before `until` only.
     static func trainWalkForward(
-        trace: Trace, until: Int, events: [CalendarEvent], lead: Double, quantile: Float = Float(PolicySpec.defaultQuantile),
+        trace: Trace, until: Int, events: [CalendarEvent], lead: Double,
+        quantile: Float = Float(PolicySpec.defaultQuantile),
         inputs: [String], json: Bool
     ) throws -> Forecaster {
         var columns = ["load": trace.demand.prefix(until).map { Float($0) }]

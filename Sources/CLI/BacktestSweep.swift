@@ -27,7 +27,7 @@ enum BacktestSweep {
         var reactive: Backtest.Result
         var frontier: [(name: String, cost: Double, overloads: Int)] = []
         var belowFrontier: Bool?
-        /// The forecaster the selection served and every candidate's pinball loss.
+        /// The forecaster the selection served and every candidate's error at the acting step.
         var selection: ModelSelection?
     }
 
@@ -91,7 +91,7 @@ enum BacktestSweep {
                     ]
                     if let selection = row.selection {
                         object["served"] = selection.served
-                        object["selection_pinball"] = selection.scores
+                        object["selection_mae"] = selection.scores
                     }
                     if !row.frontier.isEmpty {
                         object["frontier"] = row.frontier.map {
@@ -264,7 +264,8 @@ enum BacktestSweep {
             p.reversalsWithinHour, r.reversalsWithinHour)
         if let coverage = p.forecastCoverage { text += String(format: ", p80 coverage %.0f %%", coverage * 100) }
         if let selection = row.selection {
-            text += "\n  served: \(selection.served) (p80 pinball: \(selection.summary))"
+            text +=
+                "\n  served: \(selection.served) (MAE at step \(selection.actingStep.map(String.init) ?? "?"): \(selection.summary))"
         }
         if !row.frontier.isEmpty {
             text +=

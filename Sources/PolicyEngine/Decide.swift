@@ -168,7 +168,7 @@ func recommend(
         // brings capacity forward; it never removes capacity the present load needs.
         // The forecast's quantile is sized at spec.forecast.sizingUtilization (an SLO), the
         // present load at the target.
-        let sizing = policy.sizingUtilization ?? policy.targetUtilization
+        let sizing = policy.effectiveSizingUtilization
         let recommendation = max(
             capacity(for: forecastLoad, utilization: sizing), input.currentLoad.map(capacityFor) ?? 0)
         let tolerated = tolerated(

@@ -57,12 +57,26 @@ public struct PolicySpec: Sendable, Equatable {
     public var scaleDownBelow: Double
     /// Forecast steps recorded in status and charted; the trainer's horizon is at least this.
     public var horizonSteps: Int
+    /// How far ahead capacity is decided: as set, else (see `leadTime(learned:)`) the target's measured
+    /// launch-to-ready p90, else `defaultLeadTimeSeconds`.
     public var leadTimeSeconds: Double
+    /// Whether the spec sets `forecast.leadTimeSeconds` (else it is learned).
+    public var leadTimeIsSet = true
     public var quantile: Double
     /// The per-instance utilisation (%) the forecast's quantile is sized at — the SLO's, so
     /// that an interval goes over it with probability ≈ 1 − quantile; target tracking on the
-    /// present load (at `targetUtilization`) stays the floor. Unset: `targetUtilization`.
+    /// present load (at `targetUtilization`) stays the floor. Unset: `effectiveSizingUtilization`.
     public var sizingUtilization: Double? = nil
+
+    /// Points above the target an unset `sizingUtilization` sizes the forecast at: chosen on the repository's
+    /// traces (docs/forecasting.md), where +5 meets the outcome goal (half Reactive's overloads at most +5 %
+    /// instance-hours, in aggregate) and sizing at the target pays +6 %.
+    public static let defaultSizingMargin = 5.0
+
+    /// `sizingUtilization`, else the target plus `defaultSizingMargin` (at most 100).
+    public var effectiveSizingUtilization: Double {
+        sizingUtilization ?? min(100, targetUtilization + Self.defaultSizingMargin)
+    }
     public var metricsSource: MetricsBackend
     public var stepSeconds: Double
     /// Metrics older than this are stale: no scale-in.
@@ -97,7 +111,8 @@ public struct PolicySpec: Sendable, Equatable {
 
     /// Defaults of spec.forecast (the dashboard and the backtest fall back to them too).
     public static let defaultQuantile = SpecFields.quantile.fallback!
-    public static let defaultLeadTimeSeconds = SpecFields.leadTimeSeconds.fallback!
+    /// The lead time of a policy that sets none, until its target's launch-to-ready is measured.
+    public static let defaultLeadTimeSeconds: Double = 300
 
     public struct CloudWatchSpec: Sendable, Equatable, Hashable {
         public var namespace: String
@@ -196,7 +211,7 @@ public struct PolicySpec: Sendable, Equatable {
             scaleUpAbove: reader.number(SpecFields.scaleUpAbove),
             scaleDownBelow: reader.number(SpecFields.scaleDownBelow),
             horizonSteps: reader.integer(SpecFields.horizonSteps),
-            leadTimeSeconds: reader.number(SpecFields.leadTimeSeconds), quantile: reader.number(SpecFields.quantile),
+            leadTimeSeconds: Self.defaultLeadTimeSeconds, quantile: reader.number(SpecFields.quantile),
             metricsSource: .simulated,
             stepSeconds: reader.number(SpecFields.stepSeconds),
             staleAfterSeconds: reader.number(SpecFields.staleAfterSeconds),
@@ -223,6 +238,8 @@ public struct PolicySpec: Sendable, Equatable {
         if reader.has(SpecFields.sizingUtilization.path) {
             policy.sizingUtilization = reader.number(SpecFields.sizingUtilization)
         }
+        policy.leadTimeIsSet = reader.has(SpecFields.leadTimeSeconds.path)
+        if policy.leadTimeIsSet { policy.leadTimeSeconds = reader.number(SpecFields.leadTimeSeconds) }
         if let dimensions = reader.spec.value(at: ["metrics", "cloudwatch", "dimensions"]), dimensions != .null {
             if let fields = dimensions.objectValue, Self.areDimensions(fields) {
                 policy.cloudWatch.dimensions = dimensions.stringMap

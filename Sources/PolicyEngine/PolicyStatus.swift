@@ -38,6 +38,16 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
     public var recommendations: [Recommendation]?
     public var model: Model?
     public var conditions: [Condition]?
+    /// The lead time decisions use and where it comes from, with the target's measured
+    /// launch-to-ready seconds (written when a measurement or the source changes).
+    public var leadTime: LeadTime?
+
+    public struct LeadTime: Codable, Sendable, Equatable {
+        public var seconds: Int
+        /// "Spec", "Learned" (the p90 of `samples`) or "Default" (too few samples yet).
+        public var source: String
+        public var samples: [Int]?
+    }
 
     public struct LastForecast: Codable, Sendable, Equatable {
         public var time: Date
@@ -134,6 +144,7 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
         recommendations = field("recommendations", [Recommendation].self)
         model = field("model", Model.self)
         conditions = field("conditions", [Condition].self)
+        leadTime = field("leadTime", LeadTime.self)
     }
 
     /// A JSON merge patch of `status` from `old` to `self`: changed fields, and null for the

@@ -52,7 +52,7 @@ public enum SpecFields {
     public static let scaleUpAbove = number(["thresholds", "scaleUpAbove"], 0...100, 70)
     public static let scaleDownBelow = number(["thresholds", "scaleDownBelow"], 0...100, 35)
     public static let horizonSteps = integer(["forecast", "horizonSteps"], 1...2016, 12)
-    public static let leadTimeSeconds = integer(["forecast", "leadTimeSeconds"], dayRange, 300)
+    public static let leadTimeSeconds = integer(["forecast", "leadTimeSeconds"], dayRange, nil)
     public static let quantile = number(["forecast", "quantile"], 0.01...0.99, 0.8)
     public static let sizingUtilization = number(["forecast", "sizingUtilization"], 1...100, nil)
     public static let stepSeconds = integer(["metrics", "stepSeconds"], 1...86_400, 300)

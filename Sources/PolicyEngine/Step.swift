@@ -12,6 +12,8 @@ public struct PolicyMemory: Sendable, Equatable {
     public var calibration = QuantileTracker()
     /// When the last step pass ran: fast checks fill the time until the next.
     public var stepPassAt: Date?
+    /// The target's measured launch-to-ready times.
+    public var leadTime = LeadTimeTracker()
 
     public init(recommendations: [Recommendation] = [], observedAt: Date? = nil) {
         self.recommendations = recommendations
@@ -25,6 +27,7 @@ public struct PolicyMemory: Sendable, Equatable {
         var window = status.recommendations ?? []
         if let highest = window.map(\.capacity).max() { window.append(Recommendation(time: now, capacity: highest)) }
         self.init(recommendations: window, observedAt: nil)
+        leadTime = LeadTimeTracker(samples: (status.leadTime?.samples ?? []).map(Double.init))
     }
 }
 
@@ -65,14 +68,16 @@ public enum Step {
     /// `policy` names the policy (its UID): action ids are unique per policy, so a target
     /// shared by the ledger of many never mistakes one policy's action for another's retry.
     public static func run(
-        spec: PolicySpec, generation: Int, observation: Observation, previous: PolicyStatus, memory: PolicyMemory?,
-        policy: String = ""
+        spec given: PolicySpec, generation: Int, observation: Observation, previous: PolicyStatus,
+        memory: PolicyMemory?, policy: String = ""
     ) -> StepResult {
         let now = observation.now
         var memory = memory ?? PolicyMemory(seeding: previous, now: now)
         var status = previous
         var events: [EventIntent] = []
         resolvePending(&status, capacity: observation.capacity, events: &events)
+        memory.leadTime.observe(observation.capacity, at: now)
+        let spec = given.leadTime(learned: memory.leadTime)
 
         // Metrics: capacity-independent load history, fresh enough? Samples a source could
         // not have meant (non-finite, negative) are gaps.
@@ -96,6 +101,8 @@ public enum Step {
         memory.remember(plan.recommendation, at: now, window: spec.stabilizationWindowSeconds)
         // Without a fresh load the next pass is a whole one again (a new series counts from its first scrape).
         memory.stepPassAt = fresh ? now : nil
+        if case .scale(let to) = plan.action { memory.leadTime.raised(to: to, at: now) }
+        setLeadTime(&status, spec: given, tracker: memory.leadTime)
 
         setDecisionFields(
             &status, spec: spec, generation: generation, observation: observation, plan: plan, policy: policy)
@@ -133,6 +140,11 @@ public enum Step {
         var status = previous
         var events: [EventIntent] = []
         resolvePending(&status, capacity: observation.capacity, events: &events)
+        // Checks see capacity come into service every few seconds: the lead time is timed here too (and written
+        // when a measurement completes).
+        let measured = memory.leadTime.samples
+        memory.leadTime.observe(observation.capacity, at: now)
+        if memory.leadTime.samples != measured { setLeadTime(&status, spec: spec, tracker: memory.leadTime) }
         var plan = decide(
             DecisionInput(
                 now: now, currentCapacity: observation.capacity.desired, currentLoad: latest.load, forecast: [],
@@ -140,7 +152,8 @@ public enum Step {
                 lastScaleDown: status.lastScaleDownTime, recommendations: memory.recommendations),
             policy: reactive)
         guard case .scale(let to) = plan.action, to > observation.capacity.desired else {
-            // Nothing to add; a pending action the target shows is still confirmed (and its Event is due).
+            // Nothing to add; a pending action the target shows is still confirmed (and its Event is due), a
+            // measured lead time recorded.
             guard status != previous else { return nil }
             var held = plan
             held.action = .hold
@@ -149,12 +162,21 @@ public enum Step {
                 plan: held, status: status, memory: memory, events: events, forecast: [], currentLoad: latest.load)
         }
         memory.remember(plan.recommendation, at: now, window: spec.stabilizationWindowSeconds)
+        memory.leadTime.raised(to: to, at: now)
         plan.reason = .presentLoadAboveTarget
         setDecisionFields(
             &status, spec: spec, generation: generation, observation: observation, plan: plan, policy: policy)
         status.mode = previous.mode ?? status.mode
         return StepResult(
             plan: plan, status: status, memory: memory, events: events, forecast: [], currentLoad: latest.load)
+    }
+
+    /// `status.leadTime`: the lead time decisions use (as set, learned or the default) and the measured samples.
+    static func setLeadTime(_ status: inout PolicyStatus, spec: PolicySpec, tracker: LeadTimeTracker) {
+        status.leadTime = PolicyStatus.LeadTime(
+            seconds: Int(spec.leadTime(learned: tracker).leadTimeSeconds.rounded()),
+            source: spec.leadTimeSource(tracker),
+            samples: tracker.samples.isEmpty ? nil : tracker.samples.map { Int($0.rounded()) })
     }
 
     /// The model's part of a pass: which model, what is wrong with it, and its forecast, calibrated online.

@@ -234,7 +234,7 @@ import Testing
             policy,
             expecting: [
                 .init(
-                    "GET", "/apis/apps/v1/namespaces/default/deployments/web/scale", status: 404,
+                    "GET", "/apis/apps/v1/namespaces/default/deployments/web", status: 404,
                     response: { _ in ScriptedAPIServer.notFound("deployments.apps \"web\" not found") }),
                 .init(
                     "PATCH", Self.statusPath,

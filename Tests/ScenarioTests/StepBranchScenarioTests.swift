@@ -35,16 +35,19 @@ import Testing
             })
     }
 
-    /// A Deployment at `replicas` (its load replayed from the trace beside it).
+    static let deploymentPath = "/apis/apps/v1/namespaces/default/deployments/web"
+
+    /// A Deployment at `replicas`, all ready (its load replayed from the trace beside it): the controller reads the
+    /// Deployment for its ready replicas and sets capacity through `/scale`.
     static func scale(_ replicas: Int) -> ScriptedAPIServer.Exchange {
         .init(
-            "GET", scalePath,
+            "GET", deploymentPath,
             response: { _ in
                 [
-                    "apiVersion": "autoscaling/v1", "kind": "Scale",
+                    "apiVersion": "apps/v1", "kind": "Deployment",
                     "metadata": ["name": "web", "namespace": "default", "resourceVersion": "7"],
                     "spec": ["replicas": .integer(Int64(replicas))],
-                    "status": ["replicas": .integer(Int64(replicas)), "selector": "app=web"],
+                    "status": ["replicas": .integer(Int64(replicas)), "readyReplicas": .integer(Int64(replicas))],
                 ]
             })
     }

@@ -262,6 +262,7 @@ import Testing
                 "points": [["time": .string(t), "value": .number(1.5), "median": .number(1.5)]],
             ],
             "recommendations": [["time": .string(t), "capacity": 1]],
+            "leadTime": ["seconds": 300, "source": "Learned", "samples": [280, 300, 310]],
             "model": [
                 "artefact": "file:///m", "version": "v", "trainedAt": .string(t), "loadedAt": .string(t),
                 "holdoutMAE": .number(1.5), "baseline": "b", "baselineMAE": .number(1.5), "served": "ets",
