@@ -78,8 +78,17 @@ extension PolicySpec {
         return spec
     }
 
-    /// Where the lead time a pass uses comes from: "Spec", "Learned" or "Default".
-    public func leadTimeSource(_ tracker: LeadTimeTracker) -> String {
-        leadTimeIsSet ? "Spec" : tracker.p90 == nil ? "Default" : "Learned"
+    /// Where the lead time a pass uses comes from.
+    public func leadTimeSource(_ tracker: LeadTimeTracker) -> LeadTimeSource {
+        leadTimeIsSet ? .spec : tracker.p90 == nil ? .fallback : .learned
     }
+}
+
+/// `status.leadTime.source`, by wire name.
+public enum LeadTimeSource: String, Codable, Sendable, CaseIterable {
+    case spec = "Spec"
+    /// The p90 of the target's measured launch-to-ready times.
+    case learned = "Learned"
+    /// `PolicySpec.defaultLeadTimeSeconds`: too few measurements yet.
+    case fallback = "Default"
 }

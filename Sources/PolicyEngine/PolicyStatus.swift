@@ -44,8 +44,7 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
 
     public struct LeadTime: Codable, Sendable, Equatable {
         public var seconds: Int
-        /// "Spec", "Learned" (the p90 of `samples`) or "Default" (too few samples yet).
-        public var source: String
+        public var source: LeadTimeSource
         public var samples: [Int]?
     }
 

@@ -52,7 +52,10 @@ import Testing
     /// Three scale-ups whose capacity comes into service 130 s later: a spec without `leadTimeSeconds` decides
     /// with 130 s from then on and says so in status; one that sets it keeps its own.
     @Test func aPolicyWithoutALeadTimeLearnsItsTargets() throws {
-        for (forecast, expected) in [([:] as JSONValue, ("Learned", 130)), (["leadTimeSeconds": 600], ("Spec", 600))] {
+        let cases: [(JSONValue, (LeadTimeSource, Int))] = [
+            ([:], (.learned, 130)), (["leadTimeSeconds": 600], (.spec, 600)),
+        ]
+        for (forecast, expected) in cases {
             let spec = try Self.spec(forecast)
             var status = PolicyStatus()
             var memory: PolicyMemory?
@@ -73,7 +76,7 @@ import Testing
             }
             #expect(memory == nil)
             pass()
-            #expect(status.leadTime?.source == "Default" || status.leadTime?.source == "Spec")
+            #expect(status.leadTime?.source == .fallback || status.leadTime?.source == .spec)
             for _ in 0..<3 {
                 load *= 2.5  // Reactive adds capacity for it.
                 time += 60
