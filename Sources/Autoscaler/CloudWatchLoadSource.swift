@@ -112,7 +112,11 @@ public struct CloudWatchLoadSource: MetricsSource {
                 .filter({ $0.timestamp.addingTimeInterval(60) <= now })
                 .max(by: { $0.timestamp < $1.timestamp })
         else { return nil }
-        var inService = series.first { $0.id == "inservice" }?.points.first { $0.timestamp == point.timestamp }?.value
+        // The period's own in-service count; else the newest published before it (GroupInServiceInstances can
+        // lag the load's metric); only without either the group's count now — which, just after a scale-up, would
+        // multiply the period's per-instance value by instances that did not serve it.
+        let counts = (series.first { $0.id == "inservice" }?.points ?? []).filter { $0.timestamp <= point.timestamp }
+        var inService = counts.max(by: { $0.timestamp < $1.timestamp })?.value
         if inService == nil { inService = Double(try await currentInService(now)) }
         // Timed by its period's start, as CloudWatch and the history time datapoints.
         return LoadSample(time: point.timestamp, load: point.value * (inService ?? 0))

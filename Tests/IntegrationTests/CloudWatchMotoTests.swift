@@ -135,6 +135,21 @@ struct CloudWatchNewestMotoTests {
                 namespace: "AWS/EC2", name: "CPUUtilization", dimensions: ["AutoScalingGroupName": "idle"]),
             statistic: "Average", step: 300, groupName: "idle", currentInService: { _ in 3 })
         #expect(try await quiet.newest(at: now) == nil)
+
+        // GroupInServiceInstances lagging the load's metric (not yet published for the newest minute) after a
+        // scale-up from 4 to 12: the newest count published before it (4), not the 12 in service now — which would
+        // read 90 % of four instances as 90 % of twelve, and chase its own scale-up to the maximum.
+        let lagging = ["AutoScalingGroupName": "lagging"]
+        let laggingCPU = MetricIdentity(namespace: "AWS/EC2", name: "CPUUtilization", dimensions: lagging)
+        try await api.putMetricData(
+            laggingCPU, points: minutes.map { (timestamp: $0, value: $0 == minutes[0] ? 90.0 : 20.0) }, batchSize: 20)
+        try await api.putMetricData(
+            MetricIdentity(namespace: "AWS/AutoScaling", name: "GroupInServiceInstances", dimensions: lagging),
+            points: minutes.dropFirst().map { (timestamp: $0, value: 4) }, batchSize: 20)
+        let afterScaleUp = CloudWatchLoadSource(
+            cloudWatch: api, metric: laggingCPU, statistic: "Average", step: 300, groupName: "lagging",
+            currentInService: { _ in 12 })
+        #expect(try await afterScaleUp.newest(at: now)?.load == 360, "90 % × the 4 last published")
     }
 
     /// Fast checks of many groups in one region share GetMetricData calls of up to 500 queries, each check getting
