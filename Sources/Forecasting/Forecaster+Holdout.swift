@@ -64,7 +64,7 @@ extension Forecaster {
         var width = 0.0
         var actual: [Float] = []
         var predicted: [Float] = []
-        let season = max(1, Int((86_400 / header.stepSeconds).rounded()))
+        let season = Conformal.season(stepSeconds: header.stepSeconds)
         var pinball = 0.0
         var covered = 0
         let origins = Array(Swift.stride(from: first, through: last, by: stride))
@@ -78,7 +78,7 @@ extension Forecaster {
             let outcome = series[origin + step - 1]
             actual.append(outcome)
             predicted.append(values[min(median, values.count - 1)])
-            let high = ModelSelection.interpolate(level, levels: levels, values: values.map { Double(max(0, $0)) })
+            let high = Conformal.interpolate(level, levels: levels, values: values.map { Double(max(0, $0)) })
             width += high - Double(values[min(median, values.count - 1)])
             pinball += ModelSelection.pinball(Double(outcome), high, quantile: level)
             if Double(outcome) <= high { covered += 1 }

@@ -177,16 +177,6 @@ public struct ModelSelection: Codable, Sendable, Equatable {
         return result
     }
 
-    /// Linear between the bracketing levels (levels ascending or not), the nearest outside.
-    static func interpolate(_ q: Double, levels: [Double], values: [Double]) -> Double {
-        let points = zip(levels, values).sorted { $0.0 < $1.0 }
-        guard let first = points.first, let last = points.last else { return 0 }
-        if q <= first.0 { return first.1 }
-        if q >= last.0 { return last.1 }
-        let upper = points.firstIndex { $0.0 >= q }!
-        let (a, b) = (points[upper - 1], points[upper])
-        return b.0 > a.0 ? a.1 + (b.1 - a.1) * (q - a.0) / (b.0 - a.0) : b.1
-    }
 }
 
 extension ModelArtefact {
@@ -198,7 +188,7 @@ extension ModelArtefact {
         -> ModelArtefact?
     {
         let quantiles = header.network.quantiles
-        let season = max(1, Int((86_400 / header.stepSeconds).rounded()))
+        let season = Conformal.season(stepSeconds: header.stepSeconds)
         let horizon = header.horizon
         guard !quantiles.isEmpty, refitEnd <= series.count, !kind.isSeasonal || refitEnd >= 3 * season else {
             return nil

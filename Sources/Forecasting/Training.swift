@@ -107,7 +107,7 @@ public enum Training {
             header.selection = ModelSelection.select(
                 series: series.map(Double.init), fitEnd: windows.first ?? series.count,
                 refitEnd: prepared.dataset.test.first, origins: windows,
-                season: max(1, Int((86_400 / step).rounded())), quantiles: configuration.quantiles,
+                season: Conformal.season(stepSeconds: step), quantiles: configuration.quantiles,
                 horizon: configuration.horizon, actingStep: recipe.actingStep, quantile: recipe.selectionQuantile,
                 lstmForecasts: Dictionary(uniqueKeysWithValues: zip(windows, forecasts)))
         }
@@ -193,7 +193,7 @@ public enum Training {
         let data = prepared.dataset
         let series = table.columns[prepared.targetColumn]!
         let step = table.timestamps[1].timeIntervalSince(table.timestamps[0])
-        let season = max(1, Int((86_400 / step).rounded()))
+        let season = Conformal.season(stepSeconds: step)
         let actual = data.test.map { series[$0 + horizonStep - 1] }
         let fitEnd = data.validation.first ?? data.test.first ?? series.count
         var result: [String: ForecastMetrics] = [:]

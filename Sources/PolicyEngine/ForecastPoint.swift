@@ -56,26 +56,9 @@ public enum Forecast {
                 let value = Double(step.values[index])
                 return value.isFinite ? max(0, value) : 0
             }
-            func at(_ q: Double) -> Double { interpolateSorted(q, levels: sortedLevels, values: values) }
+            func at(_ q: Double) -> Double { Conformal.interpolateSorted(q, levels: sortedLevels, values: values) }
             return ForecastPoint(time: step.timestamp, value: at(quantile), median: at(0.5), low: at(0), high: at(1))
         }
-    }
-
-    /// The value at quantile `q` from values at `levels` (any order): linear between the
-    /// bracketing levels, the nearest level's value outside them.
-    public static func interpolate(_ q: Double, levels: [Double], values: [Double]) -> Double {
-        let points = zip(levels, values).sorted { $0.0 < $1.0 }
-        return interpolateSorted(q, levels: points.map(\.0), values: points.map(\.1))
-    }
-
-    /// `interpolate` for levels already in ascending order.
-    public static func interpolateSorted(_ q: Double, levels: [Double], values: [Double]) -> Double {
-        guard let first = levels.first, let last = levels.last else { return 0 }
-        if q <= first { return values[0] }
-        if q >= last { return values[levels.count - 1] }
-        guard let upper = levels.firstIndex(where: { $0 >= q }), upper > 0 else { return values[0] }
-        let (qa, va, qb, vb) = (levels[upper - 1], values[upper - 1], levels[upper], values[upper])
-        return qb > qa ? va + (vb - va) * (q - qa) / (qb - qa) : vb
     }
 
     /// Stale (trained on data older than maxAge) or failing its recorded accuracy gate.

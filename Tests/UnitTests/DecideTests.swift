@@ -233,7 +233,7 @@ import Testing
         (0.7, [0.5], [100.0], 100.0),
     ])
     func quantileInterpolation(q: Double, levels: [Double], values: [Double], expected: Double) {
-        #expect(abs(Forecast.interpolate(q, levels: levels, values: values) - expected) < 1e-9)
+        #expect(abs(Conformal.interpolate(q, levels: levels, values: values) - expected) < 1e-9)
     }
 
     @Test(arguments: cases)
